@@ -1,0 +1,168 @@
+// The Auditor interface: one implementation per concern (accuracy, efficiency, energy, fairness,
+// safety). Auditors measure; the engine judges (thresholds and verdicts are not their business),
+// and they never print: progress goes through AuditContext, results are returned as data.
+#pragma once
+
+#include <any>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/result.h"
+#include "datasets/dataset.h"
+#include "models/model.h"
+
+namespace greenlight {
+
+enum class ParamType { kNumber, kInteger, kString, kBool, kStringList, kNumberList, kIntegerList,
+                       kStringOrList, kObject };
+std::string_view ParamTypeName(ParamType type);
+
+struct ParamSpec {
+  std::string name;
+  ParamType type = ParamType::kNumber;
+  std::string description;
+  nlohmann::json default_value;        // null: no default (optional unless `required`).
+  bool required = false;
+  std::vector<std::string> choices;    // For strings: the allowed values (empty: any).
+};
+
+// One metric in the catalog (`greenlight metrics` lists them all).
+struct MetricSpec {
+  std::string name;        // "accuracy", "latency_p99_ms", ...
+  std::string unit;        // "ratio", "ms", "mJ", ...
+  std::string concern;     // "safety" | "efficiency" | "fairness"
+  std::string description;
+  std::vector<ParamSpec> params;
+  bool needs_model = true;   // false: works on recorded predictions (black-box mode).
+  bool needs_labels = true;  // true: SKIPPED when the dataset has no label.
+};
+
+// What the engine asks an auditor to measure for one criterion.
+struct MetricRequest {
+  std::string criterion_id;
+  std::string metric;
+  nlohmann::json params = nlohmann::json::object();  // Validated against the MetricSpec.
+  double confidence = 0.95;  // Level for intervals: the criterion's, else 0.95.
+  uint64_t seed = 0;         // Run seed (settings.seed), for bootstraps and random inputs.
+
+  // Typed access with the spec's default applied by the engine before the call.
+  template <typename T>
+  T Param(const std::string& name, const T& fallback) const {
+    auto it = params.find(name);
+    if (it == params.end() || it->is_null()) return fallback;
+    return it->get<T>();
+  }
+};
+
+// Classifier outputs for every dataset row, computed once per run and shared.
+struct ClassifierOutputs {
+  int64_t rows = 0;
+  int64_t classes = 0;
+  std::vector<double> probabilities;  // rows × classes; empty in black-box mode without scores.
+  std::vector<int64_t> predicted;     // rows; argmax (or the recorded decision).
+  // Binary problems: score of class 1 per row (model probability, or the recorded score column);
+  // empty otherwise.
+  std::vector<double> positive_scores;
+  std::string source;                 // "model:<sha256>" or "recorded:<column>"
+};
+
+// Receives progress of long steps (the CLI draws it on a terminal). Thread-compatible.
+class ProgressSink {
+ public:
+  virtual ~ProgressSink() = default;
+  virtual void Update(std::string_view criterion_id, std::string_view step, double fraction) = 0;
+};
+
+// Observes measurement windows, the timed part of a benchmark run, so that figures measured
+// around the same forward passes (energy around latency) come from one run. Begin and End are
+// called on the thread that runs the model, immediately before the first and after the last timed
+// query; `window` is the run's key (the same key the harness caches the run under).
+class WindowObserver {
+ public:
+  virtual ~WindowObserver() = default;
+  virtual void Begin(const std::string& window) = 0;
+  virtual void End(const std::string& window) = 0;
+};
+
+// Per-run state handed to auditors: the model (null in black-box mode), the dataset, shared
+// measurements, progress. Single-threaded: criteria run one after another.
+class AuditContext {
+ public:
+  AuditContext(Model* model, const Dataset& dataset, uint64_t seed, ProgressSink* progress);
+
+  Model* model() const { return model_; }
+  const Dataset& dataset() const { return dataset_; }
+  uint64_t seed() const { return seed_; }
+  void Progress(std::string_view criterion_id, std::string_view step, double fraction) const;
+
+  // Observers attached to every measurement window of this run (see WindowObserver).
+  void AddWindowObserver(std::shared_ptr<WindowObserver> observer) {
+    observers_.push_back(std::move(observer));
+  }
+  const std::vector<std::shared_ptr<WindowObserver>>& window_observers() const { return observers_; }
+
+  // Forward passes over the whole dataset (batched), or the recorded predictions in black-box mode.
+  const ClassifierOutputs& Outputs(std::string_view criterion_id = "");
+
+  // A measurement shared by criteria that need the same run (same key): computed on first use.
+  template <typename T>
+  std::shared_ptr<T> Shared(const std::string& key, const std::function<std::shared_ptr<T>()>& make) {
+    auto it = shared_.find(key);
+    if (it != shared_.end()) return std::any_cast<std::shared_ptr<T>>(it->second);
+    auto value = make();
+    shared_[key] = value;
+    return value;
+  }
+
+ private:
+  Model* model_;
+  const Dataset& dataset_;
+  uint64_t seed_;
+  ProgressSink* progress_;
+  std::optional<ClassifierOutputs> outputs_;
+  std::map<std::string, std::any> shared_;
+  std::vector<std::shared_ptr<WindowObserver>> observers_;
+};
+
+class Auditor {
+ public:
+  virtual ~Auditor() = default;
+  virtual std::string_view concern() const = 0;
+  virtual std::vector<MetricSpec> metrics() const = 0;
+  // Called for every criterion of the run before any is measured: an auditor that needs to
+  // observe other auditors' runs (energy around latency) attaches its WindowObserver here.
+  virtual void Prepare(const MetricRequest& /*request*/, AuditContext& /*context*/) {}
+  // Measures request.metric. Throws greenlight::Error (or any std::exception) when it cannot; the
+  // engine records ERROR with the message and carries on with the other criteria.
+  virtual Measurement Measure(const MetricRequest& request, AuditContext& context) = 0;
+};
+
+// The metric catalog: which auditor measures which metric.
+class AuditorRegistry {
+ public:
+  // Throws RuntimeError when a metric name is registered twice.
+  void Register(std::unique_ptr<Auditor> auditor);
+  Auditor* FindAuditor(std::string_view metric) const;
+  const MetricSpec* FindMetric(std::string_view metric) const;
+  std::vector<MetricSpec> AllMetrics() const;  // Sorted by concern, then name.
+  // Up to `n` registered names closest to `name` (edit distance), for "did you mean" hints.
+  std::vector<std::string> ClosestMetrics(std::string_view name, size_t n = 3) const;
+
+ private:
+  std::vector<std::unique_ptr<Auditor>> auditors_;
+  std::map<std::string, std::pair<Auditor*, MetricSpec>, std::less<>> metrics_;
+};
+
+// Registers every built-in concern explicitly (no static initialisers a linker could drop).
+void RegisterBuiltinAuditors(AuditorRegistry& registry);
+
+}  // namespace greenlight

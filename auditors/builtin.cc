@@ -1,0 +1,11 @@
+// The explicit list of built-in concerns (see ARCHITECTURE.md: no static registration).
+#include "auditors/accuracy/accuracy_auditor.h"
+#include "auditors/auditor.h"
+
+namespace greenlight {
+
+void RegisterBuiltinAuditors(AuditorRegistry& registry) {
+  RegisterAccuracyAuditor(registry);
+}
+
+}  // namespace greenlight

@@ -1,0 +1,71 @@
+#include "core/digest.h"
+
+#include <array>
+#include <fstream>
+#include <memory>
+
+#include <openssl/evp.h>
+
+#include "core/error.h"
+
+namespace greenlight {
+namespace {
+
+struct MdCtxDeleter {
+  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+};
+using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
+
+MdCtx NewSha256() {
+  MdCtx ctx(EVP_MD_CTX_new());
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
+    throw RuntimeError("OpenSSL: cannot initialise SHA-256");
+  }
+  return ctx;
+}
+
+std::string Finish(EVP_MD_CTX* ctx) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(ctx, md.data(), &len) != 1) throw RuntimeError("OpenSSL: SHA-256 failed");
+  return ToHex(std::string_view(reinterpret_cast<const char*>(md.data()), len));
+}
+
+}  // namespace
+
+std::string ToHex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 0xF]);
+  }
+  return out;
+}
+
+std::string Sha256Hex(std::string_view bytes) {
+  MdCtx ctx = NewSha256();
+  if (EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size()) != 1) {
+    throw RuntimeError("OpenSSL: SHA-256 failed");
+  }
+  return Finish(ctx.get());
+}
+
+std::string Sha256File(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path.string() + ": cannot open file for reading");
+  MdCtx ctx = NewSha256();
+  std::array<char, 1 << 16> buf{};
+  while (in) {
+    in.read(buf.data(), buf.size());
+    const std::streamsize got = in.gcount();
+    if (got > 0 && EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(got)) != 1) {
+      throw RuntimeError("OpenSSL: SHA-256 failed");
+    }
+  }
+  if (in.bad()) throw InputError(path.string() + ": read error");
+  return Finish(ctx.get());
+}
+
+}  // namespace greenlight

@@ -1,0 +1,141 @@
+#include "models/torchscript_model.h"
+
+#include <ATen/Parallel.h>
+#include <torch/cuda.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include <torch/version.h>
+
+#include "core/digest.h"
+#include "core/error.h"
+
+namespace greenlight {
+namespace {
+
+std::string FirstLine(const std::string& s) {
+  const auto nl = s.find('\n');
+  return nl == std::string::npos ? s : s.substr(0, nl);
+}
+
+std::string ShapeString(c10::IntArrayRef shape) {
+  std::ostringstream ss;
+  ss << "[";
+  for (size_t i = 0; i < shape.size(); ++i) ss << (i ? ", " : "") << shape[i];
+  ss << "]";
+  return ss.str();
+}
+
+void SelectQuantizedEngine() {
+  // Debian's LibTorch ships QNNPACK (not FBGEMM); dynamic-quantized models exported with
+  // engine qnnpack must run with it.
+  const auto& engines = at::globalContext().supportedQEngines();
+  if (std::find(engines.begin(), engines.end(), at::QEngine::QNNPACK) != engines.end()) {
+    at::globalContext().setQEngine(at::QEngine::QNNPACK);
+  }
+}
+
+int64_t CountParameters(torch::jit::Module& module) {
+  int64_t n = 0;
+  for (const auto& p : module.parameters(/*recurse=*/true)) n += p.numel();
+  // Dynamic-quantized Linear keeps its weights in packed params, not parameters; their
+  // LinearPackedParams module exposes _weight_bias() to unpack them.
+  for (const auto& sub : module.modules()) {
+    if (auto method = sub.find_method("_weight_bias")) {
+      auto wb = (*method)(std::vector<c10::IValue>{}).toTuple();
+      for (const auto& e : wb->elements()) {
+        if (e.isTensor()) n += e.toTensor().numel();
+      }
+    }
+  }
+  return n;
+}
+
+}  // namespace
+
+TorchScriptModel::TorchScriptModel(const ModelSpec& spec) : spec_(spec), device_(torch::kCPU) {
+  const std::string file = spec.path.string();
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(spec.path, ec)) {
+    throw InputError(file + ": model file not found");
+  }
+  try {
+    device_ = torch::Device(spec.device);
+  } catch (const c10::Error& e) {
+    throw InputError(file + ": unknown device '" + spec.device + "'");
+  }
+  if (device_.is_cuda() && !torch::cuda::is_available()) {
+    throw InputError(file + ": device '" + spec.device + "' requested but CUDA is not available");
+  }
+  SelectQuantizedEngine();
+  try {
+    module_ = torch::jit::load(file, device_);
+  } catch (const c10::Error& e) {
+    throw InputError(file + ": not a loadable TorchScript model: " + FirstLine(e.what_without_backtrace()));
+  } catch (const std::exception& e) {
+    throw InputError(file + ": not a loadable TorchScript model: " + FirstLine(e.what()));
+  }
+  module_.eval();
+  info_.path = spec.path;
+  info_.sha256 = Sha256File(spec.path);
+  info_.size_bytes = static_cast<int64_t>(std::filesystem::file_size(spec.path));
+  info_.format = "torchscript";
+  info_.device = device_.str();
+  try {
+    info_.parameters = CountParameters(module_);
+  } catch (const c10::Error& e) {
+    throw InputError(file + ": cannot count parameters: " + FirstLine(e.what_without_backtrace()));
+  }
+}
+
+torch::Tensor TorchScriptModel::MakeInput(std::span<const float> input, int64_t batch) const {
+  std::vector<int64_t> shape{batch};
+  shape.insert(shape.end(), spec_.input_shape.begin(), spec_.input_shape.end());
+  if (static_cast<int64_t>(input.size()) != batch * input_size()) {
+    throw InputError(spec_.path.string() + ": input has " + std::to_string(input.size()) +
+                     " values, expected " + std::to_string(batch * input_size()) + " for shape " +
+                     ShapeString(shape));
+  }
+  // from_blob does not copy; the const_cast is safe because forward passes do not write inputs.
+  auto t = torch::from_blob(const_cast<float*>(input.data()), shape, torch::kFloat32);
+  return device_.is_cpu() ? t : t.to(device_);
+}
+
+torch::Tensor TorchScriptModel::ForwardTensor(const torch::Tensor& input) {
+  try {
+    return module_.forward({input}).toTensor();
+  } catch (const c10::Error& e) {
+    throw InputError(spec_.path.string() + ": forward pass failed for input shape " +
+                     ShapeString(input.sizes()) + " (declared input.shape " +
+                     ShapeString(spec_.input_shape) + "): " + FirstLine(e.what_without_backtrace()));
+  }
+}
+
+std::vector<float> TorchScriptModel::Forward(std::span<const float> input, int64_t batch,
+                                             int64_t* outputs_per_sample) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor out = ForwardTensor(MakeInput(input, batch));
+  if (out.dim() == 1 && batch == 1) out = out.unsqueeze(0);
+  if (out.dim() != 2 || out.size(0) != batch) {
+    throw InputError(spec_.path.string() + ": expected output of shape [" + std::to_string(batch) +
+                     ", classes], got " + ShapeString(out.sizes()));
+  }
+  out = out.to(torch::kCPU, torch::kFloat32).contiguous();
+  *outputs_per_sample = out.size(1);
+  return std::vector<float>(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
+}
+
+void TorchScriptModel::SetThreads(int threads) {
+  if (threads > 0) at::set_num_threads(threads);
+}
+
+int TorchScriptModel::threads() const { return at::get_num_threads(); }
+
+std::unique_ptr<Model> LoadTorchScriptModel(const ModelSpec& spec) {
+  return std::make_unique<TorchScriptModel>(spec);
+}
+
+std::string TorchVersion() { return TORCH_VERSION; }
+
+}  // namespace greenlight
