@@ -1,7 +1,6 @@
 #define BOOST_TEST_MODULE reports_base64
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
-
 #include <random>
 
 #include "reports/base64.h"
@@ -12,8 +11,13 @@ using greenlight::Base64Encode;
 // RFC 4648 §10 test vectors.
 BOOST_AUTO_TEST_CASE(rfc4648_section10_vectors) {
   const std::pair<const char*, const char*> vectors[] = {
-      {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+      {"", ""},
+      {"f", "Zg=="},
+      {"fo", "Zm8="},
+      {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="},
+      {"fooba", "Zm9vYmE="},
+      {"foobar", "Zm9vYmFy"},
   };
   for (const auto& [plain, encoded] : vectors) {
     BOOST_TEST(Base64Encode(plain) == encoded);
@@ -40,19 +44,19 @@ BOOST_AUTO_TEST_CASE(standard_and_url_safe_alphabets) {
 
 BOOST_AUTO_TEST_CASE(rejects_malformed_text) {
   const char* bad[] = {
-      "Zg=",       // padding does not complete a group
-      "Z",         // impossible length
-      "Zm9vY",     // impossible length
-      "Zg===",     // too much padding
-      "Z===",      // too much padding
-      "Zm8==",     // wrong padding amount
-      "Zm=8",      // '=' inside
-      "Zm 8",      // whitespace
-      "Zm8\n",     // newline
-      "Zm8*",      // outside both alphabets
-      "+_AA",      // both alphabets mixed
-      "Zh==",      // non-zero unused bits (canonical is Zg==)
-      "Zm9=",      // non-zero unused bits (canonical is Zm8=)
+      "Zg=",    // padding does not complete a group
+      "Z",      // impossible length
+      "Zm9vY",  // impossible length
+      "Zg===",  // too much padding
+      "Z===",   // too much padding
+      "Zm8==",  // wrong padding amount
+      "Zm=8",   // '=' inside
+      "Zm 8",   // whitespace
+      "Zm8\n",  // newline
+      "Zm8*",   // outside both alphabets
+      "+_AA",   // both alphabets mixed
+      "Zh==",   // non-zero unused bits (canonical is Zg==)
+      "Zm9=",   // non-zero unused bits (canonical is Zm8=)
   };
   for (const char* text : bad) {
     std::string error;

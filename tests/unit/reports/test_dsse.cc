@@ -1,7 +1,6 @@
 #define BOOST_TEST_MODULE reports_dsse
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
-
 #include <nlohmann/json.hpp>
 
 #include "reports/base64.h"
@@ -122,7 +121,8 @@ BOOST_AUTO_TEST_CASE(malformed_envelopes_are_rejected_with_a_reason) {
       {"{\"payloadType\": 1, \"payload\": \"aGk=\", \"signatures\": []}", "payloadType"},
       {"{\"payloadType\": \"t\", \"payload\": \"a*k=\", \"signatures\": []}", "base64"},
       {"{\"payloadType\": \"t\", \"payload\": \"aGk=\", \"signatures\": [{}]}", "'sig'"},
-      {"{\"payloadType\": \"t\", \"payload\": \"aGk=\", \"signatures\": [{\"sig\": \"!\"}]}", "base64"},
+      {"{\"payloadType\": \"t\", \"payload\": \"aGk=\", \"signatures\": [{\"sig\": \"!\"}]}",
+       "base64"},
       {"{\"payloadType\": \"t\", \"payload\": \"aGk=\", \"signatures\": [{\"sig\": \"aGk=\", "
        "\"keyid\": 5}]}",
        "keyid"},
@@ -130,6 +130,7 @@ BOOST_AUTO_TEST_CASE(malformed_envelopes_are_rejected_with_a_reason) {
   for (const auto& [text, expected] : cases) {
     std::string error;
     BOOST_TEST(!ParseEnvelope(text, &error).has_value(), "accepted: " << text);
-    BOOST_TEST(error.find(expected) != std::string::npos, "'" << error << "' lacks '" << expected << "'");
+    BOOST_TEST(error.find(expected) != std::string::npos,
+               "'" << error << "' lacks '" << expected << "'");
   }
 }

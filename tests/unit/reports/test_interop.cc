@@ -2,10 +2,9 @@
 // (pkeyutl -rawin) and Python's `cryptography` package.
 #define BOOST_TEST_MODULE reports_interop
 #define BOOST_TEST_DYN_LINK
-#include <boost/test/unit_test.hpp>
-
 #include <sys/stat.h>
 
+#include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
 
 #include "core/digest.h"
@@ -37,7 +36,8 @@ struct Signed {
 Signed SignWithGreenlight(const TempDir& dir) {
   const auto key = Ed25519PrivateKey::Generate();
   Signed s{.files = WriteKeyFiles(key, dir / "gl")};
-  s.envelope = SignEnvelope(kInTotoPayloadType, "{\"_type\":\"https://in-toto.io/Statement/v1\"}\n", key);
+  s.envelope =
+      SignEnvelope(kInTotoPayloadType, "{\"_type\":\"https://in-toto.io/Statement/v1\"}\n", key);
   WriteBytes(dir / "env.json", SerializeEnvelope(s.envelope));
   return s;
 }
@@ -51,9 +51,9 @@ BOOST_AUTO_TEST_CASE(openssl_verifies_a_greenlight_envelope) {
   const auto env = ParseEnvelope(ReadBytes(dir / "env.json"), nullptr).value();
   WriteBytes(dir / "pae.bin", Pae(env.payload_type, env.payload));
   WriteBytes(dir / "sig.bin", env.signatures[0].sig);
-  const auto ok = Run(kOpenssl + " pkeyutl -verify -rawin -pubin -inkey " +
-                      Quote(s.files.public_key) + " -in " + Quote(dir / "pae.bin") +
-                      " -sigfile " + Quote(dir / "sig.bin"));
+  const auto ok =
+      Run(kOpenssl + " pkeyutl -verify -rawin -pubin -inkey " + Quote(s.files.public_key) +
+          " -in " + Quote(dir / "pae.bin") + " -sigfile " + Quote(dir / "sig.bin"));
   BOOST_TEST(ok.exit_code == 0, ok.output);
   BOOST_TEST(ok.output.find("Signature Verified Successfully") != std::string::npos, ok.output);
 
@@ -61,9 +61,9 @@ BOOST_AUTO_TEST_CASE(openssl_verifies_a_greenlight_envelope) {
   std::string pae = ReadBytes(dir / "pae.bin");
   pae[pae.size() - 3] ^= 0x20;
   WriteBytes(dir / "pae.bin", pae);
-  const auto bad = Run(kOpenssl + " pkeyutl -verify -rawin -pubin -inkey " +
-                       Quote(s.files.public_key) + " -in " + Quote(dir / "pae.bin") +
-                       " -sigfile " + Quote(dir / "sig.bin"));
+  const auto bad =
+      Run(kOpenssl + " pkeyutl -verify -rawin -pubin -inkey " + Quote(s.files.public_key) +
+          " -in " + Quote(dir / "pae.bin") + " -sigfile " + Quote(dir / "sig.bin"));
   BOOST_TEST(bad.exit_code != 0, bad.output);
 }
 
@@ -75,7 +75,8 @@ BOOST_AUTO_TEST_CASE(greenlight_verifies_an_openssl_signature_and_loads_openssl_
     return r;
   };
   run(kOpenssl + " genpkey -algorithm ed25519 -out " + Quote(dir / "ossl.key"));
-  run(kOpenssl + " pkey -in " + Quote(dir / "ossl.key") + " -pubout -out " + Quote(dir / "ossl.pub"));
+  run(kOpenssl + " pkey -in " + Quote(dir / "ossl.key") + " -pubout -out " +
+      Quote(dir / "ossl.pub"));
   const std::string payload = "{\"made\":\"by openssl\"}";
   WriteBytes(dir / "pae.bin", Pae(kInTotoPayloadType, payload));
   run(kOpenssl + " pkeyutl -sign -rawin -inkey " + Quote(dir / "ossl.key") + " -in " +
@@ -151,8 +152,8 @@ except Exception:
 print("python-verified")
 )PY";
   WriteBytes(dir / "verify.py", script);
-  const auto r = Run(kPython + " " + Quote(dir / "verify.py") + " " + Quote(dir / "env.json") + " " +
-                     Quote(s.files.public_key));
+  const auto r = Run(kPython + " " + Quote(dir / "verify.py") + " " + Quote(dir / "env.json") +
+                     " " + Quote(s.files.public_key));
   BOOST_TEST(r.exit_code == 0, r.output);
   BOOST_TEST(r.output.find("python-verified") != std::string::npos, r.output);
 }

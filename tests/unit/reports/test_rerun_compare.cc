@@ -1,7 +1,6 @@
 #define BOOST_TEST_MODULE reports_rerun_compare
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
-
 #include <nlohmann/json.hpp>
 
 #include "reports/rerun_compare.h"
@@ -68,8 +67,9 @@ BOOST_AUTO_TEST_CASE(measured_values_must_fall_in_the_recorded_interval) {
 
   json no_interval = Measured("L5", 2.0, 0, 0);
   no_interval.erase("interval");
-  BOOST_TEST(!CompareResults(json::array({no_interval}), json::array({Measured("L5", 2.0, 0, 0)}))[0]
-                  .match);
+  BOOST_TEST(
+      !CompareResults(json::array({no_interval}), json::array({Measured("L5", 2.0, 0, 0)}))[0]
+           .match);
 }
 
 BOOST_AUTO_TEST_CASE(missing_extra_and_renamed_criteria_never_match) {

@@ -2,7 +2,6 @@
 #define BOOST_TEST_MODULE reports_tamper
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
-
 #include <nlohmann/json.hpp>
 
 #include "core/digest.h"
@@ -52,8 +51,10 @@ BOOST_AUTO_TEST_CASE(every_single_byte_change_of_the_payload_is_rejected) {
       env.payload[i] = static_cast<char>(static_cast<unsigned char>(env.payload[i]) + delta);
       const auto check = VerifyEnvelope(env, trusted);
       ++tried;
-      if (check.valid) ++accepted;
-      else if (!Contains(check.reason, "altered")) BOOST_FAIL("unclear reason: " << check.reason);
+      if (check.valid)
+        ++accepted;
+      else if (!Contains(check.reason, "altered"))
+        BOOST_FAIL("unclear reason: " << check.reason);
     }
   }
   BOOST_TEST(tried == payload.size() * 255);
@@ -94,8 +95,10 @@ BOOST_AUTO_TEST_CASE(every_single_character_change_of_the_envelope_text_is_rejec
         nlohmann::json changed = doc;
         std::string t = text;
         t[i] = static_cast<char>(c);
-        if (field == "payload") changed["payload"] = t;
-        else changed["signatures"][0]["sig"] = t;
+        if (field == "payload")
+          changed["payload"] = t;
+        else
+          changed["signatures"][0]["sig"] = t;
         std::string error;
         const auto env = ParseEnvelope(changed.dump(), &error);
         if (!env) continue;  // Rejected as malformed base64.
@@ -158,8 +161,8 @@ BOOST_AUTO_TEST_CASE(every_truncation_of_the_file_is_rejected) {
     BOOST_TEST(!check.valid, "accepted a file cut at " << len << " bytes");
     BOOST_TEST(!check.reason.empty());
   }
-  BOOST_TEST(Contains(VerifySignedReport(text.substr(0, text.size() / 2), Request()).reason,
-                      "truncated"));
+  BOOST_TEST(
+      Contains(VerifySignedReport(text.substr(0, text.size() / 2), Request()).reason, "truncated"));
   // A payload cut short inside well-formed JSON.
   nlohmann::json doc = nlohmann::json::parse(text);
   const std::string b64 = doc["payload"].get<std::string>();
@@ -204,8 +207,8 @@ BOOST_AUTO_TEST_CASE(criteria_and_dataset_files_must_match_the_predicate) {
   WriteBytes(dir / "criteria.yaml", "criteria: []\n");
   WriteBytes(dir / "data.csv", "a,b\n1,2\n");
   WriteBytes(dir / "labels.gz", "labels");
-  nlohmann::json statement = MakeStatement(std::string(64, 'a'), Sha256Hex("criteria: []\n"),
-                                           Sha256Hex("a,b\n1,2\n"));
+  nlohmann::json statement =
+      MakeStatement(std::string(64, 'a'), Sha256Hex("criteria: []\n"), Sha256Hex("a,b\n1,2\n"));
   statement["predicate"]["dataset"]["files"][0]["sha256"] = Sha256Hex("labels");
   const std::string text = SignedReport(statement);
 
@@ -235,7 +238,8 @@ BOOST_AUTO_TEST_CASE(criteria_and_dataset_files_must_match_the_predicate) {
 BOOST_AUTO_TEST_CASE(a_genuine_signature_over_the_wrong_content_is_rejected) {
   // Signed, but not an in-toto statement of the expected kind: step 2 rejects it.
   auto check = VerifySignedReport(
-      SerializeEnvelope(SignEnvelope("application/json", MakeStatement("x").dump(), key)), Request());
+      SerializeEnvelope(SignEnvelope("application/json", MakeStatement("x").dump(), key)),
+      Request());
   BOOST_TEST(!check.valid);
   BOOST_TEST(check.signature_ok);
   BOOST_TEST(Contains(check.reason, "payloadType"), check.reason);

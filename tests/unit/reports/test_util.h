@@ -9,12 +9,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace greenlight::testing {
 
@@ -22,7 +21,8 @@ namespace greenlight::testing {
 class TempDir {
  public:
   TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "greenlight-reports-XXXXXX").string();
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "greenlight-reports-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     path_ = tmpl;
   }
@@ -80,8 +80,10 @@ inline CommandResult Run(const std::string& command) {
 inline std::string Quote(const std::filesystem::path& path) {
   std::string out = "'";
   for (char c : path.string()) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -92,21 +94,20 @@ inline constexpr char kTestPredicateType[] = "https://greenlight.dev/test-report
 inline nlohmann::json MakeStatement(const std::string& model_sha256,
                                     const std::string& criteria_sha256 = std::string(64, 'c'),
                                     const std::string& dataset_sha256 = std::string(64, 'd')) {
-  return {
-      {"_type", "https://in-toto.io/Statement/v1"},
-      {"subject", {{{"name", "fashion_cnn.pt"}, {"digest", {{"sha256", model_sha256}}}}}},
-      {"predicateType", kTestPredicateType},
-      {"predicate",
-       {{"criteria", {{"name", "demo"}, {"version", "1.0.0"}, {"sha256", criteria_sha256}}},
-        {"model", {{"path", "fashion_cnn.pt"}, {"sha256", model_sha256}}},
-        {"dataset",
-         {{"path", "t10k"},
-          {"sha256", dataset_sha256},
-          {"rows", 10000},
-          {"files", {{{"path", "labels.gz"}, {"sha256", std::string(64, 'e')}}}}}},
-        {"verdict", "PASS"},
-        {"results",
-         {{{"id", "ACC-01"}, {"metric", "accuracy"}, {"status", "PASS"}, {"value", 0.9}}}}}}};
+  return {{"_type", "https://in-toto.io/Statement/v1"},
+          {"subject", {{{"name", "fashion_cnn.pt"}, {"digest", {{"sha256", model_sha256}}}}}},
+          {"predicateType", kTestPredicateType},
+          {"predicate",
+           {{"criteria", {{"name", "demo"}, {"version", "1.0.0"}, {"sha256", criteria_sha256}}},
+            {"model", {{"path", "fashion_cnn.pt"}, {"sha256", model_sha256}}},
+            {"dataset",
+             {{"path", "t10k"},
+              {"sha256", dataset_sha256},
+              {"rows", 10000},
+              {"files", {{{"path", "labels.gz"}, {"sha256", std::string(64, 'e')}}}}}},
+            {"verdict", "PASS"},
+            {"results",
+             {{{"id", "ACC-01"}, {"metric", "accuracy"}, {"status", "PASS"}, {"value", 0.9}}}}}}};
 }
 
 }  // namespace greenlight::testing
