@@ -49,7 +49,8 @@ int RunAuditCommand(const AuditArgs& args, const GlobalOptions& global) {
   const std::filesystem::path envelope_path = out_dir / "report.dsse.json";
   if (key) {
     // Signs the exact bytes just written to report.json (DSSE over PAE(type, bytes)).
-    WriteFileAtomic(envelope_path, SerializeEnvelope(SignEnvelope(kInTotoPayloadType, statement, *key)));
+    WriteFileAtomic(envelope_path,
+                    SerializeEnvelope(SignEnvelope(kInTotoPayloadType, statement, *key)));
   } else {
     // An envelope from an earlier run would sit next to a report it does not sign.
     std::error_code ec;
@@ -78,7 +79,7 @@ void AddAuditCommand(CLI::App& app, const GlobalOptions& global, int* exit_code)
   cmd->add_option("--threads", args->threads, "intra-op threads (overrides settings.threads)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("-k,--key", args->key,
-                  "Ed25519 private key (PEM, from `greenlight keygen`): also write DIR/report.dsse.json");
+                  "Ed25519 private key (greenlight keygen): also write DIR/report.dsse.json");
   cmd->add_flag("--insecure-key", args->insecure_key,
                 "sign even if the key file is readable by group or others");
   cmd->callback([args, &global, exit_code] {

@@ -22,6 +22,11 @@ std::string Fmt(double v) {
   return buf;
 }
 
+std::optional<double> IntervalEnd(const nlohmann::json& r, const char* end) {
+  if (!r.is_object() || !r.contains("interval") || !r["interval"].is_object()) return std::nullopt;
+  return Num(r["interval"], end);
+}
+
 const nlohmann::json* FindById(const nlohmann::json& results, const std::string& id) {
   if (!results.is_array()) return nullptr;
   for (const auto& r : results) {
@@ -52,6 +57,20 @@ void Judge(RerunRow& row, const nlohmann::json& rerun) {
     }
     if (row.recorded_status != row.rerun_status) {
       row.note = "status differs";
+      return;
+    }
+    // A deterministic metric's interval (Wilson, seeded bootstrap) must reproduce as well.
+    const std::optional<double> low = IntervalEnd(rerun, "low");
+    const std::optional<double> high = IntervalEnd(rerun, "high");
+    if (row.interval_low.has_value() != low.has_value() ||
+        row.interval_high.has_value() != high.has_value()) {
+      row.note = "interval present on one side only";
+      return;
+    }
+    if (low && !(std::fabs(*low - *row.interval_low) <= kDeterministicTolerance &&
+                 std::fabs(*high - *row.interval_high) <= kDeterministicTolerance)) {
+      row.note = "interval differs: recorded [" + Fmt(*row.interval_low) + ", " +
+                 Fmt(*row.interval_high) + "], re-run [" + Fmt(*low) + ", " + Fmt(*high) + "]";
       return;
     }
     row.match = true;

@@ -30,7 +30,9 @@ struct RerunRow {
 
 // One row per criterion id of either list, in the recorded order then rerun-only ids.
 // - deterministic (result field "deterministic", default true): both values null, or
-//   |recorded - rerun| <= kDeterministicTolerance, and the same status;
+//   |recorded - rerun| <= kDeterministicTolerance; the same status; and the interval, when
+//   recorded, reproduced to the same tolerance (Wilson and seeded bootstrap intervals are
+//   deterministic too);
 // - measured ("deterministic": false): the re-run value lies within the recorded interval
 //   [low, high] (a status change is noted, not a mismatch: it follows from where the new
 //   value fell);

@@ -1,11 +1,11 @@
 #define BOOST_TEST_MODULE reports_dsse
-#define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
 
 #include "reports/base64.h"
 #include "reports/dsse.h"
-#include "test_util.h"
+#include "tests/test_util.h"
+#include "tests/unit/reports/signing_test_util.h"
 
 using namespace greenlight;
 

@@ -1,5 +1,4 @@
 #define BOOST_TEST_MODULE reports_ed25519
-#define BOOST_TEST_DYN_LINK
 #include <sys/stat.h>
 
 #include <boost/test/unit_test.hpp>
@@ -7,11 +6,12 @@
 #include "core/digest.h"
 #include "core/error.h"
 #include "reports/ed25519.h"
-#include "test_util.h"
+#include "tests/test_util.h"
+#include "tests/unit/reports/signing_test_util.h"
 
 using greenlight::Ed25519PrivateKey;
 using greenlight::Ed25519PublicKey;
-using greenlight::testing::FromHex;
+using greenlight::signing_testing::FromHex;
 using greenlight::testing::TempDir;
 
 namespace {
@@ -103,18 +103,18 @@ BOOST_AUTO_TEST_CASE(key_files_have_safe_modes_and_are_never_overwritten) {
   BOOST_TEST(Ed25519PrivateKey::FromPemFile(files.private_key).PublicKey().KeyId() == files.keyid);
 
   // A second keygen to the same prefix must fail and leave both files untouched.
-  const std::string before_key = greenlight::testing::ReadBytes(files.private_key);
-  const std::string before_pub = greenlight::testing::ReadBytes(files.public_key);
+  const std::string before_key = greenlight::signing_testing::ReadBytes(files.private_key);
+  const std::string before_pub = greenlight::signing_testing::ReadBytes(files.public_key);
   BOOST_CHECK_THROW(greenlight::WriteKeyFiles(Ed25519PrivateKey::Generate(), dir / "sub/demo"),
                     greenlight::InputError);
-  BOOST_TEST(greenlight::testing::ReadBytes(files.private_key) == before_key);
-  BOOST_TEST(greenlight::testing::ReadBytes(files.public_key) == before_pub);
+  BOOST_TEST(greenlight::signing_testing::ReadBytes(files.private_key) == before_key);
+  BOOST_TEST(greenlight::signing_testing::ReadBytes(files.public_key) == before_pub);
 
   // Only one of the pair existing also refuses, and creates nothing.
-  greenlight::testing::WriteBytes(dir / "half.pub", "x");
+  greenlight::signing_testing::WriteBytes(dir / "half.pub", "x");
   BOOST_CHECK_THROW(greenlight::WriteKeyFiles(key, dir / "half"), greenlight::InputError);
   BOOST_TEST(!std::filesystem::exists(dir / "half.key"));
-  BOOST_TEST(greenlight::testing::ReadBytes(dir / "half.pub") == "x");
+  BOOST_TEST(greenlight::signing_testing::ReadBytes(dir / "half.pub") == "x");
 }
 
 BOOST_AUTO_TEST_CASE(refuses_private_key_readable_by_others) {
@@ -137,7 +137,7 @@ BOOST_AUTO_TEST_CASE(refuses_private_key_readable_by_others) {
 
 BOOST_AUTO_TEST_CASE(bad_key_input_is_an_input_error_naming_the_file) {
   TempDir dir;
-  greenlight::testing::WriteBytes(dir / "garbage.pub", "not a key\n");
+  greenlight::signing_testing::WriteBytes(dir / "garbage.pub", "not a key\n");
   try {
     Ed25519PublicKey::FromPemFile(dir / "garbage.pub");
     BOOST_FAIL("accepted garbage");

@@ -1,7 +1,6 @@
 // Interoperability with independent implementations on this machine: the openssl command line
 // (pkeyutl -rawin) and Python's `cryptography` package.
 #define BOOST_TEST_MODULE reports_interop
-#define BOOST_TEST_DYN_LINK
 #include <sys/stat.h>
 
 #include <boost/test/unit_test.hpp>
@@ -12,19 +11,20 @@
 #include "reports/base64.h"
 #include "reports/dsse.h"
 #include "reports/verify.h"
-#include "test_util.h"
+#include "tests/test_util.h"
+#include "tests/unit/reports/signing_test_util.h"
 
 using namespace greenlight;
+using greenlight::signing_testing::ReadBytes;
+using greenlight::signing_testing::RunCombined;
+using greenlight::signing_testing::WriteBytes;
 using greenlight::testing::Quote;
-using greenlight::testing::ReadBytes;
-using greenlight::testing::Run;
 using greenlight::testing::TempDir;
-using greenlight::testing::WriteBytes;
 
 namespace {
 
 const std::string kOpenssl = GREENLIGHT_OPENSSL_EXECUTABLE;
-const std::string kPython = GREENLIGHT_SYSTEM_PYTHON;
+const std::string kPython = GREENLIGHT_PYTHON;
 
 // Signs a small report with a fresh greenlight key; returns the envelope written to DIR/env.json
 // and the key files.
@@ -52,8 +52,8 @@ BOOST_AUTO_TEST_CASE(openssl_verifies_a_greenlight_envelope) {
   WriteBytes(dir / "pae.bin", Pae(env.payload_type, env.payload));
   WriteBytes(dir / "sig.bin", env.signatures[0].sig);
   const auto ok =
-      Run(kOpenssl + " pkeyutl -verify -rawin -pubin -inkey " + Quote(s.files.public_key) +
-          " -in " + Quote(dir / "pae.bin") + " -sigfile " + Quote(dir / "sig.bin"));
+      RunCombined(kOpenssl + " pkeyutl -verify -rawin -pubin -inkey " + Quote(s.files.public_key) +
+                  " -in " + Quote(dir / "pae.bin") + " -sigfile " + Quote(dir / "sig.bin"));
   BOOST_TEST(ok.exit_code == 0, ok.output);
   BOOST_TEST(ok.output.find("Signature Verified Successfully") != std::string::npos, ok.output);
 
@@ -62,15 +62,15 @@ BOOST_AUTO_TEST_CASE(openssl_verifies_a_greenlight_envelope) {
   pae[pae.size() - 3] ^= 0x20;
   WriteBytes(dir / "pae.bin", pae);
   const auto bad =
-      Run(kOpenssl + " pkeyutl -verify -rawin -pubin -inkey " + Quote(s.files.public_key) +
-          " -in " + Quote(dir / "pae.bin") + " -sigfile " + Quote(dir / "sig.bin"));
+      RunCombined(kOpenssl + " pkeyutl -verify -rawin -pubin -inkey " + Quote(s.files.public_key) +
+                  " -in " + Quote(dir / "pae.bin") + " -sigfile " + Quote(dir / "sig.bin"));
   BOOST_TEST(bad.exit_code != 0, bad.output);
 }
 
 BOOST_AUTO_TEST_CASE(greenlight_verifies_an_openssl_signature_and_loads_openssl_keys) {
   TempDir dir;
   auto run = [](const std::string& cmd) {
-    const auto r = Run(cmd);
+    const auto r = RunCombined(cmd);
     BOOST_REQUIRE_MESSAGE(r.exit_code == 0, cmd << "\n" << r.output);
     return r;
   };
@@ -105,7 +105,7 @@ BOOST_AUTO_TEST_CASE(greenlight_verifies_an_openssl_signature_and_loads_openssl_
 BOOST_AUTO_TEST_CASE(other_key_types_and_encrypted_keys_are_refused) {
   TempDir dir;
   auto run = [](const std::string& cmd) {
-    const auto r = Run(cmd);
+    const auto r = RunCombined(cmd);
     BOOST_REQUIRE_MESSAGE(r.exit_code == 0, cmd << "\n" << r.output);
   };
   run(kOpenssl + " genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out " +
@@ -152,8 +152,8 @@ except Exception:
 print("python-verified")
 )PY";
   WriteBytes(dir / "verify.py", script);
-  const auto r = Run(kPython + " " + Quote(dir / "verify.py") + " " + Quote(dir / "env.json") +
-                     " " + Quote(s.files.public_key));
+  const auto r = RunCombined(kPython + " " + Quote(dir / "verify.py") + " " +
+                             Quote(dir / "env.json") + " " + Quote(s.files.public_key));
   BOOST_TEST(r.exit_code == 0, r.output);
   BOOST_TEST(r.output.find("python-verified") != std::string::npos, r.output);
 }
@@ -175,8 +175,8 @@ json.dump({"payloadType": ptype.decode(), "payload": u(body),
            "signatures": [{"keyid": "", "sig": u(key.sign(pae))}]}, open(sys.argv[1], "w"))
 )PY";
   WriteBytes(dir / "sign.py", script);
-  const auto r = Run(kPython + " " + Quote(dir / "sign.py") + " " + Quote(dir / "env.json") + " " +
-                     Quote(dir / "py.pub"));
+  const auto r = RunCombined(kPython + " " + Quote(dir / "sign.py") + " " +
+                             Quote(dir / "env.json") + " " + Quote(dir / "py.pub"));
   BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.output);
   std::string error;
   const auto env = ParseEnvelope(ReadBytes(dir / "env.json"), &error);

@@ -1,5 +1,4 @@
 #define BOOST_TEST_MODULE reports_rerun_compare
-#define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
 
@@ -39,6 +38,24 @@ BOOST_AUTO_TEST_CASE(deterministic_values_must_agree_to_1e_12) {
   BOOST_TEST(!rows[2].match);
   BOOST_TEST(rows[2].note.find("differs") != std::string::npos);
   BOOST_TEST(!AllMatch(rows));
+}
+
+BOOST_AUTO_TEST_CASE(deterministic_intervals_must_reproduce_too) {
+  auto with_interval = [](double low, double high) {
+    json r = Result("A", 0.5);
+    r["interval"] = {{"low", low}, {"high", high}, {"level", 0.95}};
+    return r;
+  };
+  BOOST_TEST(CompareResults(json::array({with_interval(0.4, 0.6)}),
+                            json::array({with_interval(0.4, 0.6 + 5e-13)}))[0]
+                 .match);
+  const auto moved = CompareResults(json::array({with_interval(0.4, 0.6)}),
+                                    json::array({with_interval(0.4, 0.61)}));
+  BOOST_TEST(!moved[0].match);
+  BOOST_TEST(moved[0].note.find("interval differs") != std::string::npos);
+  BOOST_TEST(
+      !CompareResults(json::array({with_interval(0.4, 0.6)}), json::array({Result("A", 0.5)}))[0]
+           .match);
 }
 
 BOOST_AUTO_TEST_CASE(undefined_values_and_statuses) {

@@ -1,6 +1,5 @@
 // Tampering: whatever changes after signing must be rejected, with a reason that says what.
 #define BOOST_TEST_MODULE reports_tamper
-#define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
 
@@ -9,12 +8,13 @@
 #include "reports/base64.h"
 #include "reports/dsse.h"
 #include "reports/verify.h"
-#include "test_util.h"
+#include "tests/test_util.h"
+#include "tests/unit/reports/signing_test_util.h"
 
 using namespace greenlight;
-using greenlight::testing::MakeStatement;
+using greenlight::signing_testing::MakeStatement;
+using greenlight::signing_testing::WriteBytes;
 using greenlight::testing::TempDir;
-using greenlight::testing::WriteBytes;
 
 namespace {
 
@@ -23,7 +23,8 @@ struct Fixture {
   std::vector<Ed25519PublicKey> trusted{key.PublicKey()};
 
   VerifyRequest Request() const {
-    return VerifyRequest{.trusted_keys = trusted, .predicate_type = testing::kTestPredicateType};
+    return VerifyRequest{.trusted_keys = trusted,
+                         .predicate_type = signing_testing::kTestPredicateType};
   }
   std::string SignedReport(const nlohmann::json& statement) const {
     return SerializeEnvelope(SignEnvelope(kInTotoPayloadType, statement.dump(2) + "\n", key));

@@ -1,5 +1,5 @@
-// Helpers shared by the reports tests: temporary directories, hex, running external tools, and a
-// small statement in the shape greenlight writes.
+// Helpers for the signing tests (tests/test_util.h has the shared ones): hex, byte files, running
+// a command with its output combined, and a small statement in the shape greenlight writes.
 #pragma once
 
 #include <sys/wait.h>
@@ -15,29 +15,7 @@
 #include <string>
 #include <string_view>
 
-namespace greenlight::testing {
-
-// A fresh directory under the system temp dir, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "greenlight-reports-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
+namespace greenlight::signing_testing {
 
 inline std::string FromHex(std::string_view hex) {
   if (hex.size() % 2 != 0) throw std::invalid_argument("odd hex length");
@@ -59,14 +37,14 @@ inline std::string ReadBytes(const std::filesystem::path& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-struct CommandResult {
+struct CombinedResult {
   int exit_code = -1;
   std::string output;  // stdout and stderr together
 };
 
-// Runs `command` through /bin/sh, capturing stdout+stderr.
-inline CommandResult Run(const std::string& command) {
-  CommandResult result;
+// Runs `command` through /bin/sh, capturing stdout and stderr together.
+inline CombinedResult RunCombined(const std::string& command) {
+  CombinedResult result;
   FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
   if (pipe == nullptr) throw std::runtime_error("popen failed: " + command);
   char buf[4096];
@@ -75,17 +53,6 @@ inline CommandResult Run(const std::string& command) {
   const int status = ::pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
-}
-
-inline std::string Quote(const std::filesystem::path& path) {
-  std::string out = "'";
-  for (char c : path.string()) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  return out + "'";
 }
 
 inline constexpr char kTestPredicateType[] = "https://greenlight.dev/test-report/v1";
@@ -110,4 +77,4 @@ inline nlohmann::json MakeStatement(const std::string& model_sha256,
              {{{"id", "ACC-01"}, {"metric", "accuracy"}, {"status", "PASS"}, {"value", 0.9}}}}}}};
 }
 
-}  // namespace greenlight::testing
+}  // namespace greenlight::signing_testing
