@@ -59,8 +59,8 @@ struct Signed {
     BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
     r = t::RunCli("keygen --out " + t::Quote(dir / "other"));
     BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-    r = t::RunCli("audit -q --criteria " + t::Quote(criteria) + " --out " + t::Quote(out) +
-                  " --key " + t::Quote(key));
+    r = t::RunCli("audit --criteria " + t::Quote(criteria) + " --out " + t::Quote(out) + " --key " +
+                  t::Quote(key));
     BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.out << r.err);
     BOOST_REQUIRE(std::filesystem::exists(envelope));
   }
@@ -87,8 +87,8 @@ BOOST_AUTO_TEST_CASE(keygen_writes_0600_pkcs8_and_never_overwrites) {
   BOOST_TEST(key.starts_with("-----BEGIN PRIVATE KEY-----"));
   BOOST_TEST(t::ReadText(dir / "k.pub").starts_with("-----BEGIN PUBLIC KEY-----"));
   // The printed keyid is sha256 of the public key's DER, as openssl computes it.
-  const auto der = t::RunShell("openssl pkey -pubin -in " + t::Quote(dir / "k.pub") +
-                               " -outform DER | sha256sum");
+  const auto der = t::RunShell("(openssl pkey -pubin -in " + t::Quote(dir / "k.pub") +
+                               " -outform DER | sha256sum)");
   BOOST_TEST(Has(r.out, der.out.substr(0, 64)), r.out << " vs " << der.out);
 
   const auto again = t::RunCli("keygen --out " + t::Quote(dir / "k"));
@@ -194,7 +194,7 @@ BOOST_AUTO_TEST_CASE(insecure_key_permissions_are_refused_before_the_audit) {
   t::TempDir dir;
   t::WriteText(dir / "loose.key", t::ReadText(s.key));
   BOOST_REQUIRE(::chmod((dir / "loose.key").c_str(), 0644) == 0);
-  const std::string base = "audit -q --criteria " + t::Quote(s.criteria) + " --out " +
+  const std::string base = "audit --criteria " + t::Quote(s.criteria) + " --out " +
                            t::Quote(dir / "out") + " --key " + t::Quote(dir / "loose.key");
   auto r = t::RunCli(base);
   BOOST_TEST(r.exit_code == 3);
@@ -204,7 +204,7 @@ BOOST_AUTO_TEST_CASE(insecure_key_permissions_are_refused_before_the_audit) {
   BOOST_TEST(r.exit_code == 0, r.err);
   BOOST_TEST(std::filesystem::exists(dir / "out" / "report.dsse.json"));
   // A later unsigned run into the same directory drops the now-stale envelope.
-  r = t::RunCli("audit -q --criteria " + t::Quote(s.criteria) + " --out " + t::Quote(dir / "out"));
+  r = t::RunCli("audit --criteria " + t::Quote(s.criteria) + " --out " + t::Quote(dir / "out"));
   BOOST_TEST(r.exit_code == 0, r.err);
   BOOST_TEST(!std::filesystem::exists(dir / "out" / "report.dsse.json"));
 }
