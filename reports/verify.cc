@@ -1,5 +1,7 @@
 #include "reports/verify.h"
 
+#include <set>
+
 #include "core/digest.h"
 #include "reports/dsse.h"
 
@@ -17,6 +19,26 @@ bool IsSha256Hex(const nlohmann::json& v) {
 }
 
 std::string Short(const std::string& sha256) { return sha256.substr(0, 12); }
+
+// nlohmann keeps the last of repeated keys, jq too, other readers the first: a signed statement
+// with `"verdict"` twice could show a regulator's tool a different verdict than greenlight's.
+// Such payloads are refused. Sets *duplicate to the first repeated key.
+nlohmann::json ParseWithoutDuplicateKeys(std::string_view text, std::string* duplicate) {
+  std::vector<std::set<std::string>> open_objects;
+  auto callback = [&](int /*depth*/, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using Event = nlohmann::json::parse_event_t;
+    if (event == Event::object_start) {
+      open_objects.emplace_back();
+    } else if (event == Event::object_end) {
+      if (!open_objects.empty()) open_objects.pop_back();
+    } else if (event == Event::key && !open_objects.empty()) {
+      const auto& key = parsed.get_ref<const std::string&>();
+      if (!open_objects.back().insert(key).second && duplicate->empty()) *duplicate = key;
+    }
+    return true;
+  };
+  return nlohmann::json::parse(text, callback);
+}
 
 }  // namespace
 
@@ -80,7 +102,13 @@ ReportVerification VerifySignedReport(std::string_view envelope_text,
                    std::string(kInTotoPayloadType) + "'");
   }
   try {
-    out.statement = nlohmann::json::parse(envelope->payload);
+    std::string duplicate;
+    out.statement = ParseWithoutDuplicateKeys(envelope->payload, &duplicate);
+    if (!duplicate.empty()) {
+      out.statement = nullptr;
+      return invalid("the signed payload repeats the key '" + duplicate +
+                     "' in one object: JSON readers disagree on which value counts");
+    }
   } catch (const nlohmann::json::parse_error& e) {
     return invalid("the signed payload is not JSON (byte " + std::to_string(e.byte) + ")");
   }

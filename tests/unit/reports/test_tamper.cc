@@ -261,6 +261,19 @@ BOOST_AUTO_TEST_CASE(a_genuine_signature_over_the_wrong_content_is_rejected) {
   nlohmann::json bad_digest = MakeStatement("ABC");
   BOOST_TEST(Contains(VerifySignedReport(SignedReport(bad_digest), Request()).reason, "sha256"));
 
+  // A repeated key: readers disagree on which value counts, so the payload is refused.
+  std::string twice = MakeStatement(std::string(64, 'a')).dump();
+  twice.insert(twice.find("\"verdict\""), "\"verdict\":\"FAIL\",");
+  BOOST_REQUIRE(twice.find("\"verdict\":\"FAIL\",") != std::string::npos);
+  check = VerifySignedReport(SerializeEnvelope(SignEnvelope(kInTotoPayloadType, twice, key)),
+                             Request());
+  BOOST_TEST(!check.valid);
+  BOOST_TEST(Contains(check.reason, "repeats the key 'verdict'"), check.reason);
+  // The same key in different objects is fine.
+  nlohmann::json nested = MakeStatement(std::string(64, 'a'));
+  nested["predicate"]["extra"] = {{"verdict", "x"}};
+  BOOST_TEST(VerifySignedReport(SignedReport(nested), Request()).valid);
+
   nlohmann::json no_verdict = MakeStatement(std::string(64, 'a'));
   no_verdict["predicate"].erase("verdict");
   BOOST_TEST(Contains(VerifySignedReport(SignedReport(no_verdict), Request()).reason, "verdict"));
