@@ -1,9 +1,8 @@
 // Fairness auditor tests. Every metric is checked against an independent numpy implementation
-// (fairness_reference.py, run with /usr/bin/python3, working on rows rather than on our counts),
-// the HMDA figures against the published counts, the bootstraps against numpy row and Poisson
-// bootstraps, and the 0/0 rule, SKIPPED-without-labels and seeding directly.
+// (fairness_reference.py, run with GREENLIGHT_PYTHON = /usr/bin/python3, working on rows rather
+// than on our counts), the HMDA figures against the published counts, the bootstraps against numpy
+// row and Poisson bootstraps, and the 0/0 rule, SKIPPED-without-labels and seeding directly.
 #define BOOST_TEST_MODULE fairness
-#define BOOST_TEST_DYN_LINK
 #include "auditors/fairness/fairness_auditor.h"
 
 #include <boost/test/unit_test.hpp>
@@ -99,8 +98,8 @@ json RunReference(const std::string& mode, const Rows& rows, const json& config)
   const fs::path cfg = dir / "config.json";
   WriteCsv(rows, data);
   std::ofstream(cfg) << config.dump();
-  const std::string cmd = "/usr/bin/python3 '" GREENLIGHT_FAIRNESS_REFERENCE_PY "' " + mode + " '" +
-                          data.string() + "' '" + cfg.string() + "'";
+  const std::string cmd = "'" GREENLIGHT_PYTHON "' '" GREENLIGHT_FAIRNESS_REFERENCE_PY "' " + mode +
+                          " '" + data.string() + "' '" + cfg.string() + "'";
   FILE* pipe = ::popen(cmd.c_str(), "r");
   BOOST_REQUIRE(pipe != nullptr);
   std::string text;
@@ -285,7 +284,7 @@ BOOST_AUTO_TEST_CASE(group_table_matches_numpy_and_hand_counts) {
 BOOST_AUTO_TEST_CASE(hmda_black_box_reproduces_published_counts) {
   greenlight::DatasetSpec spec;
   spec.format = "csv";
-  spec.path = GREENLIGHT_HMDA_CSV;
+  spec.path = GREENLIGHT_SOURCE_DIR "/examples/data/hmda.csv";
   spec.label = greenlight::LabelSpec{"deny", "yes"};
   spec.predictions = greenlight::PredictionSpec{"deny", "yes", std::nullopt, std::nullopt};
   spec.sensitive = {"afam"};
