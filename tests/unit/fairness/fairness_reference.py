@@ -10,6 +10,8 @@ usage: fairness_reference.py metrics DATA.csv CONFIGS.json   -> JSON list, one d
        fairness_reference.py bootstrap DATA.csv CONFIG.json  -> JSON percentile intervals from a
                                                                 row bootstrap (and a Poisson one
                                                                 for the Theil index)
+       fairness_reference.py model HMDA.csv MODEL.pt CONFIGS.json -> metrics of the TorchScript
+                                                                HMDA model, run with PyTorch
 DATA.csv has a header; columns: the sensitive columns (text), "label" and "pred" (integers).
 """
 import csv
@@ -168,7 +170,41 @@ def with_majority(names, cfg):
     return cfg, groups
 
 
+def model_rows(hmda_csv, model_path):
+    """The HMDA model's predictions with PyTorch (features and encodings as
+    examples/export_models.py and criteria/hmda-credit-fairness.yaml declare them)."""
+    import torch
+    features = ["pirat", "hirat", "lvrat", "chist", "mhist", "phist", "unemp", "selfemp",
+                "insurance", "condomin", "single", "hschool"]
+    yes_no = {"phist", "selfemp", "insurance", "condomin", "single", "hschool"}
+    with open(hmda_csv, newline="") as f:
+        rows = list(csv.DictReader(f))
+    x = np.array([[(1.0 if r[c] == "yes" else 0.0) if c in yes_no else float(r[c])
+                   for c in features] for r in rows], dtype=np.float32)
+    model = torch.jit.load(model_path)
+    with torch.no_grad():
+        pred = model(torch.from_numpy(x)).argmax(1).numpy()
+    return {
+        "afam": np.array([r["afam"] for r in rows]),
+        "single": np.array([r["single"] for r in rows]),
+        "label": np.array([1 if r["deny"] == "yes" else 0 for r in rows]),
+        "pred": pred.astype(np.int64),
+    }
+
+
 def main():
+    if sys.argv[1] == "model":
+        cols = model_rows(sys.argv[2], sys.argv[3])
+        with open(sys.argv[4]) as f:
+            cfgs = json.load(f)
+        results = []
+        for cfg in cfgs:
+            names, Y, P = compute(cols, cfg)
+            cfg, _ = with_majority(names, cfg)
+            out, _, _ = metrics_from(names, Y, P, cfg)
+            results.append(out)
+        print(json.dumps(results))
+        return
     mode, data_path, cfg_path = sys.argv[1:4]
     cols = load(data_path)
     with open(cfg_path) as f:
