@@ -21,6 +21,11 @@ constexpr int kMinResamples = 100;
 constexpr Rate kTableRates[] = {Rate::kBaseRate, Rate::kSelectionRate, Rate::kTpr,     Rate::kFpr,
                                 Rate::kFnr,      Rate::kPpv,           Rate::kAccuracy};
 
+bool UsesAggregation(Metric m) {
+  return m != Metric::kSelectionRate && m != Metric::kDisparateImpactRatio &&
+         m != Metric::kGroupAccuracyMin && m != Metric::kTheilIndex;
+}
+
 bool RateNeedsLabels(Rate rate) { return rate != Rate::kSelectionRate; }
 
 std::string_view Describe(Metric metric) {
@@ -185,8 +190,9 @@ class FairnessAuditor final : public Auditor {
          "sensitive column, or a list of columns for intersectional groups (default: the "
          "dataset's only sensitive column)"},
         {"reference", ParamType::kString,
-         "reference group for disparate_impact_ratio: a group value (or name 'col=value, ...'), "
-         "'majority' (largest group) or 'best' (highest selection rate)",
+         "reference group of disparate_impact_ratio (and of the table's ratio-to-reference "
+         "column): a group value (or name 'col=value, ...'), 'majority' (largest group) or "
+         "'best' (highest selection rate)",
          "majority"},
         {"favourable", ParamType::kInteger, "the predicted class (and label) that is favourable",
          1},
@@ -206,11 +212,19 @@ class FairnessAuditor final : public Auditor {
     };
     std::vector<MetricSpec> out;
     for (Metric m : fairness::kAllMetrics) {
-      out.push_back({std::string(fairness::MetricName(m)), "ratio", "fairness",
-                     std::string(Describe(m)), params, /*needs_model=*/false,
+      // Only the parameters that change the metric are accepted: aggregation for the gaps and
+      // ratios between groups, bootstrap_resamples where the interval is a bootstrap.
+      std::vector<ParamSpec> own;
+      for (const ParamSpec& p : params) {
+        if (p.name == "aggregation" && !UsesAggregation(m)) continue;
+        if (p.name == "bootstrap_resamples" && m == Metric::kSelectionRate) continue;
+        own.push_back(p);
+      }
+      out.push_back({std::string(fairness::MetricName(m)),
+                     m == Metric::kTheilIndex ? "index" : "ratio", "fairness",
+                     std::string(Describe(m)), std::move(own), /*needs_model=*/false,
                      fairness::NeedsLabels(m)});
     }
-    out.back().unit = "index";  // theil_index
     return out;
   }
 

@@ -118,7 +118,12 @@ Measurement Measure(const greenlight::Dataset& data, const std::string& metric, 
   MetricRequest req;
   req.criterion_id = "T-" + metric;
   req.metric = metric;
-  req.params = params;
+  // As the engine does: only the metric's own parameters reach it (the engine rejects others;
+  // here the shared test configurations are trimmed to them).
+  req.params = json::object();
+  for (const auto& p : registry.FindMetric(metric)->params) {
+    if (params.contains(p.name)) req.params[p.name] = params[p.name];
+  }
   req.seed = seed;
   req.confidence = confidence;
   return registry.FindAuditor(metric)->Measure(req, ctx);
