@@ -21,6 +21,7 @@
 #include "core/error.h"
 #include "datasets/dataset.h"
 #include "datasets/in_memory_dataset.h"
+#include "tests/test_util.h"
 
 namespace fs = std::filesystem;
 using greenlight::AuditContext;
@@ -75,13 +76,6 @@ std::unique_ptr<InMemoryDataset> ToDataset(const Rows& rows, bool with_labels = 
   return ds;
 }
 
-fs::path TempDir() {
-  fs::path dir =
-      fs::temp_directory_path() / ("greenlight-fairness-test-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir;
-}
-
 void WriteCsv(const Rows& rows, const fs::path& path) {
   std::ofstream out(path);
   for (const auto& name : rows.sensitive_names) out << name << ",";
@@ -93,7 +87,7 @@ void WriteCsv(const Rows& rows, const fs::path& path) {
 }
 
 json RunReference(const std::string& mode, const Rows& rows, const json& config) {
-  const fs::path dir = TempDir();
+  const greenlight::testing::TempDir dir;
   const fs::path data = dir / "rows.csv";
   const fs::path cfg = dir / "config.json";
   WriteCsv(rows, data);

@@ -13,6 +13,12 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <valijson/adapters/nlohmann_json_adapter.hpp>
+#include <valijson/schema.hpp>
+#include <valijson/schema_parser.hpp>
+#include <valijson/validator.hpp>
+
+#include "tests/test_util.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -35,17 +41,29 @@ Run Shell(const std::string& cmd) {
   return r;
 }
 
-fs::path OutDir(const std::string& name) {
-  const fs::path dir =
-      fs::temp_directory_path() / ("greenlight-fairness-cli-" + std::to_string(::getpid())) / name;
-  fs::remove_all(dir);
-  return dir;
+void CheckSchemaValid(const json& doc) {
+  std::ifstream in(fs::path(GREENLIGHT_SOURCE_DIR) / "schemas" / "report.schema.json");
+  const json schema_doc = json::parse(in);
+  valijson::Schema schema;
+  valijson::SchemaParser parser;
+  valijson::adapters::NlohmannJsonAdapter sa(schema_doc);
+  parser.populateSchema(sa, schema);
+  valijson::Validator validator;
+  valijson::ValidationResults results;
+  valijson::adapters::NlohmannJsonAdapter target(doc);
+  const bool ok = validator.validate(schema, target, &results);
+  std::string why;
+  valijson::ValidationResults::Error e;
+  while (results.popError(e)) why += e.description + "; ";
+  BOOST_TEST(ok, "report.json is not schema-valid: " << why);
 }
 
+// The report's results by criterion id, after checking the report against its schema.
 std::map<std::string, json> ResultsById(const fs::path& report) {
   std::ifstream in(report);
   BOOST_REQUIRE_MESSAGE(in.good(), "no report at " + report.string());
   const json statement = json::parse(in);
+  CheckSchemaValid(statement);
   std::map<std::string, json> out;
   for (const json& r : statement.at("predicate").at("results")) out[r.at("id")] = r;
   return out;
@@ -54,7 +72,8 @@ std::map<std::string, json> ResultsById(const fs::path& report) {
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(hmda_black_box_audit_fails_the_four_fifths_rule) {
-  const fs::path out = OutDir("hmda");
+  const greenlight::testing::TempDir tmp;
+  const fs::path out = tmp / "hmda";
   const Run run =
       Shell(std::string("'") + GREENLIGHT_CLI + "' audit --criteria '" + GREENLIGHT_SOURCE_DIR +
             "/criteria/hmda-fairness.yaml' --out '" + out.string() + "'");
@@ -99,7 +118,8 @@ BOOST_AUTO_TEST_CASE(hmda_credit_model_audit_matches_pytorch) {
   BOOST_REQUIRE_MESSAGE(fs::exists(model), model.string() +
                                                " is missing: run examples/export_models.py "
                                                "(the set-up does)");
-  const fs::path out = OutDir("model");
+  const greenlight::testing::TempDir tmp;
+  const fs::path out = tmp / "model";
   const Run run =
       Shell(std::string("'") + GREENLIGHT_CLI + "' audit --criteria '" + GREENLIGHT_SOURCE_DIR +
             "/criteria/hmda-credit-fairness.yaml' --out '" + out.string() + "'");
@@ -120,7 +140,7 @@ BOOST_AUTO_TEST_CASE(hmda_credit_model_audit_matches_pytorch) {
     cfgs.push_back(cfg);
     ids.push_back(id);
   }
-  const fs::path cfg_file = out / "reference-configs.json";
+  const fs::path cfg_file = tmp / "reference-configs.json";
   std::ofstream(cfg_file) << cfgs.dump();
   const Run ref =
       Shell(std::string("'") + GREENLIGHT_PYTHON + "' '" + GREENLIGHT_FAIRNESS_REFERENCE_PY +
