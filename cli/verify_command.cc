@@ -115,7 +115,11 @@ int Rerun(const ReportVerification& v, const VerifyArgs& args, const GlobalOptio
   AuditOptions options;
   options.progress = &progress;
   // Same intra-op thread count as the audit, so floating-point reductions run in the same order.
-  const int recorded_threads = predicate["environment"].value("threads", 0);
+  const auto& environment = predicate.contains("environment") ? predicate["environment"] : nullptr;
+  const int recorded_threads = environment.is_object() && environment.contains("threads") &&
+                                       environment["threads"].is_number_integer()
+                                   ? environment["threads"].get<int>()
+                                   : 0;
   if (args.threads > 0) {
     options.threads = args.threads;
   } else if (recorded_threads > 0) {
