@@ -15,9 +15,20 @@
 namespace greenlight::safety {
 namespace {
 
-std::string FirstLine(const std::string& s) {
-  const auto nl = s.find('\n');
-  return s.substr(0, std::min(nl, static_cast<size_t>(300)));
+// The line of an error message that says what went wrong: for an exception raised inside
+// TorchScript (JITException) the last line ("builtins.ValueError: ..."), else the first.
+std::string ErrorLine(const std::string& s) {
+  std::string line;
+  if (s.find("TorchScript interpreter") != std::string::npos) {
+    size_t end = s.find_last_not_of("\n ");
+    if (end != std::string::npos) {
+      const size_t start = s.rfind('\n', end);
+      line = s.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+    }
+  } else {
+    line = s.substr(0, s.find('\n'));
+  }
+  return line.substr(0, 300);
 }
 
 // The input tensor of a case; undefined tensor when the case does not apply to this shape.
@@ -121,8 +132,10 @@ InvalidInputOutcome ProbeInvalidInput(Model& model_in, const std::string& name,
         c10::IValue out;
         try {
           out = module.forward({x});
+        } catch (const c10::Error& e) {
+          return "raised\n" + ErrorLine(e.what_without_backtrace());
         } catch (const std::exception& e) {
-          return "raised\n" + FirstLine(e.what());
+          return "raised\n" + ErrorLine(e.what());
         }
         return AllFinite(out) ? "silent\nfinite output" : "non_finite\noutput holds NaN or Inf";
       },

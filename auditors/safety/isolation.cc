@@ -31,6 +31,15 @@ void WriteAll(int fd, const std::string& data) {
 }
 
 [[noreturn]] void ChildMain(int fd, const std::function<std::string()>& probe) {
+  // Fatal signals must kill the child: handlers inherited from the parent (a test framework's,
+  // a sanitizer's) would otherwise catch them and resume the parent's code in the child.
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS}) {
+    ::signal(sig, SIG_DFL);
+  }
+  sigset_t fatal;
+  sigemptyset(&fatal);
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS}) sigaddset(&fatal, sig);
+  ::sigprocmask(SIG_UNBLOCK, &fatal, nullptr);
   // Keep the model's chatter out of greenlight's output.
   const int devnull = ::open("/dev/null", O_WRONLY);
   if (devnull >= 0) {

@@ -43,6 +43,7 @@ BOOST_AUTO_TEST_CASE(model_that_raises_on_nan) {
   TestModel t("nan_raises.pt");
   const Measurement m = t.Run({{"timeout_s", 20.0}});
   const auto o = Outcomes(m);
+  BOOST_TEST_MESSAGE("nan_raises: " << m.details["cases"].dump());
   BOOST_TEST(o.at("nan_one") == "raised");
   BOOST_TEST(o.at("nan_all") == "raised");
   BOOST_TEST(o.at("above_range") == "silent");

@@ -4,6 +4,7 @@
 
 #include "auditors/safety/common.h"
 #include "auditors/safety/ood.h"
+#include "core/error.h"
 #include "datasets/in_memory_dataset.h"
 #include "safety_test_util.h"
 
