@@ -192,6 +192,7 @@ AttackResult RunAttack(Model& model_in, std::span<const float> inputs,
         mask_shape[0] = b;
         kept = torch::where(newly.reshape(mask_shape), current, kept);
         fooled = fooled.logical_or(newly);
+        if (fooled.all().item<bool>()) break;  // Every row is fooled: nothing left to attack.
         torch::Tensor next = current + result.step_size * Direction(grad, config.norm);
         next = (x + Project(next - x, config.norm, config.epsilon)).clamp(lo, hi);
         current = torch::where(fooled.reshape(mask_shape), current, next);

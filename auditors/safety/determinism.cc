@@ -51,7 +51,7 @@ std::vector<MetricSpec> DeterminismMetrics() {
             {"threads", ParamType::kIntegerList, "intra-op thread counts to compare",
              nlohmann::json::array({1, 2})},
             {"batch_sizes", ParamType::kIntegerList, "batch sizes to compare",
-             nlohmann::json::array({64, 1})},
+             nlohmann::json::array({64, 8})},
             {"limit", ParamType::kInteger, "use the first N dataset rows (0: all)", kDefaultLimit}},
            true,
            false}};
@@ -63,7 +63,7 @@ Measurement MeasureDeterminism(const MetricRequest& req, AuditContext& ctx) {
   const int64_t n = SelectRows(req, data, kDefaultLimit);
   const int repeats = static_cast<int>(req.Param<int64_t>("repeats", 3));
   const auto threads = req.Param<std::vector<int>>("threads", {1, 2});
-  const auto batches = req.Param<std::vector<int64_t>>("batch_sizes", {64, 1});
+  const auto batches = req.Param<std::vector<int64_t>>("batch_sizes", {64, 8});
   if (repeats < 1) throw InputError(req.metric + ": repeats must be at least 1");
   if (threads.empty() || batches.empty()) {
     throw InputError(req.metric + ": threads and batch_sizes must not be empty");

@@ -23,7 +23,8 @@ std::string ErrorLine(const std::string& s) {
     size_t end = s.find_last_not_of("\n ");
     if (end != std::string::npos) {
       const size_t start = s.rfind('\n', end);
-      line = s.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+      line = s.substr(start == std::string::npos ? 0 : start + 1,
+                      end - (start == std::string::npos ? 0 : start + 1) + 1);
     }
   } else {
     line = s.substr(0, s.find('\n'));

@@ -38,7 +38,8 @@ void WriteAll(int fd, const std::string& data) {
   }
   sigset_t fatal;
   sigemptyset(&fatal);
-  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS}) sigaddset(&fatal, sig);
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS})
+    sigaddset(&fatal, sig);
   ::sigprocmask(SIG_UNBLOCK, &fatal, nullptr);
   // Keep the model's chatter out of greenlight's output.
   const int devnull = ::open("/dev/null", O_WRONLY);

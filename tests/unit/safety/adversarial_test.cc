@@ -1,6 +1,7 @@
+#include "auditors/safety/adversarial.h"
+
 #include <boost/test/unit_test.hpp>
 
-#include "auditors/safety/adversarial.h"
 #include "safety_test_util.h"
 
 namespace greenlight {
@@ -40,9 +41,9 @@ BOOST_AUTO_TEST_CASE(accuracy_does_not_increase_with_epsilon_and_pgd_is_stronger
     BOOST_TEST(fgsm.details["perturbation"]["max_linf"].get<double>() <= eps + 1e-6);
     if (eps == 0.0) continue;
     for (const std::string norm : {"inf"}) {
-      const Measurement pgd = fx.Run(
-          "adversarial_accuracy",
-          {{"attack", "pgd"}, {"norm", norm}, {"epsilon", eps}, {"iterations", 10}});
+      const Measurement pgd =
+          fx.Run("adversarial_accuracy",
+                 {{"attack", "pgd"}, {"norm", norm}, {"epsilon", eps}, {"iterations", 10}});
       BOOST_TEST_MESSAGE("PGD-Linf eps " << eps << ": " << Value(pgd));
       BOOST_TEST(Value(pgd) <= acc);
       BOOST_TEST(pgd.details["perturbation"]["max_linf"].get<double>() <= eps + 1e-6);
@@ -55,8 +56,9 @@ BOOST_AUTO_TEST_CASE(l2_attacks_stay_in_the_ball) {
   safety_test::Fixture fx(kRows);
   const double eps = 1.0;
   const Measurement fgsm = fx.Run("adversarial_accuracy", {{"norm", "2"}, {"epsilon", eps}});
-  const Measurement pgd = fx.Run("adversarial_accuracy",
-                                 {{"attack", "pgd"}, {"norm", "2"}, {"epsilon", eps}, {"iterations", 10}});
+  const Measurement pgd =
+      fx.Run("adversarial_accuracy",
+             {{"attack", "pgd"}, {"norm", "2"}, {"epsilon", eps}, {"iterations", 10}});
   BOOST_TEST_MESSAGE("L2 eps 1: FGSM " << Value(fgsm) << ", PGD " << Value(pgd));
   BOOST_TEST(fgsm.details["perturbation"]["max_l2"].get<double>() <= eps + 1e-4);
   BOOST_TEST(pgd.details["perturbation"]["max_l2"].get<double>() <= eps + 1e-4);

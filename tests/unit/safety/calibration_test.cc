@@ -1,11 +1,11 @@
-#include <boost/test/unit_test.hpp>
+#include "auditors/safety/calibration.h"
 
+#include <boost/test/unit_test.hpp>
 #include <cstdio>
 #include <fstream>
 #include <random>
 #include <sstream>
 
-#include "auditors/safety/calibration.h"
 #include "safety_test_util.h"
 
 namespace greenlight {
@@ -24,9 +24,10 @@ std::pair<double, double> NumpyReference(const std::vector<double>& conf,
       f << line;
     }
   }
-  std::istringstream out(Capture(std::string(GREENLIGHT_PYTHON) + " " +
-                                 (safety_test::SourceDir() / "tests/unit/safety/ece_reference.py").string() +
-                                 " " + file.string()));
+  std::istringstream out(
+      Capture(std::string(GREENLIGHT_PYTHON) + " " +
+              (safety_test::SourceDir() / "tests/unit/safety/ece_reference.py").string() + " " +
+              file.string()));
   double w = -1, m = -1;
   out >> w >> m;
   return {w, m};
@@ -77,7 +78,8 @@ BOOST_AUTO_TEST_CASE(matches_numpy_on_synthetic_probabilities) {
   conf[5] = 1.0;  // Edge cases: a confidence of exactly 1 and ties.
   conf[6] = conf[7];
   const auto [ref_w, ref_m] = NumpyReference(conf, correct);
-  BOOST_TEST(safety::EceEqualWidth(conf, correct, 15) == ref_w, boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(safety::EceEqualWidth(conf, correct, 15) == ref_w,
+             boost::test_tools::tolerance(1e-12));
   BOOST_TEST(safety::EceEqualMass(conf, correct, 10) == ref_m, boost::test_tools::tolerance(1e-12));
   BOOST_TEST(std::abs(safety::EceEqualWidth(conf, correct, 15) - ref_w) <= 1e-12);
   BOOST_TEST(std::abs(safety::EceEqualMass(conf, correct, 10) - ref_m) <= 1e-12);

@@ -1,6 +1,7 @@
+#include "auditors/safety/invalid_inputs.h"
+
 #include <boost/test/unit_test.hpp>
 
-#include "auditors/safety/invalid_inputs.h"
 #include "datasets/in_memory_dataset.h"
 #include "safety_test_util.h"
 
@@ -15,8 +16,8 @@ std::map<std::string, std::string> Outcomes(const Measurement& m) {
 
 struct TestModel {
   explicit TestModel(const std::string& file)
-      : model(LoadTorchScriptModel(safety_test::ImageModelSpec(
-            safety_test::TestModelsDir() / file, OutputKind::kLogits))),
+      : model(LoadTorchScriptModel(
+            safety_test::ImageModelSpec(safety_test::TestModelsDir() / file, OutputKind::kLogits))),
         ctx(model.get(), data, 1, nullptr) {
     data.info_.rows = 4;
     data.shape_ = {1, 28, 28};
@@ -69,8 +70,8 @@ BOOST_AUTO_TEST_CASE(model_that_raises_on_nan) {
 
 BOOST_AUTO_TEST_CASE(model_that_loops_forever_on_nan) {
   TestModel t("nan_loops.pt");
-  const Measurement m = t.Run(
-      {{"cases", {"nan_one", "above_range", "dtype_float64"}}, {"timeout_s", 2.0}});
+  const Measurement m =
+      t.Run({{"cases", {"nan_one", "above_range", "dtype_float64"}}, {"timeout_s", 2.0}});
   const auto o = Outcomes(m);
   BOOST_TEST(o.at("nan_one") == "timed_out");
   BOOST_TEST(o.at("above_range") == "silent");
@@ -87,7 +88,8 @@ BOOST_AUTO_TEST_CASE(example_cnn) {
   safety_test::Fixture fx(8);
   const Measurement m = fx.Run("invalid_input_silent_rate");
   const auto o = Outcomes(m);
-  BOOST_TEST_MESSAGE("fashion_cnn invalid_input_silent_rate " << *m.value << " " << m.details["outcomes"].dump());
+  BOOST_TEST_MESSAGE("fashion_cnn invalid_input_silent_rate " << *m.value << " "
+                                                              << m.details["outcomes"].dump());
   BOOST_TEST(o.at("dtype_float64") == "raised");
   BOOST_TEST(o.at("dtype_uint8") == "raised");
   BOOST_TEST(o.at("nan_all") == "non_finite");

@@ -1,10 +1,9 @@
-#include <boost/test/unit_test.hpp>
+#include "auditors/safety/isolation.h"
 
+#include <boost/test/unit_test.hpp>
 #include <csignal>
 #include <cstdlib>
 #include <stdexcept>
-
-#include "auditors/safety/isolation.h"
 
 namespace greenlight {
 namespace {
@@ -39,11 +38,7 @@ BOOST_AUTO_TEST_CASE(segfault_becomes_an_outcome) {
 }
 
 BOOST_AUTO_TEST_CASE(abort_becomes_an_outcome) {
-  const auto o = RunIsolated(
-      []() -> std::string {
-        std::abort();
-      },
-      10.0);
+  const auto o = RunIsolated([]() -> std::string { std::abort(); }, 10.0);
   BOOST_TEST(static_cast<int>(o.kind) == static_cast<int>(IsolatedOutcome::Kind::kCrashed));
   BOOST_TEST(o.signal == SIGABRT);
 }

@@ -1,5 +1,4 @@
 #include <boost/test/unit_test.hpp>
-
 #include <random>
 
 #include "auditors/safety/common.h"
@@ -30,7 +29,9 @@ BOOST_AUTO_TEST_CASE(ood_sets) {
   BOOST_TEST(out == (std::vector<float>{1.0f, 0.75f, 0.0f}));
   std::vector<float> big(10000);
   safety::MakeOodSample("uniform_noise", std::vector<float>(10000), -1.0, 1.0, 1.0, rng, big);
-  for (float v : big) BOOST_REQUIRE(v >= -1.0f && v <= 1.0f);
+  size_t outside = 0;
+  for (float v : big) outside += !(v >= -1.0f && v <= 1.0f);
+  BOOST_TEST(outside == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(metric_on_the_example_cnn) {
@@ -121,7 +122,7 @@ BOOST_AUTO_TEST_CASE(example_cnn_repeats) {
   safety_test::Fixture fx(32);
   const int before = fx.model->threads();
   const Measurement m = fx.Run("determinism_max_abs_diff",
-                               {{"repeats", 2}, {"threads", {1, 2}}, {"batch_sizes", {32, 1}}});
+                               {{"repeats", 2}, {"threads", {1, 2}}, {"batch_sizes", {32, 4}}});
   BOOST_REQUIRE(m.value);
   BOOST_TEST_MESSAGE("determinism_max_abs_diff " << *m.value << " bitwise "
                                                  << m.details["bitwise_identical"]);

@@ -5,9 +5,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "auditors/auditor.h"
 #include "auditors/safety/safety_auditor.h"
@@ -80,7 +79,8 @@ inline std::string Capture(const std::string& command) {
   size_t n;
   while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
   const int status = ::pclose(p);
-  if (status != 0) throw std::runtime_error("command failed (" + std::to_string(status) + "): " + command);
+  if (status != 0)
+    throw std::runtime_error("command failed (" + std::to_string(status) + "): " + command);
   return out;
 }
 
