@@ -1,6 +1,7 @@
 #include "auditors/safety/ood.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "auditors/safety/common.h"
 #include "core/error.h"
@@ -73,9 +74,22 @@ Measurement MeasureOod(const MetricRequest& req, AuditContext& ctx) {
   }
   const ClassifierOutputs& clean = ctx.Outputs(req.criterion_id);
   if (clean.probabilities.empty()) throw InputError(req.metric + " needs model probabilities");
-  const std::vector<double> in_msp = RowMax(std::span<const double>(clean.probabilities)
-                                                .subspan(0, static_cast<size_t>(n * clean.classes)),
-                                            n, clean.classes);
+  const std::vector<double> raw_in_msp =
+      RowMax(std::span<const double>(clean.probabilities)
+                 .subspan(0, static_cast<size_t>(n * clean.classes)),
+             n, clean.classes);
+  // A NaN confidence cannot vouch for an input: it ranks below every number (and is counted).
+  int64_t non_finite = 0;
+  auto sanitize = [&non_finite](std::vector<double>& v) {
+    for (double& e : v) {
+      if (std::isnan(e)) {
+        e = -INFINITY;
+        ++non_finite;
+      }
+    }
+  };
+  std::vector<double> in_msp = raw_in_msp;
+  sanitize(in_msp);
   const int64_t size = data.sample_size();
   // scores: n in-distribution rows, then n rows per OOD set (row i of set s derives from row i).
   std::vector<double> scores(in_msp);
@@ -93,7 +107,8 @@ Measurement MeasureOod(const MetricRequest& req, AuditContext& ctx) {
     }
     int64_t classes = 0;
     const auto probs = PredictProbabilities(model, buffer, n, &classes);
-    const auto msp = RowMax(probs, n, classes);
+    auto msp = RowMax(probs, n, classes);
+    sanitize(msp);
     std::vector<double> pair_scores(in_msp);
     pair_scores.insert(pair_scores.end(), msp.begin(), msp.end());
     std::vector<uint8_t> pair_pos(static_cast<size_t>(n), 1);
@@ -119,6 +134,7 @@ Measurement MeasureOod(const MetricRequest& req, AuditContext& ctx) {
                {"gaussian_std", gaussian_std},
                {"input_range", {lo, hi}},
                {"in_distribution_mean_msp", in_mean},
+               {"nan_scores_ranked_lowest", non_finite},
                {"pooling", "pooled AUROC over equal-sized OOD sets = mean of the per-set AUROCs"}};
   // Stratified bootstrap: row i carries its in-distribution score and its OOD twins together.
   const size_t sets_count = sets.size();
