@@ -123,6 +123,11 @@ Measurement MeasureDeterminism(const MetricRequest& req, AuditContext& ctx) {
   r.value = max_diff;
   r.samples = n;
   r.deterministic = false;  // The quantity measured is run-to-run variation itself.
+  if (std::isinf(max_diff)) {
+    r.message =
+        "outputs differ in non-finite values (NaN against a number): the difference is "
+        "unbounded";
+  }
   r.method =
       "observed maximum |output - first run| over all runs (no interval: a maximum over "
       "runs, not an estimate of a rate)";
