@@ -59,6 +59,32 @@ BOOST_AUTO_TEST_CASE(hand_computed_equal_mass) {
              boost::test_tools::tolerance(1e-15));
 }
 
+BOOST_AUTO_TEST_CASE(weights_equal_repeated_rows) {
+  // The bootstrap passes row multiplicities; they must act exactly like repeated rows (the
+  // equal-mass bins are rebuilt from the weighted sample).
+  std::mt19937_64 rng(4);
+  std::uniform_real_distribution<double> u(0.1, 1.0);
+  std::uniform_int_distribution<uint32_t> k(0, 3);
+  std::vector<double> conf, expanded_conf;
+  std::vector<uint8_t> correct, expanded_correct;
+  std::vector<uint32_t> w;
+  for (int i = 0; i < 500; ++i) {
+    conf.push_back(i % 7 == 0 ? 0.5 : u(rng));  // Some ties.
+    correct.push_back(u(rng) < conf.back() ? 1 : 0);
+    w.push_back(k(rng));
+    for (uint32_t r = 0; r < w.back(); ++r) {
+      expanded_conf.push_back(conf.back());
+      expanded_correct.push_back(correct.back());
+    }
+  }
+  BOOST_TEST(safety::EceEqualWidth(conf, correct, 15, w) ==
+                 safety::EceEqualWidth(expanded_conf, expanded_correct, 15),
+             boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(safety::EceEqualMass(conf, correct, 10, w) ==
+                 safety::EceEqualMass(expanded_conf, expanded_correct, 10),
+             boost::test_tools::tolerance(1e-12));
+}
+
 BOOST_AUTO_TEST_CASE(matches_numpy_on_synthetic_probabilities) {
   std::mt19937_64 rng(11);
   std::normal_distribution<double> g(0.0, 2.0);
