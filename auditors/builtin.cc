@@ -2,12 +2,14 @@
 #include "auditors/accuracy/accuracy_auditor.h"
 #include "auditors/auditor.h"
 #include "auditors/fairness/fairness_auditor.h"
+#include "auditors/safety/safety_auditor.h"
 
 namespace greenlight {
 
 void RegisterBuiltinAuditors(AuditorRegistry& registry) {
   RegisterAccuracyAuditor(registry);
   RegisterFairnessAuditor(registry);
+  RegisterSafetyAuditor(registry);
 }
 
 }  // namespace greenlight
