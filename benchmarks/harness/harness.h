@@ -9,10 +9,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "auditors/auditor.h"
 #include "datasets/dataset.h"
@@ -24,7 +23,7 @@ enum class Scenario {
   kSingleStream,  // One query of batch 1 at a time; latency percentiles.
   kOffline,       // Back-to-back queries of `batch_size` samples; throughput.
 };
-std::string ScenarioName(Scenario scenario);  // "single_stream" | "offline"
+std::string ScenarioName(Scenario scenario);      // "single_stream" | "offline"
 Scenario ParseScenario(const std::string& name);  // Throws InputError on an unknown name.
 
 // How one measurement is run. Plain data; the defaults are LoadGen's spirit: a run counts only
@@ -56,22 +55,22 @@ std::string RunKey(const ModelInfo& model, const RunSettings& settings);
 struct BenchmarkContext {
   int num_cpus = 0;
   double mhz_per_cpu = 0.0;
-  std::string cpu_scaling;        // "enabled" | "disabled" | "unknown"
-  std::string library_build_type; // "release" | "debug"
+  std::string cpu_scaling;         // "enabled" | "disabled" | "unknown"
+  std::string library_build_type;  // "release" | "debug"
   std::string host_name;
-  nlohmann::json raw;             // The whole context object as Google Benchmark wrote it.
+  nlohmann::json raw;  // The whole context object as Google Benchmark wrote it.
 };
 
 // Everything one run produced. Times: steady_ns = std::chrono::steady_clock ns since its epoch;
 // system_ns = std::chrono::system_clock ns since the Unix epoch.
 struct RunResult {
-  std::string key;      // RunKey(); also the WindowObserver window name.
+  std::string key;  // RunKey(); also the WindowObserver window name.
   RunSettings settings;
-  std::string device;   // Device the run used, e.g. "cpu".
-  int threads = 0;      // Intra-op threads in effect during the run.
+  std::string device;  // Device the run used, e.g. "cpu".
+  int threads = 0;     // Intra-op threads in effect during the run.
 
-  int64_t queries = 0;  // Timed queries.
-  int64_t samples = 0;  // queries × batch_size.
+  int64_t queries = 0;                // Timed queries.
+  int64_t samples = 0;                // queries × batch_size.
   std::vector<int64_t> latencies_ns;  // One per timed query, in issue order (steady_clock).
 
   // The measurement window: Begin is called right before window_start, End right after
@@ -81,9 +80,9 @@ struct RunResult {
   int64_t window_end_steady_ns = 0;
   int64_t window_start_system_ns = 0;
   int64_t window_end_system_ns = 0;
-  int64_t duration_ns = 0;        // window_end_steady_ns - window_start_steady_ns.
-  int64_t timed_ns = 0;           // Sum of segment durations (queries only, no gaps).
-  int segments = 0;               // Google Benchmark runs making up the timed part (usually 1).
+  int64_t duration_ns = 0;  // window_end_steady_ns - window_start_steady_ns.
+  int64_t timed_ns = 0;     // Sum of segment durations (queries only, no gaps).
+  int segments = 0;         // Google Benchmark runs making up the timed part (usually 1).
   int64_t warmup_queries_run = 0;
 
   // Run-length rules.
@@ -93,9 +92,9 @@ struct RunResult {
   bool valid() const { return min_queries_met && min_duration_met; }
 
   // Process resident memory (Linux /proc/self/status), bytes.
-  int64_t rss_before_bytes = 0;   // VmRSS right before the warm-up.
-  int64_t peak_rss_bytes = 0;     // VmHWM after the run (peak reset before warm-up when possible).
-  bool peak_rss_reset = false;    // true when /proc/self/clear_refs reset the peak first.
+  int64_t rss_before_bytes = 0;  // VmRSS right before the warm-up.
+  int64_t peak_rss_bytes = 0;    // VmHWM after the run (peak reset before warm-up when possible).
+  bool peak_rss_reset = false;   // true when /proc/self/clear_refs reset the peak first.
 
   // Google Benchmark's own accounting of the segments (for cross-checks in reports).
   double gbench_real_time_s = 0.0;
