@@ -1,11 +1,13 @@
 // The explicit list of built-in concerns (see ARCHITECTURE.md: no static registration).
 #include "auditors/accuracy/accuracy_auditor.h"
 #include "auditors/auditor.h"
+#include "auditors/efficiency/efficiency_auditor.h"
 
 namespace greenlight {
 
 void RegisterBuiltinAuditors(AuditorRegistry& registry) {
   RegisterAccuracyAuditor(registry);
+  RegisterEfficiencyAuditor(registry);
 }
 
 }  // namespace greenlight
