@@ -423,7 +423,12 @@ std::shared_ptr<const RunResult> Run(
         ->Iterations(planned)
         ->UseRealTime()
         ->Unit(benchmark::kMicrosecond);
-    benchmark::RunSpecifiedBenchmarks(&reporter, "^" + name + "$");
+    // Google Benchmark appends "/iterations:N/real_time" to the name; the name has no regex
+    // metacharacters.
+    if (benchmark::RunSpecifiedBenchmarks(&reporter, "^" + name + "/") != 1) {
+      CloseWindow(s);
+      throw RuntimeError("Google Benchmark did not run the harness benchmark " + name);
+    }
     ++result->segments;
   }
   CloseWindow(s);
