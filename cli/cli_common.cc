@@ -1,0 +1,130 @@
+#include "cli/cli_common.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "core/error.h"
+#include "greenlight/build_info.h"
+
+namespace greenlight::cli {
+
+bool UseColor(int fd) {
+  const char* no_color = std::getenv("NO_COLOR");
+  if (no_color != nullptr && no_color[0] != '\0') return false;
+  return isatty(fd) == 1;
+}
+
+void TerminalProgress::Update(std::string_view criterion_id, std::string_view step,
+                              double fraction) {
+  if (!enabled_) return;
+  std::fprintf(stderr, "\r\033[K[%.*s] %.*s %3d%%", static_cast<int>(criterion_id.size()),
+               criterion_id.data(), static_cast<int>(step.size()), step.data(),
+               static_cast<int>(fraction * 100.0 + 0.5));
+  std::fflush(stderr);
+  dirty_ = true;
+}
+
+void TerminalProgress::Clear() {
+  if (enabled_ && dirty_) {
+    std::fprintf(stderr, "\r\033[K");
+    std::fflush(stderr);
+    dirty_ = false;
+  }
+}
+
+Report BuildReport(const CriteriaFile& criteria, const AuditOutcome& outcome) {
+  Report r;
+  r.tool.version = build_info::kVersion;
+  r.tool.git_revision = build_info::kGitRevision;
+  r.tool.build_type = build_info::kBuildType;
+  r.created_at = outcome.finished_at;
+  r.criteria = {criteria.metadata.name,
+                criteria.metadata.version,
+                std::filesystem::absolute(criteria.path).lexically_normal().string(),
+                criteria.sha256,
+                criteria.metadata.description,
+                criteria.metadata.authority};
+  if (outcome.model) {
+    Report::Model m;
+    m.path = std::filesystem::absolute(outcome.model->path).lexically_normal().string();
+    m.sha256 = outcome.model->sha256;
+    m.format = outcome.model->format;
+    m.device = outcome.model->device;
+    m.parameters = outcome.model->parameters;
+    m.size_bytes = outcome.model->size_bytes;
+    r.model = m;
+  }
+  r.dataset.format = outcome.dataset.format;
+  r.dataset.rows = outcome.dataset.rows;
+  for (const auto& f : outcome.dataset.files) {
+    r.dataset.files.push_back(
+        {std::filesystem::absolute(f.path).lexically_normal().string(), f.sha256, f.role});
+  }
+  if (!r.dataset.files.empty()) {
+    r.dataset.path = r.dataset.files.front().path;
+    r.dataset.sha256 = r.dataset.files.front().sha256;
+  }
+  const EnvironmentInfo& e = outcome.environment;
+  r.environment = {{"cpu_model", e.cpu_model},
+                   {"logical_cores", e.logical_cores},
+                   {"os", e.os},
+                   {"hostname", e.hostname},
+                   {"libtorch_version", e.libtorch_version},
+                   {"device", e.device},
+                   {"threads", e.threads},
+                   {"compiler", build_info::kCompiler},
+                   {"started_at", outcome.started_at},
+                   {"finished_at", outcome.finished_at}};
+  r.seed = outcome.seed;
+  r.verdict = outcome.verdict;
+  for (const auto& o : outcome.results) {
+    ReportResult x;
+    const Criterion& c = o.criterion;
+    x.id = c.id;
+    x.metric = c.metric;
+    x.concern = o.concern;
+    x.severity = c.severity == Severity::kMandatory ? "mandatory" : "advisory";
+    x.status = o.status;
+    x.value = o.measurement.value;
+    x.unit = o.unit;
+    x.interval = o.measurement.interval;
+    x.samples = o.measurement.samples;
+    x.threshold.op = c.threshold.op;
+    x.threshold.value = c.threshold.value;
+    if (c.threshold.op == "between") x.threshold.high = c.threshold.high;
+    x.confidence = c.confidence;
+    x.method = o.measurement.method;
+    x.deterministic = o.measurement.deterministic;
+    x.reference = c.reference;
+    x.message = o.message;
+    x.params = c.params;
+    x.details = o.measurement.details;
+    x.elapsed_s = o.elapsed_s;
+    r.results.push_back(std::move(x));
+  }
+  return r;
+}
+
+int RunGuarded(const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    std::cerr << "greenlight: " << e.what() << "\n";
+    return static_cast<int>(e.exit_code());
+  } catch (const std::exception& e) {
+    std::cerr << "greenlight: runtime error: " << e.what() << "\n";
+    return static_cast<int>(ExitCode::kRuntimeError);
+  }
+}
+
+std::filesystem::path ShippedCriteriaDir() {
+  if (const char* dir = std::getenv("GREENLIGHT_CRITERIA_DIR"); dir != nullptr && dir[0] != '\0') {
+    return dir;
+  }
+  return std::filesystem::path(GREENLIGHT_SOURCE_DIR) / "criteria";
+}
+
+}  // namespace greenlight::cli

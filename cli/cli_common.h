@@ -1,0 +1,54 @@
+// Shared pieces of the subcommands: exit-code handling, terminal detection, progress, and the
+// mapping from an audit outcome to the report model.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "auditors/auditor.h"
+#include "engine/audit.h"
+#include "engine/criteria.h"
+#include "reports/report.h"
+
+namespace greenlight::cli {
+
+// Options every subcommand shares.
+struct GlobalOptions {
+  bool quiet = false;
+};
+
+// Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org).
+bool UseColor(int fd);
+
+// Progress on stderr when it is a terminal and --quiet is off; silent otherwise.
+class TerminalProgress final : public ProgressSink {
+ public:
+  explicit TerminalProgress(bool enabled) : enabled_(enabled) {}
+  ~TerminalProgress() override { Clear(); }
+  void Update(std::string_view criterion_id, std::string_view step, double fraction) override;
+  void Clear();
+
+ private:
+  bool enabled_;
+  bool dirty_ = false;
+};
+
+// The report for an audit outcome.
+Report BuildReport(const CriteriaFile& criteria, const AuditOutcome& outcome);
+
+// Runs `body`, mapping greenlight::Error to its exit code and printing one line on stderr:
+// "greenlight: <message>". Other exceptions are runtime errors (exit 4).
+int RunGuarded(const std::function<int()>& body);
+
+// Where the shipped criteria live: $GREENLIGHT_CRITERIA_DIR, else the source tree's criteria/.
+std::filesystem::path ShippedCriteriaDir();
+
+// Subcommand registration: each adds itself to `app` and sets *exit_code when it runs.
+void AddAuditCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
+void AddValidateCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
+void AddMetricsCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
+
+}  // namespace greenlight::cli

@@ -1,0 +1,41 @@
+// greenlight: audits ML models against declarative criteria and writes verifiable reports.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "cli/cli_common.h"
+#include "core/error.h"
+#include "greenlight/build_info.h"
+
+int main(int argc, char** argv) {
+  using greenlight::ExitCode;
+  namespace cli = greenlight::cli;
+  CLI::App app("greenlight: audit ML models against declarative criteria and issue reports", "greenlight");
+  app.set_version_flag("--version", std::string("greenlight ") + greenlight::build_info::kVersion +
+                                        " (" + greenlight::build_info::kGitRevision + ", LibTorch " +
+                                        greenlight::build_info::kTorchVersion + ")");
+  app.require_subcommand(0, 1);
+  cli::GlobalOptions global;
+  app.add_flag("-q,--quiet", global.quiet, "no progress output on stderr");
+  int exit_code = -1;
+  cli::AddAuditCommand(app, global, &exit_code);
+  cli::AddValidateCommand(app, global, &exit_code);
+  cli::AddMetricsCommand(app, global, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);  // Prints the message.
+    return static_cast<int>(ExitCode::kBadInput);
+  }
+  if (exit_code < 0) {
+    std::cout << app.help();
+    return static_cast<int>(ExitCode::kBadInput);
+  }
+  return exit_code;
+}

@@ -1,0 +1,59 @@
+// The one free function that runs an audit (after LoadGen's StartTest): load the model and the
+// dataset the criteria name, measure every criterion through the registry, judge, and return the
+// outcome as plain data for the reports.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "auditors/auditor.h"
+#include "engine/criteria.h"
+#include "engine/verdict.h"
+
+namespace greenlight {
+
+struct AuditOptions {
+  ProgressSink* progress = nullptr;  // Not owned; may be null.
+  std::optional<int> threads;        // Overrides settings.threads (intra-op threads).
+};
+
+struct CriterionOutcome {
+  Criterion criterion;
+  std::string concern;
+  std::string unit;
+  Status status = Status::kError;
+  Measurement measurement;
+  std::string message;
+  double elapsed_s = 0.0;
+};
+
+struct EnvironmentInfo {
+  std::string cpu_model;
+  int logical_cores = 0;
+  std::string os;        // "Linux 6.1.0-… x86_64"
+  std::string hostname;
+  std::string libtorch_version;
+  std::string device;
+  int threads = 0;
+};
+
+struct AuditOutcome {
+  std::optional<ModelInfo> model;  // Absent in black-box mode.
+  DatasetInfo dataset;
+  EnvironmentInfo environment;
+  Status verdict = Status::kError;
+  std::vector<CriterionOutcome> results;
+  std::string started_at;   // RFC 3339 UTC
+  std::string finished_at;
+  uint64_t seed = 0;
+};
+
+// Throws InputError when the model or dataset cannot be loaded (no report is written then);
+// a criterion whose auditor throws becomes ERROR and the others still run.
+AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& registry,
+                      const AuditOptions& options = {});
+
+EnvironmentInfo DescribeHost();
+
+}  // namespace greenlight

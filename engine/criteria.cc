@@ -1,0 +1,318 @@
+#include "engine/criteria.h"
+
+#include <cmath>
+#include <set>
+#include <sstream>
+
+#include <valijson/adapters/nlohmann_json_adapter.hpp>
+#include <valijson/schema.hpp>
+#include <valijson/schema_parser.hpp>
+#include <valijson/validation_results.hpp>
+#include <valijson/validator.hpp>
+
+#include "core/digest.h"
+#include "core/error.h"
+#include "core/files.h"
+#include "greenlight/criteria_schema.h"
+
+namespace greenlight {
+namespace {
+
+std::string FormatNumber(double v) {
+  std::ostringstream ss;
+  ss << v;
+  return ss.str();
+}
+
+const valijson::Schema& CompiledSchema() {
+  static const valijson::Schema* schema = [] {
+    auto* s = new valijson::Schema();
+    const nlohmann::json doc = nlohmann::json::parse(CriteriaSchemaText());
+    valijson::SchemaParser parser;
+    valijson::adapters::NlohmannJsonAdapter adapter(doc);
+    parser.populateSchema(adapter, *s);
+    return s;
+  }();
+  return *schema;
+}
+
+// valijson reports a context path like ["<root>", "[criteria]", "[0]", "[metric]"]; turn it into
+// a JSON Pointer so the YAML marks can locate it.
+std::string ContextToPointer(const std::vector<std::string>& context) {
+  std::string pointer;
+  for (const auto& part : context) {
+    if (part == "<root>") continue;
+    std::string key = part;
+    if (key.size() >= 2 && key.front() == '[' && key.back() == ']') key = key.substr(1, key.size() - 2);
+    if (key.size() >= 2 && key.front() == '"' && key.back() == '"') key = key.substr(1, key.size() - 2);
+    pointer += "/" + JsonPointerEscape(key);
+  }
+  return pointer;
+}
+
+std::string FieldName(const std::string& pointer) {
+  if (pointer.empty()) return "(top level)";
+  std::string out = pointer.substr(1);
+  for (auto& c : out) {
+    if (c == '/') c = '.';
+  }
+  return out;
+}
+
+[[noreturn]] void Fail(const YamlDocument& doc, const std::string& pointer, const std::string& msg) {
+  throw InputError(doc.Where(pointer) + ": " + FieldName(pointer) + ": " + msg);
+}
+
+void ValidateAgainstSchema(const YamlDocument& doc) {
+  valijson::Validator validator(valijson::Validator::kStrongTypes);
+  valijson::ValidationResults results;
+  valijson::adapters::NlohmannJsonAdapter target(doc.value);
+  if (validator.validate(CompiledSchema(), target, &results)) return;
+  // The deepest error is the most specific one; valijson lists parents (allOf, oneOf) too.
+  valijson::ValidationResults::Error error;
+  valijson::ValidationResults::Error best;
+  size_t best_depth = 0;
+  bool have = false;
+  while (results.popError(error)) {
+    if (!have || error.context.size() > best_depth) {
+      best = error;
+      best_depth = error.context.size();
+      have = true;
+    }
+  }
+  Fail(doc, ContextToPointer(best.context), "schema violation: " + best.description);
+}
+
+bool TypeMatches(const nlohmann::json& v, ParamType type) {
+  auto all = [&](auto pred) {
+    if (!v.is_array()) return false;
+    for (const auto& e : v) {
+      if (!pred(e)) return false;
+    }
+    return true;
+  };
+  switch (type) {
+    case ParamType::kNumber: return v.is_number();
+    case ParamType::kInteger: return v.is_number_integer();
+    case ParamType::kString: return v.is_string();
+    case ParamType::kBool: return v.is_boolean();
+    case ParamType::kStringList: return all([](const auto& e) { return e.is_string(); });
+    case ParamType::kNumberList: return all([](const auto& e) { return e.is_number(); });
+    case ParamType::kIntegerList: return all([](const auto& e) { return e.is_number_integer(); });
+    case ParamType::kStringOrList:
+      return v.is_string() || all([](const auto& e) { return e.is_string(); });
+    case ParamType::kObject: return v.is_object();
+  }
+  return false;
+}
+
+std::string Suggest(const std::vector<std::string>& names) {
+  if (names.empty()) return "";
+  std::string out = " (did you mean ";
+  for (size_t i = 0; i < names.size(); ++i) out += (i ? ", " : "") + ("'" + names[i] + "'");
+  return out + "?)";
+}
+
+std::filesystem::path Resolve(const std::filesystem::path& base, const std::string& p) {
+  std::filesystem::path path(p);
+  return path.is_absolute() ? path : (base / path).lexically_normal();
+}
+
+std::string ScalarText(const nlohmann::json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+Threshold ParseThreshold(const nlohmann::json& t) {
+  Threshold out;
+  const auto& [op, value] = *t.items().begin();
+  out.op = op;
+  if (op == "between") {
+    out.value = value[0].get<double>();
+    out.high = value[1].get<double>();
+  } else {
+    out.value = value.get<double>();
+  }
+  return out;
+}
+
+}  // namespace
+
+bool Threshold::Passes(double x) const {
+  if (op == "gt") return x > value;
+  if (op == "gte") return x >= value;
+  if (op == "lt") return x < value;
+  if (op == "lte") return x <= value;
+  if (op == "eq") return x == value;
+  return x >= value && x <= high;  // between, inclusive
+}
+
+std::string Threshold::ToString() const {
+  if (op == "between") return "in [" + FormatNumber(value) + ", " + FormatNumber(high) + "]";
+  static const std::map<std::string, std::string> kSymbols = {
+      {"gt", ">"}, {"gte", ">="}, {"lt", "<"}, {"lte", "<="}, {"eq", "=="}};
+  return kSymbols.at(op) + " " + FormatNumber(value);
+}
+
+const std::string& CriteriaSchemaText() {
+  static const std::string text(kCriteriaSchemaJson);
+  return text;
+}
+
+CriteriaFile LoadCriteria(const std::filesystem::path& path, const AuditorRegistry& registry,
+                          const std::optional<std::filesystem::path>& model_override) {
+  const std::string text = ReadFile(path);
+  const YamlDocument doc = ParseYaml(text, path);
+  if (!doc.value.is_object()) Fail(doc, "", "a criteria file must be a YAML mapping");
+  ValidateAgainstSchema(doc);
+  const nlohmann::json& v = doc.value;
+  const std::filesystem::path base = std::filesystem::absolute(path).parent_path();
+
+  CriteriaFile out;
+  out.path = path;
+  out.sha256 = Sha256Hex(text);
+  const auto& meta = v["metadata"];
+  out.metadata = {meta["name"].get<std::string>(), meta["version"].get<std::string>(),
+                  meta.value("description", ""), meta.value("authority", "")};
+  if (v.contains("settings")) {
+    out.seed = v["settings"].value("seed", uint64_t{0});
+    if (v["settings"].contains("threads")) out.threads = v["settings"]["threads"].get<int>();
+  }
+
+  if (v.contains("model")) {
+    const auto& m = v["model"];
+    ModelSpec spec;
+    spec.path = model_override ? *model_override : Resolve(base, m["path"].get<std::string>());
+    const std::string output = m["output"].get<std::string>();
+    spec.output = output == "logits"          ? OutputKind::kLogits
+                  : output == "probabilities" ? OutputKind::kProbabilities
+                                              : OutputKind::kLogProbabilities;
+    spec.input_shape = m["input"]["shape"].get<std::vector<int64_t>>();
+    if (m["input"].contains("range")) {
+      spec.input_min = m["input"]["range"][0].get<double>();
+      spec.input_max = m["input"]["range"][1].get<double>();
+      if (!(spec.input_min < spec.input_max)) {
+        Fail(doc, "/model/input/range", "the range must be [low, high] with low < high");
+      }
+    }
+    spec.device = m.value("device", "cpu");
+    out.model = spec;
+  } else if (model_override) {
+    throw InputError(path.string() + ": --model given but the criteria have no model: section "
+                     "(it declares the model's output and input shape)");
+  }
+
+  const auto& d = v["dataset"];
+  DatasetSpec& ds = out.dataset;
+  ds.format = d["format"].get<std::string>();
+  if (ds.format == "idx") {
+    ds.images = Resolve(base, d["images"].get<std::string>());
+    ds.labels = Resolve(base, d["labels"].get<std::string>());
+    ds.scale = d.value("scale", 1.0);
+  } else {
+    ds.path = Resolve(base, d["path"].get<std::string>());
+    if (d.contains("features")) ds.features = d["features"].get<std::vector<std::string>>();
+    if (d.contains("encode")) {
+      for (const auto& [col, enc] : d["encode"].items()) {
+        for (const auto& [k, val] : enc.items()) ds.encode[col][k] = val.get<double>();
+      }
+    }
+    if (d.contains("label")) {
+      LabelSpec label{d["label"]["column"].get<std::string>(), std::nullopt};
+      if (d["label"].contains("positive")) label.positive = ScalarText(d["label"]["positive"]);
+      ds.label = label;
+    }
+    if (d.contains("sensitive")) ds.sensitive = d["sensitive"].get<std::vector<std::string>>();
+    if (d.contains("predictions")) {
+      const auto& p = d["predictions"];
+      PredictionSpec pred;
+      if (p.contains("column")) pred.column = p["column"].get<std::string>();
+      if (p.contains("positive")) pred.positive = ScalarText(p["positive"]);
+      if (p.contains("score_column")) pred.score_column = p["score_column"].get<std::string>();
+      if (p.contains("threshold")) pred.threshold = p["threshold"].get<double>();
+      ds.predictions = pred;
+    }
+    if (out.model && ds.features.empty()) {
+      Fail(doc, "/dataset", "a csv dataset audited with a model needs features: [columns]");
+    }
+  }
+  if (d.contains("limit")) ds.limit = d["limit"].get<int64_t>();
+  if (!out.model && !ds.predictions) {
+    Fail(doc, "/dataset", "without a model: section the dataset must give recorded predictions");
+  }
+
+  std::set<std::string> ids;
+  for (size_t i = 0; i < v["criteria"].size(); ++i) {
+    const auto& c = v["criteria"][i];
+    const std::string at = "/criteria/" + std::to_string(i);
+    Criterion cr;
+    cr.id = c["id"].get<std::string>();
+    cr.where = doc.Where(at);
+    if (!ids.insert(cr.id).second) Fail(doc, at + "/id", "duplicate criterion id '" + cr.id + "'");
+    cr.metric = c["metric"].get<std::string>();
+    const MetricSpec* spec = registry.FindMetric(cr.metric);
+    if (spec == nullptr) {
+      Fail(doc, at + "/metric",
+           "unknown metric '" + cr.metric + "'" + Suggest(registry.ClosestMetrics(cr.metric)) +
+               "; `greenlight metrics` lists them all");
+    }
+    if (spec->needs_model && !out.model) {
+      Fail(doc, at + "/metric", "metric '" + cr.metric + "' needs a model: section");
+    }
+    cr.description = c.value("description", "");
+    cr.params = c.value("params", nlohmann::json::object());
+    for (const auto& [name, value] : cr.params.items()) {
+      const ParamSpec* ps = nullptr;
+      std::vector<std::string> names;
+      for (const auto& p : spec->params) {
+        names.push_back(p.name);
+        if (p.name == name) ps = &p;
+      }
+      const std::string pp = at + "/params/" + JsonPointerEscape(name);
+      if (ps == nullptr) {
+        std::string known;
+        for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+        Fail(doc, pp, "unknown parameter for metric '" + cr.metric + "' (known: " +
+                          (known.empty() ? "none" : known) + ")");
+      }
+      if (!TypeMatches(value, ps->type)) {
+        Fail(doc, pp, "expected " + std::string(ParamTypeName(ps->type)) + ", got " +
+                          std::string(value.type_name()) + " " + value.dump());
+      }
+      if (!ps->choices.empty()) {
+        auto check = [&](const nlohmann::json& e) {
+          if (std::find(ps->choices.begin(), ps->choices.end(), e.get<std::string>()) ==
+              ps->choices.end()) {
+            std::string allowed;
+            for (const auto& ch : ps->choices) allowed += (allowed.empty() ? "" : ", ") + ch;
+            Fail(doc, pp, "'" + e.get<std::string>() + "' is not one of: " + allowed);
+          }
+        };
+        if (value.is_array()) {
+          for (const auto& e : value) check(e);
+        } else {
+          check(value);
+        }
+      }
+    }
+    for (const auto& p : spec->params) {
+      if (!cr.params.contains(p.name)) {
+        if (p.required) {
+          Fail(doc, at + "/params", "metric '" + cr.metric + "' needs parameter '" + p.name + "'");
+        }
+        if (!p.default_value.is_null()) cr.params[p.name] = p.default_value;
+      }
+    }
+    cr.threshold = ParseThreshold(c["threshold"]);
+    if (cr.threshold.op == "between" && cr.threshold.value > cr.threshold.high) {
+      Fail(doc, at + "/threshold/between", "the bounds must be [low, high] with low <= high");
+    }
+    cr.severity = c["severity"].get<std::string>() == "mandatory" ? Severity::kMandatory
+                                                                   : Severity::kAdvisory;
+    if (c.contains("confidence")) cr.confidence = c["confidence"].get<double>();
+    cr.reference = c.value("reference", "");
+    out.criteria.push_back(std::move(cr));
+  }
+  return out;
+}
+
+}  // namespace greenlight

@@ -1,0 +1,69 @@
+// The criteria model and its loader: YAML -> JSON -> JSON Schema (draft-07, valijson) -> semantic
+// checks against the metric catalog. Every error names the file, line, column and field.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "auditors/auditor.h"
+#include "core/yaml_json.h"
+#include "datasets/dataset.h"
+#include "models/model.h"
+
+namespace greenlight {
+
+enum class Severity { kMandatory, kAdvisory };
+
+struct Threshold {
+  std::string op;  // "gt" | "gte" | "lt" | "lte" | "eq" | "between"
+  double value = 0.0;
+  double high = 0.0;  // Upper bound for "between" (value is the lower bound).
+
+  bool Passes(double x) const;
+  std::string ToString() const;  // ">= 0.85", "in [0.8, 1.25]"
+};
+
+struct Criterion {
+  std::string id;
+  std::string metric;
+  std::string description;
+  nlohmann::json params = nlohmann::json::object();  // With the metric's defaults filled in.
+  Threshold threshold;
+  Severity severity = Severity::kMandatory;
+  std::optional<double> confidence;
+  std::string reference;
+  std::string where;  // "file:line:col" of the criterion, for messages.
+};
+
+struct CriteriaMetadata {
+  std::string name;
+  std::string version;
+  std::string description;
+  std::string authority;
+};
+
+struct CriteriaFile {
+  std::filesystem::path path;
+  std::string sha256;
+  CriteriaMetadata metadata;
+  std::optional<ModelSpec> model;  // Absent in black-box mode.
+  DatasetSpec dataset;
+  std::vector<Criterion> criteria;
+  uint64_t seed = 0;
+  std::optional<int> threads;
+};
+
+// Loads and validates a criteria file. `model_override` replaces model.path (the model section
+// must then still declare output and input). Relative paths resolve against the file's folder.
+// Throws InputError "<file>:<line>:<col>: <field>: <problem>".
+CriteriaFile LoadCriteria(const std::filesystem::path& path, const AuditorRegistry& registry,
+                          const std::optional<std::filesystem::path>& model_override = {});
+
+// The criteria JSON Schema compiled into the binary (schemas/criteria.schema.json).
+const std::string& CriteriaSchemaText();
+
+}  // namespace greenlight

@@ -1,0 +1,85 @@
+#include <algorithm>
+#include <cmath>
+#include <iomanip>
+#include <sstream>
+#include <vector>
+
+#include "reports/reporter.h"
+
+namespace greenlight {
+namespace {
+
+// Four significant digits keep ratios (0.8832) and milliseconds (1.234) readable alike.
+std::string Num(double v) {
+  if (!std::isfinite(v)) return std::isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf");
+  std::ostringstream ss;
+  ss << std::setprecision(4) << v;
+  return ss.str();
+}
+
+std::string Colour(Status s, bool on) {
+  if (!on) return std::string(StatusName(s));
+  const char* code = "0";
+  switch (s) {
+    case Status::kPass: code = "32"; break;
+    case Status::kFail: case Status::kError: code = "31"; break;
+    case Status::kWarn: case Status::kInconclusive: code = "33"; break;
+    case Status::kSkipped: code = "90"; break;
+  }
+  return "\033[" + std::string(code) + "m" + std::string(StatusName(s)) + "\033[0m";
+}
+
+std::string ThresholdText(const ReportThreshold& t) {
+  if (t.op == "between") return "in [" + Num(t.value) + ", " + Num(t.high.value_or(t.value)) + "]";
+  const char* sym = t.op == "gt" ? ">" : t.op == "gte" ? ">=" : t.op == "lt" ? "<" : t.op == "lte" ? "<=" : "==";
+  return std::string(sym) + " " + Num(t.value);
+}
+
+}  // namespace
+
+std::string ConsoleReporter::Render(const Report& report) const {
+  std::vector<std::vector<std::string>> rows = {
+      {"ID", "METRIC", "VALUE", "INTERVAL", "N", "THRESHOLD", "SEVERITY", "STATUS"}};
+  std::vector<Status> statuses = {Status::kPass};
+  for (const auto& r : report.results) {
+    std::string value = r.value ? Num(*r.value) + (r.unit.empty() || r.unit == "ratio" ? "" : " " + r.unit) : "-";
+    std::string interval = r.interval ? "[" + Num(r.interval->low) + ", " + Num(r.interval->high) + "]" : "-";
+    rows.push_back({r.id, r.metric, value, interval, std::to_string(r.samples),
+                    ThresholdText(r.threshold), r.severity, std::string(StatusName(r.status))});
+    statuses.push_back(r.status);
+  }
+  std::vector<size_t> width(rows[0].size(), 0);
+  for (const auto& row : rows) {
+    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  }
+  std::ostringstream out;
+  out << "greenlight " << report.tool.version << " — " << report.criteria.name << " "
+      << report.criteria.version << "\n";
+  if (report.model) {
+    out << "model   " << report.model->path << "  sha256:" << report.model->sha256.substr(0, 16)
+        << "…  " << report.model->parameters << " parameters\n";
+  }
+  out << "dataset " << report.dataset.path << "  " << report.dataset.rows << " rows\n\n";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    for (size_t c = 0; c < rows[i].size(); ++c) {
+      const bool last = c + 1 == rows[i].size();
+      if (last && i > 0) {
+        out << Colour(statuses[i], color_);
+      } else {
+        out << rows[i][c];
+        if (!last) out << std::string(width[c] - rows[i][c].size() + 2, ' ');
+      }
+    }
+    out << "\n";
+  }
+  out << "\n";
+  for (const auto& r : report.results) {
+    if (r.status != Status::kPass && !r.message.empty()) {
+      out << r.id << ": " << StatusName(r.status) << ": " << r.message << "\n";
+    }
+  }
+  out << "verdict: " << Colour(report.verdict, color_) << "\n";
+  return out.str();
+}
+
+}  // namespace greenlight

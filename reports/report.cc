@@ -1,0 +1,191 @@
+#include "reports/report.h"
+
+#include <filesystem>
+
+#include "core/error.h"
+
+namespace greenlight {
+namespace {
+
+nlohmann::json OptionalNumber(const std::optional<double>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+nlohmann::json ResultJson(const ReportResult& r) {
+  nlohmann::json j = {
+      {"id", r.id},
+      {"metric", r.metric},
+      {"concern", r.concern},
+      {"severity", r.severity},
+      {"status", std::string(StatusName(r.status))},
+      {"value", OptionalNumber(r.value)},
+      {"unit", r.unit},
+      {"interval", nullptr},
+      {"samples", r.samples},
+      {"threshold", {{"op", r.threshold.op}, {"value", r.threshold.value}}},
+      {"confidence", OptionalNumber(r.confidence)},
+      {"method", r.method},
+      {"deterministic", r.deterministic},
+      {"reference", r.reference},
+      {"message", r.message},
+      {"params", r.params},
+      {"details", r.details},
+      {"elapsed_s", r.elapsed_s},
+  };
+  if (r.threshold.high) j["threshold"]["high"] = *r.threshold.high;
+  if (r.interval) {
+    j["interval"] = {{"low", r.interval->low}, {"high", r.interval->high},
+                     {"level", r.interval->level}, {"method", r.interval->method}};
+  }
+  return j;
+}
+
+template <typename T>
+T Get(const nlohmann::json& j, const char* key, const std::string& where) {
+  if (!j.is_object() || !j.contains(key)) throw InputError(where + ": missing field '" + key + "'");
+  try {
+    return j.at(key).get<T>();
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(where + "." + key + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+nlohmann::json ToStatement(const Report& report) {
+  nlohmann::json subject = nlohmann::json::array();
+  if (report.model) {
+    subject.push_back({{"name", std::filesystem::path(report.model->path).filename().string()},
+                       {"digest", {{"sha256", report.model->sha256}}}});
+  } else {
+    for (const auto& f : report.dataset.files) {
+      subject.push_back({{"name", std::filesystem::path(f.path).filename().string()},
+                         {"digest", {{"sha256", f.sha256}}}});
+    }
+  }
+  nlohmann::json files = nlohmann::json::array();
+  for (const auto& f : report.dataset.files) {
+    files.push_back({{"path", f.path}, {"sha256", f.sha256}, {"role", f.role}});
+  }
+  nlohmann::json results = nlohmann::json::array();
+  nlohmann::json counts = nlohmann::json::object();
+  for (const auto& r : report.results) {
+    results.push_back(ResultJson(r));
+    counts[std::string(StatusName(r.status))] = counts.value(std::string(StatusName(r.status)), 0) + 1;
+  }
+  nlohmann::json predicate = {
+      {"tool", {{"name", report.tool.name}, {"version", report.tool.version},
+                {"git_revision", report.tool.git_revision}, {"build_type", report.tool.build_type}}},
+      {"created_at", report.created_at},
+      {"criteria", {{"name", report.criteria.name}, {"version", report.criteria.version},
+                    {"path", report.criteria.path}, {"sha256", report.criteria.sha256},
+                    {"description", report.criteria.description},
+                    {"authority", report.criteria.authority}}},
+      {"model", nullptr},
+      {"dataset", {{"format", report.dataset.format}, {"path", report.dataset.path},
+                   {"sha256", report.dataset.sha256}, {"rows", report.dataset.rows},
+                   {"files", files}}},
+      {"environment", report.environment},
+      {"seed", report.seed},
+      {"verdict", std::string(StatusName(report.verdict))},
+      {"summary", counts},
+      {"results", results},
+  };
+  if (report.model) {
+    predicate["model"] = {{"path", report.model->path}, {"sha256", report.model->sha256},
+                          {"format", report.model->format}, {"device", report.model->device},
+                          {"parameters", report.model->parameters},
+                          {"size_bytes", report.model->size_bytes}};
+  }
+  return {{"_type", kStatementType},
+          {"subject", subject},
+          {"predicateType", kPredicateType},
+          {"predicate", predicate}};
+}
+
+std::string SerializeStatement(const Report& report) { return ToStatement(report).dump(2) + "\n"; }
+
+Report FromStatement(const nlohmann::json& st) {
+  if (!st.is_object()) throw InputError("statement: not a JSON object");
+  if (Get<std::string>(st, "_type", "statement") != kStatementType) {
+    throw InputError("statement._type: expected " + std::string(kStatementType));
+  }
+  if (Get<std::string>(st, "predicateType", "statement") != kPredicateType) {
+    throw InputError("statement.predicateType: expected " + std::string(kPredicateType));
+  }
+  const nlohmann::json& p = st.at("predicate");
+  Report r;
+  const auto& tool = p.at("tool");
+  r.tool = {Get<std::string>(tool, "name", "predicate.tool"),
+            Get<std::string>(tool, "version", "predicate.tool"),
+            Get<std::string>(tool, "git_revision", "predicate.tool"),
+            tool.value("build_type", "")};
+  r.created_at = Get<std::string>(p, "created_at", "predicate");
+  const auto& c = p.at("criteria");
+  r.criteria = {Get<std::string>(c, "name", "predicate.criteria"),
+                Get<std::string>(c, "version", "predicate.criteria"),
+                Get<std::string>(c, "path", "predicate.criteria"),
+                Get<std::string>(c, "sha256", "predicate.criteria"),
+                c.value("description", ""), c.value("authority", "")};
+  if (p.contains("model") && !p["model"].is_null()) {
+    const auto& m = p["model"];
+    Report::Model model;
+    model.path = Get<std::string>(m, "path", "predicate.model");
+    model.sha256 = Get<std::string>(m, "sha256", "predicate.model");
+    model.format = m.value("format", "");
+    model.device = m.value("device", "");
+    model.parameters = Get<int64_t>(m, "parameters", "predicate.model");
+    model.size_bytes = Get<int64_t>(m, "size_bytes", "predicate.model");
+    r.model = model;
+  }
+  const auto& d = p.at("dataset");
+  r.dataset.format = d.value("format", "");
+  r.dataset.path = Get<std::string>(d, "path", "predicate.dataset");
+  r.dataset.sha256 = Get<std::string>(d, "sha256", "predicate.dataset");
+  r.dataset.rows = Get<int64_t>(d, "rows", "predicate.dataset");
+  for (const auto& f : d.value("files", nlohmann::json::array())) {
+    r.dataset.files.push_back({Get<std::string>(f, "path", "predicate.dataset.files"),
+                               Get<std::string>(f, "sha256", "predicate.dataset.files"),
+                               f.value("role", "")});
+  }
+  r.environment = p.value("environment", nlohmann::json::object());
+  r.seed = p.value("seed", uint64_t{0});
+  const auto verdict = ParseStatus(Get<std::string>(p, "verdict", "predicate"));
+  if (!verdict) throw InputError("predicate.verdict: unknown status");
+  r.verdict = *verdict;
+  for (const auto& j : p.at("results")) {
+    const std::string where = "predicate.results[" + j.value("id", "?") + "]";
+    ReportResult x;
+    x.id = Get<std::string>(j, "id", where);
+    x.metric = Get<std::string>(j, "metric", where);
+    x.concern = j.value("concern", "");
+    x.severity = Get<std::string>(j, "severity", where);
+    const auto status = ParseStatus(Get<std::string>(j, "status", where));
+    if (!status) throw InputError(where + ".status: unknown status");
+    x.status = *status;
+    if (j.contains("value") && !j["value"].is_null()) x.value = j["value"].get<double>();
+    x.unit = j.value("unit", "");
+    if (j.contains("interval") && !j["interval"].is_null()) {
+      const auto& i = j["interval"];
+      x.interval = Interval{Get<double>(i, "low", where), Get<double>(i, "high", where),
+                            Get<double>(i, "level", where), i.value("method", "")};
+    }
+    x.samples = j.value("samples", int64_t{0});
+    const auto& t = j.at("threshold");
+    x.threshold.op = Get<std::string>(t, "op", where);
+    x.threshold.value = Get<double>(t, "value", where);
+    if (t.contains("high")) x.threshold.high = t["high"].get<double>();
+    if (j.contains("confidence") && !j["confidence"].is_null()) x.confidence = j["confidence"].get<double>();
+    x.method = j.value("method", "");
+    x.deterministic = j.value("deterministic", true);
+    x.reference = j.value("reference", "");
+    x.message = j.value("message", "");
+    x.params = j.value("params", nlohmann::json::object());
+    x.details = j.value("details", nlohmann::json::object());
+    x.elapsed_s = j.value("elapsed_s", 0.0);
+    r.results.push_back(std::move(x));
+  }
+  return r;
+}
+
+}  // namespace greenlight

@@ -1,0 +1,90 @@
+// The report model: plain data that renderers and the in-toto statement consume. reports/ depends
+// on core only (no auditors, no LibTorch), so a verifier can be built without them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/result.h"
+
+namespace greenlight {
+
+// Stable URI of greenlight's predicate (documented in README; bumped on breaking changes).
+inline constexpr char kPredicateType[] = "https://greenlight.dev/attestation/audit-report/v1";
+inline constexpr char kStatementType[] = "https://in-toto.io/Statement/v1";
+
+struct ReportThreshold {
+  std::string op;
+  double value = 0.0;
+  std::optional<double> high;  // "between" only
+};
+
+struct ReportResult {
+  std::string id;
+  std::string metric;
+  std::string concern;
+  std::string severity;  // "mandatory" | "advisory"
+  Status status = Status::kError;
+  std::optional<double> value;
+  std::string unit;
+  std::optional<Interval> interval;
+  int64_t samples = 0;
+  ReportThreshold threshold;
+  std::optional<double> confidence;
+  std::string method;
+  bool deterministic = true;
+  std::string reference;
+  std::string message;
+  nlohmann::json params = nlohmann::json::object();
+  nlohmann::json details = nlohmann::json::object();
+  double elapsed_s = 0.0;
+};
+
+struct ReportFile {
+  std::string path;
+  std::string sha256;
+  std::string role;
+};
+
+struct Report {
+  struct Tool {
+    std::string name = "greenlight";
+    std::string version;
+    std::string git_revision;
+    std::string build_type;
+  } tool;
+  std::string created_at;
+  struct Criteria {
+    std::string name, version, path, sha256, description, authority;
+  } criteria;
+  struct Model {
+    std::string path, sha256, format, device;
+    int64_t parameters = 0;
+    int64_t size_bytes = 0;
+  };
+  std::optional<Model> model;  // Absent in black-box mode (recorded predictions).
+  struct Dataset {
+    std::string format, path, sha256;
+    int64_t rows = 0;
+    std::vector<ReportFile> files;
+  } dataset;
+  nlohmann::json environment = nlohmann::json::object();
+  uint64_t seed = 0;
+  Status verdict = Status::kError;
+  std::vector<ReportResult> results;
+};
+
+// The in-toto Statement v1 for a report: subject = the model file (or, in black-box mode, the
+// dataset files), predicateType = kPredicateType, predicate = the report.
+nlohmann::json ToStatement(const Report& report);
+// Parses a statement back (for show / verify). Throws InputError naming the first bad field.
+Report FromStatement(const nlohmann::json& statement);
+
+// The exact bytes written to report.json (pretty JSON + newline): what a DSSE envelope signs.
+std::string SerializeStatement(const Report& report);
+
+}  // namespace greenlight
