@@ -59,6 +59,13 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
                      std::to_string(dataset->sample_size()));
   }
 
+  if (model && dataset->rows() > 0) {
+    // Preflight: one real sample through the model, so a model that cannot take the declared
+    // input stops the run here (bad input, exit 3, no report) instead of erroring every criterion.
+    int64_t outputs = 0;
+    model->Forward(dataset->row(0), 1, &outputs);
+  }
+
   AuditContext context(model.get(), *dataset, criteria.seed, options.progress);
   std::vector<MetricRequest> requests;
   for (const Criterion& c : criteria.criteria) {

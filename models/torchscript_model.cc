@@ -19,6 +19,15 @@ std::string FirstLine(const std::string& s) {
   return nl == std::string::npos ? s : s.substr(0, nl);
 }
 
+// TorchScript interpreter errors carry a multi-line traceback; the cause is its last
+// "RuntimeError: ..." line (or, failing that, the first line).
+std::string Cause(const std::string& s) {
+  const auto pos = s.rfind("Error: ");
+  if (pos == std::string::npos) return FirstLine(s);
+  const auto start = s.rfind('\n', pos);
+  return FirstLine(s.substr(start == std::string::npos ? 0 : start + 1));
+}
+
 std::string ShapeString(c10::IntArrayRef shape) {
   std::ostringstream ss;
   ss << "[";
@@ -103,12 +112,17 @@ torch::Tensor TorchScriptModel::MakeInput(std::span<const float> input, int64_t 
 }
 
 torch::Tensor TorchScriptModel::ForwardTensor(const torch::Tensor& input) {
+  auto fail = [&](const std::string& why) {
+    return InputError(spec_.path.string() + ": forward pass failed for input shape " +
+                      ShapeString(input.sizes()) + " (declared input.shape " +
+                      ShapeString(spec_.input_shape) + "): " + Cause(why));
+  };
   try {
     return module_.forward({input}).toTensor();
   } catch (const c10::Error& e) {
-    throw InputError(spec_.path.string() + ": forward pass failed for input shape " +
-                     ShapeString(input.sizes()) + " (declared input.shape " +
-                     ShapeString(spec_.input_shape) + "): " + FirstLine(e.what_without_backtrace()));
+    throw fail(e.what_without_backtrace());
+  } catch (const std::runtime_error& e) {  // torch::jit interpreter errors
+    throw fail(e.what());
   }
 }
 

@@ -1,11 +1,10 @@
 #include "auditors/efficiency/efficiency_auditor.h"
 
 #include <algorithm>
+#include <boost/math/distributions/students_t.hpp>
 #include <cmath>
 #include <limits>
 #include <numeric>
-
-#include <boost/math/distributions/students_t.hpp>
 
 #include "auditors/efficiency/flops.h"
 #include "benchmarks/harness/harness.h"
@@ -20,7 +19,8 @@ PercentileEstimate EstimatePercentile(std::span<const double> sorted_ms, double 
   PercentileEstimate e;
   if (sorted_ms.empty()) return e;
   e.value = stats::QuantileSorted(sorted_ms, p);
-  const auto bounds = stats::PercentileOrderBounds(static_cast<int64_t>(sorted_ms.size()), p, level);
+  const auto bounds =
+      stats::PercentileOrderBounds(static_cast<int64_t>(sorted_ms.size()), p, level);
   if (bounds.lo) {
     e.low_index = bounds.lo;
     e.low = sorted_ms[static_cast<size_t>(*bounds.lo)];
@@ -73,7 +73,8 @@ nlohmann::json LatencyHistogram(std::span<const double> latencies_ms, int per_de
   const int k_lo = static_cast<int>(std::floor(std::log10(lo) * per_decade));
   int k_hi = static_cast<int>(std::floor(std::log10(hi) * per_decade)) + 1;
   std::vector<double> edges;
-  for (int k = k_lo; k <= k_hi; ++k) edges.push_back(std::pow(10.0, static_cast<double>(k) / per_decade));
+  for (int k = k_lo; k <= k_hi; ++k)
+    edges.push_back(std::pow(10.0, static_cast<double>(k) / per_decade));
   std::vector<int64_t> counts(edges.size() - 1, 0);
   for (double v : latencies_ms) {
     // Bucket by the edges themselves (not by log10) so rounding cannot misplace a boundary value.
@@ -100,8 +101,8 @@ struct LatencyMetric {
   const char* label;
 };
 constexpr LatencyMetric kPercentileMetrics[] = {
-    {"latency_p50_ms", 0.50, "p50"},  {"latency_p90_ms", 0.90, "p90"},
-    {"latency_p95_ms", 0.95, "p95"},  {"latency_p99_ms", 0.99, "p99"},
+    {"latency_p50_ms", 0.50, "p50"},     {"latency_p90_ms", 0.90, "p90"},
+    {"latency_p95_ms", 0.95, "p95"},     {"latency_p99_ms", 0.99, "p99"},
     {"latency_p999_ms", 0.999, "p99.9"},
 };
 
@@ -288,8 +289,9 @@ Measurement FromRun(const std::string& metric, const RunResult& run, double leve
                            {"peak_reset", run.peak_rss_reset}};
     if (!run.peak_rss_reset) {
       m.forced_status = Status::kInconclusive;
-      m.message = "cannot reset the peak resident set (/proc/self/clear_refs): the peak may "
-                  "predate the run";
+      m.message =
+          "cannot reset the peak resident set (/proc/self/clear_refs): the peak may "
+          "predate the run";
     }
     return m;  // Memory does not depend on the run-length rules.
   } else {
@@ -313,7 +315,8 @@ struct Sweep {
 std::optional<Sweep> ParseSweep(const nlohmann::json& params, const RunSettings& base) {
   auto it = params.find("sweep");
   if (it == params.end() || it->is_null()) return std::nullopt;
-  if (!it->is_object()) throw InputError("sweep must be a mapping {batch_sizes: [...], threads: [...]}");
+  if (!it->is_object())
+    throw InputError("sweep must be a mapping {batch_sizes: [...], threads: [...]}");
   Sweep sweep;
   for (const auto& [key, value] : it->items()) {
     if (key != "batch_sizes" && key != "threads") {
@@ -337,7 +340,9 @@ std::optional<Sweep> ParseSweep(const nlohmann::json& params, const RunSettings&
   if (sweep.threads.empty()) sweep.threads = {base.threads};
   if (base.scenario == harness::Scenario::kSingleStream) {
     for (int64_t b : sweep.batch_sizes) {
-      if (b != 1) throw InputError("sweep.batch_sizes: single_stream queries have batch 1 (use scenario: offline)");
+      if (b != 1)
+        throw InputError(
+            "sweep.batch_sizes: single_stream queries have batch 1 (use scenario: offline)");
     }
   }
   return sweep;
@@ -369,16 +374,30 @@ class EfficiencyAuditor final : public Auditor {
                    "samples per second over the timed run (scenario offline for batches)", swept,
                    true, false});
     out.push_back({"peak_memory_mb", "MB", "efficiency",
-                   "growth of the process's peak resident memory during warm-up and run", run,
-                   true, false});
-    out.push_back({"model_parameters", "count", "efficiency",
-                   "parameter elements (quantized packed weights included)", {}, true, false});
-    out.push_back({"model_size_mb", "MB", "efficiency", "model file size (1 MB = 10^6 bytes)", {},
-                   true, false});
-    out.push_back({"flops_per_sample", "FLOP", "efficiency",
+                   "growth of the process's peak resident memory during warm-up and run", run, true,
+                   false});
+    out.push_back({"model_parameters",
+                   "count",
+                   "efficiency",
+                   "parameter elements (quantized packed weights included)",
+                   {},
+                   true,
+                   false});
+    out.push_back({"model_size_mb",
+                   "MB",
+                   "efficiency",
+                   "model file size (1 MB = 10^6 bytes)",
+                   {},
+                   true,
+                   false});
+    out.push_back({"flops_per_sample",
+                   "FLOP",
+                   "efficiency",
                    "2 x multiply-accumulates of conv, linear and matmul ops in one forward pass "
                    "of batch 1",
-                   {}, true, false});
+                   {},
+                   true,
+                   false});
     return out;
   }
 
@@ -446,7 +465,8 @@ class EfficiencyAuditor final : public Auditor {
       }
     }
     Measurement out = std::move(*best);
-    out.details["sweep"] = {{"table", table}, {"best", best_config},
+    out.details["sweep"] = {{"table", table},
+                            {"best", best_config},
                             {"criterion", lower_better ? "lowest value" : "highest value"}};
     out.method += "; best of a sweep over batch sizes x threads";
     return out;
@@ -461,15 +481,16 @@ class EfficiencyAuditor final : public Auditor {
       throw InputError("flops_per_sample needs a dataset row shaped like the model input");
     }
     (void)req;
-    auto count = ctx.Shared<efficiency::FlopCount>(
-        "efficiency:flops:" + model.info().sha256, [&]() {
+    auto count =
+        ctx.Shared<efficiency::FlopCount>("efficiency:flops:" + model.info().sha256, [&]() {
           // Shapes come from one real forward pass of batch 1 (the dataset's first row).
           const auto row = data.row(0);
           torch::Tensor input = ts->MakeInput(row, 1).clone();
           return std::make_shared<efficiency::FlopCount>(efficiency::CountFlops(*ts, input));
         });
     Measurement m;
-    m.value = static_cast<double>(count->flops) / static_cast<double>(std::max<int64_t>(count->batch, 1));
+    m.value =
+        static_cast<double>(count->flops) / static_cast<double>(std::max<int64_t>(count->batch, 1));
     m.unit = "FLOP";
     m.samples = 1;
     m.method =

@@ -4,11 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "auditors/auditor.h"
 #include "core/result.h"
@@ -26,7 +25,7 @@ struct PercentileEstimate {
   double value = 0.0;
   std::optional<double> low;
   std::optional<double> high;
-  std::optional<int64_t> low_index;   // 0-based order statistic used for `low`.
+  std::optional<int64_t> low_index;  // 0-based order statistic used for `low`.
   std::optional<int64_t> high_index;
 };
 PercentileEstimate EstimatePercentile(std::span<const double> sorted_ms, double p, double level);

@@ -183,8 +183,11 @@ nlohmann::json FlopCount::ToJson() const {
                         {"macs", op.macs},
                         {"flops", 2 * op.macs}});
   }
-  return {{"batch", batch},      {"macs", macs},          {"flops", flops},
-          {"counted_ops", ops_json}, {"graph_ops", graph_ops}};
+  return {{"batch", batch},
+          {"macs", macs},
+          {"flops", flops},
+          {"counted_ops", ops_json},
+          {"graph_ops", graph_ops}};
 }
 
 FlopCount CountFlops(TorchScriptModel& model, const torch::Tensor& input) {
@@ -195,8 +198,8 @@ FlopCount CountFlops(TorchScriptModel& model, const torch::Tensor& input) {
     torch::jit::Inline(*graph);
     CollectGraphOps(graph->block(), count.graph_ops);
   } catch (const c10::Error& e) {
-    throw RuntimeError(model.spec().path.string() + ": cannot read the forward graph: " +
-                       e.what_without_backtrace());
+    throw RuntimeError(model.spec().path.string() +
+                       ": cannot read the forward graph: " + e.what_without_backtrace());
   }
   {
     torch::NoGradGuard no_grad;

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <numeric>
 #include <sstream>
 
 #include "core/error.h"
@@ -70,13 +71,6 @@ std::string FormatNumber(double v) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%g", v);
   return buf;
-}
-
-double Median(std::vector<int64_t> v) {
-  if (v.empty()) return 0.0;
-  const size_t mid = v.size() / 2;
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid), v.end());
-  return static_cast<double>(v[mid]);
 }
 
 // Collects Google Benchmark's runs and its machine context; prints nothing.
@@ -397,7 +391,14 @@ std::shared_ptr<const RunResult> Run(
     throw RuntimeError("warm-up forward pass failed: " + std::string(e.what_without_backtrace()));
   }
   result->warmup_queries_run = static_cast<int64_t>(warmup_ns.size());
-  double estimate_ns = Median(warmup_ns);
+  // Plan with the mean of the warm-up's second half: the first queries include JIT profiling,
+  // and the mean (not the median) is what makes up the duration of a skewed run.
+  double estimate_ns = 0.0;
+  if (!warmup_ns.empty()) {
+    const auto half = warmup_ns.begin() + static_cast<std::ptrdiff_t>(warmup_ns.size() / 2);
+    estimate_ns = static_cast<double>(std::accumulate(half, warmup_ns.end(), int64_t{0})) /
+                  static_cast<double>(warmup_ns.end() - half);
+  }
 
   CollectingReporter reporter;
   const int64_t run_id = g_run_counter.fetch_add(1);
@@ -423,7 +424,12 @@ std::shared_ptr<const RunResult> Run(
         ->Iterations(planned)
         ->UseRealTime()
         ->Unit(benchmark::kMicrosecond);
-    benchmark::RunSpecifiedBenchmarks(&reporter, "^" + name + "$");
+    // Google Benchmark appends "/iterations:N/real_time" to the name; the name has no regex
+    // metacharacters.
+    if (benchmark::RunSpecifiedBenchmarks(&reporter, "^" + name + "/") != 1) {
+      CloseWindow(s);
+      throw RuntimeError("Google Benchmark did not run the harness benchmark " + name);
+    }
     ++result->segments;
   }
   CloseWindow(s);

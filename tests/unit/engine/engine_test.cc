@@ -1,0 +1,174 @@
+#define BOOST_TEST_MODULE engine
+#include <boost/test/unit_test.hpp>
+
+#include "core/error.h"
+#include "engine/criteria.h"
+#include "engine/verdict.h"
+#include "tests/test_util.h"
+
+namespace gl = greenlight;
+namespace t = greenlight::testing;
+using gl::Status;
+
+namespace {
+
+gl::Criterion Make(const std::string& op, double value, std::optional<double> confidence,
+                   gl::Severity severity = gl::Severity::kMandatory) {
+  gl::Criterion c;
+  c.id = "C";
+  c.metric = "accuracy";
+  c.threshold.op = op;
+  c.threshold.value = value;
+  c.confidence = confidence;
+  c.severity = severity;
+  return c;
+}
+
+gl::Measurement Value(double v, double lo, double hi) {
+  gl::Measurement m;
+  m.value = v;
+  m.interval = gl::Interval{lo, hi, 0.95, "test"};
+  return m;
+}
+
+const std::string kHeader =
+    "apiVersion: greenlight/v1\n"
+    "kind: Criteria\n"
+    "metadata: {name: t, version: '1'}\n"
+    "model:\n"
+    "  path: m.pt\n"
+    "  output: logits\n"
+    "  input: {shape: [1, 28, 28]}\n"
+    "dataset: {format: idx, images: i.gz, labels: l.gz}\n";
+
+std::string LoadError(const std::string& yaml) {
+  t::TempDir dir;
+  t::WriteText(dir / "c.yaml", yaml);
+  gl::AuditorRegistry registry;
+  gl::RegisterBuiltinAuditors(registry);
+  try {
+    gl::LoadCriteria(dir / "c.yaml", registry);
+  } catch (const gl::InputError& e) {
+    // Strip the temporary directory so expectations read naturally.
+    std::string msg = e.what();
+    const std::string prefix = (dir / "c.yaml").string();
+    if (msg.rfind(prefix, 0) == 0) msg = "c.yaml" + msg.substr(prefix.size());
+    return msg;
+  }
+  return "";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(verdicts)
+
+BOOST_AUTO_TEST_CASE(point_estimate_decides_without_confidence) {
+  BOOST_TEST((gl::Judge(Make("gte", 0.85, {}), Value(0.86, 0.80, 0.90)).status == Status::kPass));
+  BOOST_TEST((gl::Judge(Make("gte", 0.85, {}), Value(0.84, 0.80, 0.90)).status == Status::kFail));
+  BOOST_TEST((gl::Judge(Make("lt", 10, {}), Value(10, 9, 11)).status == Status::kFail));
+  BOOST_TEST((gl::Judge(Make("lte", 10, {}), Value(10, 9, 11)).status == Status::kPass));
+}
+
+BOOST_AUTO_TEST_CASE(interval_decides_with_confidence) {
+  BOOST_TEST((gl::Judge(Make("gte", 0.85, 0.95), Value(0.9, 0.86, 0.93)).status == Status::kPass));
+  BOOST_TEST((gl::Judge(Make("gte", 0.85, 0.95), Value(0.86, 0.84, 0.88)).status == Status::kInconclusive));
+  BOOST_TEST((gl::Judge(Make("gte", 0.85, 0.95), Value(0.80, 0.78, 0.849)).status == Status::kFail));
+  BOOST_TEST((gl::Judge(Make("lt", 5, 0.95), Value(4, 3, 5)).status == Status::kInconclusive));
+  gl::Criterion between = Make("between", 0.8, 0.95);
+  between.threshold.high = 1.25;
+  BOOST_TEST((gl::Judge(between, Value(1.0, 0.9, 1.1)).status == Status::kPass));
+  BOOST_TEST((gl::Judge(between, Value(1.3, 1.26, 1.4)).status == Status::kFail));
+  BOOST_TEST((gl::Judge(between, Value(1.2, 1.1, 1.3)).status == Status::kInconclusive));
+}
+
+BOOST_AUTO_TEST_CASE(advisory_failures_warn_and_undefined_is_inconclusive) {
+  const auto advisory = Make("gte", 0.85, {}, gl::Severity::kAdvisory);
+  BOOST_TEST((gl::Judge(advisory, Value(0.5, 0.4, 0.6)).status == Status::kWarn));
+  gl::Measurement undefined;
+  BOOST_TEST((gl::Judge(advisory, undefined).status == Status::kInconclusive));
+  gl::Measurement forced = Value(0.99, 0.98, 1.0);
+  forced.forced_status = Status::kInconclusive;
+  BOOST_TEST((gl::Judge(Make("gte", 0.85, {}), forced).status == Status::kInconclusive));
+}
+
+BOOST_AUTO_TEST_CASE(overall_verdict_order) {
+  using J = gl::JudgedCriterion;
+  const auto M = gl::Severity::kMandatory;
+  const auto A = gl::Severity::kAdvisory;
+  auto verdict = [](std::vector<J> v) { return gl::OverallVerdict(v); };
+  BOOST_TEST((verdict({{M, Status::kPass}, {A, Status::kWarn}}) == Status::kPass));
+  BOOST_TEST((verdict({{M, Status::kError}, {M, Status::kFail}}) == Status::kFail));
+  BOOST_TEST((verdict({{M, Status::kInconclusive}, {M, Status::kError}}) == Status::kError));
+  BOOST_TEST((verdict({{M, Status::kInconclusive}, {A, Status::kError}}) == Status::kInconclusive));
+  BOOST_TEST((verdict({{M, Status::kPass}, {M, Status::kSkipped}}) == Status::kPass));
+  BOOST_TEST(static_cast<int>(gl::ExitCodeFor(Status::kInconclusive)) == 2);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(loader)
+
+BOOST_AUTO_TEST_CASE(errors_name_file_line_column_and_field) {
+  BOOST_TEST(LoadError(kHeader + "criteria:\n  - id: A\n    metric: acuracy\n    threshold: {gte: 0.8}\n"
+                                 "    severity: mandatory\n") ==
+             "c.yaml:11:13: criteria.0.metric: unknown metric 'acuracy' (did you mean 'accuracy'?); "
+             "`greenlight metrics` lists them all");
+  BOOST_TEST(LoadError(kHeader + "criteria:\n  - id: A\n    metric: accuracy\n    threshold: {gte: 0.8}\n"
+                                 "    severity: mandatory\n  - id: A\n    metric: accuracy\n"
+                                 "    threshold: {gte: 0.8}\n    severity: mandatory\n") ==
+             "c.yaml:14:9: criteria.1.id: duplicate criterion id 'A'");
+  BOOST_TEST(LoadError(kHeader + "criteria:\n  - id: A\n    metric: top_k_accuracy\n    params: {k: two}\n"
+                                 "    threshold: {gte: 0.8}\n    severity: mandatory\n") ==
+             "c.yaml:12:17: criteria.0.params.k: expected integer, got string \"two\"");
+  BOOST_TEST(LoadError(kHeader + "criteria:\n  - id: A\n    metric: precision\n    params: {average: mean}\n"
+                                 "    threshold: {gte: 0.8}\n    severity: mandatory\n") ==
+             "c.yaml:12:23: criteria.0.params.average: 'mean' is not one of: macro, weighted, micro");
+}
+
+BOOST_AUTO_TEST_CASE(schema_rejections) {
+  // Two threshold operators at once.
+  const auto two_ops = LoadError(kHeader + "criteria:\n  - id: A\n    metric: accuracy\n"
+                                           "    threshold: {gte: 0.8, lte: 0.9}\n    severity: mandatory\n");
+  BOOST_TEST(two_ops.find("c.yaml:12:16: criteria.0.threshold: schema violation") == 0u, two_ops);
+  // Unknown severity.
+  const auto sev = LoadError(kHeader + "criteria:\n  - id: A\n    metric: accuracy\n"
+                                       "    threshold: {gte: 0.8}\n    severity: sometimes\n");
+  BOOST_TEST(sev.find("c.yaml:13:15: criteria.0.severity: schema violation") == 0u, sev);
+  // Missing criteria list.
+  const auto none = LoadError(kHeader);
+  BOOST_TEST(none.find("schema violation") != std::string::npos, none);
+  // Wrong apiVersion.
+  const auto api = LoadError("apiVersion: greenlight/v0\n" + kHeader.substr(kHeader.find('\n') + 1) +
+                             "criteria: []\n");
+  BOOST_TEST(api.find("c.yaml:1:13: apiVersion: schema violation") == 0u, api);
+}
+
+BOOST_AUTO_TEST_CASE(defaults_and_relative_paths) {
+  t::TempDir dir;
+  t::WriteText(dir / "sub" / "c.yaml",
+               kHeader + "criteria:\n  - id: A\n    metric: top_k_accuracy\n    threshold: {gte: 0.8}\n"
+                         "    severity: advisory\n    confidence: 0.9\n");
+  gl::AuditorRegistry registry;
+  gl::RegisterBuiltinAuditors(registry);
+  const auto c = gl::LoadCriteria(dir / "sub" / "c.yaml", registry);
+  BOOST_TEST(c.model->path == (dir / "sub" / "m.pt"));
+  BOOST_TEST(c.criteria[0].params["k"].get<int>() == 5);
+  BOOST_TEST(*c.criteria[0].confidence == 0.9);
+  BOOST_TEST((c.criteria[0].severity == gl::Severity::kAdvisory));
+  const auto overridden = gl::LoadCriteria(dir / "sub" / "c.yaml", registry, "/elsewhere/x.pt");
+  BOOST_TEST(overridden.model->path == "/elsewhere/x.pt");
+}
+
+BOOST_AUTO_TEST_CASE(every_shipped_criteria_file_validates) {
+  gl::AuditorRegistry registry;
+  gl::RegisterBuiltinAuditors(registry);
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(t::SourceDir() / "criteria")) {
+    if (e.path().extension() != ".yaml") continue;
+    BOOST_TEST_CONTEXT(e.path()) { BOOST_CHECK_NO_THROW(gl::LoadCriteria(e.path(), registry)); }
+    ++files;
+  }
+  BOOST_TEST(files >= 1);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

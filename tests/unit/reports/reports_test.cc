@@ -1,0 +1,117 @@
+#define BOOST_TEST_MODULE reports
+#include <boost/test/unit_test.hpp>
+
+#include <valijson/adapters/nlohmann_json_adapter.hpp>
+#include <valijson/schema.hpp>
+#include <valijson/schema_parser.hpp>
+#include <valijson/validator.hpp>
+
+#include "core/error.h"
+#include "core/files.h"
+#include "reports/report.h"
+#include "reports/reporter.h"
+#include "tests/test_util.h"
+
+namespace gl = greenlight;
+namespace t = greenlight::testing;
+
+namespace {
+
+gl::Report Sample() {
+  gl::Report r;
+  r.tool.version = "0.1.0";
+  r.tool.git_revision = "abc";
+  r.created_at = "2026-11-28T12:00:00Z";
+  r.criteria = {"demo", "1.0.0", "/c.yaml", std::string(64, 'a'), "", ""};
+  r.model = gl::Report::Model{"/m/model.pt", std::string(64, 'b'), "torchscript", "cpu", 10, 100};
+  r.dataset.format = "idx";
+  r.dataset.path = "/d/images.gz";
+  r.dataset.sha256 = std::string(64, 'c');
+  r.dataset.rows = 5;
+  r.dataset.files = {{"/d/images.gz", std::string(64, 'c'), "images"}};
+  r.environment = {{"cpu_model", "x"}, {"logical_cores", 2}, {"os", "Linux"},
+                   {"libtorch_version", "1.13.1"}, {"device", "cpu"}, {"threads", 2}};
+  r.verdict = gl::Status::kFail;
+  gl::ReportResult x;
+  x.id = "ACC-01";
+  x.metric = "accuracy";
+  x.concern = "safety";
+  x.severity = "mandatory";
+  x.status = gl::Status::kFail;
+  x.value = 0.5;
+  x.unit = "ratio";
+  x.interval = gl::Interval{0.3, 0.7, 0.95, "wilson"};
+  x.samples = 5;
+  x.threshold = {"between", 0.8, 0.9};
+  x.method = "count";
+  r.results.push_back(x);
+  gl::ReportResult y = x;
+  y.id = "ACC-02";
+  y.value.reset();
+  y.interval.reset();
+  y.status = gl::Status::kInconclusive;
+  r.results.push_back(y);
+  return r;
+}
+
+bool ValidAgainstReportSchema(const nlohmann::json& doc, std::string* why) {
+  const auto schema_doc = nlohmann::json::parse(gl::ReadFile(t::SourceDir() / "schemas" / "report.schema.json"));
+  valijson::Schema schema;
+  valijson::SchemaParser parser;
+  valijson::adapters::NlohmannJsonAdapter schema_adapter(schema_doc);
+  parser.populateSchema(schema_adapter, schema);
+  valijson::Validator validator;
+  valijson::ValidationResults results;
+  valijson::adapters::NlohmannJsonAdapter target(doc);
+  const bool ok = validator.validate(schema, target, &results);
+  valijson::ValidationResults::Error e;
+  while (results.popError(e)) *why += e.description + "; ";
+  return ok;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(statement_shape_and_round_trip) {
+  const gl::Report r = Sample();
+  const nlohmann::json st = gl::ToStatement(r);
+  BOOST_TEST(st["_type"] == "https://in-toto.io/Statement/v1");
+  BOOST_TEST(st["subject"][0]["name"] == "model.pt");
+  BOOST_TEST(st["subject"][0]["digest"]["sha256"] == std::string(64, 'b'));
+  BOOST_TEST(st["predicate"]["results"][0]["threshold"]["high"].get<double>() == 0.9);
+  BOOST_TEST(st["predicate"]["results"][1]["value"].is_null());
+  const gl::Report back = gl::FromStatement(st);
+  BOOST_TEST(gl::SerializeStatement(back) == gl::SerializeStatement(r));
+  std::string why;
+  BOOST_TEST(ValidAgainstReportSchema(st, &why), why);
+}
+
+BOOST_AUTO_TEST_CASE(schema_rejects_broken_reports) {
+  nlohmann::json st = gl::ToStatement(Sample());
+  st["predicate"]["results"][0]["status"] = "MAYBE";
+  std::string why;
+  BOOST_TEST(!ValidAgainstReportSchema(st, &why));
+  st = gl::ToStatement(Sample());
+  st["subject"][0]["digest"]["sha256"] = "xyz";
+  BOOST_TEST(!ValidAgainstReportSchema(st, &why));
+}
+
+BOOST_AUTO_TEST_CASE(from_statement_names_the_bad_field) {
+  nlohmann::json st = gl::ToStatement(Sample());
+  st["predicate"]["criteria"].erase("sha256");
+  try {
+    gl::FromStatement(st);
+    BOOST_FAIL("accepted");
+  } catch (const gl::InputError& e) {
+    BOOST_TEST(std::string(e.what()) == "predicate.criteria: missing field 'sha256'");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(console_table_lists_every_result) {
+  const std::string text = gl::ConsoleReporter(false).Render(Sample());
+  BOOST_TEST(text.find("ACC-01") != std::string::npos);
+  BOOST_TEST(text.find("in [0.8, 0.9]") != std::string::npos);
+  BOOST_TEST(text.find("[0.3, 0.7]") != std::string::npos);
+  BOOST_TEST(text.find("verdict: FAIL") != std::string::npos);
+  BOOST_TEST(text.find("\033[") == std::string::npos);  // No colour when asked for none.
+  BOOST_TEST(gl::ConsoleReporter(true).Render(Sample()).find("\033[31mFAIL") != std::string::npos);
+}
