@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -175,6 +176,7 @@ std::vector<DomainEnergy> NvmlMeter::Poll() {
   ++poll_number_;
   std::vector<DomainEnergy> out;
   double error_sum = 0.0;
+  std::vector<double> watts(devices_.size(), std::nan(""));
   for (Device& d : devices_) {
     if (d.energy_counter) {
       unsigned long long mj = 0;
@@ -201,6 +203,7 @@ std::vector<DomainEnergy> NvmlMeter::Poll() {
           d.trapezoid_error_j += 0.5 * std::fabs(w - d.last_w) * dt;
         }
         d.sampled = true;
+        watts[static_cast<size_t>(&d - devices_.data())] = w;
         d.last_w = w;
         d.last_s = now;
       }
@@ -210,6 +213,7 @@ std::vector<DomainEnergy> NvmlMeter::Poll() {
         {"gpu" + std::to_string(d.index) + (d.name.empty() ? "" : " " + d.name), d.total_j});
   }
   error_at_poll_.push_back(error_sum);
+  watts_at_poll_.push_back(std::move(watts));
   return out;
 }
 
@@ -226,15 +230,29 @@ void NvmlMeter::Complete(EnergyReading& r, int64_t begin_poll, int64_t end_poll)
   for (const Device& d : devices_) any_power = any_power || !d.energy_counter;
   const double trapezoid_j =
       error_at_poll_[static_cast<size_t>(hi - 1)] - error_at_poll_[static_cast<size_t>(lo - 1)];
+  // Averaged power readings lag load changes: averaging time × range of sampled power.
+  double lag_j = 0.0;
+  for (size_t d = 0; d < devices_.size(); ++d) {
+    double lo_w = INFINITY, hi_w = -INFINITY;
+    for (int64_t p = lo; p <= hi; ++p) {
+      const double w = watts_at_poll_[static_cast<size_t>(p - 1)][d];
+      if (std::isnan(w)) continue;
+      lo_w = std::min(lo_w, w);
+      hi_w = std::max(hi_w, w);
+    }
+    if (hi_w >= lo_w) lag_j += kNvmlPowerAveragingS * (hi_w - lo_w);
+  }
   // NVIDIA documents board power readings as accurate to about ±5 W (nvidia-smi, "Power Draw");
-  // the energy counter integrates the same sensor. So the band is ±5 W × window per GPU, plus
-  // the trapezoid bound when power is sampled, plus 1 mJ counter resolution per GPU.
+  // the energy counter integrates the same sensor. So the band is ±5 W × window per GPU, plus,
+  // when power is sampled, the trapezoid bound and the averaging lag, plus 1 mJ per GPU.
   r.absolute_uncertainty_j = 5.0 * r.duration_s * static_cast<double>(devices_.size()) +
-                             trapezoid_j + 1e-3 * static_cast<double>(devices_.size());
+                             trapezoid_j + lag_j + 1e-3 * static_cast<double>(devices_.size());
   r.uncertainty_basis =
       "NVML band: ±5 W per GPU over the window (NVIDIA's stated power-reading accuracy)" +
-      std::string(any_power ? " + trapezoid-rule bound of the power sampling" : "") +
+      std::string(any_power ? " + trapezoid-rule bound + 1 s averaging lag × sampled power range"
+                            : "") +
       " + 1 mJ counter resolution";
+  r.details["averaging_lag_bound_j"] = lag_j;
   nlohmann::json devs = nlohmann::json::array();
   for (const Device& d : devices_) {
     devs.push_back({{"index", d.index},

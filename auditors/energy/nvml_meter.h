@@ -67,11 +67,18 @@ class NvmlMeter final : public CumulativeMeter {
   bool initialized_ = false;
   std::vector<Device> devices_;
   std::vector<double> error_at_poll_;  // Sum of trapezoid_error_j after each poll.
+  // Power read from each power-sampled device at each poll (NaN for counter devices).
+  std::vector<std::vector<double>> watts_at_poll_;
   std::vector<std::pair<int64_t, std::string>> read_errors_;
   int64_t poll_number_ = 0;
   std::string sync_description_;
   std::optional<std::string> unavailable_;
 };
+
+// Since Ampere, nvmlDeviceGetPowerUsage returns power averaged over the last second (NVML API
+// reference), so sampled power lags load changes by up to that long; the band of power-sampled
+// windows adds this averaging time × the range of the sampled power over the window.
+constexpr double kNvmlPowerAveragingS = 1.0;
 
 // cudaDeviceSynchronize from a CUDA runtime already loaded in this process (LibTorch's), found
 // with dlsym; an empty function when there is none (a CPU-only process has nothing to wait for).

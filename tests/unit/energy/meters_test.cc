@@ -336,6 +336,14 @@ BOOST_AUTO_TEST_CASE(nvml_power_sampling_trapezoid) {
   BOOST_TEST(r.details["trapezoid_error_bound_j"].get<double>() == 150.0,
              boost::test_tools::tolerance(1e-12));
   BOOST_TEST(r.duration_s == 3.0, boost::test_tools::tolerance(1e-12));
+  // Averaging lag (readings are 1 s averages since Ampere): 1 s × (200 - 100) W = 100 J.
+  BOOST_TEST(r.details["averaging_lag_bound_j"].get<double>() == 100.0,
+             boost::test_tools::tolerance(1e-12));
+  // Band: ±(5 W × 3 s + 150 J trapezoid + 100 J lag + 1 mJ).
+  BOOST_TEST(r.high_j() == 450.0 + 15.0 + 150.0 + 100.0 + 0.001,
+             boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(r.low_j() == 450.0 - 15.0 - 150.0 - 100.0 - 0.001,
+             boost::test_tools::tolerance(1e-12));
 }
 
 BOOST_AUTO_TEST_CASE(nvml_real_library_when_present) {
