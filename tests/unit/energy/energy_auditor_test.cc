@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -220,4 +221,49 @@ BOOST_AUTO_TEST_CASE(rapl_is_used_when_readable) {
   BOOST_TEST(m.details["idle_baseline"]["power_w"].get<double>() == 0.0);
   BOOST_TEST(m.details.contains("estimate_same_window_j"));
   fs::remove_all(root);
+}
+
+BOOST_AUTO_TEST_CASE(external_log_through_the_auditor_and_idle_subtraction) {
+  // A wall meter reading a constant 50 W every 0.1 s from a minute before to two minutes after
+  // now: the run's window is covered, so its average power is exactly 50 W, and the idle
+  // baseline (also 50 W) subtracted leaves zero.
+  const fs::path log =
+      fs::temp_directory_path() / ("greenlight-power-" + std::to_string(::getpid()) + ".csv");
+  {
+    std::ofstream out(log);
+    out << "timestamp,watts\n";
+    const double now =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    out.precision(17);
+    for (double t = now - 60.0; t < now + 120.0; t += 0.1) out << t << ",50\n";
+  }
+  Fixture f;
+  AuditContext ctx(f.model.get(), f.data, 1, nullptr);
+  nlohmann::json p = Quick(200);
+  p["meter"] = "external";
+  p["power_log"] = log.string();
+  p["method"] = "measured";
+  nlohmann::json net = p;
+  net["idle_baseline_s"] = 0.5;
+  net["subtract_idle"] = true;
+  const auto ms =
+      Audit(f, ctx, {Request("average_power_w", p), Request("energy_per_inference_mj", net)});
+  namespace tt = boost::test_tools;
+  BOOST_TEST(ms[0].method == "measured:external");
+  BOOST_TEST(!ms[0].forced_status.has_value());
+  BOOST_REQUIRE(ms[0].value.has_value());
+  BOOST_TEST(*ms[0].value == 50.0, tt::tolerance(1e-9));
+  // Band: ±1 % meter accuracy (default); constant power has no interpolation error.
+  BOOST_TEST(ms[0].interval->low == 49.5, tt::tolerance(1e-9));
+  BOOST_TEST(ms[0].interval->high == 50.5, tt::tolerance(1e-9));
+  BOOST_TEST(ms[0].details["meter_samples"].get<int64_t>() >= 1);
+  const auto& d = ms[1].details;
+  BOOST_TEST(d["idle_baseline"]["power_w"].get<double>() == 50.0, tt::tolerance(1e-9));
+  BOOST_TEST(d["idle_baseline"]["subtracted"].get<bool>());
+  const double t = d["window"]["duration_s"].get<double>();
+  BOOST_TEST(d["energy_j"]["gross"].get<double>() == 50.0 * t, tt::tolerance(1e-9));
+  BOOST_TEST(*ms[1].value == 0.0, tt::tolerance(1e-6));
+  // The subtracted band: gross ± 1 % minus idle ∓ 1 %: ±2 % of 50 W × T, per inference.
+  BOOST_TEST(ms[1].interval->high == 0.02 * 50.0 * t / 200 * 1e3, tt::tolerance(1e-6));
+  fs::remove(log);
 }
