@@ -402,7 +402,14 @@ class EnergyAuditor final : public Auditor {
         }
       }
       if (parts.empty()) {
-        parts.push_back(*reading_of("estimate"));
+        auto est = reading_of("estimate");
+        if (!est) {
+          m.method = "estimate:cpu-time";
+          m.message = unavailable["estimate"].get<std::string>();
+          m.details = {{"unavailable", unavailable}, {"run", run->key}};
+          return m;  // No value: INCONCLUSIVE.
+        }
+        parts.push_back(*est);
         used.push_back("estimate");
       }
     } else {
