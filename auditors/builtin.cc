@@ -3,6 +3,7 @@
 #include "auditors/auditor.h"
 #include "auditors/efficiency/efficiency_auditor.h"
 #include "auditors/energy/energy_auditor.h"
+#include "auditors/fairness/fairness_auditor.h"
 
 namespace greenlight {
 
@@ -10,6 +11,7 @@ void RegisterBuiltinAuditors(AuditorRegistry& registry) {
   RegisterAccuracyAuditor(registry);
   RegisterEfficiencyAuditor(registry);
   RegisterEnergyAuditor(registry);
+  RegisterFairnessAuditor(registry);
 }
 
 }  // namespace greenlight
