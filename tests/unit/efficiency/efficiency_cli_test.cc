@@ -50,7 +50,7 @@ struct Audit {
 Audit RunAudit(const t::TempDir& dir, const std::string& yaml) {
   t::WriteText(dir / "criteria.yaml", yaml);
   Audit a;
-  a.result = t::RunCli("audit --quiet --criteria " + t::Quote(dir / "criteria.yaml") + " --out " +
+  a.result = t::RunCli("audit --criteria " + t::Quote(dir / "criteria.yaml") + " --out " +
                        t::Quote(dir / "out"));
   if (std::filesystem::exists(dir / "out" / "report.json")) {
     a.report = json::parse(t::ReadText(dir / "out" / "report.json"));
@@ -59,6 +59,7 @@ Audit RunAudit(const t::TempDir& dir, const std::string& yaml) {
 }
 
 const json& Result(const json& report, const std::string& id) {
+  BOOST_REQUIRE_MESSAGE(report.is_object(), "no report.json was written");
   for (const auto& r : report["predicate"]["results"]) {
     if (r["id"] == id) return r;
   }
