@@ -196,15 +196,16 @@ int main(int argc, char** argv) {
     std::printf(
         "rounds %d x %lld queries per side, %d intra-op thread(s), warm-up %lld, ABBA order\n",
         o.rounds, static_cast<long long>(o.queries), o.threads, static_cast<long long>(o.warmup));
-    std::printf("%-16s %16s %16s %10s %22s\n", "model", "harness p50 us", "bare p50 us", "ratio",
-                "per-round ratio range");
+    std::printf("%-16s %16s %16s %10s %14s %22s\n", "model", "harness p50 us", "bare p50 us",
+                "p50 ratio", "round median", "per-round ratio range");
     for (auto load : {&LoadFashion, &LoadHmda}) {
       Subject s = load(o);
       const Outcome out = Compare(s, o);
-      const auto [lo, hi] = std::minmax_element(out.round_ratios.begin(), out.round_ratios.end());
-      std::printf("%-16s %16.3f %16.3f %10.4f %10.4f .. %-10.4f\n", s.name.c_str(),
-                  out.harness_p50_us, out.bare_p50_us, out.harness_p50_us / out.bare_p50_us, *lo,
-                  *hi);
+      std::vector<double> ratios = out.round_ratios;
+      std::sort(ratios.begin(), ratios.end());
+      std::printf("%-16s %16.3f %16.3f %10.4f %14.4f %10.4f .. %-10.4f\n", s.name.c_str(),
+                  out.harness_p50_us, out.bare_p50_us, out.harness_p50_us / out.bare_p50_us,
+                  gl::stats::QuantileSorted(ratios, 0.5), ratios.front(), ratios.back());
       std::fflush(stdout);
     }
   } catch (const std::exception& e) {
