@@ -2,12 +2,14 @@
 #include "auditors/accuracy/accuracy_auditor.h"
 #include "auditors/auditor.h"
 #include "auditors/efficiency/efficiency_auditor.h"
+#include "auditors/fairness/fairness_auditor.h"
 
 namespace greenlight {
 
 void RegisterBuiltinAuditors(AuditorRegistry& registry) {
   RegisterAccuracyAuditor(registry);
   RegisterEfficiencyAuditor(registry);
+  RegisterFairnessAuditor(registry);
 }
 
 }  // namespace greenlight

@@ -1,0 +1,466 @@
+// Fairness auditor tests. Every metric is checked against an independent numpy implementation
+// (fairness_reference.py, run with GREENLIGHT_PYTHON = /usr/bin/python3, working on rows rather
+// than on our counts), the HMDA figures against the published counts, the bootstraps against numpy
+// row and Poisson bootstraps, and the 0/0 rule, SKIPPED-without-labels and seeding directly.
+#define BOOST_TEST_MODULE fairness
+#include "auditors/fairness/fairness_auditor.h"
+
+#include <boost/test/unit_test.hpp>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "auditors/auditor.h"
+#include "auditors/fairness/fairness_metrics.h"
+#include "core/error.h"
+#include "datasets/dataset.h"
+#include "datasets/in_memory_dataset.h"
+#include "tests/test_util.h"
+
+namespace fs = std::filesystem;
+using greenlight::AuditContext;
+using greenlight::AuditorRegistry;
+using greenlight::InMemoryDataset;
+using greenlight::Measurement;
+using greenlight::MetricRequest;
+using nlohmann::json;
+
+namespace {
+
+const char* const kAllMetricNames[] = {
+    "selection_rate",
+    "demographic_parity_difference",
+    "demographic_parity_ratio",
+    "disparate_impact_ratio",
+    "equal_opportunity_difference",
+    "equalized_odds_difference",
+    "average_odds_difference",
+    "predictive_parity_difference",
+    "false_positive_rate_difference",
+    "false_negative_rate_difference",
+    "accuracy_difference",
+    "group_accuracy_min",
+    "theil_index",
+};
+
+// A table of rows: sensitive text columns, integer label and prediction.
+struct Rows {
+  std::vector<std::string> sensitive_names;
+  std::vector<std::vector<std::string>> sensitive;  // per column
+  std::vector<int64_t> label;
+  std::vector<int64_t> pred;
+  std::vector<double> score;
+};
+
+std::unique_ptr<InMemoryDataset> ToDataset(const Rows& rows, bool with_labels = true) {
+  auto ds = std::make_unique<InMemoryDataset>();
+  ds->info_.format = "csv";
+  ds->info_.rows = static_cast<int64_t>(rows.pred.size());
+  for (size_t c = 0; c < rows.sensitive_names.size(); ++c) {
+    ds->sensitive_[rows.sensitive_names[c]] = rows.sensitive[c];
+  }
+  ds->has_labels_ = with_labels;
+  if (with_labels) {
+    ds->labels_ = rows.label;
+    ds->num_classes_ = *std::max_element(rows.label.begin(), rows.label.end()) + 1;
+  }
+  ds->has_predictions_ = true;
+  ds->predictions_ = rows.pred;
+  ds->scores_ = rows.score;
+  return ds;
+}
+
+void WriteCsv(const Rows& rows, const fs::path& path) {
+  std::ofstream out(path);
+  for (const auto& name : rows.sensitive_names) out << name << ",";
+  out << "label,pred\n";
+  for (size_t i = 0; i < rows.pred.size(); ++i) {
+    for (const auto& col : rows.sensitive) out << col[i] << ",";
+    out << rows.label[i] << "," << rows.pred[i] << "\n";
+  }
+}
+
+json RunReference(const std::string& mode, const Rows& rows, const json& config) {
+  const greenlight::testing::TempDir dir;
+  const fs::path data = dir / "rows.csv";
+  const fs::path cfg = dir / "config.json";
+  WriteCsv(rows, data);
+  std::ofstream(cfg) << config.dump();
+  const std::string cmd = "'" GREENLIGHT_PYTHON "' '" GREENLIGHT_FAIRNESS_REFERENCE_PY "' " + mode +
+                          " '" + data.string() + "' '" + cfg.string() + "'";
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  BOOST_REQUIRE(pipe != nullptr);
+  std::string text;
+  char buf[4096];
+  while (size_t got = std::fread(buf, 1, sizeof buf, pipe)) text.append(buf, got);
+  const int rc = ::pclose(pipe);
+  BOOST_REQUIRE_MESSAGE(rc == 0, "reference script failed: " + cmd);
+  return json::parse(text);
+}
+
+Measurement Measure(const greenlight::Dataset& data, const std::string& metric, const json& params,
+                    uint64_t seed = 7, double confidence = 0.95) {
+  AuditorRegistry registry;
+  greenlight::RegisterFairnessAuditor(registry);
+  AuditContext ctx(nullptr, data, seed, nullptr);
+  MetricRequest req;
+  req.criterion_id = "T-" + metric;
+  req.metric = metric;
+  // As the engine does: only the metric's own parameters reach it (the engine rejects others;
+  // here the shared test configurations are trimmed to them).
+  req.params = json::object();
+  for (const auto& p : registry.FindMetric(metric)->params) {
+    if (params.contains(p.name)) req.params[p.name] = params[p.name];
+  }
+  req.seed = seed;
+  req.confidence = confidence;
+  return registry.FindAuditor(metric)->Measure(req, ctx);
+}
+
+// Five intersectional groups (race c never with sex m), a tiny sixth one (race d), labels and
+// predictions in {0, 1, 2}; group race=c, sex=f has no false positive for favourable 1 (an
+// empty confusion cell) and group race=d no true negative.
+Rows GeneratedRows() {
+  Rows r;
+  r.sensitive_names = {"race", "sex"};
+  r.sensitive.resize(2);
+  std::mt19937_64 rng(20240611);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  const int n = 3000;
+  for (int i = 0; i < n; ++i) {
+    const double x = u(rng);
+    std::string race = x < 0.5 ? "a" : x < 0.85 ? "b" : x < 0.996 ? "c" : "d";
+    std::string sex = race == "c" || race == "d" ? "f" : (u(rng) < 0.45 ? "f" : "m");
+    const double base = race == "a" ? 0.55 : race == "b" ? 0.35 : race == "c" ? 0.45 : 0.6;
+    int64_t label = u(rng) < base ? 1 : (u(rng) < 0.5 ? 0 : 2);
+    const double keep = sex == "f" ? 0.8 : 0.7;
+    int64_t pred = u(rng) < keep ? label : static_cast<int64_t>(u(rng) * 3.0);
+    if (race == "c" && label != 1 && pred == 1) pred = 0;  // no FP in (c, f)
+    if (race == "d" && label != 1) pred = 1;               // no TN in (d, f)
+    r.sensitive[0].push_back(race);
+    r.sensitive[1].push_back(sex);
+    r.label.push_back(label);
+    r.pred.push_back(pred);
+    r.score.push_back(u(rng));
+  }
+  return r;
+}
+
+// Three groups; group z has no row labelled favourable and none predicted favourable, so its
+// TPR, FNR and PPV are 0/0, and a reference z has selection rate 0.
+Rows UndefinedRows() {
+  Rows r;
+  r.sensitive_names = {"grp"};
+  r.sensitive.resize(1);
+  std::mt19937_64 rng(99);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  for (int i = 0; i < 600; ++i) {
+    const std::string g = i % 3 == 0 ? "x" : i % 3 == 1 ? "y" : "z";
+    int64_t label = g == "z" ? 0 : (u(rng) < 0.5 ? 1 : 0);
+    int64_t pred = g == "z" ? 0 : (u(rng) < 0.75 ? label : 1 - label);
+    r.sensitive[0].push_back(g);
+    r.label.push_back(label);
+    r.pred.push_back(pred);
+  }
+  return r;
+}
+
+void CompareAll(const Rows& rows, const json& configs) {
+  const json expected = RunReference("metrics", rows, configs);
+  BOOST_REQUIRE_EQUAL(expected.size(), configs.size());
+  auto data = ToDataset(rows);
+  int defined = 0, undefined = 0;
+  for (size_t k = 0; k < configs.size(); ++k) {
+    json params = configs[k];
+    for (const char* metric : kAllMetricNames) {
+      BOOST_TEST_CONTEXT("config " << params.dump() << ", metric " << metric) {
+        const Measurement m = Measure(*data, metric, params);
+        const json& want = expected[k][metric];
+        if (want.is_null()) {
+          BOOST_TEST(!m.value.has_value());
+          BOOST_TEST(!m.message.empty());
+          BOOST_TEST(!m.interval.has_value());
+          ++undefined;
+        } else {
+          BOOST_REQUIRE(m.value.has_value());
+          BOOST_TEST(std::abs(*m.value - want.get<double>()) <= 1e-12,
+                     "greenlight " << *m.value << " numpy " << want.get<double>());
+          BOOST_REQUIRE(m.interval.has_value());
+          // A percentile interval of a metric need not contain the point estimate, but these
+          // samples are large enough that it must be close to it.
+          BOOST_TEST(m.interval->low <= *m.value + 0.05);
+          BOOST_TEST(m.interval->high >= *m.value - 0.05);
+          ++defined;
+        }
+      }
+    }
+  }
+  BOOST_TEST_MESSAGE(defined << " defined and " << undefined << " undefined values compared");
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(every_metric_matches_numpy_on_generated_groups) {
+  const json configs = json::array({
+      {{"sensitive", {"race", "sex"}}},
+      {{"sensitive", "race"}, {"aggregation", "to_overall"}, {"reference", "b"}},
+      {{"sensitive", {"race", "sex"}}, {"min_group_size", 40}, {"reference", "best"}},
+      {{"sensitive", "race"},
+       {"favourable", 2},
+       {"aggregation", "to_overall"},
+       {"reference", "race=a"}},
+      {{"sensitive", "sex"}, {"favourable", 0}},
+  });
+  CompareAll(GeneratedRows(), configs);
+}
+
+BOOST_AUTO_TEST_CASE(undefined_rates_make_metrics_undefined_never_zero) {
+  const json configs = json::array({
+      {{"sensitive", "grp"}, {"reference", "z"}},
+      {{"sensitive", "grp"}},
+      {{"sensitive", "grp"}, {"aggregation", "to_overall"}},
+  });
+  const Rows rows = UndefinedRows();
+  CompareAll(rows, configs);
+  // And the specific reasons, by hand.
+  auto data = ToDataset(rows);
+  const Measurement eo = Measure(*data, "equal_opportunity_difference", {{"sensitive", "grp"}});
+  BOOST_TEST(!eo.value.has_value());
+  BOOST_TEST(eo.message.find("tpr of group 'grp=z' is undefined") != std::string::npos, eo.message);
+  BOOST_TEST(!eo.forced_status.has_value());  // The engine makes it INCONCLUSIVE.
+  const Measurement di =
+      Measure(*data, "disparate_impact_ratio", {{"sensitive", "grp"}, {"reference", "z"}});
+  BOOST_TEST(!di.value.has_value());
+  BOOST_TEST(di.message.find("selection rate 0") != std::string::npos, di.message);
+  // Metrics that do not need the undefined rates stay defined.
+  BOOST_TEST(
+      Measure(*data, "demographic_parity_difference", {{"sensitive", "grp"}}).value.has_value());
+  BOOST_TEST(Measure(*data, "accuracy_difference", {{"sensitive", "grp"}}).value.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(group_table_matches_numpy_and_hand_counts) {
+  const Rows rows = GeneratedRows();
+  const json config = json::array({{{"sensitive", {"race", "sex"}}}});
+  const json expected = RunReference("metrics", rows, config)[0]["_groups"];
+  auto data = ToDataset(rows);
+  const Measurement m =
+      Measure(*data, "demographic_parity_difference", {{"sensitive", {"race", "sex"}}});
+  const json& table = m.details.at("groups");
+  BOOST_REQUIRE_EQUAL(table.size(), expected.size());
+  BOOST_REQUIRE_EQUAL(table.size(), 6u);  // a/b × f/m, c f, d f: (c, m) and (d, m) never occur.
+  for (const json& row : table) {
+    const std::string name = row.at("group");
+    BOOST_TEST_CONTEXT("group " << name) {
+      BOOST_REQUIRE(expected.contains(name));
+      const json& want = expected[name];
+      BOOST_TEST(row.at("size").get<int64_t>() == want.at("size").get<int64_t>());
+      for (const char* rate : {"selection_rate", "tpr", "fpr", "fnr", "ppv", "accuracy"}) {
+        const json& got = row.at(rate);
+        if (want.at(rate).is_null()) {
+          BOOST_TEST(got.at("value").is_null());
+        } else {
+          BOOST_TEST(std::abs(got.at("value").get<double>() - want.at(rate).get<double>()) <=
+                     1e-12);
+          BOOST_TEST(got.at("low").get<double>() <= got.at("value").get<double>());
+          BOOST_TEST(got.at("high").get<double>() >= got.at("value").get<double>());
+        }
+      }
+    }
+  }
+  // The empty cell: (c, f) has no false positive; (d, f) no true negative.
+  for (const json& row : table) {
+    if (row.at("group") == "race=c, sex=f") BOOST_TEST(row.at("counts").at("fp").get<int>() == 0);
+    if (row.at("group") == "race=d, sex=f") BOOST_TEST(row.at("counts").at("tn").get<int>() == 0);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(hmda_black_box_reproduces_published_counts) {
+  greenlight::DatasetSpec spec;
+  spec.format = "csv";
+  spec.path = GREENLIGHT_SOURCE_DIR "/examples/data/hmda.csv";
+  spec.label = greenlight::LabelSpec{"deny", "yes"};
+  spec.predictions = greenlight::PredictionSpec{"deny", "yes", std::nullopt, std::nullopt};
+  spec.sensitive = {"afam"};
+  const auto data = greenlight::LoadDataset(spec);
+  const json params = {{"sensitive", "afam"}, {"favourable", 0}, {"reference", "no"}};
+  const Measurement m = Measure(*data, "disparate_impact_ratio", params, 42);
+  // Published: denied 96 of 339 African-American applicants and 189 of 2,041 others.
+  const double expected = (243.0 / 339.0) / (1852.0 / 2041.0);
+  BOOST_REQUIRE(m.value.has_value());
+  BOOST_TEST(std::abs(*m.value - expected) <= 1e-12);
+  BOOST_TEST(std::abs(*m.value - 0.790) < 0.0005);
+  BOOST_TEST(*m.value < 0.8);  // a four-fifths criterion (gte: 0.8) fails on the point estimate
+  BOOST_TEST(m.samples == 2380);
+  for (const json& row : m.details.at("groups")) {
+    if (row.at("group") == "afam=yes") {
+      BOOST_TEST(row.at("size").get<int>() == 339);
+      BOOST_TEST(row.at("selection_rate").at("numerator").get<int>() == 243);
+      BOOST_TEST(row.at("reference").get<bool>() == false);
+    } else {
+      BOOST_TEST(row.at("group") == "afam=no");
+      BOOST_TEST(row.at("size").get<int>() == 2041);
+      BOOST_TEST(row.at("selection_rate").at("numerator").get<int>() == 1852);
+      BOOST_TEST(row.at("reference").get<bool>() == true);
+    }
+  }
+  BOOST_REQUIRE(m.interval.has_value());
+  BOOST_TEST(m.interval->low < *m.value);
+  BOOST_TEST(m.interval->high > *m.value);
+  BOOST_TEST_MESSAGE("HMDA disparate_impact_ratio " << *m.value << " 95% interval ["
+                                                    << m.interval->low << ", " << m.interval->high
+                                                    << "]");
+  BOOST_TEST(m.details.at("bootstrap").at("resamples").get<int>() == 1000);
+  BOOST_TEST(m.details.at("bootstrap").at("seed").get<uint64_t>() == 42u);
+
+  // The multinomial count bootstrap against numpy row resampling of the same rows.
+  Rows rows;
+  rows.sensitive_names = {"afam"};
+  rows.sensitive = {data->sensitive().at("afam")};
+  rows.label.assign(data->labels().begin(), data->labels().end());
+  rows.pred.assign(data->predictions().begin(), data->predictions().end());
+  const json boot = RunReference("bootstrap", rows,
+                                 {{"sensitive", "afam"},
+                                  {"favourable", 0},
+                                  {"reference", "no"},
+                                  {"resamples", 2000},
+                                  {"seed", 5},
+                                  {"metrics", {"disparate_impact_ratio"}}});
+  const double lo = boot["disparate_impact_ratio"][0], hi = boot["disparate_impact_ratio"][1];
+  const double width = hi - lo;
+  BOOST_TEST_MESSAGE("numpy row bootstrap interval [" << lo << ", " << hi << "]");
+  BOOST_TEST(std::abs(m.interval->low - lo) <= 0.15 * width);
+  BOOST_TEST(std::abs(m.interval->high - hi) <= 0.15 * width);
+}
+
+BOOST_AUTO_TEST_CASE(bootstraps_agree_with_numpy_row_and_poisson_bootstraps) {
+  const Rows rows = GeneratedRows();
+  auto data = ToDataset(rows);
+  const json params = {{"sensitive", {"race", "sex"}}, {"min_group_size", 40}};
+  json cfg = params;
+  cfg["resamples"] = 1000;
+  cfg["seed"] = 11;
+  cfg["metrics"] = {"equalized_odds_difference", "disparate_impact_ratio", "group_accuracy_min"};
+  const json boot = RunReference("bootstrap", rows, cfg);
+  for (const std::string metric :
+       {"equalized_odds_difference", "disparate_impact_ratio", "group_accuracy_min"}) {
+    BOOST_TEST_CONTEXT(metric) {
+      const Measurement m = Measure(*data, metric, params, 3);
+      const double lo = boot[metric][0], hi = boot[metric][1];
+      BOOST_TEST(std::abs(m.interval->low - lo) <= 0.25 * (hi - lo));
+      BOOST_TEST(std::abs(m.interval->high - hi) <= 0.25 * (hi - lo));
+    }
+  }
+  const Measurement theil = Measure(*data, "theil_index", params, 3);
+  const double lo = boot["theil_index_poisson"][0], hi = boot["theil_index_poisson"][1];
+  BOOST_TEST_MESSAGE("theil " << theil.interval->low << ".." << theil.interval->high
+                              << " numpy Poisson " << lo << ".." << hi);
+  BOOST_TEST(std::abs(theil.interval->low - lo) <= 0.25 * (hi - lo));
+  BOOST_TEST(std::abs(theil.interval->high - hi) <= 0.25 * (hi - lo));
+  BOOST_TEST(theil.details.at("bootstrap").at("scheme").get<std::string>().find("poisson") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(bootstrap_is_determined_by_the_seed) {
+  auto data = ToDataset(GeneratedRows());
+  const json params = {
+      {"sensitive", {"race", "sex"}}, {"min_group_size", 40}, {"bootstrap_resamples", 500}};
+  for (const char* metric : {"equalized_odds_difference", "theil_index"}) {
+    BOOST_TEST_CONTEXT(metric) {
+      const Measurement a = Measure(*data, metric, params, 1234);
+      const Measurement b = Measure(*data, metric, params, 1234);
+      const Measurement c = Measure(*data, metric, params, 1235);
+      BOOST_TEST(a.interval->low == b.interval->low);
+      BOOST_TEST(a.interval->high == b.interval->high);
+      BOOST_TEST((a.interval->low != c.interval->low || a.interval->high != c.interval->high));
+      BOOST_TEST(a.details.at("bootstrap").at("seed").get<uint64_t>() == 1234u);
+      BOOST_TEST(a.details.at("bootstrap").at("resamples").get<int>() == 500);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(multinomial_replicates_keep_the_row_count) {
+  const std::vector<greenlight::fairness::CellCounts> cells = {
+      {10, 0, 5, 85}, {40, 3, 7, 0}, {0, 0, 0, 1}};
+  const auto reps = greenlight::fairness::DrawCellReplicates(cells, 200, 9);
+  BOOST_REQUIRE_EQUAL(reps.size(), 600u);
+  double tp0 = 0;
+  for (int b = 0; b < 200; ++b) {
+    int64_t n = 0;
+    for (int g = 0; g < 3; ++g) n += reps[b * 3 + g].size();
+    BOOST_TEST(n == 151);
+    // Empty cells stay empty in every resample.
+    BOOST_TEST(reps[b * 3].fp == 0);
+    BOOST_TEST(reps[b * 3 + 1].tn == 0);
+    tp0 += static_cast<double>(reps[b * 3].tp);
+  }
+  BOOST_TEST(std::abs(tp0 / 200.0 - 10.0) <
+             1.0);  // mean of Binomial(151, 10/151), sd/sqrt(200) ~ 0.22
+}
+
+BOOST_AUTO_TEST_CASE(label_metrics_are_skipped_without_labels) {
+  const Rows rows = GeneratedRows();
+  auto data = ToDataset(rows, /*with_labels=*/false);
+  AuditorRegistry registry;
+  greenlight::RegisterFairnessAuditor(registry);
+  for (const char* metric : kAllMetricNames) {
+    const auto* spec = registry.FindMetric(metric);
+    BOOST_REQUIRE(spec != nullptr);
+    BOOST_TEST(spec->needs_model == false);
+    BOOST_TEST(spec->concern == "fairness");
+    const Measurement m = Measure(*data, metric, {{"sensitive", "race"}});
+    if (spec->needs_labels) {
+      BOOST_TEST((m.forced_status == greenlight::Status::kSkipped), metric);
+      BOOST_TEST(m.message.find("label") != std::string::npos);
+    } else {
+      BOOST_TEST(!m.forced_status.has_value(), metric);
+      BOOST_TEST(m.value.has_value(), metric);
+    }
+  }
+  // Selection metrics without labels agree with the labelled run.
+  auto labelled = ToDataset(rows);
+  BOOST_TEST(*Measure(*data, "disparate_impact_ratio", {{"sensitive", "race"}}).value ==
+             *Measure(*labelled, "disparate_impact_ratio", {{"sensitive", "race"}}).value);
+}
+
+BOOST_AUTO_TEST_CASE(threshold_turns_scores_into_predictions) {
+  Rows rows = GeneratedRows();
+  auto data = ToDataset(rows);
+  // Hand count: selection rate per race with score >= 0.7 as favourable.
+  std::map<std::string, std::pair<int, int>> sel;
+  for (size_t i = 0; i < rows.pred.size(); ++i) {
+    auto& s = sel[rows.sensitive[0][i]];
+    s.first += rows.score[i] >= 0.7 ? 1 : 0;
+    s.second += 1;
+  }
+  auto rate = [&](const std::string& g) {
+    return static_cast<double>(sel[g].first) / sel[g].second;
+  };
+  const double want = std::max({rate("a"), rate("b"), rate("c"), rate("d")}) -
+                      std::min({rate("a"), rate("b"), rate("c"), rate("d")});
+  const Measurement m =
+      Measure(*data, "demographic_parity_difference", {{"sensitive", "race"}, {"threshold", 0.7}});
+  BOOST_REQUIRE(m.value.has_value());
+  BOOST_TEST(std::abs(*m.value - want) <= 1e-12);
+}
+
+BOOST_AUTO_TEST_CASE(bad_parameters_name_the_problem) {
+  auto data = ToDataset(GeneratedRows());
+  auto message = [&](const json& params) {
+    try {
+      Measure(*data, "disparate_impact_ratio", params);
+    } catch (const greenlight::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  BOOST_TEST(message({{"sensitive", "age"}}).find("'age' is not among") != std::string::npos);
+  BOOST_TEST(message({{"sensitive", "race"}, {"reference", "q"}}).find("'q' does not occur") !=
+             std::string::npos);
+  // Two sensitive columns and no choice: the auditor cannot guess.
+  BOOST_TEST(message(json::object()).find("params.sensitive") != std::string::npos);
+}
