@@ -80,10 +80,10 @@ struct RunResult {
   int64_t window_end_steady_ns = 0;
   int64_t window_start_system_ns = 0;
   int64_t window_end_system_ns = 0;
-  int64_t duration_ns = 0;  // window_end_steady_ns - window_start_steady_ns.
-  int64_t timed_ns = 0;     // Sum of segment durations (queries only, no gaps).
-  int segments = 0;         // Google Benchmark runs making up the timed part (usually 1).
-  int64_t warmup_queries_run = 0;
+  int64_t duration_ns = 0;         // window_end_steady_ns - window_start_steady_ns.
+  int64_t timed_ns = 0;            // Sum of segment durations (queries only, no gaps).
+  int segments = 0;                // Google Benchmark runs making up the timed part (usually 1).
+  int64_t warmup_queries_run = 0;  // Untimed: the warm-up plus up to 4 at each segment's start.
 
   // Run-length rules.
   bool min_queries_met = false;

@@ -5,7 +5,12 @@
 #define BOOST_TEST_MODULE efficiency_cli
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
+#include <valijson/adapters/nlohmann_json_adapter.hpp>
+#include <valijson/schema.hpp>
+#include <valijson/schema_parser.hpp>
+#include <valijson/validator.hpp>
 
+#include "core/files.h"
 #include "tests/test_util.h"
 
 namespace t = greenlight::testing;
@@ -50,7 +55,7 @@ struct Audit {
 Audit RunAudit(const t::TempDir& dir, const std::string& yaml) {
   t::WriteText(dir / "criteria.yaml", yaml);
   Audit a;
-  a.result = t::RunCli("audit --quiet --criteria " + t::Quote(dir / "criteria.yaml") + " --out " +
+  a.result = t::RunCli("audit --criteria " + t::Quote(dir / "criteria.yaml") + " --out " +
                        t::Quote(dir / "out"));
   if (std::filesystem::exists(dir / "out" / "report.json")) {
     a.report = json::parse(t::ReadText(dir / "out" / "report.json"));
@@ -58,7 +63,26 @@ Audit RunAudit(const t::TempDir& dir, const std::string& yaml) {
   return a;
 }
 
+// The report with efficiency results (units, details) still validates against the published schema.
+void CheckSchemaValid(const json& doc) {
+  const auto schema_doc =
+      json::parse(greenlight::ReadFile(t::SourceDir() / "schemas" / "report.schema.json"));
+  valijson::Schema schema;
+  valijson::SchemaParser parser;
+  valijson::adapters::NlohmannJsonAdapter schema_adapter(schema_doc);
+  parser.populateSchema(schema_adapter, schema);
+  valijson::Validator validator;
+  valijson::ValidationResults results;
+  valijson::adapters::NlohmannJsonAdapter target(doc);
+  const bool ok = validator.validate(schema, target, &results);
+  std::string why;
+  valijson::ValidationResults::Error e;
+  while (results.popError(e)) why += e.description + "; ";
+  BOOST_TEST(ok, "report.json is not schema-valid: " << why);
+}
+
 const json& Result(const json& report, const std::string& id) {
+  BOOST_REQUIRE_MESSAGE(report.is_object(), "no report.json was written");
   for (const auto& r : report["predicate"]["results"]) {
     if (r["id"] == id) return r;
   }
@@ -76,6 +100,7 @@ BOOST_AUTO_TEST_CASE(generous_threshold_passes_and_runs_share_one_measurement) {
                              Criterion("LAT-90", "latency_p90_ms", kQuick, "{lte: 10000}") +
                              Criterion("FLOPS", "flops_per_sample", "{}", "{eq: 8777000}", false)));
   BOOST_TEST(a.result.exit_code == 0, a.result.out << a.result.err);
+  CheckSchemaValid(a.report);
   const auto& p50 = Result(a.report, "LAT-50");
   const auto& p90 = Result(a.report, "LAT-90");
   BOOST_TEST(p50["status"] == "PASS");

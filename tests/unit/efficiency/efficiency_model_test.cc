@@ -201,6 +201,15 @@ BOOST_AUTO_TEST_CASE(shared_run_with_one_window_per_key) {
   for (const auto& c : p50.details["run"]["histogram"]["counts"]) total += c.get<int64_t>();
   BOOST_TEST(total == run->queries);
   BOOST_TEST(p50.details["run"]["gbench_context"]["num_cpus"].get<int>() > 0);
+
+  // Peak memory comes from the same run (no new window) and is a non-negative measured figure.
+  const auto mem = auditor.Measure(Request("peak_memory_mb", Quick()), ctx);
+  BOOST_TEST(observer->begins.size() == 1u);
+  BOOST_TEST(!mem.deterministic);
+  BOOST_REQUIRE(mem.value.has_value());
+  BOOST_TEST(*mem.value >= 0.0);
+  BOOST_TEST(mem.details["memory"]["peak_rss_mb"].get<double>() >=
+             mem.details["memory"]["rss_before_mb"].get<double>() - 1e-9);
 }
 
 BOOST_AUTO_TEST_CASE(run_cut_below_minimums_is_inconclusive) {
