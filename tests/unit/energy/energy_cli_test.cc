@@ -42,7 +42,7 @@ std::string SchemaErrors(const json& doc) {
 BOOST_AUTO_TEST_CASE(shipped_energy_criteria_on_the_example_cnn) {
   const t::TempDir dir;
   const auto run =
-      t::RunCli("audit --quiet --criteria " +
+      t::RunCli("--quiet audit --criteria " +
                 t::Quote(t::SourceDir() / "criteria" / "energy-example.yaml") + " --model " +
                 t::Quote(t::ModelsDir() / "fashion_cnn.pt") + " --out " + t::Quote(dir / "out"));
   BOOST_TEST_MESSAGE(run.out << run.err);
