@@ -53,6 +53,11 @@ void CumulativeMeter::PollNow() {
   PollLocked();
 }
 
+int64_t CumulativeMeter::polls() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return polls_;
+}
+
 void CumulativeMeter::PollerLoop(std::shared_ptr<bool> stop) {
   std::unique_lock<std::mutex> lock(mutex_);
   const auto interval = std::chrono::duration<double>(poll_interval_s_);

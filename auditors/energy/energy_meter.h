@@ -99,6 +99,8 @@ class CumulativeMeter : public EnergyMeter {
 
   // Polls the hardware now (tests; the polling thread calls it too).
   void PollNow();
+  // Polls so far (all windows); lets tests wait for the background poller.
+  int64_t polls();
   void set_poll_interval_s(double seconds) { poll_interval_s_ = seconds; }
   double poll_interval_s() const { return poll_interval_s_; }
 

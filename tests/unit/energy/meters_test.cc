@@ -137,13 +137,18 @@ BOOST_AUTO_TEST_CASE(rapl_background_polling_sees_wraps) {
   o.poll_interval_s = 0.01;
   RaplMeter meter(o);
   const auto w = meter.Begin();
-  // Three full turns of the counter, each 0.6 of the range, written slower than the meter
-  // polls: every step is seen, so each wrap is corrected.
+  // Three full turns of the counter in steps of 0.6 of the range; after each step the test
+  // waits until the background poller has read the counter, so every step is seen and each
+  // wrap corrected (no timing assumption).
   uint64_t raw = 0;
   for (int step = 0; step < 5; ++step) {
     raw = (raw + 600'000) % 1'000'000;
     SetEnergy(pkg, raw);
-    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    const int64_t seen = meter.polls();
+    for (int i = 0; i < 5000 && meter.polls() < seen + 2; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    BOOST_REQUIRE(meter.polls() >= seen + 2);
   }
   meter.End(w);
   const auto r = meter.Read(w);
