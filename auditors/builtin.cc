@@ -1,6 +1,8 @@
 // The explicit list of built-in concerns (see ARCHITECTURE.md: no static registration).
 #include "auditors/accuracy/accuracy_auditor.h"
 #include "auditors/auditor.h"
+#include "auditors/efficiency/efficiency_auditor.h"
+#include "auditors/energy/energy_auditor.h"
 #include "auditors/fairness/fairness_auditor.h"
 #include "auditors/safety/safety_auditor.h"
 
@@ -8,6 +10,8 @@ namespace greenlight {
 
 void RegisterBuiltinAuditors(AuditorRegistry& registry) {
   RegisterAccuracyAuditor(registry);
+  RegisterEfficiencyAuditor(registry);
+  RegisterEnergyAuditor(registry);
   RegisterFairnessAuditor(registry);
   RegisterSafetyAuditor(registry);
 }

@@ -1,0 +1,493 @@
+#include "benchmarks/harness/harness.h"
+
+#include <ATen/Parallel.h>
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+
+#include "core/error.h"
+#include "models/torchscript_model.h"
+
+namespace greenlight::harness {
+namespace {
+
+// Margin on the planned query count so that one segment usually reaches min_duration_s even when
+// queries get faster after the warm-up estimate; more segments are added when it does not.
+constexpr double kPlanMargin = 1.10;
+constexpr int kMaxSegments = 16;
+// Untimed queries at the start of each segment (when warm-up is enabled), after Google
+// Benchmark's setup and before the window opens.
+constexpr int64_t kRewarmQueries = 4;
+// Pre-built input tensors are capped so that a large dataset does not double resident memory.
+constexpr int64_t kMaxInputBytes = int64_t{256} << 20;
+constexpr int64_t kMaxQueriesPerSegment = int64_t{50'000'000};
+constexpr const char* kMaxDurationMessage = "greenlight: max_duration_s reached";
+
+int64_t SteadyNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t SystemNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// VmRSS and VmHWM from /proc/self/status, bytes (0 when unavailable, e.g. not Linux).
+struct ProcMemory {
+  int64_t rss_bytes = 0;
+  int64_t hwm_bytes = 0;
+};
+ProcMemory ReadProcMemory() {
+  ProcMemory m;
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    long long kb = 0;
+    if (std::sscanf(line.c_str(), "VmRSS: %lld kB", &kb) == 1) m.rss_bytes = kb * 1024;
+    if (std::sscanf(line.c_str(), "VmHWM: %lld kB", &kb) == 1) m.hwm_bytes = kb * 1024;
+  }
+  return m;
+}
+
+// Writing "5" to clear_refs resets VmHWM to the current RSS (Linux >= 4.0), so the peak read
+// after the run belongs to the run, not to earlier work in the process.
+bool ResetPeakRss() {
+  std::ofstream out("/proc/self/clear_refs");
+  if (!out) return false;
+  out << "5";
+  out.flush();
+  return static_cast<bool>(out);
+}
+
+std::string FormatNumber(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%g", v);
+  return buf;
+}
+
+// Collects Google Benchmark's runs and its machine context; prints nothing.
+class CollectingReporter final : public benchmark::BenchmarkReporter {
+ public:
+  bool ReportContext(const Context& context) override {
+    // The JSON reporter knows fields the Context struct does not expose (library build type);
+    // let it write the context and parse that back.
+    std::ostringstream out, err;
+    benchmark::JSONReporter json;
+    json.SetOutputStream(&out);
+    json.SetErrorStream(&err);
+    json.ReportContext(context);
+    json.Finalize();
+    BenchmarkContext c;
+    try {
+      c.raw = nlohmann::json::parse(out.str()).value("context", nlohmann::json::object());
+    } catch (const nlohmann::json::exception&) {
+      c.raw = nlohmann::json::object();
+    }
+    c.num_cpus = context.cpu_info.num_cpus;
+    c.mhz_per_cpu = context.cpu_info.cycles_per_second / 1e6;
+    switch (context.cpu_info.scaling) {
+      case benchmark::CPUInfo::ENABLED:
+        c.cpu_scaling = "enabled";
+        break;
+      case benchmark::CPUInfo::DISABLED:
+        c.cpu_scaling = "disabled";
+        break;
+      default:
+        c.cpu_scaling = "unknown";
+        break;
+    }
+    c.library_build_type = c.raw.value("library_build_type", "unknown");
+    c.host_name = c.raw.value("host_name", context.sys_info.name);
+    context_ = std::move(c);
+    return true;
+  }
+  void ReportRuns(const std::vector<Run>& runs) override {
+    runs_.insert(runs_.end(), runs.begin(), runs.end());
+  }
+
+  const BenchmarkContext& context() const { return context_; }
+  const std::vector<Run>& runs() const { return runs_; }
+
+ private:
+  BenchmarkContext context_;
+  std::vector<Run> runs_;
+};
+
+// State shared between the harness and the registered benchmark function of each segment.
+struct RunState {
+  TorchScriptModel* model = nullptr;
+  const std::vector<torch::Tensor>* inputs = nullptr;
+  size_t next_input = 0;
+  bool to_host = false;  // GPU: a query completes when its output is back on the host.
+  std::string key;
+  const std::vector<std::shared_ptr<WindowObserver>>* observers = nullptr;
+  int64_t min_queries = 0;
+  int64_t min_duration_ns = 0;
+  int64_t deadline_steady_ns = 0;  // 0: none.
+  int64_t rewarm_queries = 0;      // Untimed queries at the start of every segment.
+  int64_t rewarm_done = 0;
+
+  std::vector<int64_t> latencies_ns;
+  bool window_open = false;
+  bool done = false;
+  bool stopped_at_max_duration = false;
+  std::string error;
+  int64_t window_start_steady_ns = 0, window_start_system_ns = 0;
+  int64_t window_end_steady_ns = 0, window_end_system_ns = 0;
+  int64_t timed_ns = 0;
+};
+
+// One segment: `state.max_iterations` queries, each timed individually. Google Benchmark times
+// the loop as a whole; the per-query times are ours (steady_clock), so percentiles are per query.
+void RunSegment(RunState& s, benchmark::State& state) {
+  torch::NoGradGuard no_grad;
+  const std::vector<torch::Tensor>& inputs = *s.inputs;
+  const size_t n_inputs = inputs.size();
+  int64_t segment_start = 0;
+  try {
+    // Google Benchmark's setup since the warm-up (registration, machine context) has evicted
+    // part of the model from the caches: a few untimed queries bring it back, so the first timed
+    // queries run in the same state as the rest (as in a bare loop right after its warm-up).
+    for (int64_t i = 0; i < s.rewarm_queries; ++i) {
+      torch::Tensor y = s.model->ForwardTensor(inputs[s.next_input]);
+      if (s.to_host) y = y.to(torch::kCPU);
+      if (++s.next_input == n_inputs) s.next_input = 0;
+      ++s.rewarm_done;
+    }
+    if (!s.window_open) {
+      for (const auto& observer : *s.observers) observer->Begin(s.key);
+      s.window_open = true;
+      s.window_start_system_ns = SystemNs();
+      s.window_start_steady_ns = SteadyNs();
+      if (s.deadline_steady_ns != 0) s.deadline_steady_ns += s.window_start_steady_ns;
+    }
+    segment_start = SteadyNs();
+    for (auto _ : state) {
+      const torch::Tensor& x = inputs[s.next_input];
+      if (++s.next_input == n_inputs) s.next_input = 0;
+      const auto t0 = std::chrono::steady_clock::now();
+      torch::Tensor y = s.model->ForwardTensor(x);
+      if (s.to_host) y = y.to(torch::kCPU);
+      const auto t1 = std::chrono::steady_clock::now();
+      s.latencies_ns.push_back(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
+      benchmark::DoNotOptimize(y);
+      if (s.deadline_steady_ns != 0 &&
+          std::chrono::duration_cast<std::chrono::nanoseconds>(t1.time_since_epoch()).count() >=
+              s.deadline_steady_ns) {
+        s.stopped_at_max_duration = true;
+        state.SkipWithError(kMaxDurationMessage);
+        break;
+      }
+    }
+  } catch (const std::exception& e) {
+    s.error = e.what();
+    state.SkipWithError("greenlight: forward pass failed");
+  }
+  if (segment_start != 0) s.timed_ns += SteadyNs() - segment_start;
+  const bool minimums_met = static_cast<int64_t>(s.latencies_ns.size()) >= s.min_queries &&
+                            s.timed_ns >= s.min_duration_ns;
+  if (minimums_met || s.stopped_at_max_duration || !s.error.empty()) {
+    s.done = true;
+  }
+}
+
+void CloseWindow(RunState& s) {
+  if (!s.window_open) return;
+  s.window_end_steady_ns = SteadyNs();
+  s.window_end_system_ns = SystemNs();
+  s.window_open = false;
+  for (const auto& observer : *s.observers) observer->End(s.key);
+}
+
+// Query tensors from consecutive dataset rows (wrapping), batch × sample shape each, on the run's
+// device. Distinct real rows for every query up to kMaxInputBytes; then the rotation repeats.
+std::vector<torch::Tensor> BuildInputs(const Dataset& dataset, const TorchScriptModel& model,
+                                       int64_t batch) {
+  const int64_t rows = dataset.rows();
+  const int64_t sample = dataset.sample_size();
+  const int64_t bytes_per_query = batch * sample * static_cast<int64_t>(sizeof(float));
+  const int64_t wanted = (rows + batch - 1) / batch;
+  const int64_t count = std::clamp<int64_t>(kMaxInputBytes / std::max<int64_t>(bytes_per_query, 1),
+                                            1, std::max<int64_t>(wanted, 1));
+  std::vector<int64_t> shape{batch};
+  shape.insert(shape.end(), model.spec().input_shape.begin(), model.spec().input_shape.end());
+  if (model.spec().input_shape.empty()) shape = {batch, sample};
+  std::vector<torch::Tensor> out;
+  out.reserve(static_cast<size_t>(count));
+  const auto features = dataset.features();
+  int64_t row = 0;
+  for (int64_t q = 0; q < count; ++q) {
+    torch::Tensor t = torch::empty(shape, torch::kFloat32);
+    float* dst = t.data_ptr<float>();
+    for (int64_t j = 0; j < batch; ++j) {
+      std::memcpy(dst + j * sample, features.data() + row * sample,
+                  static_cast<size_t>(sample) * sizeof(float));
+      if (++row == rows) row = 0;
+    }
+    out.push_back(model.device().is_cpu() ? t : t.to(model.device()));
+  }
+  return out;
+}
+
+// Restores LibTorch's intra-op thread count when a run asked for another.
+class ThreadsGuard {
+ public:
+  ThreadsGuard(Model& model, int threads) : model_(model), previous_(model.threads()) {
+    if (threads > 0) model_.SetThreads(threads);
+  }
+  ~ThreadsGuard() { model_.SetThreads(previous_); }
+  ThreadsGuard(const ThreadsGuard&) = delete;
+  ThreadsGuard& operator=(const ThreadsGuard&) = delete;
+
+ private:
+  Model& model_;
+  int previous_;
+};
+
+std::atomic<int64_t> g_run_counter{0};
+
+int64_t IntParam(const nlohmann::json& params, const char* name, int64_t fallback) {
+  auto it = params.find(name);
+  if (it == params.end() || it->is_null()) return fallback;
+  if (!it->is_number_integer() &&
+      !(it->is_number() && std::floor(it->get<double>()) == it->get<double>())) {
+    throw InputError(std::string("parameter '") + name + "' must be an integer");
+  }
+  return it->is_number_integer() ? it->get<int64_t>() : static_cast<int64_t>(it->get<double>());
+}
+
+double NumberParam(const nlohmann::json& params, const char* name, double fallback) {
+  auto it = params.find(name);
+  if (it == params.end() || it->is_null()) return fallback;
+  if (!it->is_number()) throw InputError(std::string("parameter '") + name + "' must be a number");
+  return it->get<double>();
+}
+
+}  // namespace
+
+std::string ScenarioName(Scenario scenario) {
+  return scenario == Scenario::kOffline ? "offline" : "single_stream";
+}
+
+Scenario ParseScenario(const std::string& name) {
+  if (name == "single_stream") return Scenario::kSingleStream;
+  if (name == "offline") return Scenario::kOffline;
+  throw InputError("unknown scenario '" + name + "' (expected single_stream or offline)");
+}
+
+RunSettings SettingsFromParams(const nlohmann::json& params) {
+  RunSettings s;
+  if (auto it = params.find("scenario"); it != params.end() && it->is_string()) {
+    s.scenario = ParseScenario(it->get<std::string>());
+  }
+  const int64_t default_batch = s.scenario == Scenario::kOffline ? 32 : 1;
+  s.batch_size = IntParam(params, "batch_size", default_batch);
+  s.threads = static_cast<int>(IntParam(params, "threads", 0));
+  if (auto it = params.find("device"); it != params.end() && it->is_string()) {
+    s.device = it->get<std::string>();
+  }
+  s.warmup_queries = IntParam(params, "warmup_queries", s.warmup_queries);
+  s.min_queries = IntParam(params, "min_queries", s.min_queries);
+  s.min_duration_s = NumberParam(params, "min_duration_s", s.min_duration_s);
+  s.max_duration_s = NumberParam(params, "max_duration_s", s.max_duration_s);
+  if (s.batch_size < 1) throw InputError("batch_size must be at least 1");
+  if (s.scenario == Scenario::kSingleStream && s.batch_size != 1) {
+    throw InputError("single_stream queries have batch_size 1 (use scenario: offline for batches)");
+  }
+  if (s.threads < 0) throw InputError("threads must be 0 (LibTorch default) or more");
+  if (s.warmup_queries < 0) throw InputError("warmup_queries must be 0 or more");
+  if (s.min_queries < 1) throw InputError("min_queries must be at least 1");
+  if (!(s.min_duration_s >= 0.0)) throw InputError("min_duration_s must be 0 or more");
+  if (!(s.max_duration_s >= 0.0)) throw InputError("max_duration_s must be 0 (none) or more");
+  return s;
+}
+
+std::vector<ParamSpec> RunParamSpecs() {
+  return {
+      {"scenario",
+       ParamType::kString,
+       "MLPerf-style scenario",
+       "single_stream",
+       false,
+       {"single_stream", "offline"}},
+      {"batch_size", ParamType::kInteger,
+       "samples per query (1 in single_stream; default 32 in offline)"},
+      {"threads", ParamType::kInteger, "intra-op threads during the run (0: LibTorch default)", 0},
+      {"device", ParamType::kString, "cpu, cuda or cuda:N (default: the model's device)"},
+      {"warmup_queries", ParamType::kInteger, "untimed queries before the run", 64},
+      {"min_queries", ParamType::kInteger, "run-length rule: at least this many timed queries",
+       1024},
+      {"min_duration_s", ParamType::kNumber, "run-length rule: timed part at least this long",
+       10.0},
+      {"max_duration_s", ParamType::kNumber,
+       "stop the timed run after this long (0: no maximum); a run stopped before its minimums "
+       "is INCONCLUSIVE",
+       0.0},
+  };
+}
+
+std::string RunKey(const ModelInfo& model, const RunSettings& s) {
+  const std::string device = s.device.empty() ? model.device : s.device;
+  return "harness:run:" + model.sha256 + ":" + ScenarioName(s.scenario) + ":b" +
+         std::to_string(s.batch_size) + ":t" + std::to_string(s.threads) + ":dev=" + device + ":w" +
+         std::to_string(s.warmup_queries) + ":q" + std::to_string(s.min_queries) + ":d" +
+         FormatNumber(s.min_duration_s) + ":m" + FormatNumber(s.max_duration_s);
+}
+
+std::shared_ptr<const RunResult> Run(
+    Model& base_model, const Dataset& dataset, const RunSettings& settings,
+    const std::vector<std::shared_ptr<WindowObserver>>& observers) {
+  auto* ts_model = dynamic_cast<TorchScriptModel*>(&base_model);
+  if (ts_model == nullptr) throw InputError("the timing harness needs a TorchScript model");
+  if (dataset.sample_size() == 0 || dataset.rows() == 0 || dataset.features().empty()) {
+    throw InputError("the timing harness needs dataset rows with features (real inputs)");
+  }
+  if (dataset.sample_size() != base_model.input_size()) {
+    throw InputError("dataset rows have " + std::to_string(dataset.sample_size()) +
+                     " values but the model's input.shape has " +
+                     std::to_string(base_model.input_size()));
+  }
+  // Another device than the model was loaded on: load a twin there for this run.
+  std::unique_ptr<TorchScriptModel> twin;
+  if (!settings.device.empty() && settings.device != base_model.info().device) {
+    ModelSpec spec = base_model.spec();
+    spec.device = settings.device;
+    twin = std::make_unique<TorchScriptModel>(spec);
+    ts_model = twin.get();
+  }
+  TorchScriptModel& model = *ts_model;
+  auto result = std::make_shared<RunResult>();
+  result->key = RunKey(base_model.info(), settings);
+  result->settings = settings;
+  result->device = model.device().str();
+
+  const std::vector<torch::Tensor> inputs = BuildInputs(dataset, model, settings.batch_size);
+  ThreadsGuard threads_guard(model, settings.threads);
+  result->threads = model.threads();
+
+  RunState s;
+  s.model = &model;
+  s.inputs = &inputs;
+  s.to_host = !model.device().is_cpu();
+  s.key = result->key;
+  s.observers = &observers;
+  s.min_queries = settings.min_queries;
+  s.min_duration_ns = static_cast<int64_t>(std::ceil(settings.min_duration_s * 1e9));
+  s.deadline_steady_ns = static_cast<int64_t>(settings.max_duration_s * 1e9);
+  s.rewarm_queries = std::min<int64_t>(settings.warmup_queries, kRewarmQueries);
+
+  // Warm-up: untimed for the results, but its median latency plans the first segment.
+  result->peak_rss_reset = ResetPeakRss();
+  result->rss_before_bytes = ReadProcMemory().rss_bytes;
+  std::vector<int64_t> warmup_ns;
+  warmup_ns.reserve(static_cast<size_t>(settings.warmup_queries));
+  try {
+    torch::NoGradGuard no_grad;
+    for (int64_t i = 0; i < settings.warmup_queries; ++i) {
+      const auto t0 = SteadyNs();
+      torch::Tensor y = model.ForwardTensor(inputs[s.next_input]);
+      if (s.to_host) y = y.to(torch::kCPU);
+      warmup_ns.push_back(SteadyNs() - t0);
+      if (++s.next_input == inputs.size()) s.next_input = 0;
+    }
+  } catch (const c10::Error& e) {
+    throw RuntimeError("warm-up forward pass failed: " + std::string(e.what_without_backtrace()));
+  }
+  result->warmup_queries_run = static_cast<int64_t>(warmup_ns.size());  // + re-warm, below
+  // Plan with the mean of the warm-up's second half: the first queries include JIT profiling,
+  // and the mean (not the median) is what makes up the duration of a skewed run.
+  double estimate_ns = 0.0;
+  if (!warmup_ns.empty()) {
+    const auto half = warmup_ns.begin() + static_cast<std::ptrdiff_t>(warmup_ns.size() / 2);
+    estimate_ns = static_cast<double>(std::accumulate(half, warmup_ns.end(), int64_t{0})) /
+                  static_cast<double>(warmup_ns.end() - half);
+  }
+
+  CollectingReporter reporter;
+  const int64_t run_id = g_run_counter.fetch_add(1);
+  for (int segment = 0; segment < kMaxSegments && !s.done; ++segment) {
+    const int64_t have = static_cast<int64_t>(s.latencies_ns.size());
+    if (have > 0) {
+      estimate_ns = static_cast<double>(s.timed_ns) / static_cast<double>(have);
+    }
+    int64_t planned = std::max<int64_t>(settings.min_queries - have, 1);
+    const int64_t missing_ns = s.min_duration_ns - s.timed_ns;
+    if (missing_ns > 0 && estimate_ns > 0.0) {
+      planned = std::max<int64_t>(
+          planned, static_cast<int64_t>(
+                       std::ceil(kPlanMargin * static_cast<double>(missing_ns) / estimate_ns)));
+    }
+    planned = std::min(planned, kMaxQueriesPerSegment);
+    s.latencies_ns.reserve(static_cast<size_t>(have + planned));
+    const std::string name =
+        "greenlight_harness/run" + std::to_string(run_id) + "/segment" + std::to_string(segment);
+    RunState* sp = &s;
+    benchmark::RegisterBenchmark(name.c_str(),
+                                 [sp](benchmark::State& state) { RunSegment(*sp, state); })
+        ->Iterations(planned)
+        ->UseRealTime()
+        ->Unit(benchmark::kMicrosecond);
+    // Google Benchmark appends "/iterations:N/real_time" to the name; the name has no regex
+    // metacharacters.
+    if (benchmark::RunSpecifiedBenchmarks(&reporter, "^" + name + "/") != 1) {
+      CloseWindow(s);
+      throw RuntimeError("Google Benchmark did not run the harness benchmark " + name);
+    }
+    ++result->segments;
+  }
+  CloseWindow(s);
+  result->warmup_queries_run += s.rewarm_done;
+  if (!s.error.empty()) throw RuntimeError("forward pass failed during the timed run: " + s.error);
+
+  const ProcMemory after = ReadProcMemory();
+  result->peak_rss_bytes = std::max(after.hwm_bytes, after.rss_bytes);
+  result->latencies_ns = std::move(s.latencies_ns);
+  result->queries = static_cast<int64_t>(result->latencies_ns.size());
+  result->samples = result->queries * settings.batch_size;
+  result->window_start_steady_ns = s.window_start_steady_ns;
+  result->window_end_steady_ns = s.window_end_steady_ns;
+  result->window_start_system_ns = s.window_start_system_ns;
+  result->window_end_system_ns = s.window_end_system_ns;
+  result->duration_ns = s.window_end_steady_ns - s.window_start_steady_ns;
+  result->timed_ns = s.timed_ns;
+  result->stopped_at_max_duration = s.stopped_at_max_duration;
+  result->min_queries_met = result->queries >= settings.min_queries;
+  result->min_duration_met = s.timed_ns >= s.min_duration_ns;
+  for (const auto& run : reporter.runs()) {
+    if (run.run_type != benchmark::BenchmarkReporter::Run::RT_Iteration) continue;
+    result->gbench_real_time_s += run.real_accumulated_time;
+    result->gbench_cpu_time_s += run.cpu_accumulated_time;
+    result->gbench_iterations += run.iterations;
+  }
+  result->context = reporter.context();
+  return result;
+}
+
+std::shared_ptr<const RunResult> GetOrRunShared(AuditContext& ctx, const RunSettings& settings,
+                                                const std::string& criterion_id) {
+  Model* model = ctx.model();
+  if (model == nullptr) {
+    throw InputError("timing needs a model (this audit has recorded predictions only)");
+  }
+  const std::string key = RunKey(model->info(), settings);
+  return ctx.Shared<const RunResult>(key, [&]() {
+    ctx.Progress(criterion_id, "benchmark " + ScenarioName(settings.scenario), 0.0);
+    auto result = Run(*model, ctx.dataset(), settings, ctx.window_observers());
+    ctx.Progress(criterion_id, "benchmark " + ScenarioName(settings.scenario), 1.0);
+    return result;
+  });
+}
+
+}  // namespace greenlight::harness

@@ -1,0 +1,119 @@
+// The timing harness: runs a TorchScript model as registered Google Benchmark benchmarks on real
+// dataset rows and hands every query's latency back, after MLPerf Inference's single-stream and
+// offline scenarios and LoadGen's run-length rules (minimum query count AND minimum duration).
+//
+// Auditors (efficiency, energy) call GetOrRunShared() with the same settings to share one run:
+// the run is cached in the AuditContext under RunKey(), and every WindowObserver attached to the
+// context sees Begin(key)/End(key) immediately around the timed queries of that run.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "auditors/auditor.h"
+#include "datasets/dataset.h"
+#include "models/model.h"
+
+namespace greenlight::harness {
+
+enum class Scenario {
+  kSingleStream,  // One query of batch 1 at a time; latency percentiles.
+  kOffline,       // Back-to-back queries of `batch_size` samples; throughput.
+};
+std::string ScenarioName(Scenario scenario);      // "single_stream" | "offline"
+Scenario ParseScenario(const std::string& name);  // Throws InputError on an unknown name.
+
+// How one measurement is run. Plain data; the defaults are LoadGen's spirit: a run counts only
+// when it reaches both minimums.
+struct RunSettings {
+  Scenario scenario = Scenario::kSingleStream;
+  int64_t batch_size = 1;        // Samples per query (always 1 in single_stream).
+  int threads = 0;               // Intra-op threads during the run; 0 = leave LibTorch's setting.
+  std::string device;            // "" = the model's device; else "cpu", "cuda", "cuda:N".
+  int64_t warmup_queries = 64;   // Untimed queries before the run (excluded from all figures).
+  int64_t min_queries = 1024;    // Run-length rule 1.
+  double min_duration_s = 10.0;  // Run-length rule 2.
+  double max_duration_s = 0.0;   // Stop the timed run after this long; 0 = no maximum.
+};
+
+// Settings from a criterion's params (names as above; "scenario" a string). Validates ranges
+// (InputError). In single_stream, batch_size must be 1.
+RunSettings SettingsFromParams(const nlohmann::json& params);
+
+// The ParamSpecs for the settings above, for MetricSpec::params of every metric that uses a run.
+std::vector<ParamSpec> RunParamSpecs();
+
+// The cache key of a run: model digest + every setting that changes what is measured.
+// Two criteria with the same key share one run. Stable text, e.g.
+// "harness:run:<sha256>:single_stream:b1:t0:dev=cpu:w64:q1024:d10:m0".
+std::string RunKey(const ModelInfo& model, const RunSettings& settings);
+
+// Google Benchmark's view of the machine (from its JSONReporter context).
+struct BenchmarkContext {
+  int num_cpus = 0;
+  double mhz_per_cpu = 0.0;
+  std::string cpu_scaling;         // "enabled" | "disabled" | "unknown"
+  std::string library_build_type;  // "release" | "debug"
+  std::string host_name;
+  nlohmann::json raw;  // The whole context object as Google Benchmark wrote it.
+};
+
+// Everything one run produced. Times: steady_ns = std::chrono::steady_clock ns since its epoch;
+// system_ns = std::chrono::system_clock ns since the Unix epoch.
+struct RunResult {
+  std::string key;  // RunKey(); also the WindowObserver window name.
+  RunSettings settings;
+  std::string device;  // Device the run used, e.g. "cpu".
+  int threads = 0;     // Intra-op threads in effect during the run.
+
+  int64_t queries = 0;                // Timed queries.
+  int64_t samples = 0;                // queries × batch_size.
+  std::vector<int64_t> latencies_ns;  // One per timed query, in issue order (steady_clock).
+
+  // The measurement window: Begin is called right before window_start, End right after
+  // window_end. The window covers all timed queries (and, when the run needed extension
+  // segments to reach its minimums, the short gaps between segments: see segments).
+  int64_t window_start_steady_ns = 0;
+  int64_t window_end_steady_ns = 0;
+  int64_t window_start_system_ns = 0;
+  int64_t window_end_system_ns = 0;
+  int64_t duration_ns = 0;         // window_end_steady_ns - window_start_steady_ns.
+  int64_t timed_ns = 0;            // Sum of segment durations (queries only, no gaps).
+  int segments = 0;                // Google Benchmark runs making up the timed part (usually 1).
+  int64_t warmup_queries_run = 0;  // Untimed: the warm-up plus up to 4 at each segment's start.
+
+  // Run-length rules.
+  bool min_queries_met = false;
+  bool min_duration_met = false;
+  bool stopped_at_max_duration = false;
+  bool valid() const { return min_queries_met && min_duration_met; }
+
+  // Process resident memory (Linux /proc/self/status), bytes.
+  int64_t rss_before_bytes = 0;  // VmRSS right before the warm-up.
+  int64_t peak_rss_bytes = 0;    // VmHWM after the run (peak reset before warm-up when possible).
+  bool peak_rss_reset = false;   // true when /proc/self/clear_refs reset the peak first.
+
+  // Google Benchmark's own accounting of the segments (for cross-checks in reports).
+  double gbench_real_time_s = 0.0;
+  double gbench_cpu_time_s = 0.0;
+  int64_t gbench_iterations = 0;
+  BenchmarkContext context;
+};
+
+// Runs one measurement now (no caching). `observers` see Begin/End(key) around the timed part.
+// Throws InputError when the model is not a TorchScript model, the dataset has no features or
+// its sample shape does not fit the model, RuntimeError when the runtime fails.
+std::shared_ptr<const RunResult> Run(Model& model, const Dataset& dataset,
+                                     const RunSettings& settings,
+                                     const std::vector<std::shared_ptr<WindowObserver>>& observers);
+
+// The run for these settings on ctx's model and dataset: run once per AuditContext (cached with
+// ctx.Shared under RunKey), with ctx.window_observers() attached. Throws InputError in black-box
+// mode (no model).
+std::shared_ptr<const RunResult> GetOrRunShared(AuditContext& ctx, const RunSettings& settings,
+                                                const std::string& criterion_id = "");
+
+}  // namespace greenlight::harness

@@ -1,0 +1,276 @@
+// The efficiency auditor and the timing harness on the example models and real data: FLOPs and
+// parameters against hand counts, run-length rules, shared runs and measurement windows.
+// No assertion depends on how fast anything ran.
+#define BOOST_TEST_MODULE efficiency_model
+#include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "auditors/auditor.h"
+#include "auditors/efficiency/efficiency_auditor.h"
+#include "benchmarks/harness/harness.h"
+#include "core/error.h"
+#include "datasets/dataset.h"
+#include "models/model.h"
+
+namespace gl = greenlight;
+namespace h = greenlight::harness;
+using nlohmann::json;
+
+namespace {
+
+std::filesystem::path ModelPath(const std::string& name) {
+  return std::filesystem::path(GREENLIGHT_SOURCE_DIR) / "examples" / "models" / name;
+}
+
+std::unique_ptr<gl::Model> FashionModel(const std::string& file = "fashion_cnn.pt") {
+  gl::ModelSpec spec;
+  spec.path = ModelPath(file);
+  spec.output = gl::OutputKind::kLogProbabilities;
+  spec.input_shape = {1, 28, 28};
+  return gl::LoadTorchScriptModel(spec);
+}
+
+std::unique_ptr<gl::Dataset> FashionRows(int64_t limit) {
+  gl::DatasetSpec d;
+  d.format = "idx";
+  d.images = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz";
+  d.labels = "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz";
+  d.scale = 1.0 / 255.0;
+  d.limit = limit;
+  return gl::LoadDataset(d);
+}
+
+std::unique_ptr<gl::Model> HmdaModel() {
+  gl::ModelSpec spec;
+  spec.path = ModelPath("hmda_credit.pt");
+  spec.output = gl::OutputKind::kLogits;
+  spec.input_shape = {12};
+  return gl::LoadTorchScriptModel(spec);
+}
+
+std::unique_ptr<gl::Dataset> HmdaRows() {
+  gl::DatasetSpec d;
+  d.format = "csv";
+  d.path = std::filesystem::path(GREENLIGHT_SOURCE_DIR) / "examples" / "data" / "hmda.csv";
+  d.features = {"pirat", "hirat",   "lvrat",     "chist",    "mhist",  "phist",
+                "unemp", "selfemp", "insurance", "condomin", "single", "hschool"};
+  for (const char* c : {"phist", "selfemp", "insurance", "condomin", "single", "hschool"}) {
+    d.encode[c] = {{"no", 0.0}, {"yes", 1.0}};
+  }
+  d.label = gl::LabelSpec{"deny", std::string("yes")};
+  return gl::LoadDataset(d);
+}
+
+gl::Auditor& Efficiency(gl::AuditorRegistry& registry) {
+  gl::RegisterEfficiencyAuditor(registry);
+  gl::Auditor* a = registry.FindAuditor("latency_p50_ms");
+  BOOST_REQUIRE(a != nullptr);
+  return *a;
+}
+
+gl::MetricRequest Request(const std::string& metric, json params = json::object()) {
+  gl::MetricRequest r;
+  r.criterion_id = "T-" + metric;
+  r.metric = metric;
+  r.params = std::move(params);
+  return r;
+}
+
+class CountingObserver final : public gl::WindowObserver {
+ public:
+  void Begin(const std::string& window) override { begins.push_back(window); }
+  void End(const std::string& window) override { ends.push_back(window); }
+  std::vector<std::string> begins, ends;
+};
+
+// Small runs: a few hundred queries, fractions of a second.
+json Quick(json extra = json::object()) {
+  json p = {{"warmup_queries", 8}, {"min_queries", 200}, {"min_duration_s", 0.05}};
+  p.update(extra);
+  return p;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(flops_of_example_cnn_match_hand_count) {
+  auto model = FashionModel();
+  auto data = FashionRows(4);
+  gl::AuditContext ctx(model.get(), *data, 1, nullptr);
+  gl::AuditorRegistry registry;
+  auto& auditor = Efficiency(registry);
+  const auto m = auditor.Measure(Request("flops_per_sample"), ctx);
+  // conv1 20·24·24·(1·5·5), conv2 20·20·20·(20·5·5), fc1 2000·50, fc2 50·10; ×2 (MAC = 2 FLOP).
+  const double hand = 2.0 * (20 * 24 * 24 * 25 + 20 * 20 * 20 * 500 + 2000 * 50 + 50 * 10);
+  BOOST_TEST(hand == 8777000.0);
+  BOOST_REQUIRE(m.value.has_value());
+  BOOST_TEST(*m.value == hand);
+  BOOST_TEST(m.deterministic);
+  BOOST_TEST(m.details["counted_ops"].size() == 4u);
+  BOOST_TEST(m.details["graph_ops"].value("aten::conv2d", 0) == 2);
+}
+
+BOOST_AUTO_TEST_CASE(flops_of_quantized_twin_count_dynamic_linear) {
+  // The int8 twin keeps the float convolutions and runs quantized::linear_dynamic for fc1, fc2:
+  // the same multiply-accumulates.
+  auto model = FashionModel("fashion_cnn_int8.pt");
+  auto data = FashionRows(4);
+  gl::AuditContext ctx(model.get(), *data, 1, nullptr);
+  gl::AuditorRegistry registry;
+  const auto m = Efficiency(registry).Measure(Request("flops_per_sample"), ctx);
+  BOOST_REQUIRE(m.value.has_value());
+  BOOST_TEST(*m.value == 8777000.0);
+  int quantized = 0;
+  for (const auto& op : m.details["counted_ops"]) {
+    if (op["op"] == "quantized::linear_dynamic") ++quantized;
+  }
+  BOOST_TEST(quantized == 2);
+}
+
+BOOST_AUTO_TEST_CASE(flops_and_parameters_of_hmda_model) {
+  auto model = HmdaModel();
+  auto data = HmdaRows();
+  gl::AuditContext ctx(model.get(), *data, 1, nullptr);
+  gl::AuditorRegistry registry;
+  auto& auditor = Efficiency(registry);
+  // fc1 12→16, fc2 16→2: 2 × (12·16 + 16·2) = 448; the standardisation is elementwise (not
+  // counted).
+  const auto f = auditor.Measure(Request("flops_per_sample"), ctx);
+  BOOST_TEST(*f.value == 448.0);
+  // Parameters: 12·16 + 16 + 16·2 + 2 = 242 (the mean/std buffers are not parameters).
+  const auto p = auditor.Measure(Request("model_parameters"), ctx);
+  BOOST_TEST(*p.value == 242.0);
+}
+
+BOOST_AUTO_TEST_CASE(parameters_and_size_of_example_cnn) {
+  auto model = FashionModel();
+  auto data = FashionRows(4);
+  gl::AuditContext ctx(model.get(), *data, 1, nullptr);
+  gl::AuditorRegistry registry;
+  auto& auditor = Efficiency(registry);
+  // 20·25+20 + 20·500+20 + 2000·50+50 + 50·10+10 = 111,100.
+  BOOST_TEST(*auditor.Measure(Request("model_parameters"), ctx).value == 111100.0);
+  const auto size = auditor.Measure(Request("model_size_mb"), ctx);
+  BOOST_TEST(*size.value ==
+             static_cast<double>(std::filesystem::file_size(ModelPath("fashion_cnn.pt"))) / 1e6);
+}
+
+BOOST_AUTO_TEST_CASE(shared_run_with_one_window_per_key) {
+  auto model = HmdaModel();
+  auto data = HmdaRows();
+  gl::AuditContext ctx(model.get(), *data, 1, nullptr);
+  auto observer = std::make_shared<CountingObserver>();
+  ctx.AddWindowObserver(observer);
+  gl::AuditorRegistry registry;
+  auto& auditor = Efficiency(registry);
+
+  const auto p50 = auditor.Measure(Request("latency_p50_ms", Quick()), ctx);
+  const auto p90 = auditor.Measure(Request("latency_p90_ms", Quick()), ctx);
+  const auto mean = auditor.Measure(Request("latency_mean_ms", Quick()), ctx);
+  // Three criteria, one run: one window, named by the run's key.
+  BOOST_TEST(observer->begins.size() == 1u);
+  BOOST_TEST(observer->ends.size() == 1u);
+  const auto settings = h::SettingsFromParams(Quick());
+  const std::string key = h::RunKey(model->info(), settings);
+  BOOST_TEST(observer->begins[0] == key);
+  BOOST_TEST(observer->ends[0] == key);
+  const auto run = h::GetOrRunShared(ctx, settings);
+  BOOST_TEST(observer->begins.size() == 1u);  // cached, not run again
+  BOOST_TEST(run->key == key);
+  BOOST_TEST(run->queries >= 200);
+  BOOST_TEST(run->latencies_ns.size() == static_cast<size_t>(run->queries));
+  BOOST_TEST(run->samples == run->queries);
+  BOOST_TEST(run->valid());
+  BOOST_TEST(run->window_start_steady_ns <= run->window_end_steady_ns);
+  BOOST_TEST(run->window_start_system_ns <= run->window_end_system_ns);
+  BOOST_TEST(run->duration_ns == run->window_end_steady_ns - run->window_start_steady_ns);
+  BOOST_TEST(run->gbench_iterations == run->queries);  // Google Benchmark ran exactly our queries
+  for (const auto* m : {&p50, &p90, &mean}) {
+    BOOST_TEST(!m->deterministic);
+    BOOST_TEST(!m->forced_status.has_value());
+    BOOST_REQUIRE(m->interval.has_value());
+    BOOST_TEST(m->interval->low <= *m->value);
+    BOOST_TEST(*m->value <= m->interval->high);
+    BOOST_TEST(m->samples == run->queries);
+  }
+  BOOST_TEST(p50.interval->method == "order-statistic");
+  // Histogram counts every query once.
+  int64_t total = 0;
+  for (const auto& c : p50.details["run"]["histogram"]["counts"]) total += c.get<int64_t>();
+  BOOST_TEST(total == run->queries);
+  BOOST_TEST(p50.details["run"]["gbench_context"]["num_cpus"].get<int>() > 0);
+
+  // Peak memory comes from the same run (no new window) and is a non-negative measured figure.
+  const auto mem = auditor.Measure(Request("peak_memory_mb", Quick()), ctx);
+  BOOST_TEST(observer->begins.size() == 1u);
+  BOOST_TEST(!mem.deterministic);
+  BOOST_REQUIRE(mem.value.has_value());
+  BOOST_TEST(*mem.value >= 0.0);
+  BOOST_TEST(mem.details["memory"]["peak_rss_mb"].get<double>() >=
+             mem.details["memory"]["rss_before_mb"].get<double>() - 1e-9);
+}
+
+BOOST_AUTO_TEST_CASE(run_cut_below_minimums_is_inconclusive) {
+  auto model = HmdaModel();
+  auto data = HmdaRows();
+  gl::AuditContext ctx(model.get(), *data, 1, nullptr);
+  gl::AuditorRegistry registry;
+  auto& auditor = Efficiency(registry);
+  const json cut = Quick({{"min_duration_s", 60.0}, {"max_duration_s", 0.05}});
+  const auto m = auditor.Measure(Request("latency_p50_ms", cut), ctx);
+  BOOST_REQUIRE(m.forced_status.has_value());
+  BOOST_TEST((*m.forced_status == gl::Status::kInconclusive));
+  BOOST_TEST(m.message.find("run-length rules not met") != std::string::npos, m.message);
+  const auto run = h::GetOrRunShared(ctx, h::SettingsFromParams(cut));
+  BOOST_TEST(run->stopped_at_max_duration);
+  BOOST_TEST(!run->min_duration_met);
+  BOOST_TEST(m.details["run"]["run_length_ok"] == false);
+}
+
+BOOST_AUTO_TEST_CASE(offline_throughput_counts_samples_and_sweep_picks_best) {
+  auto model = HmdaModel();
+  auto data = HmdaRows();
+  gl::AuditContext ctx(model.get(), *data, 1, nullptr);
+  gl::AuditorRegistry registry;
+  auto& auditor = Efficiency(registry);
+  const json p = Quick({{"scenario", "offline"}, {"batch_size", 8}, {"min_queries", 50}});
+  const auto t = auditor.Measure(Request("throughput_samples_per_s", p), ctx);
+  const auto run = h::GetOrRunShared(ctx, h::SettingsFromParams(p));
+  BOOST_TEST(run->samples == 8 * run->queries);
+  BOOST_TEST(t.samples == run->samples);
+  BOOST_TEST(*t.value > 0.0);
+
+  json sp = p;
+  sp["sweep"] = {{"batch_sizes", {1, 16}}, {"threads", {1}}};
+  const auto s = auditor.Measure(Request("throughput_samples_per_s", sp), ctx);
+  const auto& table = s.details["sweep"]["table"];
+  BOOST_TEST(table.size() == 2u);
+  double best = 0;
+  for (const auto& row : table) best = std::max(best, row["value"].get<double>());
+  BOOST_TEST(*s.value == best);
+  BOOST_TEST(s.details["sweep"]["best"]["threads"] == 1);
+}
+
+BOOST_AUTO_TEST_CASE(p999_needs_enough_queries_for_bounds) {
+  auto model = HmdaModel();
+  auto data = HmdaRows();
+  gl::AuditContext ctx(model.get(), *data, 1, nullptr);
+  gl::AuditorRegistry registry;
+  const auto m = Efficiency(registry).Measure(
+      Request("latency_p999_ms", Quick({{"min_duration_s", 0.0}})), ctx);
+  // Exactly min_queries were run (no duration to reach), far below the 3688 p99.9 needs.
+  BOOST_REQUIRE(m.forced_status.has_value());
+  BOOST_TEST(m.message.find("need at least 3688") != std::string::npos, m.message);
+}
+
+BOOST_AUTO_TEST_CASE(bad_settings_are_input_errors) {
+  BOOST_CHECK_THROW(h::SettingsFromParams({{"scenario", "server"}}), gl::InputError);
+  BOOST_CHECK_THROW(h::SettingsFromParams({{"batch_size", 4}}), gl::InputError);
+  BOOST_CHECK_THROW(h::SettingsFromParams({{"min_queries", 0}}), gl::InputError);
+  const auto s = h::SettingsFromParams({{"scenario", "offline"}});
+  BOOST_TEST(s.batch_size == 32);
+  BOOST_TEST(s.min_queries == 1024);
+  BOOST_TEST(s.min_duration_s == 10.0);
+}
