@@ -317,7 +317,7 @@ std::string Rfc3339(double unix_s) {
 
 class EnergyAuditor final : public Auditor {
  public:
-  std::string_view concern() const override { return "energy"; }
+  std::string_view concern() const override { return "efficiency"; }
 
   std::vector<MetricSpec> metrics() const override {
     const auto meter = MeterParams();
@@ -329,18 +329,18 @@ class EnergyAuditor final : public Auditor {
     std::vector<ParamSpec> sci = CarbonParams();
     for (const auto& s : SciParams()) sci.push_back(s);
     return {
-        {"energy_per_inference_mj", "mJ", "energy",
+        {"energy_per_inference_mj", "mJ", "efficiency",
          "energy per inference over the benchmark run's window (measured or estimated)", meter,
          true, false},
-        {"energy_per_1000_inferences_wh", "Wh", "energy",
+        {"energy_per_1000_inferences_wh", "Wh", "efficiency",
          "energy of 1000 inferences over the benchmark run's window", meter, true, false},
-        {"average_power_w", "W", "energy", "energy of the run's window / its duration", meter, true,
+        {"average_power_w", "W", "efficiency", "energy of the run's window / its duration", meter, true,
          false},
-        {"inferences_per_joule", "inferences/J", "energy",
+        {"inferences_per_joule", "inferences/J", "efficiency",
          "inferences in the run's window / its energy", meter, true, false},
-        {"carbon_per_1000_inferences_g", "gCO2e", "energy",
+        {"carbon_per_1000_inferences_g", "gCO2e", "efficiency",
          "kWh of 1000 inferences × grid intensity × PUE", with(CarbonParams()), true, false},
-        {"sci_per_inference_g", "gCO2e", "energy",
+        {"sci_per_inference_g", "gCO2e", "efficiency",
          "Green Software Foundation SCI (ISO/IEC 21031): (E·I + M) / R, R = inferences", with(sci),
          true, false},
     };

@@ -59,7 +59,7 @@ BOOST_AUTO_TEST_CASE(shipped_energy_criteria_on_the_example_cnn) {
   for (const char* id : {"NRG-01", "NRG-02", "NRG-03", "NRG-04", "NRG-05", "NRG-06", "NRG-07"}) {
     const json& r = results.at(id);
     BOOST_TEST_CONTEXT(id) {
-      BOOST_TEST(r.at("concern") == "energy");
+      BOOST_TEST(r.at("concern") == "efficiency");
       BOOST_TEST(r.at("method") == expected_method);
       BOOST_TEST(r.at("deterministic") == false);
       BOOST_REQUIRE(r.at("value").is_number());
