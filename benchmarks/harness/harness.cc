@@ -23,7 +23,7 @@ namespace {
 // queries get faster after the warm-up estimate; more segments are added when it does not.
 constexpr double kPlanMargin = 1.10;
 constexpr int kMaxSegments = 16;
-// Untimed queries at the start of each segment (when warm-up is enabled), after Google
+// Untimed queries at the start of the first segment (when warm-up is enabled), after Google
 // Benchmark's setup and before the window opens.
 constexpr int64_t kRewarmQueries = 4;
 // Pre-built input tensors are capped so that a large dataset does not double resident memory.
@@ -135,7 +135,7 @@ struct RunState {
   int64_t min_queries = 0;
   int64_t min_duration_ns = 0;
   int64_t deadline_steady_ns = 0;  // 0: none.
-  int64_t rewarm_queries = 0;      // Untimed queries at the start of every segment.
+  int64_t rewarm_queries = 0;      // Untimed queries right before the window opens.
   int64_t rewarm_done = 0;
 
   std::vector<int64_t> latencies_ns;
@@ -156,16 +156,17 @@ void RunSegment(RunState& s, benchmark::State& state) {
   const size_t n_inputs = inputs.size();
   int64_t segment_start = 0;
   try {
-    // Google Benchmark's setup since the warm-up (registration, machine context) has evicted
-    // part of the model from the caches: a few untimed queries bring it back, so the first timed
-    // queries run in the same state as the rest (as in a bare loop right after its warm-up).
-    for (int64_t i = 0; i < s.rewarm_queries; ++i) {
-      torch::Tensor y = s.model->ForwardTensor(inputs[s.next_input]);
-      if (s.to_host) y = y.to(torch::kCPU);
-      if (++s.next_input == n_inputs) s.next_input = 0;
-      ++s.rewarm_done;
-    }
     if (!s.window_open) {
+      // Google Benchmark's setup since the warm-up (registration, machine context) has evicted
+      // part of the model from the caches: a few untimed queries bring it back, so the first
+      // timed queries run in the same state as the rest (as in a bare loop right after its
+      // warm-up). Only before the window opens: the window holds counted queries only.
+      for (int64_t i = 0; i < s.rewarm_queries; ++i) {
+        torch::Tensor y = s.model->ForwardTensor(inputs[s.next_input]);
+        if (s.to_host) y = y.to(torch::kCPU);
+        if (++s.next_input == n_inputs) s.next_input = 0;
+        ++s.rewarm_done;
+      }
       for (const auto& observer : *s.observers) observer->Begin(s.key);
       s.window_open = true;
       s.window_start_system_ns = SystemNs();
