@@ -13,6 +13,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "benchmarks/harness/harness_torch.h"
 #include "core/error.h"
 #include "models/torchscript_model.h"
 
@@ -212,10 +213,10 @@ void CloseWindow(RunState& s) {
   for (const auto& observer : *s.observers) observer->End(s.key);
 }
 
-// Query tensors from consecutive dataset rows (wrapping), batch × sample shape each, on the run's
-// device. Distinct real rows for every query up to kMaxInputBytes; then the rotation repeats.
-std::vector<torch::Tensor> BuildInputs(const Dataset& dataset, const TorchScriptModel& model,
-                                       int64_t batch) {
+}  // namespace
+
+std::vector<torch::Tensor> BuildQueryInputs(const Dataset& dataset, const TorchScriptModel& model,
+                                            int64_t batch) {
   const int64_t rows = dataset.rows();
   const int64_t sample = dataset.sample_size();
   const int64_t bytes_per_query = batch * sample * static_cast<int64_t>(sizeof(float));
@@ -242,6 +243,8 @@ std::vector<torch::Tensor> BuildInputs(const Dataset& dataset, const TorchScript
   return out;
 }
 
+namespace {
+
 // Restores LibTorch's intra-op thread count when a run asked for another.
 class ThreadsGuard {
  public:
@@ -258,6 +261,10 @@ class ThreadsGuard {
 };
 
 std::atomic<int64_t> g_run_counter{0};
+
+std::shared_ptr<const RunResult> RunImpl(
+    TorchScriptModel& model, const std::string& key, const std::vector<torch::Tensor>& inputs,
+    const RunSettings& settings, const std::vector<std::shared_ptr<WindowObserver>>& observers);
 
 int64_t IntParam(const nlohmann::json& params, const char* name, int64_t fallback) {
   auto it = params.find(name);
@@ -368,13 +375,28 @@ std::shared_ptr<const RunResult> Run(
     twin = std::make_unique<TorchScriptModel>(spec);
     ts_model = twin.get();
   }
-  TorchScriptModel& model = *ts_model;
+  const std::vector<torch::Tensor> inputs =
+      BuildQueryInputs(dataset, *ts_model, settings.batch_size);
+  return RunImpl(*ts_model, RunKey(base_model.info(), settings), inputs, settings, observers);
+}
+
+std::shared_ptr<const RunResult> RunOnInputs(
+    TorchScriptModel& model, const std::vector<torch::Tensor>& inputs, const RunSettings& settings,
+    const std::vector<std::shared_ptr<WindowObserver>>& observers) {
+  if (inputs.empty()) throw InputError("the timing harness needs at least one query tensor");
+  return RunImpl(model, RunKey(model.info(), settings), inputs, settings, observers);
+}
+
+namespace {
+
+std::shared_ptr<const RunResult> RunImpl(
+    TorchScriptModel& model, const std::string& key, const std::vector<torch::Tensor>& inputs,
+    const RunSettings& settings, const std::vector<std::shared_ptr<WindowObserver>>& observers) {
   auto result = std::make_shared<RunResult>();
-  result->key = RunKey(base_model.info(), settings);
+  result->key = key;
   result->settings = settings;
   result->device = model.device().str();
 
-  const std::vector<torch::Tensor> inputs = BuildInputs(dataset, model, settings.batch_size);
   ThreadsGuard threads_guard(model, settings.threads);
   result->threads = model.threads();
 
@@ -475,6 +497,8 @@ std::shared_ptr<const RunResult> Run(
   result->context = reporter.context();
   return result;
 }
+
+}  // namespace
 
 std::shared_ptr<const RunResult> GetOrRunShared(AuditContext& ctx, const RunSettings& settings,
                                                 const std::string& criterion_id) {
