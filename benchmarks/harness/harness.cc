@@ -411,7 +411,7 @@ std::shared_ptr<const RunResult> RunImpl(
   s.deadline_steady_ns = static_cast<int64_t>(settings.max_duration_s * 1e9);
   s.rewarm_queries = std::min<int64_t>(settings.warmup_queries, kRewarmQueries);
 
-  // Warm-up: untimed for the results, but its median latency plans the first segment.
+  // Warm-up: untimed for the results, but its latencies plan the first segment (below).
   result->peak_rss_reset = ResetPeakRss();
   result->rss_before_bytes = ReadProcMemory().rss_bytes;
   std::vector<int64_t> warmup_ns;
