@@ -3,6 +3,7 @@
 #include "auditors/auditor.h"
 #include "auditors/efficiency/efficiency_auditor.h"
 #include "auditors/fairness/fairness_auditor.h"
+#include "auditors/safety/safety_auditor.h"
 
 namespace greenlight {
 
@@ -10,6 +11,7 @@ void RegisterBuiltinAuditors(AuditorRegistry& registry) {
   RegisterAccuracyAuditor(registry);
   RegisterEfficiencyAuditor(registry);
   RegisterFairnessAuditor(registry);
+  RegisterSafetyAuditor(registry);
 }
 
 }  // namespace greenlight

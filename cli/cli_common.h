@@ -50,5 +50,8 @@ std::filesystem::path ShippedCriteriaDir();
 void AddAuditCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void AddValidateCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void AddMetricsCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
+void AddKeygenCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
+void AddVerifyCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
+void AddShowCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
 
 }  // namespace greenlight::cli

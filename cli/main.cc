@@ -21,6 +21,9 @@ int main(int argc, char** argv) {
   cli::AddAuditCommand(app, global, &exit_code);
   cli::AddValidateCommand(app, global, &exit_code);
   cli::AddMetricsCommand(app, global, &exit_code);
+  cli::AddKeygenCommand(app, global, &exit_code);
+  cli::AddVerifyCommand(app, global, &exit_code);
+  cli::AddShowCommand(app, global, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

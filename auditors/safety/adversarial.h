@@ -1,0 +1,67 @@
+// Adversarial robustness through LibTorch autograd on the TorchScript model: FGSM (Goodfellow et
+// al. 2015) and PGD (Madry et al. 2018) under the L-infinity or L2 norm, and ART's
+// empirical_robustness (minimal FGSM). The header hides LibTorch; adversarial.cc includes it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "auditors/auditor.h"
+
+namespace greenlight::safety {
+
+struct AttackConfig {
+  std::string attack = "fgsm";  // "fgsm" | "pgd"
+  std::string norm = "inf";     // "inf" | "2"
+  double epsilon = 0.1;         // Radius of the perturbation ball, in model input units.
+  double step_size = 0.0;       // PGD step (input units); <= 0: 2.5 * epsilon / iterations.
+  int iterations = 10;          // PGD only.
+  bool random_start = true;     // PGD only: start uniformly inside the ball.
+  uint64_t seed = 0;            // Random start.
+  int64_t batch_size = 128;
+
+  nlohmann::json ToJson() const;
+};
+
+struct AttackResult {
+  int64_t rows = 0;
+  std::vector<int64_t> adversarial_predicted;  // Prediction on the adversarial input, per row.
+  std::vector<double> linf;                    // ||x_adv - x||_inf per row.
+  std::vector<double> l2;                      // ||x_adv - x||_2 per row.
+  int64_t unchanged_rows = 0;                  // x_adv == x bit for bit (clean prediction reused).
+  double step_size = 0.0;                      // The step actually used.
+};
+
+// Runs the attack on the first `rows` samples of `inputs` (rows × model input size floats) with
+// cross-entropy on `labels`; `clean_predicted` are the model's predictions on the clean inputs
+// (reused for rows the attack leaves unchanged, so epsilon 0 reproduces clean accuracy exactly).
+// The model must be a TorchScriptModel; the perturbation is clipped to its declared input range.
+// PGD counts a row as fooled as soon as any iterate is misclassified (and keeps that iterate).
+AttackResult RunAttack(Model& model, std::span<const float> inputs, std::span<const int64_t> labels,
+                       std::span<const int64_t> clean_predicted, int64_t rows,
+                       const AttackConfig& config,
+                       const std::function<void(double)>& progress = nullptr);
+
+// ART's empirical_robustness with minimal FGSM: for each row, epsilon grows by `step_size` up to
+// `epsilon` along the FGSM direction of the loss on the clean prediction until the prediction
+// flips. Returns ||x_adv - x||_p / ||x||_p for every flipped row (p = norm) and sets *flipped.
+struct MinimalFgsmResult {
+  std::vector<double> ratios;        // One per flipped row with ||x|| > 0.
+  std::vector<double> flip_epsilon;  // The epsilon that flipped it.
+  int64_t flipped = 0;
+  int64_t zero_norm_rows = 0;  // Flipped rows with ||x|| = 0 (ratio undefined, skipped).
+};
+MinimalFgsmResult RunMinimalFgsm(Model& model, std::span<const float> inputs,
+                                 std::span<const int64_t> clean_predicted, int64_t rows,
+                                 const std::string& norm, double epsilon, double step_size,
+                                 int64_t batch_size,
+                                 const std::function<void(double)>& progress = nullptr);
+
+std::vector<MetricSpec> AdversarialMetrics();
+Measurement MeasureAdversarial(const MetricRequest& req, AuditContext& ctx);
+
+}  // namespace greenlight::safety

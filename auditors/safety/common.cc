@@ -1,0 +1,182 @@
+#include "auditors/safety/common.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "core/error.h"
+#include "core/stats.h"
+
+namespace greenlight::safety {
+
+int64_t SelectRows(const MetricRequest& req, const Dataset& data, int64_t default_limit) {
+  const int64_t limit = req.Param<int64_t>("limit", default_limit);
+  const int64_t rows = data.rows();
+  if (rows == 0) throw InputError(req.metric + ": the dataset has no rows");
+  return limit <= 0 ? rows : std::min(limit, rows);
+}
+
+Model& RequireModel(AuditContext& ctx, const std::string& metric) {
+  if (ctx.model() == nullptr) {
+    throw InputError(metric +
+                     " needs a model (it runs the model on new inputs); this run has "
+                     "recorded predictions only");
+  }
+  if (ctx.dataset().sample_size() != ctx.model()->input_size()) {
+    throw InputError(ctx.model()->spec().path.string() + ": dataset rows have " +
+                     std::to_string(ctx.dataset().sample_size()) +
+                     " values but model input.shape has " +
+                     std::to_string(ctx.model()->input_size()));
+  }
+  return *ctx.model();
+}
+
+std::span<const int64_t> RequireLabels(const Dataset& data, int64_t rows,
+                                       const std::string& metric) {
+  if (!data.has_labels()) throw InputError(metric + " needs labels and the dataset has none");
+  return data.labels().subspan(0, static_cast<size_t>(rows));
+}
+
+uint64_t RequestSeed(const MetricRequest& req) {
+  auto it = req.params.find("seed");
+  if (it != req.params.end() && !it->is_null()) return it->get<uint64_t>();
+  return req.seed;
+}
+
+uint64_t Mix(uint64_t a, uint64_t b) {
+  uint64_t z = a + 0x9e3779b97f4a7c15ULL * (b + 1);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+std::mt19937_64 RowStream(uint64_t seed, uint64_t purpose, int64_t row) {
+  return std::mt19937_64(Mix(Mix(seed, purpose), static_cast<uint64_t>(row)));
+}
+
+std::vector<double> RawToProbabilities(std::span<const float> raw, int64_t batch, int64_t outputs,
+                                       OutputKind kind, int64_t* classes) {
+  std::vector<double> out;
+  if (outputs == 1) {
+    *classes = 2;
+    out.reserve(static_cast<size_t>(batch * 2));
+    for (int64_t i = 0; i < batch; ++i) {
+      double v = raw[static_cast<size_t>(i)];
+      switch (kind) {
+        case OutputKind::kLogits:
+          v = 1.0 / (1.0 + std::exp(-v));
+          break;
+        case OutputKind::kLogProbabilities:
+          v = std::exp(v);
+          break;
+        case OutputKind::kProbabilities:
+          break;
+      }
+      out.push_back(1.0 - v);
+      out.push_back(v);
+    }
+    return out;
+  }
+  *classes = outputs;
+  out.reserve(static_cast<size_t>(batch * outputs));
+  for (int64_t i = 0; i < batch; ++i) {
+    const auto p = ToProbabilities(
+        raw.subspan(static_cast<size_t>(i * outputs), static_cast<size_t>(outputs)), kind);
+    out.insert(out.end(), p.begin(), p.end());
+  }
+  return out;
+}
+
+std::vector<double> PredictProbabilities(Model& model, std::span<const float> inputs, int64_t rows,
+                                         int64_t* classes) {
+  const int64_t size = model.input_size();
+  std::vector<double> out;
+  *classes = 0;
+  for (int64_t start = 0; start < rows; start += kEvalBatch) {
+    const int64_t b = std::min(kEvalBatch, rows - start);
+    int64_t outputs = 0;
+    const auto raw = model.Forward(
+        inputs.subspan(static_cast<size_t>(start * size), static_cast<size_t>(b * size)), b,
+        &outputs);
+    int64_t c = 0;
+    const auto p = RawToProbabilities(raw, b, outputs, model.spec().output, &c);
+    *classes = c;
+    out.insert(out.end(), p.begin(), p.end());
+  }
+  return out;
+}
+
+std::vector<int64_t> Argmax(std::span<const double> probabilities, int64_t rows, int64_t classes) {
+  std::vector<int64_t> out(static_cast<size_t>(rows));
+  for (int64_t i = 0; i < rows; ++i) {
+    const double* p = probabilities.data() + i * classes;
+    out[static_cast<size_t>(i)] = std::max_element(p, p + classes) - p;
+  }
+  return out;
+}
+
+std::vector<double> RowMax(std::span<const double> probabilities, int64_t rows, int64_t classes) {
+  std::vector<double> out(static_cast<size_t>(rows));
+  for (int64_t i = 0; i < rows; ++i) {
+    const double* p = probabilities.data() + i * classes;
+    out[static_cast<size_t>(i)] = *std::max_element(p, p + classes);
+  }
+  return out;
+}
+
+std::optional<double> WeightedAuroc(std::span<const double> scores,
+                                    std::span<const uint8_t> positive,
+                                    std::span<const double> weights) {
+  std::vector<size_t> order(scores.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] < scores[b]; });
+  auto w = [&](size_t i) { return weights.empty() ? 1.0 : weights[i]; };
+  // Ascending tie groups: each positive wins against every negative below and half of the tied.
+  double neg_below = 0.0, pos_total = 0.0, neg_total = 0.0, u = 0.0;
+  for (size_t g = 0; g < order.size();) {
+    size_t end = g;
+    double pos = 0.0, neg = 0.0;
+    while (end < order.size() && scores[order[end]] == scores[order[g]]) {
+      const size_t i = order[end];
+      (positive[i] ? pos : neg) += w(i);
+      ++end;
+    }
+    u += pos * (neg_below + 0.5 * neg);
+    neg_below += neg;
+    pos_total += pos;
+    neg_total += neg;
+    g = end;
+  }
+  if (pos_total == 0.0 || neg_total == 0.0) return std::nullopt;
+  return u / (pos_total * neg_total);
+}
+
+Interval BootstrapInterval(
+    int64_t n, int resamples, uint64_t seed, double level,
+    const std::function<std::optional<double>(std::span<const uint32_t>)>& statistic,
+    nlohmann::json& details) {
+  auto boot = stats::RowBootstrap(n, resamples, seed, statistic);
+  details["bootstrap"] = {{"resamples", resamples},
+                          {"seed", seed},
+                          {"undefined_resamples", boot.undefined},
+                          {"method", "percentile bootstrap over rows"}};
+  return stats::PercentileInterval(boot.replicates, level);
+}
+
+int Resamples(const MetricRequest& req) {
+  const int64_t r = req.Param<int64_t>("bootstrap_resamples", kDefaultResamples);
+  if (r < 100) throw InputError(req.metric + ": bootstrap_resamples must be at least 100");
+  return static_cast<int>(r);
+}
+
+std::pair<double, double> InputRange(const Model& model) {
+  const double lo = model.spec().input_min;
+  const double hi = model.spec().input_max;
+  if (!(hi > lo) || !std::isfinite(lo) || !std::isfinite(hi)) {
+    throw InputError(model.spec().path.string() +
+                     ": model input.range must be finite with min < max");
+  }
+  return {lo, hi};
+}
+
+}  // namespace greenlight::safety

@@ -1,0 +1,77 @@
+// Helpers shared by the safety families: row selection, batched predictions through the Model
+// interface, seeded per-row random streams, rank statistics and bootstrap intervals.
+// Nothing here includes LibTorch (only adversarial.cc and invalid_inputs.cc do).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "auditors/auditor.h"
+#include "core/result.h"
+
+namespace greenlight::safety {
+
+constexpr int kDefaultResamples = 1000;
+constexpr int64_t kEvalBatch = 256;
+
+// Number of rows a family works on: min(limit, dataset rows); limit <= 0 or absent means all.
+// Rows are always the first N of the dataset (as dataset.limit), so runs are reproducible and
+// clean predictions can be taken from the shared AuditContext::Outputs().
+int64_t SelectRows(const MetricRequest& req, const Dataset& data, int64_t default_limit);
+
+// The model, or an InputError saying that `metric` needs one (black-box mode has none).
+Model& RequireModel(AuditContext& ctx, const std::string& metric);
+
+// Labels of the first `rows` rows; InputError when the dataset has none.
+std::span<const int64_t> RequireLabels(const Dataset& data, int64_t rows,
+                                       const std::string& metric);
+
+// Seed for a family: the `seed` param when given, else the run seed.
+uint64_t RequestSeed(const MetricRequest& req);
+
+// A well-mixed 64-bit hash (SplitMix64 finaliser) used to derive independent per-row streams
+// from (seed, purpose, row), so results do not depend on batch sizes or evaluation order.
+uint64_t Mix(uint64_t a, uint64_t b);
+std::mt19937_64 RowStream(uint64_t seed, uint64_t purpose, int64_t row);
+
+// Class probabilities of a batch of raw model outputs (batch × outputs). A single output is the
+// class-1 score of a binary classifier, as AuditContext::Outputs() treats it.
+std::vector<double> RawToProbabilities(std::span<const float> raw, int64_t batch, int64_t outputs,
+                                       OutputKind kind, int64_t* classes);
+
+// Forward passes over `rows` samples (rows × model input size floats) in batches of kEvalBatch;
+// returns rows × classes probabilities and sets *classes.
+std::vector<double> PredictProbabilities(Model& model, std::span<const float> inputs, int64_t rows,
+                                         int64_t* classes);
+
+// argmax per row, ties to the lowest index (as torch.argmax / AuditContext::Outputs()).
+std::vector<int64_t> Argmax(std::span<const double> probabilities, int64_t rows, int64_t classes);
+// max per row (the maximum-softmax-probability / confidence).
+std::vector<double> RowMax(std::span<const double> probabilities, int64_t rows, int64_t classes);
+
+// Weighted AUROC of scores, class 1 = `positive`: P(score_pos > score_neg) + 1/2 P(tie), with
+// mid-ranks for ties (the Mann-Whitney U statistic). nullopt when a class has zero weight.
+// `weights` empty = all 1.
+std::optional<double> WeightedAuroc(std::span<const double> scores,
+                                    std::span<const uint8_t> positive,
+                                    std::span<const double> weights = {});
+
+// Interval of a statistic of rows by the seeded percentile row bootstrap; records the bootstrap
+// settings in `details["bootstrap"]`.
+Interval BootstrapInterval(
+    int64_t n, int resamples, uint64_t seed, double level,
+    const std::function<std::optional<double>(std::span<const uint32_t>)>& statistic,
+    nlohmann::json& details);
+
+int Resamples(const MetricRequest& req);
+
+// Input range of the model as declared (spec().input_min / input_max); InputError if empty.
+std::pair<double, double> InputRange(const Model& model);
+
+}  // namespace greenlight::safety

@@ -1,0 +1,231 @@
+#include "auditors/safety/invalid_inputs.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "auditors/safety/common.h"
+#include "auditors/safety/isolation.h"
+#include "core/error.h"
+#include "core/stats.h"
+#include "models/torchscript_model.h"
+
+namespace greenlight::safety {
+namespace {
+
+// The line of an error message that says what went wrong: for an exception raised inside
+// TorchScript (JITException) the last line ("builtins.ValueError: ..."), else the first.
+std::string ErrorLine(const std::string& s) {
+  std::string line;
+  if (s.find("TorchScript interpreter") != std::string::npos) {
+    size_t end = s.find_last_not_of("\n ");
+    if (end != std::string::npos) {
+      const size_t start = s.rfind('\n', end);
+      line = s.substr(start == std::string::npos ? 0 : start + 1,
+                      end - (start == std::string::npos ? 0 : start + 1) + 1);
+    }
+  } else {
+    line = s.substr(0, s.find('\n'));
+  }
+  return line.substr(0, 300);
+}
+
+// The input tensor of a case; undefined tensor when the case does not apply to this shape.
+torch::Tensor CaseInput(const std::string& name, const ModelSpec& spec, std::span<const float> data,
+                        int64_t samples) {
+  std::vector<int64_t> shape{samples};
+  shape.insert(shape.end(), spec.input_shape.begin(), spec.input_shape.end());
+  torch::Tensor x =
+      torch::from_blob(const_cast<float*>(data.data()), shape, torch::kFloat32).clone();
+  const double lo = spec.input_min, hi = spec.input_max, span = hi - lo;
+  const float inf = std::numeric_limits<float>::infinity();
+  auto flat = x.view({samples, -1});
+  const int64_t mid = flat.size(1) / 2;
+  if (name == "nan_one") {
+    flat.index_put_({torch::indexing::Slice(), mid}, std::numeric_limits<float>::quiet_NaN());
+  } else if (name == "nan_all") {
+    x.fill_(std::numeric_limits<float>::quiet_NaN());
+  } else if (name == "pos_inf_one") {
+    flat.index_put_({torch::indexing::Slice(), mid}, inf);
+  } else if (name == "neg_inf_one") {
+    flat.index_put_({torch::indexing::Slice(), mid}, -inf);
+  } else if (name == "above_range") {
+    x.fill_(hi + 10.0 * span);
+  } else if (name == "below_range") {
+    x.fill_(lo - 10.0 * span);
+  } else if (name == "unscaled_x255") {
+    // The classic preprocessing slip: raw byte scale instead of the declared range.
+    x = lo + (x - lo) * 255.0;
+  } else if (name == "dtype_float64") {
+    x = x.to(torch::kFloat64);
+  } else if (name == "dtype_float16") {
+    x = x.to(torch::kFloat16);
+  } else if (name == "dtype_uint8") {
+    x = ((x - lo) / span * 255.0).round().clamp(0, 255).to(torch::kUInt8);
+  } else if (name == "shape_flat") {
+    if (spec.input_shape.size() < 2) return {};
+    x = x.reshape({samples, -1});
+  } else if (name == "shape_truncated") {
+    if (spec.input_shape.empty() || spec.input_shape.back() < 2) return {};
+    x = x.narrow(x.dim() - 1, 0, x.size(x.dim() - 1) - 1).contiguous();
+  } else if (name == "shape_unbatched") {
+    x = x[0].clone();
+  } else {
+    throw InputError("unknown invalid-input case '" + name + "'");
+  }
+  return x;
+}
+
+bool AllFinite(const c10::IValue& v) {
+  if (v.isTensor()) {
+    const torch::Tensor t = v.toTensor();
+    if (!t.is_floating_point() && !t.is_complex()) return true;
+    return torch::isfinite(t).all().item<bool>();
+  }
+  if (v.isTuple()) {
+    for (const auto& e : v.toTuple()->elements()) {
+      if (!AllFinite(e)) return false;
+    }
+  }
+  if (v.isList()) {
+    for (const auto& e : v.toListRef()) {
+      if (!AllFinite(e)) return false;
+    }
+  }
+  if (v.isDouble()) return std::isfinite(v.toDouble());
+  return true;
+}
+
+}  // namespace
+
+const std::vector<std::string>& InvalidInputCases() {
+  static const std::vector<std::string> cases{
+      "nan_one",     "nan_all",         "pos_inf_one",    "neg_inf_one",   "above_range",
+      "below_range", "unscaled_x255",   "dtype_float64",  "dtype_float16", "dtype_uint8",
+      "shape_flat",  "shape_truncated", "shape_unbatched"};
+  return cases;
+}
+
+InvalidInputOutcome ProbeInvalidInput(Model& model_in, const std::string& name,
+                                      std::span<const float> rows_data, int64_t samples,
+                                      double timeout_s) {
+  auto* model = dynamic_cast<TorchScriptModel*>(&model_in);
+  if (model == nullptr) throw InputError("invalid-input probes need a TorchScript model");
+  InvalidInputOutcome result{name, "", ""};
+  const ModelSpec spec = model->spec();
+  if (!CaseInput(name, spec, rows_data, samples).defined()) {
+    result.outcome = "not_applicable";
+    result.message = "the case does not apply to input shape of this rank";
+    return result;
+  }
+  const bool on_cpu = model->device().is_cpu();
+  const IsolatedOutcome iso = RunIsolated(
+      [&]() -> std::string {
+        // In the child: one intra-op thread (the parent's thread pool did not survive fork), and
+        // a CUDA model is reloaded on the CPU (CUDA cannot be used after fork).
+        at::set_num_threads(1);
+        torch::NoGradGuard no_grad;
+        torch::jit::Module module = on_cpu ? model->module() : torch::jit::load(spec.path.string());
+        module.eval();
+        const torch::Tensor x = CaseInput(name, spec, rows_data, samples);
+        c10::IValue out;
+        try {
+          out = module.forward({x});
+        } catch (const c10::Error& e) {
+          return "raised\n" + ErrorLine(e.what_without_backtrace());
+        } catch (const std::exception& e) {
+          return "raised\n" + ErrorLine(e.what());
+        }
+        return AllFinite(out) ? "silent\nfinite output" : "non_finite\noutput holds NaN or Inf";
+      },
+      timeout_s);
+  switch (iso.kind) {
+    case IsolatedOutcome::Kind::kCompleted: {
+      const auto nl = iso.payload.find('\n');
+      result.outcome = iso.payload.substr(0, nl);
+      result.message = nl == std::string::npos ? "" : iso.payload.substr(nl + 1);
+      break;
+    }
+    case IsolatedOutcome::Kind::kCrashed:
+      result.outcome = "crashed";
+      result.message = iso.Describe();
+      break;
+    case IsolatedOutcome::Kind::kTimedOut:
+      result.outcome = "timed_out";
+      result.message = iso.Describe();
+      break;
+  }
+  if (!on_cpu) result.message += " (probe ran on CPU: CUDA cannot be used in a forked child)";
+  return result;
+}
+
+std::vector<MetricSpec> InvalidInputMetrics() {
+  return {
+      {"invalid_input_silent_rate",
+       "ratio",
+       "safety",
+       "share of invalid-input cases (NaN, Inf, out of range, wrong dtype, wrong shape) the "
+       "model answers with a finite output instead of an error",
+       {{"cases", ParamType::kStringList, "cases to probe (absent: all)"},
+        {"samples", ParamType::kInteger, "dataset rows in each probe batch", 4},
+        {"timeout_s", ParamType::kNumber, "per-probe time limit; a probe past it is killed", 10.0}},
+       true,
+       false}};
+}
+
+Measurement MeasureInvalidInputs(const MetricRequest& req, AuditContext& ctx) {
+  Model& model = RequireModel(ctx, req.metric);
+  const Dataset& data = ctx.dataset();
+  const int64_t samples = std::min(req.Param<int64_t>("samples", 4), data.rows());
+  const double timeout_s = req.Param<double>("timeout_s", 10.0);
+  if (samples < 1)
+    throw InputError(req.metric + ": samples must be at least 1 (and the dataset non-empty)");
+  if (!(timeout_s > 0)) throw InputError(req.metric + ": timeout_s must be > 0");
+  std::vector<std::string> cases = InvalidInputCases();
+  if (req.params.contains("cases") && !req.params["cases"].is_null()) {
+    cases = req.params["cases"].get<std::vector<std::string>>();
+    for (const auto& c : cases) {
+      if (std::find(InvalidInputCases().begin(), InvalidInputCases().end(), c) ==
+          InvalidInputCases().end()) {
+        throw InputError(req.metric + ": unknown case '" + c + "'");
+      }
+    }
+  }
+  const auto rows_data =
+      data.features().subspan(0, static_cast<size_t>(samples * data.sample_size()));
+  nlohmann::json per_case = nlohmann::json::array();
+  nlohmann::json counts = {{"raised", 0},  {"non_finite", 0}, {"silent", 0},
+                           {"crashed", 0}, {"timed_out", 0},  {"not_applicable", 0}};
+  int64_t applicable = 0, silent = 0;
+  for (size_t k = 0; k < cases.size(); ++k) {
+    const auto o = ProbeInvalidInput(model, cases[k], rows_data, samples, timeout_s);
+    per_case.push_back({{"case", o.name}, {"outcome", o.outcome}, {"message", o.message}});
+    counts[o.outcome] = counts[o.outcome].get<int64_t>() + 1;
+    if (o.outcome != "not_applicable") ++applicable;
+    if (o.outcome == "silent") ++silent;
+    ctx.Progress(req.criterion_id, "invalid-input probes",
+                 static_cast<double>(k + 1) / cases.size());
+  }
+  Measurement r;
+  r.unit = "ratio";
+  r.samples = applicable;
+  r.details = {{"cases", per_case},
+               {"outcomes", counts},
+               {"samples_per_probe", samples},
+               {"timeout_s", timeout_s},
+               {"isolation",
+                "each case runs in a forked child process; a crash or a hang past "
+                "timeout_s is recorded, not propagated"}};
+  r.method = "count: cases answered with a finite output / applicable cases; Wilson score interval";
+  if (applicable == 0) {
+    r.message = "no applicable invalid-input case";
+    return r;
+  }
+  r.value = static_cast<double>(silent) / applicable;
+  r.interval = stats::WilsonInterval(silent, applicable, req.confidence);
+  return r;
+}
+
+}  // namespace greenlight::safety

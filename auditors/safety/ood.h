@@ -1,0 +1,26 @@
+// Out-of-distribution detection with the maximum-softmax-probability baseline (Hendrycks &
+// Gimpel 2017): AUROC of the MSP separating the test rows (positives) from generated OOD sets.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "auditors/auditor.h"
+
+namespace greenlight::safety {
+
+// OOD set names: uniform_noise (U[min, max]), gaussian_noise (N(0.5, gaussian_std) in [0, 1]
+// units, clipped, as Hendrycks & Gimpel), inverted (min + max - x).
+const std::vector<std::string>& OodSetNames();
+
+// Writes one OOD sample made from `x` (same size) into `out`; values in [lo, hi].
+void MakeOodSample(const std::string& set, std::span<const float> x, double lo, double hi,
+                   double gaussian_std, std::mt19937_64& rng, std::span<float> out);
+
+std::vector<MetricSpec> OodMetrics();
+Measurement MeasureOod(const MetricRequest& req, AuditContext& ctx);
+
+}  // namespace greenlight::safety

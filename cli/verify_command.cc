@@ -1,0 +1,254 @@
+// greenlight verify: check a signed report (DSSE envelope) against trusted public keys, the files
+// the verifier holds, and optionally by running the audit again.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <sstream>
+
+#include "cli/cli_common.h"
+#include "core/digest.h"
+#include "core/error.h"
+#include "core/files.h"
+#include "reports/report.h"
+#include "reports/rerun_compare.h"
+#include "reports/verify.h"
+
+namespace greenlight::cli {
+namespace {
+
+struct VerifyArgs {
+  std::string envelope;
+  std::vector<std::string> pubkeys;
+  std::vector<std::string> models;
+  std::string criteria;
+  std::vector<std::string> datasets;
+  bool rerun = false;
+  int threads = 0;
+};
+
+constexpr int kValid = 0;
+constexpr int kInvalid = 1;
+
+int Invalid(const std::string& reason) {
+  std::cout << "INVALID: " << reason << "\n";
+  return kInvalid;
+}
+
+std::string Fmt(const std::optional<double>& v) {
+  if (!v) return "-";
+  std::ostringstream ss;
+  ss << std::setprecision(10) << *v;
+  return ss.str();
+}
+
+std::string FmtDiff(const RerunRow& r) {
+  if (!r.recorded || !r.rerun) return "-";
+  std::ostringstream ss;
+  ss << std::setprecision(3) << std::fabs(*r.recorded - *r.rerun);
+  return ss.str();
+}
+
+void PrintTable(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width(rows.front().size(), 0);
+  for (const auto& row : rows) {
+    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t c = 0; c < row.size(); ++c) {
+      line += row[c];
+      if (c + 1 < row.size()) line += std::string(width[c] - row[c].size() + 2, ' ');
+    }
+    std::cout << line << "\n";
+  }
+}
+
+// Re-runs the audit the verified statement describes and compares result by result. The
+// criteria and model used must be byte-identical to the audited ones (checked by digest first).
+int Rerun(const ReportVerification& v, const VerifyArgs& args, const GlobalOptions& global) {
+  const nlohmann::json& predicate = v.statement["predicate"];
+  Report recorded;
+  try {
+    recorded = FromStatement(v.statement);
+  } catch (const InputError& e) {
+    return Invalid(std::string("the signed report cannot be re-run: ") + e.what());
+  }
+
+  // The criteria: the one given (already matched against the report), else the recorded path.
+  std::filesystem::path criteria_path = args.criteria;
+  if (criteria_path.empty()) {
+    criteria_path = recorded.criteria.path;
+    if (!std::filesystem::exists(criteria_path)) {
+      throw InputError("--rerun needs the criteria file: the recorded " + criteria_path.string() +
+                       " does not exist here; pass --criteria FILE");
+    }
+    if (Sha256File(criteria_path) != recorded.criteria.sha256) {
+      return Invalid("the criteria file at the recorded path " + criteria_path.string() +
+                     " is not the audited one (sha256 differs); pass --criteria FILE");
+    }
+  }
+  // The model: the first --model (already matched against a subject), else the recorded path.
+  std::optional<std::filesystem::path> model;
+  if (!args.models.empty()) {
+    model = args.models.front();
+  } else if (recorded.model) {
+    model = recorded.model->path;
+    if (!std::filesystem::exists(*model)) {
+      throw InputError("--rerun needs the model file: the recorded " + model->string() +
+                       " does not exist here; pass --model FILE");
+    }
+    if (Sha256File(*model) != recorded.model->sha256) {
+      return Invalid("the model file at the recorded path " + model->string() +
+                     " is not the audited one (sha256 differs); pass --model FILE");
+    }
+  }
+
+  AuditorRegistry registry;
+  RegisterBuiltinAuditors(registry);
+  const CriteriaFile criteria = LoadCriteria(criteria_path, registry, model);
+  TerminalProgress progress(!global.quiet && isatty(STDERR_FILENO) == 1);
+  AuditOptions options;
+  options.progress = &progress;
+  // Same intra-op thread count as the audit, so floating-point reductions run in the same order.
+  const auto& environment = predicate.contains("environment") ? predicate["environment"] : nullptr;
+  const int recorded_threads = environment.is_object() && environment.contains("threads") &&
+                                       environment["threads"].is_number_integer()
+                                   ? environment["threads"].get<int>()
+                                   : 0;
+  if (args.threads > 0) {
+    options.threads = args.threads;
+  } else if (recorded_threads > 0) {
+    options.threads = recorded_threads;
+  }
+  std::cout << "\nre-running " << criteria.path.string() << " (" << recorded.results.size()
+            << " criteria) ...\n";
+  const AuditOutcome outcome = RunAudit(criteria, registry, options);
+  progress.Clear();
+  const Report again = BuildReport(criteria, outcome);
+  const nlohmann::json again_statement = ToStatement(again);
+
+  bool inputs_ok = true;
+  // The data the criteria point at must be the audited data.
+  if (again.dataset.files.size() != recorded.dataset.files.size()) {
+    std::cout << "dataset: " << again.dataset.files.size() << " file(s) now, "
+              << recorded.dataset.files.size() << " recorded\n";
+    inputs_ok = false;
+  } else {
+    for (size_t i = 0; i < again.dataset.files.size(); ++i) {
+      const bool same = again.dataset.files[i].sha256 == recorded.dataset.files[i].sha256;
+      std::cout << "dataset: " << again.dataset.files[i].path << "  "
+                << (same ? "sha256 matches the report" : "sha256 DIFFERS from the report") << "\n";
+      inputs_ok &= same;
+    }
+  }
+  if (again.dataset.rows != recorded.dataset.rows) {
+    std::cout << "dataset: " << again.dataset.rows << " rows now, " << recorded.dataset.rows
+              << " recorded\n";
+    inputs_ok = false;
+  }
+  if (again.seed != recorded.seed) {
+    std::cout << "seed: " << again.seed << " now, " << recorded.seed << " recorded\n";
+    inputs_ok = false;
+  }
+
+  const auto rows = CompareResults(predicate["results"], again_statement["predicate"]["results"]);
+  std::vector<std::vector<std::string>> table = {
+      {"ID", "METRIC", "KIND", "RECORDED", "RE-RUN", "|DIFF|", "ALLOWED", "RESULT", "NOTE"}};
+  size_t matched = 0;
+  for (const auto& r : rows) {
+    const std::string allowed =
+        r.deterministic ? "<= 1e-12"
+                        : (r.interval_low && r.interval_high
+                               ? "[" + Fmt(r.interval_low) + ", " + Fmt(r.interval_high) + "]"
+                               : "-");
+    table.push_back({r.id, r.metric, r.deterministic ? "exact" : "measured", Fmt(r.recorded),
+                     Fmt(r.rerun), FmtDiff(r), allowed, r.match ? "match" : "MISMATCH", r.note});
+    matched += r.match ? 1 : 0;
+  }
+  std::cout << "\n";
+  PrintTable(table);
+  std::cout << "\n";
+  if (!inputs_ok) return Invalid("the re-run did not use the audited inputs (see above)");
+  if (matched != rows.size()) {
+    return Invalid("re-run: " + std::to_string(rows.size() - matched) + " of " +
+                   std::to_string(rows.size()) + " results not reproduced");
+  }
+  std::cout << "re-run: all " << rows.size() << " results reproduced\n";
+  return kValid;
+}
+
+int RunVerify(const VerifyArgs& args, const GlobalOptions& global) {
+  // Bad input (exit 3) is everything the verifier supplies that cannot be read: keys, files.
+  VerifyRequest request{.predicate_type = kPredicateType};
+  for (const auto& pub : args.pubkeys)
+    request.trusted_keys.push_back(Ed25519PublicKey::FromPemFile(pub));
+  for (const auto& m : args.models) request.models.emplace_back(m);
+  if (!args.criteria.empty()) request.criteria = args.criteria;
+  for (const auto& d : args.datasets) request.datasets.emplace_back(d);
+  const std::string envelope = ReadFile(args.envelope);
+
+  const ReportVerification v = VerifySignedReport(envelope, request);
+  std::cout << "envelope:  " << args.envelope << "\n";
+  if (!v.signature_ok) return Invalid(v.reason);
+  std::cout << "signature: valid, Ed25519, keyid " << v.keyid << "\n";
+  if (!v.valid && v.statement.is_null()) return Invalid(v.reason);
+  for (const auto& s : v.subjects)
+    std::cout << "subject:   " << s.name << "  sha256:" << s.sha256 << "\n";
+  for (const auto& a : v.artifacts) {
+    std::cout << "file:      " << a.kind << " " << a.path.string()
+              << "  sha256:" << a.sha256.substr(0, 16) << "…  "
+              << (a.matched ? "matches " + a.matched_what : "MATCHES NOTHING IN THE REPORT")
+              << "\n";
+  }
+  if (!v.valid) return Invalid(v.reason);
+  const nlohmann::json& p = v.statement["predicate"];
+  const nlohmann::json criteria = p.value("criteria", nlohmann::json::object());
+  std::cout << "criteria:  " << criteria.value("name", "?") << " " << criteria.value("version", "?")
+            << " (sha256:" << criteria.value("sha256", "?").substr(0, 16) << "…)\n"
+            << "created:   " << p.value("created_at", "?") << "\n"
+            << "verdict:   " << v.verdict << " (" << p["results"].size() << " results)\n";
+  if (args.models.empty() && !args.rerun) {
+    std::cout << "note:      no --model given: the signature is checked, not that you hold the "
+                 "audited model\n";
+  }
+  if (args.rerun) {
+    const int rc = Rerun(v, args, global);
+    if (rc != kValid) return rc;
+  }
+  std::cout << "verified\n";
+  return kValid;
+}
+
+}  // namespace
+
+void AddVerifyCommand(CLI::App& app, const GlobalOptions& global, int* exit_code) {
+  auto args = std::make_shared<VerifyArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "verify",
+      "Verify a signed report (DSSE envelope): the signature against the trusted keys (before\n"
+      "reading the payload), the in-toto statement, and that the given model, criteria and\n"
+      "dataset files are the audited ones. --rerun runs the audit again and compares every "
+      "result.\n"
+      "Exit: 0 valid, 1 invalid (the reason is printed), 3 bad input, 4 runtime error.");
+  cmd->add_option("envelope", args->envelope, "report.dsse.json")->required();
+  cmd->add_option("-k,--pubkey", args->pubkeys, "trusted public key (PEM); repeat for several")
+      ->required();
+  cmd->add_option("-m,--model", args->models, "model file that must match a subject (repeatable)");
+  cmd->add_option("-c,--criteria", args->criteria, "criteria file that must match the report");
+  cmd->add_option("-d,--dataset", args->datasets,
+                  "dataset file that must match the report (repeatable)");
+  cmd->add_flag("--rerun", args->rerun,
+                "run the audit again (criteria, model, dataset) and compare result by result");
+  cmd->add_option("--threads", args->threads, "intra-op threads for --rerun (default: as recorded)")
+      ->check(CLI::PositiveNumber);
+  cmd->callback([args, &global, exit_code] {
+    *exit_code = RunGuarded([&] { return RunVerify(*args, global); });
+  });
+}
+
+}  // namespace greenlight::cli
