@@ -13,6 +13,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "benchmarks/harness/harness_torch.h"
 #include "core/error.h"
 #include "models/torchscript_model.h"
 
@@ -23,7 +24,7 @@ namespace {
 // queries get faster after the warm-up estimate; more segments are added when it does not.
 constexpr double kPlanMargin = 1.10;
 constexpr int kMaxSegments = 16;
-// Untimed queries at the start of each segment (when warm-up is enabled), after Google
+// Untimed queries at the start of the first segment (when warm-up is enabled), after Google
 // Benchmark's setup and before the window opens.
 constexpr int64_t kRewarmQueries = 4;
 // Pre-built input tensors are capped so that a large dataset does not double resident memory.
@@ -135,7 +136,7 @@ struct RunState {
   int64_t min_queries = 0;
   int64_t min_duration_ns = 0;
   int64_t deadline_steady_ns = 0;  // 0: none.
-  int64_t rewarm_queries = 0;      // Untimed queries at the start of every segment.
+  int64_t rewarm_queries = 0;      // Untimed queries right before the window opens.
   int64_t rewarm_done = 0;
 
   std::vector<int64_t> latencies_ns;
@@ -156,16 +157,17 @@ void RunSegment(RunState& s, benchmark::State& state) {
   const size_t n_inputs = inputs.size();
   int64_t segment_start = 0;
   try {
-    // Google Benchmark's setup since the warm-up (registration, machine context) has evicted
-    // part of the model from the caches: a few untimed queries bring it back, so the first timed
-    // queries run in the same state as the rest (as in a bare loop right after its warm-up).
-    for (int64_t i = 0; i < s.rewarm_queries; ++i) {
-      torch::Tensor y = s.model->ForwardTensor(inputs[s.next_input]);
-      if (s.to_host) y = y.to(torch::kCPU);
-      if (++s.next_input == n_inputs) s.next_input = 0;
-      ++s.rewarm_done;
-    }
     if (!s.window_open) {
+      // Google Benchmark's setup since the warm-up (registration, machine context) has evicted
+      // part of the model from the caches: a few untimed queries bring it back, so the first
+      // timed queries run in the same state as the rest (as in a bare loop right after its
+      // warm-up). Only before the window opens: the window holds counted queries only.
+      for (int64_t i = 0; i < s.rewarm_queries; ++i) {
+        torch::Tensor y = s.model->ForwardTensor(inputs[s.next_input]);
+        if (s.to_host) y = y.to(torch::kCPU);
+        if (++s.next_input == n_inputs) s.next_input = 0;
+        ++s.rewarm_done;
+      }
       for (const auto& observer : *s.observers) observer->Begin(s.key);
       s.window_open = true;
       s.window_start_system_ns = SystemNs();
@@ -211,10 +213,10 @@ void CloseWindow(RunState& s) {
   for (const auto& observer : *s.observers) observer->End(s.key);
 }
 
-// Query tensors from consecutive dataset rows (wrapping), batch × sample shape each, on the run's
-// device. Distinct real rows for every query up to kMaxInputBytes; then the rotation repeats.
-std::vector<torch::Tensor> BuildInputs(const Dataset& dataset, const TorchScriptModel& model,
-                                       int64_t batch) {
+}  // namespace
+
+std::vector<torch::Tensor> BuildQueryInputs(const Dataset& dataset, const TorchScriptModel& model,
+                                            int64_t batch) {
   const int64_t rows = dataset.rows();
   const int64_t sample = dataset.sample_size();
   const int64_t bytes_per_query = batch * sample * static_cast<int64_t>(sizeof(float));
@@ -241,6 +243,8 @@ std::vector<torch::Tensor> BuildInputs(const Dataset& dataset, const TorchScript
   return out;
 }
 
+namespace {
+
 // Restores LibTorch's intra-op thread count when a run asked for another.
 class ThreadsGuard {
  public:
@@ -257,6 +261,10 @@ class ThreadsGuard {
 };
 
 std::atomic<int64_t> g_run_counter{0};
+
+std::shared_ptr<const RunResult> RunImpl(
+    TorchScriptModel& model, const std::string& key, const std::vector<torch::Tensor>& inputs,
+    const RunSettings& settings, const std::vector<std::shared_ptr<WindowObserver>>& observers);
 
 int64_t IntParam(const nlohmann::json& params, const char* name, int64_t fallback) {
   auto it = params.find(name);
@@ -367,13 +375,28 @@ std::shared_ptr<const RunResult> Run(
     twin = std::make_unique<TorchScriptModel>(spec);
     ts_model = twin.get();
   }
-  TorchScriptModel& model = *ts_model;
+  const std::vector<torch::Tensor> inputs =
+      BuildQueryInputs(dataset, *ts_model, settings.batch_size);
+  return RunImpl(*ts_model, RunKey(base_model.info(), settings), inputs, settings, observers);
+}
+
+std::shared_ptr<const RunResult> RunOnInputs(
+    TorchScriptModel& model, const std::vector<torch::Tensor>& inputs, const RunSettings& settings,
+    const std::vector<std::shared_ptr<WindowObserver>>& observers) {
+  if (inputs.empty()) throw InputError("the timing harness needs at least one query tensor");
+  return RunImpl(model, RunKey(model.info(), settings), inputs, settings, observers);
+}
+
+namespace {
+
+std::shared_ptr<const RunResult> RunImpl(
+    TorchScriptModel& model, const std::string& key, const std::vector<torch::Tensor>& inputs,
+    const RunSettings& settings, const std::vector<std::shared_ptr<WindowObserver>>& observers) {
   auto result = std::make_shared<RunResult>();
-  result->key = RunKey(base_model.info(), settings);
+  result->key = key;
   result->settings = settings;
   result->device = model.device().str();
 
-  const std::vector<torch::Tensor> inputs = BuildInputs(dataset, model, settings.batch_size);
   ThreadsGuard threads_guard(model, settings.threads);
   result->threads = model.threads();
 
@@ -388,7 +411,7 @@ std::shared_ptr<const RunResult> Run(
   s.deadline_steady_ns = static_cast<int64_t>(settings.max_duration_s * 1e9);
   s.rewarm_queries = std::min<int64_t>(settings.warmup_queries, kRewarmQueries);
 
-  // Warm-up: untimed for the results, but its median latency plans the first segment.
+  // Warm-up: untimed for the results, but its latencies plan the first segment (below).
   result->peak_rss_reset = ResetPeakRss();
   result->rss_before_bytes = ReadProcMemory().rss_bytes;
   std::vector<int64_t> warmup_ns;
@@ -474,6 +497,8 @@ std::shared_ptr<const RunResult> Run(
   result->context = reporter.context();
   return result;
 }
+
+}  // namespace
 
 std::shared_ptr<const RunResult> GetOrRunShared(AuditContext& ctx, const RunSettings& settings,
                                                 const std::string& criterion_id) {

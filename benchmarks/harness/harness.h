@@ -83,7 +83,7 @@ struct RunResult {
   int64_t duration_ns = 0;         // window_end_steady_ns - window_start_steady_ns.
   int64_t timed_ns = 0;            // Sum of segment durations (queries only, no gaps).
   int segments = 0;                // Google Benchmark runs making up the timed part (usually 1).
-  int64_t warmup_queries_run = 0;  // Untimed: the warm-up plus up to 4 at each segment's start.
+  int64_t warmup_queries_run = 0;  // Untimed: the warm-up plus up to 4 before the window.
 
   // Run-length rules.
   bool min_queries_met = false;

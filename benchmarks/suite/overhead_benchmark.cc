@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "benchmarks/harness/harness.h"
+#include "benchmarks/harness/harness_torch.h"
 #include "core/stats.h"
 #include "datasets/dataset.h"
 #include "models/torchscript_model.h"
@@ -74,21 +75,6 @@ Subject LoadHmda(const Options& o) {
   return {"hmda_credit.pt", gl::LoadTorchScriptModel(spec), gl::LoadDataset(d)};
 }
 
-// The same query tensors the harness builds for batch 1: one per dataset row, in row order.
-std::vector<torch::Tensor> RowTensors(const gl::Dataset& data, const gl::Model& model) {
-  std::vector<int64_t> shape{1};
-  shape.insert(shape.end(), model.spec().input_shape.begin(), model.spec().input_shape.end());
-  std::vector<torch::Tensor> out;
-  out.reserve(static_cast<size_t>(data.rows()));
-  for (int64_t r = 0; r < data.rows(); ++r) {
-    torch::Tensor t = torch::empty(shape, torch::kFloat32);
-    std::memcpy(t.data_ptr<float>(), data.row(r).data(),
-                static_cast<size_t>(data.sample_size()) * sizeof(float));
-    out.push_back(t);
-  }
-  return out;
-}
-
 // The bare loop: warm-up, then `queries` timed module.forward calls rotating through the rows
 // exactly as the harness does (warm-up continues the rotation).
 void BareRound(torch::jit::Module& module, const std::vector<torch::Tensor>& inputs, int64_t warmup,
@@ -138,17 +124,15 @@ Outcome Compare(Subject& s, const Options& o) {
   const std::vector<std::shared_ptr<gl::WindowObserver>> no_observers;
   for (int r = 0; r < o.rounds; ++r) {
     std::vector<int64_t> h, b;
+    // One set of query tensors per round, built the way the harness builds them, used by both
+    // sides: where the tensors lie in memory moved p50 by a few per cent between separately
+    // built sets, which is not overhead of the harness.
+    const std::vector<torch::Tensor> inputs = gl::harness::BuildQueryInputs(*s.data, *ts, 1);
     auto harness_round = [&] {
-      auto run = gl::harness::Run(*s.model, *s.data, settings, no_observers);
+      auto run = gl::harness::RunOnInputs(*ts, inputs, settings, no_observers);
       h = run->latencies_ns;
     };
-    auto bare_round = [&] {
-      // Built right before each round, as the harness builds its own: where the query tensors
-      // lie in memory moved the CNN's p50 by about 3 % when the bare loop reused tensors built
-      // once at start-up, which is not overhead of the harness.
-      const std::vector<torch::Tensor> inputs = RowTensors(*s.data, *s.model);
-      BareRound(ts->module(), inputs, o.warmup, o.queries, b);
-    };
+    auto bare_round = [&] { BareRound(ts->module(), inputs, o.warmup, o.queries, b); };
     if (r % 4 == 0 || r % 4 == 3) {  // ABBA order
       harness_round();
       bare_round();
