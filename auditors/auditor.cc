@@ -9,15 +9,24 @@ namespace greenlight {
 
 std::string_view ParamTypeName(ParamType type) {
   switch (type) {
-    case ParamType::kNumber: return "number";
-    case ParamType::kInteger: return "integer";
-    case ParamType::kString: return "string";
-    case ParamType::kBool: return "boolean";
-    case ParamType::kStringList: return "list of strings";
-    case ParamType::kNumberList: return "list of numbers";
-    case ParamType::kIntegerList: return "list of integers";
-    case ParamType::kStringOrList: return "string or list of strings";
-    case ParamType::kObject: return "mapping";
+    case ParamType::kNumber:
+      return "number";
+    case ParamType::kInteger:
+      return "integer";
+    case ParamType::kString:
+      return "string";
+    case ParamType::kBool:
+      return "boolean";
+    case ParamType::kStringList:
+      return "list of strings";
+    case ParamType::kNumberList:
+      return "list of numbers";
+    case ParamType::kIntegerList:
+      return "list of integers";
+    case ParamType::kStringOrList:
+      return "string or list of strings";
+    case ParamType::kObject:
+      return "mapping";
   }
   return "value";
 }
@@ -37,8 +46,9 @@ const ClassifierOutputs& AuditContext::Outputs(std::string_view criterion_id) {
   out.rows = dataset_.rows();
   if (model_ == nullptr) {
     if (!dataset_.has_predictions()) {
-      throw InputError("no model and no recorded predictions: give a model: section or "
-                       "dataset.predictions");
+      throw InputError(
+          "no model and no recorded predictions: give a model: section or "
+          "dataset.predictions");
     }
     out.classes = 2;
     out.predicted.assign(dataset_.predictions().begin(), dataset_.predictions().end());
@@ -57,8 +67,9 @@ const ClassifierOutputs& AuditContext::Outputs(std::string_view criterion_id) {
   out.predicted.resize(static_cast<size_t>(out.rows));
   for (int64_t start = 0; start < out.rows; start += kBatch) {
     const int64_t b = std::min(kBatch, out.rows - start);
-    const auto input = dataset_.features().subspan(static_cast<size_t>(start * dataset_.sample_size()),
-                                                   static_cast<size_t>(b * dataset_.sample_size()));
+    const auto input =
+        dataset_.features().subspan(static_cast<size_t>(start * dataset_.sample_size()),
+                                    static_cast<size_t>(b * dataset_.sample_size()));
     int64_t classes = 0;
     const std::vector<float> raw = model_->Forward(input, b, &classes);
     // A single output is the positive-class logit/probability of a binary classifier.
@@ -73,9 +84,14 @@ const ClassifierOutputs& AuditContext::Outputs(std::string_view criterion_id) {
       if (single) {
         double v = raw[static_cast<size_t>(i)];
         switch (model_->spec().output) {
-          case OutputKind::kLogits: v = 1.0 / (1.0 + std::exp(-v)); break;
-          case OutputKind::kLogProbabilities: v = std::exp(v); break;
-          case OutputKind::kProbabilities: break;
+          case OutputKind::kLogits:
+            v = 1.0 / (1.0 + std::exp(-v));
+            break;
+          case OutputKind::kLogProbabilities:
+            v = std::exp(v);
+            break;
+          case OutputKind::kProbabilities:
+            break;
         }
         p = {1.0 - v, v};
       } else {
@@ -137,7 +153,8 @@ size_t EditDistance(std::string_view a, std::string_view b) {
   for (size_t i = 1; i <= a.size(); ++i) {
     cur[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      cur[j] =
+          std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
     }
     std::swap(prev, cur);
   }

@@ -9,12 +9,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/result.h"
 #include "datasets/dataset.h"
@@ -22,24 +21,33 @@
 
 namespace greenlight {
 
-enum class ParamType { kNumber, kInteger, kString, kBool, kStringList, kNumberList, kIntegerList,
-                       kStringOrList, kObject };
+enum class ParamType {
+  kNumber,
+  kInteger,
+  kString,
+  kBool,
+  kStringList,
+  kNumberList,
+  kIntegerList,
+  kStringOrList,
+  kObject
+};
 std::string_view ParamTypeName(ParamType type);
 
 struct ParamSpec {
   std::string name;
   ParamType type = ParamType::kNumber;
   std::string description;
-  nlohmann::json default_value;        // null: no default (optional unless `required`).
+  nlohmann::json default_value;  // null: no default (optional unless `required`).
   bool required = false;
-  std::vector<std::string> choices;    // For strings: the allowed values (empty: any).
+  std::vector<std::string> choices;  // For strings: the allowed values (empty: any).
 };
 
 // One metric in the catalog (`greenlight metrics` lists them all).
 struct MetricSpec {
-  std::string name;        // "accuracy", "latency_p99_ms", ...
-  std::string unit;        // "ratio", "ms", "mJ", ...
-  std::string concern;     // "safety" | "efficiency" | "fairness"
+  std::string name;     // "accuracy", "latency_p99_ms", ...
+  std::string unit;     // "ratio", "ms", "mJ", ...
+  std::string concern;  // "safety" | "efficiency" | "fairness"
   std::string description;
   std::vector<ParamSpec> params;
   bool needs_model = true;   // false: works on recorded predictions (black-box mode).
@@ -72,7 +80,7 @@ struct ClassifierOutputs {
   // Binary problems: score of class 1 per row (model probability, or the recorded score column);
   // empty otherwise.
   std::vector<double> positive_scores;
-  std::string source;                 // "model:<sha256>" or "recorded:<column>"
+  std::string source;  // "model:<sha256>" or "recorded:<column>"
 };
 
 // Receives progress of long steps (the CLI draws it on a terminal). Thread-compatible.
@@ -108,14 +116,17 @@ class AuditContext {
   void AddWindowObserver(std::shared_ptr<WindowObserver> observer) {
     observers_.push_back(std::move(observer));
   }
-  const std::vector<std::shared_ptr<WindowObserver>>& window_observers() const { return observers_; }
+  const std::vector<std::shared_ptr<WindowObserver>>& window_observers() const {
+    return observers_;
+  }
 
   // Forward passes over the whole dataset (batched), or the recorded predictions in black-box mode.
   const ClassifierOutputs& Outputs(std::string_view criterion_id = "");
 
   // A measurement shared by criteria that need the same run (same key): computed on first use.
   template <typename T>
-  std::shared_ptr<T> Shared(const std::string& key, const std::function<std::shared_ptr<T>()>& make) {
+  std::shared_ptr<T> Shared(const std::string& key,
+                            const std::function<std::shared_ptr<T>()>& make) {
     auto it = shared_.find(key);
     if (it != shared_.end()) return std::any_cast<std::shared_ptr<T>>(it->second);
     auto value = make();

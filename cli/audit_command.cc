@@ -26,8 +26,9 @@ struct AuditArgs {
 int RunAuditCommand(const AuditArgs& args, const GlobalOptions& global) {
   AuditorRegistry registry;
   RegisterBuiltinAuditors(registry);
-  const std::filesystem::path criteria_path =
-      args.criteria.empty() ? ShippedCriteriaDir() / "demo.yaml" : std::filesystem::path(args.criteria);
+  const std::filesystem::path criteria_path = args.criteria.empty()
+                                                  ? ShippedCriteriaDir() / "demo.yaml"
+                                                  : std::filesystem::path(args.criteria);
   std::optional<std::filesystem::path> model;
   if (!args.model.empty()) model = args.model;
   const CriteriaFile criteria = LoadCriteria(criteria_path, registry, model);
@@ -72,8 +73,10 @@ void AddAuditCommand(CLI::App& app, const GlobalOptions& global, int* exit_code)
   CLI::App* cmd = app.add_subcommand(
       "audit",
       "Run an audit and write DIR/report.json (no arguments: the shipped demo criteria).\n"
-      "Exit: 0 pass, 1 a mandatory criterion failed, 2 inconclusive, 3 bad input, 4 runtime error.");
-  cmd->add_option("-c,--criteria", args->criteria, "criteria file (default: shipped criteria/demo.yaml)");
+      "Exit: 0 pass, 1 a mandatory criterion failed, 2 inconclusive, 3 bad input, 4 runtime "
+      "error.");
+  cmd->add_option("-c,--criteria", args->criteria,
+                  "criteria file (default: shipped criteria/demo.yaml)");
   cmd->add_option("-m,--model", args->model, "model file; overrides model.path in the criteria");
   cmd->add_option("-o,--out", args->out, "output directory for report.json")->capture_default_str();
   cmd->add_option("--threads", args->threads, "intra-op threads (overrides settings.threads)")

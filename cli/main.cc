@@ -1,6 +1,5 @@
 // greenlight: audits ML models against declarative criteria and writes verifiable reports.
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 
 #include "cli/cli_common.h"
@@ -10,10 +9,12 @@
 int main(int argc, char** argv) {
   using greenlight::ExitCode;
   namespace cli = greenlight::cli;
-  CLI::App app("greenlight: audit ML models against declarative criteria and issue reports", "greenlight");
+  CLI::App app("greenlight: audit ML models against declarative criteria and issue reports",
+               "greenlight");
   app.set_version_flag("--version", std::string("greenlight ") + greenlight::build_info::kVersion +
-                                        " (" + greenlight::build_info::kGitRevision + ", LibTorch " +
-                                        greenlight::build_info::kTorchVersion + ")");
+                                        " (" + greenlight::build_info::kGitRevision +
+                                        ", LibTorch " + greenlight::build_info::kTorchVersion +
+                                        ")");
   app.require_subcommand(0, 1);
   cli::GlobalOptions global;
   app.add_flag("-q,--quiet", global.quiet, "no progress output on stderr");

@@ -8,7 +8,8 @@ namespace greenlight::cli {
 
 void AddMetricsCommand(CLI::App& app, const GlobalOptions& /*global*/, int* exit_code) {
   auto json = std::make_shared<bool>(false);
-  CLI::App* cmd = app.add_subcommand("metrics", "List every metric with its unit, concern and parameters.");
+  CLI::App* cmd =
+      app.add_subcommand("metrics", "List every metric with its unit, concern and parameters.");
   cmd->add_flag("--json", *json, "print the catalog as JSON");
   cmd->callback([json, exit_code] {
     *exit_code = RunGuarded([&] {
@@ -19,13 +20,20 @@ void AddMetricsCommand(CLI::App& app, const GlobalOptions& /*global*/, int* exit
       for (const MetricSpec& m : registry.AllMetrics()) {
         nlohmann::json params = nlohmann::json::array();
         for (const ParamSpec& p : m.params) {
-          params.push_back({{"name", p.name}, {"type", std::string(ParamTypeName(p.type))},
-                            {"default", p.default_value}, {"required", p.required},
-                            {"choices", p.choices}, {"description", p.description}});
+          params.push_back({{"name", p.name},
+                            {"type", std::string(ParamTypeName(p.type))},
+                            {"default", p.default_value},
+                            {"required", p.required},
+                            {"choices", p.choices},
+                            {"description", p.description}});
         }
-        all.push_back({{"name", m.name}, {"unit", m.unit}, {"concern", m.concern},
-                       {"description", m.description}, {"needs_model", m.needs_model},
-                       {"needs_labels", m.needs_labels}, {"params", params}});
+        all.push_back({{"name", m.name},
+                       {"unit", m.unit},
+                       {"concern", m.concern},
+                       {"description", m.description},
+                       {"needs_model", m.needs_model},
+                       {"needs_labels", m.needs_labels},
+                       {"params", params}});
         if (*json) continue;
         if (m.concern != concern) {
           concern = m.concern;
@@ -38,7 +46,8 @@ void AddMetricsCommand(CLI::App& app, const GlobalOptions& /*global*/, int* exit
           if (p.required) std::cout << " (required)";
           if (!p.choices.empty()) {
             std::cout << " {";
-            for (size_t i = 0; i < p.choices.size(); ++i) std::cout << (i ? "|" : "") << p.choices[i];
+            for (size_t i = 0; i < p.choices.size(); ++i)
+              std::cout << (i ? "|" : "") << p.choices[i];
             std::cout << "}";
           }
           std::cout << "  " << p.description << "\n";

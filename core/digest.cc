@@ -1,10 +1,10 @@
 #include "core/digest.h"
 
+#include <openssl/evp.h>
+
 #include <array>
 #include <fstream>
 #include <memory>
-
-#include <openssl/evp.h>
 
 #include "core/error.h"
 

@@ -28,7 +28,8 @@ std::string ReadFile(const std::filesystem::path& path) {
   return ss.str();
 }
 
-void WriteFileAtomic(const std::filesystem::path& path, std::string_view content, unsigned mode) {
+void WriteFileAtomic(const std::filesystem::path& path, std::string_view content, unsigned mode,
+                     bool replace_existing) {
   std::error_code ec;
   const auto parent = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   std::filesystem::create_directories(parent, ec);
@@ -37,7 +38,8 @@ void WriteFileAtomic(const std::filesystem::path& path, std::string_view content
   std::vector<char> name(tmpl.begin(), tmpl.end());
   name.push_back('\0');
   const int fd = mkstemp(name.data());
-  if (fd < 0) throw RuntimeError(path.string() + ": cannot create temporary file: " + std::strerror(errno));
+  if (fd < 0)
+    throw RuntimeError(path.string() + ": cannot create temporary file: " + std::strerror(errno));
   const std::string tmp(name.data());
   auto fail = [&](const std::string& what) {
     const std::string reason = std::strerror(errno);
@@ -59,6 +61,15 @@ void WriteFileAtomic(const std::filesystem::path& path, std::string_view content
   if (::close(fd) != 0) {
     ::unlink(tmp.c_str());
     throw RuntimeError(path.string() + ": close failed: " + std::strerror(errno));
+  }
+  if (!replace_existing) {
+    const int rc = ::link(tmp.c_str(), path.c_str());
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    if (rc == 0) return;
+    if (err == EEXIST)
+      throw InputError(path.string() + ": already exists; refusing to overwrite it");
+    throw RuntimeError(path.string() + ": cannot create: " + std::strerror(err));
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const std::string reason = std::strerror(errno);

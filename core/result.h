@@ -2,17 +2,16 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace greenlight {
 
 enum class Status { kPass, kFail, kWarn, kInconclusive, kError, kSkipped };
 
-std::string_view StatusName(Status status);             // "PASS", "FAIL", ...
+std::string_view StatusName(Status status);                // "PASS", "FAIL", ...
 std::optional<Status> ParseStatus(std::string_view name);  // Inverse of StatusName.
 
 // A two-sided interval at confidence `level` (e.g. 0.95) and how it was obtained.

@@ -1,11 +1,10 @@
 #include "core/stats.h"
 
 #include <algorithm>
-#include <cmath>
-#include <random>
-
 #include <boost/math/distributions/binomial.hpp>
 #include <boost/math/distributions/normal.hpp>
+#include <cmath>
+#include <random>
 
 #include "core/error.h"
 

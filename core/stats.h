@@ -45,9 +45,9 @@ struct BootstrapResult {
   std::vector<double> replicates;
   int64_t undefined = 0;
 };
-BootstrapResult RowBootstrap(int64_t n, int resamples, uint64_t seed,
-                             const std::function<std::optional<double>(std::span<const uint32_t>)>&
-                                 statistic);
+BootstrapResult RowBootstrap(
+    int64_t n, int resamples, uint64_t seed,
+    const std::function<std::optional<double>(std::span<const uint32_t>)>& statistic);
 
 // One multinomial draw of `n` items over cells with the given non-negative weights (normalised
 // here), by conditional binomials: the exact distribution of a row bootstrap's cell counts.

@@ -1,11 +1,11 @@
 #include "core/yaml_json.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <charconv>
 #include <cmath>
 #include <limits>
 #include <regex>
-
-#include <yaml-cpp/yaml.h>
 
 #include "core/error.h"
 #include "core/files.h"
@@ -20,8 +20,7 @@ nlohmann::json ConvertScalar(const YAML::Node& node) {
   static const std::regex kTrue("^(true|True|TRUE)$");
   static const std::regex kFalse("^(false|False|FALSE)$");
   static const std::regex kInt("^[-+]?[0-9]+$");
-  static const std::regex kFloat(
-      "^[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?$");
+  static const std::regex kFloat("^[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?$");
   static const std::regex kInf("^[-+]?\\.(inf|Inf|INF)$");
   static const std::regex kNan("^\\.(nan|NaN|NAN)$");
   if (std::regex_match(s, kNull)) return nullptr;

@@ -82,7 +82,8 @@ CsvTable ParseCsv(const std::string& text, const std::string& file) {
         field_started = true;
     }
   }
-  if (in_quotes) throw InputError(file + ":" + std::to_string(record_line) + ": unterminated quoted field");
+  if (in_quotes)
+    throw InputError(file + ":" + std::to_string(record_line) + ": unterminated quoted field");
   if (field_started || !record.empty()) end_record();
   if (table.header.empty()) throw InputError(file + ": empty CSV file (no header row)");
   return table;

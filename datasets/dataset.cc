@@ -33,11 +33,11 @@ std::unique_ptr<Dataset> LoadIdx(const DatasetSpec& spec) {
   if (images.dims.size() < 2) {
     throw InputError(spec.images.string() + ": expected an image array (at least 2 dimensions)");
   }
-  if (labels.dims.size() != 1) throw InputError(spec.labels.string() + ": expected a 1-D label array");
+  if (labels.dims.size() != 1)
+    throw InputError(spec.labels.string() + ": expected a 1-D label array");
   if (images.dims[0] != labels.dims[0]) {
-    throw InputError(spec.labels.string() + ": " + std::to_string(labels.dims[0]) +
-                     " labels for " + std::to_string(images.dims[0]) + " images in " +
-                     spec.images.string());
+    throw InputError(spec.labels.string() + ": " + std::to_string(labels.dims[0]) + " labels for " +
+                     std::to_string(images.dims[0]) + " images in " + spec.images.string());
   }
   const int64_t n = images.dims[0];
   // Images get a channel dimension: N × H × W becomes per-sample {1, H, W}.
@@ -50,7 +50,8 @@ std::unique_ptr<Dataset> LoadIdx(const DatasetSpec& spec) {
                  [scale](uint8_t b) { return static_cast<float>(b) * scale; });
   ds->has_labels_ = true;
   ds->labels_.assign(labels.data.begin(), labels.data.end());
-  ds->num_classes_ = ds->labels_.empty() ? 0 : *std::max_element(ds->labels_.begin(), ds->labels_.end()) + 1;
+  ds->num_classes_ =
+      ds->labels_.empty() ? 0 : *std::max_element(ds->labels_.begin(), ds->labels_.end()) + 1;
   ds->info_.format = "idx";
   ds->info_.rows = n;
   ds->info_.files = {{spec.images, Sha256File(spec.images), "images"},
@@ -68,7 +69,8 @@ std::unique_ptr<Dataset> LoadCsv(const DatasetSpec& spec) {
 
   std::vector<size_t> feature_cols;
   for (const auto& f : spec.features) feature_cols.push_back(table.Column(f, file));
-  for (const auto& [col, enc] : spec.encode) table.Column(col, file);  // Declared columns must exist.
+  for (const auto& [col, enc] : spec.encode)
+    table.Column(col, file);  // Declared columns must exist.
   ds->feature_names_ = spec.features;
   ds->shape_ = {static_cast<int64_t>(feature_cols.size())};
   ds->sample_size_ = static_cast<int64_t>(feature_cols.size());

@@ -28,7 +28,8 @@ IdxArray ReadIdxFile(const std::filesystem::path& path, std::optional<int64_t> l
     size_t done = 0;
     while (done < n) {
       const int chunk = static_cast<int>(std::min<size_t>(n - done, 1u << 30));
-      const int got = gzread(gz.get(), static_cast<char*>(buf) + done, static_cast<unsigned>(chunk));
+      const int got =
+          gzread(gz.get(), static_cast<char*>(buf) + done, static_cast<unsigned>(chunk));
       if (got < 0) {
         int errnum = 0;
         throw InputError(file + ": corrupt gzip stream while reading " + what + ": " +
@@ -40,13 +41,15 @@ IdxArray ReadIdxFile(const std::filesystem::path& path, std::optional<int64_t> l
   };
   std::array<uint8_t, 4> magic{};
   read_exact(magic.data(), 4, "the magic number");
-  if (magic[0] != 0 || magic[1] != 0) throw InputError(file + ": not an IDX file (bad magic number)");
+  if (magic[0] != 0 || magic[1] != 0)
+    throw InputError(file + ": not an IDX file (bad magic number)");
   if (magic[2] != 0x08) {
     throw InputError(file + ": IDX element type 0x" + std::to_string(magic[2]) +
                      " is not supported (only unsigned bytes, 0x08)");
   }
   const int ndims = magic[3];
-  if (ndims < 1 || ndims > 4) throw InputError(file + ": IDX file with " + std::to_string(ndims) + " dimensions");
+  if (ndims < 1 || ndims > 4)
+    throw InputError(file + ": IDX file with " + std::to_string(ndims) + " dimensions");
   IdxArray out;
   int64_t items = 1;
   for (int i = 0; i < ndims; ++i) {

@@ -9,8 +9,8 @@
 namespace greenlight {
 
 struct IdxArray {
-  std::vector<int64_t> dims;     // e.g. {10000, 28, 28}
-  std::vector<uint8_t> data;     // unsigned-byte payload (type code 0x08)
+  std::vector<int64_t> dims;  // e.g. {10000, 28, 28}
+  std::vector<uint8_t> data;  // unsigned-byte payload (type code 0x08)
 };
 
 // Reads an unsigned-byte IDX array, keeping at most `limit` items along the first dimension.

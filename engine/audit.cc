@@ -55,7 +55,8 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
   out.dataset = dataset->info();
   if (model && dataset->sample_size() != model->input_size()) {
     throw InputError(criteria.model->path.string() + ": input.shape declares " +
-                     std::to_string(model->input_size()) + " values per sample but the dataset has " +
+                     std::to_string(model->input_size()) +
+                     " values per sample but the dataset has " +
                      std::to_string(dataset->sample_size()));
   }
 

@@ -31,7 +31,7 @@ struct CriterionOutcome {
 struct EnvironmentInfo {
   std::string cpu_model;
   int logical_cores = 0;
-  std::string os;        // "Linux 6.1.0-… x86_64"
+  std::string os;  // "Linux 6.1.0-… x86_64"
   std::string hostname;
   std::string libtorch_version;
   std::string device;
@@ -44,7 +44,7 @@ struct AuditOutcome {
   EnvironmentInfo environment;
   Status verdict = Status::kError;
   std::vector<CriterionOutcome> results;
-  std::string started_at;   // RFC 3339 UTC
+  std::string started_at;  // RFC 3339 UTC
   std::string finished_at;
   uint64_t seed = 0;
 };

@@ -3,7 +3,6 @@
 #include <cmath>
 #include <set>
 #include <sstream>
-
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>
@@ -43,8 +42,10 @@ std::string ContextToPointer(const std::vector<std::string>& context) {
   for (const auto& part : context) {
     if (part == "<root>") continue;
     std::string key = part;
-    if (key.size() >= 2 && key.front() == '[' && key.back() == ']') key = key.substr(1, key.size() - 2);
-    if (key.size() >= 2 && key.front() == '"' && key.back() == '"') key = key.substr(1, key.size() - 2);
+    if (key.size() >= 2 && key.front() == '[' && key.back() == ']')
+      key = key.substr(1, key.size() - 2);
+    if (key.size() >= 2 && key.front() == '"' && key.back() == '"')
+      key = key.substr(1, key.size() - 2);
     pointer += "/" + JsonPointerEscape(key);
   }
   return pointer;
@@ -59,7 +60,8 @@ std::string FieldName(const std::string& pointer) {
   return out;
 }
 
-[[noreturn]] void Fail(const YamlDocument& doc, const std::string& pointer, const std::string& msg) {
+[[noreturn]] void Fail(const YamlDocument& doc, const std::string& pointer,
+                       const std::string& msg) {
   throw InputError(doc.Where(pointer) + ": " + FieldName(pointer) + ": " + msg);
 }
 
@@ -92,16 +94,24 @@ bool TypeMatches(const nlohmann::json& v, ParamType type) {
     return true;
   };
   switch (type) {
-    case ParamType::kNumber: return v.is_number();
-    case ParamType::kInteger: return v.is_number_integer();
-    case ParamType::kString: return v.is_string();
-    case ParamType::kBool: return v.is_boolean();
-    case ParamType::kStringList: return all([](const auto& e) { return e.is_string(); });
-    case ParamType::kNumberList: return all([](const auto& e) { return e.is_number(); });
-    case ParamType::kIntegerList: return all([](const auto& e) { return e.is_number_integer(); });
+    case ParamType::kNumber:
+      return v.is_number();
+    case ParamType::kInteger:
+      return v.is_number_integer();
+    case ParamType::kString:
+      return v.is_string();
+    case ParamType::kBool:
+      return v.is_boolean();
+    case ParamType::kStringList:
+      return all([](const auto& e) { return e.is_string(); });
+    case ParamType::kNumberList:
+      return all([](const auto& e) { return e.is_number(); });
+    case ParamType::kIntegerList:
+      return all([](const auto& e) { return e.is_number_integer(); });
     case ParamType::kStringOrList:
       return v.is_string() || all([](const auto& e) { return e.is_string(); });
-    case ParamType::kObject: return v.is_object();
+    case ParamType::kObject:
+      return v.is_object();
   }
   return false;
 }
@@ -197,7 +207,8 @@ CriteriaFile LoadCriteria(const std::filesystem::path& path, const AuditorRegist
     spec.device = m.value("device", "cpu");
     out.model = spec;
   } else if (model_override) {
-    throw InputError(path.string() + ": --model given but the criteria have no model: section "
+    throw InputError(path.string() +
+                     ": --model given but the criteria have no model: section "
                      "(it declares the model's output and input shape)");
   }
 
@@ -271,12 +282,14 @@ CriteriaFile LoadCriteria(const std::filesystem::path& path, const AuditorRegist
       if (ps == nullptr) {
         std::string known;
         for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
-        Fail(doc, pp, "unknown parameter for metric '" + cr.metric + "' (known: " +
-                          (known.empty() ? "none" : known) + ")");
+        Fail(doc, pp,
+             "unknown parameter for metric '" + cr.metric +
+                 "' (known: " + (known.empty() ? "none" : known) + ")");
       }
       if (!TypeMatches(value, ps->type)) {
-        Fail(doc, pp, "expected " + std::string(ParamTypeName(ps->type)) + ", got " +
-                          std::string(value.type_name()) + " " + value.dump());
+        Fail(doc, pp,
+             "expected " + std::string(ParamTypeName(ps->type)) + ", got " +
+                 std::string(value.type_name()) + " " + value.dump());
       }
       if (!ps->choices.empty()) {
         auto check = [&](const nlohmann::json& e) {
@@ -307,7 +320,7 @@ CriteriaFile LoadCriteria(const std::filesystem::path& path, const AuditorRegist
       Fail(doc, at + "/threshold/between", "the bounds must be [low, high] with low <= high");
     }
     cr.severity = c["severity"].get<std::string>() == "mandatory" ? Severity::kMandatory
-                                                                   : Severity::kAdvisory;
+                                                                  : Severity::kAdvisory;
     if (c.contains("confidence")) cr.confidence = c["confidence"].get<double>();
     cr.reference = c.value("reference", "");
     out.criteria.push_back(std::move(cr));

@@ -32,7 +32,8 @@ Judgement Judge(const Criterion& c, const Measurement& m) {
   // Exact figures (counts, sizes) carry no interval: they are their own interval.
   const double lo = m.interval ? m.interval->low : v;
   const double hi = m.interval ? m.interval->high : v;
-  const std::string range = "[" + Num(lo) + ", " + Num(hi) + "] at " + Num(*c.confidence * 100) + "%";
+  const std::string range =
+      "[" + Num(lo) + ", " + Num(hi) + "] at " + Num(*c.confidence * 100) + "%";
   bool pass = false;
   bool fail = false;
   if (t.op == "between") {
@@ -46,7 +47,8 @@ Judgement Judge(const Criterion& c, const Measurement& m) {
     fail = !t.Passes(lo) && !t.Passes(hi);
   }
   if (pass) return {Status::kPass, "interval " + range + " satisfies " + t.ToString()};
-  if (fail) return {soften(Status::kFail), "interval " + range + " lies wholly outside " + t.ToString()};
+  if (fail)
+    return {soften(Status::kFail), "interval " + range + " lies wholly outside " + t.ToString()};
   return {Status::kInconclusive, "interval " + range + " straddles the threshold " + t.ToString() +
                                      ": more samples are needed at this confidence"};
 }
@@ -66,10 +68,14 @@ Status OverallVerdict(std::span<const JudgedCriterion> results) {
 
 ExitCode ExitCodeFor(Status verdict) {
   switch (verdict) {
-    case Status::kPass: return ExitCode::kPass;
-    case Status::kFail: return ExitCode::kFail;
-    case Status::kInconclusive: return ExitCode::kInconclusive;
-    default: return ExitCode::kRuntimeError;
+    case Status::kPass:
+      return ExitCode::kPass;
+    case Status::kFail:
+      return ExitCode::kFail;
+    case Status::kInconclusive:
+      return ExitCode::kInconclusive;
+    default:
+      return ExitCode::kRuntimeError;
   }
 }
 

@@ -17,10 +17,10 @@ enum class OutputKind { kLogits, kProbabilities, kLogProbabilities };
 struct ModelSpec {
   std::filesystem::path path;
   OutputKind output = OutputKind::kLogits;
-  std::vector<int64_t> input_shape;   // Per-sample shape, e.g. {1, 28, 28}.
-  double input_min = 0.0;             // Declared input range (safety auditors clip to it).
+  std::vector<int64_t> input_shape;  // Per-sample shape, e.g. {1, 28, 28}.
+  double input_min = 0.0;            // Declared input range (safety auditors clip to it).
   double input_max = 1.0;
-  std::string device = "cpu";         // "cpu" or "cuda" / "cuda:N".
+  std::string device = "cpu";  // "cpu" or "cuda" / "cuda:N".
 };
 
 struct ModelInfo {

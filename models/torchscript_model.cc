@@ -2,11 +2,10 @@
 
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
+#include <torch/version.h>
 
 #include <filesystem>
 #include <sstream>
-
-#include <torch/version.h>
 
 #include "core/digest.h"
 #include "core/error.h"
@@ -81,7 +80,8 @@ TorchScriptModel::TorchScriptModel(const ModelSpec& spec) : spec_(spec), device_
   try {
     module_ = torch::jit::load(file, device_);
   } catch (const c10::Error& e) {
-    throw InputError(file + ": not a loadable TorchScript model: " + FirstLine(e.what_without_backtrace()));
+    throw InputError(
+        file + ": not a loadable TorchScript model: " + FirstLine(e.what_without_backtrace()));
   } catch (const std::exception& e) {
     throw InputError(file + ": not a loadable TorchScript model: " + FirstLine(e.what()));
   }

@@ -21,17 +21,31 @@ std::string Colour(Status s, bool on) {
   if (!on) return std::string(StatusName(s));
   const char* code = "0";
   switch (s) {
-    case Status::kPass: code = "32"; break;
-    case Status::kFail: case Status::kError: code = "31"; break;
-    case Status::kWarn: case Status::kInconclusive: code = "33"; break;
-    case Status::kSkipped: code = "90"; break;
+    case Status::kPass:
+      code = "32";
+      break;
+    case Status::kFail:
+    case Status::kError:
+      code = "31";
+      break;
+    case Status::kWarn:
+    case Status::kInconclusive:
+      code = "33";
+      break;
+    case Status::kSkipped:
+      code = "90";
+      break;
   }
   return "\033[" + std::string(code) + "m" + std::string(StatusName(s)) + "\033[0m";
 }
 
 std::string ThresholdText(const ReportThreshold& t) {
   if (t.op == "between") return "in [" + Num(t.value) + ", " + Num(t.high.value_or(t.value)) + "]";
-  const char* sym = t.op == "gt" ? ">" : t.op == "gte" ? ">=" : t.op == "lt" ? "<" : t.op == "lte" ? "<=" : "==";
+  const char* sym = t.op == "gt"    ? ">"
+                    : t.op == "gte" ? ">="
+                    : t.op == "lt"  ? "<"
+                    : t.op == "lte" ? "<="
+                                    : "==";
   return std::string(sym) + " " + Num(t.value);
 }
 
@@ -42,8 +56,10 @@ std::string ConsoleReporter::Render(const Report& report) const {
       {"ID", "METRIC", "VALUE", "INTERVAL", "N", "THRESHOLD", "SEVERITY", "STATUS"}};
   std::vector<Status> statuses = {Status::kPass};
   for (const auto& r : report.results) {
-    std::string value = r.value ? Num(*r.value) + (r.unit.empty() || r.unit == "ratio" ? "" : " " + r.unit) : "-";
-    std::string interval = r.interval ? "[" + Num(r.interval->low) + ", " + Num(r.interval->high) + "]" : "-";
+    std::string value =
+        r.value ? Num(*r.value) + (r.unit.empty() || r.unit == "ratio" ? "" : " " + r.unit) : "-";
+    std::string interval =
+        r.interval ? "[" + Num(r.interval->low) + ", " + Num(r.interval->high) + "]" : "-";
     rows.push_back({r.id, r.metric, value, interval, std::to_string(r.samples),
                     ThresholdText(r.threshold), r.severity, std::string(StatusName(r.status))});
     statuses.push_back(r.status);

@@ -80,50 +80,6 @@ std::string ModeOctal(mode_t mode) {
   return buf;
 }
 
-// Writes `content` to a temporary file next to `path` with `mode`, fsyncs it, then hard-links it to
-// `path`: link(2) fails with EEXIST instead of replacing, so an existing key is never overwritten
-// and `path` never exists half-written.
-void WriteNewFile(const std::filesystem::path& path, std::string_view content, mode_t mode) {
-  const auto parent = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-  std::string tmpl = (parent / ("." + path.filename().string() + ".XXXXXX")).string();
-  std::vector<char> name(tmpl.begin(), tmpl.end());
-  name.push_back('\0');
-  const int fd = mkstemp(name.data());  // Created 0600, so no window with looser permissions.
-  if (fd < 0) {
-    throw RuntimeError(path.string() + ": cannot create temporary file: " + std::strerror(errno));
-  }
-  const std::string tmp(name.data());
-  auto fail = [&](const std::string& what) {
-    const std::string reason = std::strerror(errno);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw RuntimeError(path.string() + ": " + what + ": " + reason);
-  };
-  if (::fchmod(fd, mode) != 0) fail("cannot set permissions");
-  size_t done = 0;
-  while (done < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail("write failed");
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) fail("fsync failed");
-  if (::close(fd) != 0) {
-    ::unlink(tmp.c_str());
-    throw RuntimeError(path.string() + ": close failed: " + std::strerror(errno));
-  }
-  if (::link(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    if (err == EEXIST)
-      throw InputError(path.string() + ": already exists; refusing to overwrite it");
-    throw RuntimeError(path.string() + ": cannot create: " + std::strerror(err));
-  }
-  ::unlink(tmp.c_str());
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -301,9 +257,9 @@ KeyFiles WriteKeyFiles(const Ed25519PrivateKey& key, const std::filesystem::path
   if (ec) throw RuntimeError(parent.string() + ": cannot create directory: " + ec.message());
 
   const Ed25519PublicKey pub = key.PublicKey();
-  WriteNewFile(files.private_key, key.Pem(), 0600);
+  WriteFileAtomic(files.private_key, key.Pem(), 0600, /*replace_existing=*/false);
   try {
-    WriteNewFile(files.public_key, pub.Pem(), 0644);
+    WriteFileAtomic(files.public_key, pub.Pem(), 0644, /*replace_existing=*/false);
   } catch (...) {
     // Leave no private key without its public half (it was created by us a moment ago).
     std::filesystem::remove(files.private_key, ec);

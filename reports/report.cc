@@ -34,8 +34,10 @@ nlohmann::json ResultJson(const ReportResult& r) {
   };
   if (r.threshold.high) j["threshold"]["high"] = *r.threshold.high;
   if (r.interval) {
-    j["interval"] = {{"low", r.interval->low}, {"high", r.interval->high},
-                     {"level", r.interval->level}, {"method", r.interval->method}};
+    j["interval"] = {{"low", r.interval->low},
+                     {"high", r.interval->high},
+                     {"level", r.interval->level},
+                     {"method", r.interval->method}};
   }
   return j;
 }
@@ -71,20 +73,30 @@ nlohmann::json ToStatement(const Report& report) {
   nlohmann::json counts = nlohmann::json::object();
   for (const auto& r : report.results) {
     results.push_back(ResultJson(r));
-    counts[std::string(StatusName(r.status))] = counts.value(std::string(StatusName(r.status)), 0) + 1;
+    counts[std::string(StatusName(r.status))] =
+        counts.value(std::string(StatusName(r.status)), 0) + 1;
   }
   nlohmann::json predicate = {
-      {"tool", {{"name", report.tool.name}, {"version", report.tool.version},
-                {"git_revision", report.tool.git_revision}, {"build_type", report.tool.build_type}}},
+      {"tool",
+       {{"name", report.tool.name},
+        {"version", report.tool.version},
+        {"git_revision", report.tool.git_revision},
+        {"build_type", report.tool.build_type}}},
       {"created_at", report.created_at},
-      {"criteria", {{"name", report.criteria.name}, {"version", report.criteria.version},
-                    {"path", report.criteria.path}, {"sha256", report.criteria.sha256},
-                    {"description", report.criteria.description},
-                    {"authority", report.criteria.authority}}},
+      {"criteria",
+       {{"name", report.criteria.name},
+        {"version", report.criteria.version},
+        {"path", report.criteria.path},
+        {"sha256", report.criteria.sha256},
+        {"description", report.criteria.description},
+        {"authority", report.criteria.authority}}},
       {"model", nullptr},
-      {"dataset", {{"format", report.dataset.format}, {"path", report.dataset.path},
-                   {"sha256", report.dataset.sha256}, {"rows", report.dataset.rows},
-                   {"files", files}}},
+      {"dataset",
+       {{"format", report.dataset.format},
+        {"path", report.dataset.path},
+        {"sha256", report.dataset.sha256},
+        {"rows", report.dataset.rows},
+        {"files", files}}},
       {"environment", report.environment},
       {"seed", report.seed},
       {"verdict", std::string(StatusName(report.verdict))},
@@ -92,8 +104,10 @@ nlohmann::json ToStatement(const Report& report) {
       {"results", results},
   };
   if (report.model) {
-    predicate["model"] = {{"path", report.model->path}, {"sha256", report.model->sha256},
-                          {"format", report.model->format}, {"device", report.model->device},
+    predicate["model"] = {{"path", report.model->path},
+                          {"sha256", report.model->sha256},
+                          {"format", report.model->format},
+                          {"device", report.model->device},
                           {"parameters", report.model->parameters},
                           {"size_bytes", report.model->size_bytes}};
   }
@@ -118,15 +132,15 @@ Report FromStatement(const nlohmann::json& st) {
   const auto& tool = p.at("tool");
   r.tool = {Get<std::string>(tool, "name", "predicate.tool"),
             Get<std::string>(tool, "version", "predicate.tool"),
-            Get<std::string>(tool, "git_revision", "predicate.tool"),
-            tool.value("build_type", "")};
+            Get<std::string>(tool, "git_revision", "predicate.tool"), tool.value("build_type", "")};
   r.created_at = Get<std::string>(p, "created_at", "predicate");
   const auto& c = p.at("criteria");
   r.criteria = {Get<std::string>(c, "name", "predicate.criteria"),
                 Get<std::string>(c, "version", "predicate.criteria"),
                 Get<std::string>(c, "path", "predicate.criteria"),
                 Get<std::string>(c, "sha256", "predicate.criteria"),
-                c.value("description", ""), c.value("authority", "")};
+                c.value("description", ""),
+                c.value("authority", "")};
   if (p.contains("model") && !p["model"].is_null()) {
     const auto& m = p["model"];
     Report::Model model;
@@ -175,7 +189,8 @@ Report FromStatement(const nlohmann::json& st) {
     x.threshold.op = Get<std::string>(t, "op", where);
     x.threshold.value = Get<double>(t, "value", where);
     if (t.contains("high")) x.threshold.high = t["high"].get<double>();
-    if (j.contains("confidence") && !j["confidence"].is_null()) x.confidence = j["confidence"].get<double>();
+    if (j.contains("confidence") && !j["confidence"].is_null())
+      x.confidence = j["confidence"].get<double>();
     x.method = j.value("method", "");
     x.deterministic = j.value("deterministic", true);
     x.reference = j.value("reference", "");

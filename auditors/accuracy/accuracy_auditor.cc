@@ -134,8 +134,8 @@ nlohmann::json ConfusionDetails(const std::vector<int64_t>& m, int64_t classes) 
   for (int64_t t = 0; t < classes; ++t) {
     rows.push_back(std::vector<int64_t>(m.begin() + t * classes, m.begin() + (t + 1) * classes));
   }
-  return {{"confusion_matrix", {{"rows", "true class"}, {"columns", "predicted class"},
-                                {"counts", rows}}}};
+  return {{"confusion_matrix",
+           {{"rows", "true class"}, {"columns", "predicted class"}, {"counts", rows}}}};
 }
 
 class AccuracyAuditor final : public Auditor {
@@ -145,25 +145,56 @@ class AccuracyAuditor final : public Auditor {
   std::vector<MetricSpec> metrics() const override {
     const ParamSpec resamples{"bootstrap_resamples", ParamType::kInteger,
                               "percentile-bootstrap resamples for intervals", kDefaultResamples};
-    const ParamSpec average{"average", ParamType::kString,
-                            "how per-class scores are combined", "macro", false,
+    const ParamSpec average{"average",
+                            ParamType::kString,
+                            "how per-class scores are combined",
+                            "macro",
+                            false,
                             {"macro", "weighted", "micro"}};
     const ParamSpec cls{"class", ParamType::kInteger,
                         "report this class's score instead of an average"};
     return {
-        {"accuracy", "ratio", "safety", "share of rows whose predicted class is the label", {},
-         false, true},
-        {"top_k_accuracy", "ratio", "safety",
+        {"accuracy",
+         "ratio",
+         "safety",
+         "share of rows whose predicted class is the label",
+         {},
+         false,
+         true},
+        {"top_k_accuracy",
+         "ratio",
+         "safety",
          "share of rows whose label is among the k most probable classes",
-         {{"k", ParamType::kInteger, "how many top classes count", 5}}, true, true},
-        {"precision", "ratio", "safety", "TP / (TP + FP), per class or averaged",
-         {average, cls, resamples}, false, true},
-        {"recall", "ratio", "safety", "TP / (TP + FN), per class or averaged",
-         {average, cls, resamples}, false, true},
-        {"f1", "ratio", "safety", "2TP / (2TP + FP + FN), per class or averaged",
-         {average, cls, resamples}, false, true},
-        {"roc_auc", "ratio", "safety",
-         "area under the ROC curve of the class-1 score (binary problems)", {resamples}, false,
+         {{"k", ParamType::kInteger, "how many top classes count", 5}},
+         true,
+         true},
+        {"precision",
+         "ratio",
+         "safety",
+         "TP / (TP + FP), per class or averaged",
+         {average, cls, resamples},
+         false,
+         true},
+        {"recall",
+         "ratio",
+         "safety",
+         "TP / (TP + FN), per class or averaged",
+         {average, cls, resamples},
+         false,
+         true},
+        {"f1",
+         "ratio",
+         "safety",
+         "2TP / (2TP + FP + FN), per class or averaged",
+         {average, cls, resamples},
+         false,
+         true},
+        {"roc_auc",
+         "ratio",
+         "safety",
+         "area under the ROC curve of the class-1 score (binary problems)",
+         {resamples},
+         false,
          true},
     };
   }
@@ -213,9 +244,12 @@ class AccuracyAuditor final : public Auditor {
       r.details["k"] = k;
       return r;
     }
-    const int resamples = static_cast<int>(req.Param<int64_t>("bootstrap_resamples", kDefaultResamples));
-    if (resamples < 100) throw InputError(req.metric + ": bootstrap_resamples must be at least 100");
-    if (req.metric == "roc_auc") return RocAucMeasure(req, ctx, out, labels, resamples, std::move(r));
+    const int resamples =
+        static_cast<int>(req.Param<int64_t>("bootstrap_resamples", kDefaultResamples));
+    if (resamples < 100)
+      throw InputError(req.metric + ": bootstrap_resamples must be at least 100");
+    if (req.metric == "roc_auc")
+      return RocAucMeasure(req, ctx, out, labels, resamples, std::move(r));
 
     // precision / recall / f1.
     const auto cls = req.params.contains("class") && !req.params["class"].is_null()
@@ -267,8 +301,8 @@ class AccuracyAuditor final : public Auditor {
     }
     r.interval = stats::PercentileInterval(reps, req.confidence);
     r.method = "count; percentile bootstrap over rows (multinomial on confusion cells)";
-    r.details["bootstrap"] = {{"resamples", resamples}, {"seed", req.seed},
-                              {"undefined_resamples", undefined}};
+    r.details["bootstrap"] = {
+        {"resamples", resamples}, {"seed", req.seed}, {"undefined_resamples", undefined}};
     return r;
   }
 
@@ -290,18 +324,17 @@ class AccuracyAuditor final : public Auditor {
       return r;
     }
     int step = 0;
-    auto boot = stats::RowBootstrap(static_cast<int64_t>(labels.size()), resamples, req.seed,
-                                    [&](std::span<const uint32_t> w) {
-                                      if (++step % 100 == 0) {
-                                        ctx.Progress(req.criterion_id, "bootstrap",
-                                                     static_cast<double>(step) / resamples);
-                                      }
-                                      return accuracy::RocAuc(out.positive_scores, labels, w);
-                                    });
+    auto boot = stats::RowBootstrap(
+        static_cast<int64_t>(labels.size()), resamples, req.seed, [&](std::span<const uint32_t> w) {
+          if (++step % 100 == 0) {
+            ctx.Progress(req.criterion_id, "bootstrap", static_cast<double>(step) / resamples);
+          }
+          return accuracy::RocAuc(out.positive_scores, labels, w);
+        });
     r.interval = stats::PercentileInterval(boot.replicates, req.confidence);
     r.method = "Mann-Whitney U with mid-ranks; percentile row bootstrap";
-    r.details["bootstrap"] = {{"resamples", resamples}, {"seed", req.seed},
-                              {"undefined_resamples", boot.undefined}};
+    r.details["bootstrap"] = {
+        {"resamples", resamples}, {"seed", req.seed}, {"undefined_resamples", boot.undefined}};
     return r;
   }
 };

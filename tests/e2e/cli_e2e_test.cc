@@ -3,12 +3,8 @@
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 
-#include <valijson/adapters/nlohmann_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
-#include <valijson/validator.hpp>
-
 #include "core/files.h"
+#include "tests/report_schema.h"
 #include "tests/test_util.h"
 
 namespace t = greenlight::testing;
@@ -17,23 +13,33 @@ using nlohmann::json;
 namespace {
 
 std::string CnnCriteria(const std::string& criteria, int limit, const std::string& model = "") {
-  const std::string model_path = model.empty() ? (t::ModelsDir() / "fashion_cnn.pt").string() : model;
+  const std::string model_path =
+      model.empty() ? (t::ModelsDir() / "fashion_cnn.pt").string() : model;
   return "apiVersion: greenlight/v1\nkind: Criteria\nmetadata: {name: e2e, version: '1'}\n"
          "settings: {seed: 5}\n"
-         "model:\n  path: " + model_path + "\n  output: log_probabilities\n"
+         "model:\n  path: " +
+         model_path +
+         "\n  output: log_probabilities\n"
          "  input: {shape: [1, 28, 28], range: [0, 1]}\n"
          "dataset:\n  format: idx\n"
-         "  images: " + (t::FashionDir() / "t10k-images-idx3-ubyte.gz").string() + "\n"
-         "  labels: " + (t::FashionDir() / "t10k-labels-idx1-ubyte.gz").string() + "\n"
+         "  images: " +
+         (t::FashionDir() / "t10k-images-idx3-ubyte.gz").string() +
+         "\n"
+         "  labels: " +
+         (t::FashionDir() / "t10k-labels-idx1-ubyte.gz").string() +
+         "\n"
          "  scale: 0.00392156862745098\n"
-         "  limit: " + std::to_string(limit) + "\n"
-         "criteria:\n" + criteria;
+         "  limit: " +
+         std::to_string(limit) +
+         "\n"
+         "criteria:\n" +
+         criteria;
 }
 
 std::string Accuracy(const std::string& threshold, const std::string& extra = "",
                      const std::string& severity = "mandatory") {
-  return "  - id: ACC\n    metric: accuracy\n    threshold: " + threshold + "\n    severity: " +
-         severity + "\n" + extra;
+  return "  - id: ACC\n    metric: accuracy\n    threshold: " + threshold +
+         "\n    severity: " + severity + "\n" + extra;
 }
 
 struct Audit {
@@ -53,19 +59,8 @@ Audit RunAudit(const t::TempDir& dir, const std::string& yaml, const std::string
 }
 
 void CheckSchemaValid(const json& doc) {
-  const auto schema_doc = json::parse(greenlight::ReadFile(t::SourceDir() / "schemas" / "report.schema.json"));
-  valijson::Schema schema;
-  valijson::SchemaParser parser;
-  valijson::adapters::NlohmannJsonAdapter sa(schema_doc);
-  parser.populateSchema(sa, schema);
-  valijson::Validator validator;
-  valijson::ValidationResults results;
-  valijson::adapters::NlohmannJsonAdapter target(doc);
-  const bool ok = validator.validate(schema, target, &results);
-  std::string why;
-  valijson::ValidationResults::Error e;
-  while (results.popError(e)) why += e.description + "; ";
-  BOOST_TEST(ok, "report.json is not schema-valid: " << why);
+  const std::string why = greenlight::testing::ReportSchemaErrors(doc);
+  BOOST_TEST(why.empty(), "report.json is not schema-valid: " << why);
 }
 
 // A bad-input run: the documented exit code, exactly one line on stderr naming `needle`, no report.
@@ -94,7 +89,10 @@ BOOST_AUTO_TEST_CASE(version_help_and_usage) {
 
 BOOST_AUTO_TEST_CASE(pass_fail_inconclusive_exit_codes) {
   t::TempDir dir;
-  const Audit pass = RunAudit(dir, CnnCriteria(Accuracy("{gte: 0.5}") + Accuracy("{gte: 0.99}", "", "advisory").replace(8, 3, "ADV"), 1000));
+  const Audit pass =
+      RunAudit(dir, CnnCriteria(Accuracy("{gte: 0.5}") +
+                                    Accuracy("{gte: 0.99}", "", "advisory").replace(8, 3, "ADV"),
+                                1000));
   BOOST_TEST(pass.result.exit_code == 0, pass.result.err);
   BOOST_REQUIRE(pass.report_exists);
   CheckSchemaValid(pass.report);
@@ -126,15 +124,20 @@ BOOST_AUTO_TEST_CASE(accuracy_equals_pytorch_on_all_test_images) {
   const double ours = a.report["predicate"]["results"][0]["value"].get<double>();
   const auto py = t::RunPython(
       "import gzip, numpy as np, torch\n"
-      "x = np.frombuffer(gzip.open('" + (t::FashionDir() / "t10k-images-idx3-ubyte.gz").string() +
+      "x = np.frombuffer(gzip.open('" +
+      (t::FashionDir() / "t10k-images-idx3-ubyte.gz").string() +
       "').read()[16:], np.uint8).astype(np.float32) / 255.0\n"
-      "y = np.frombuffer(gzip.open('" + (t::FashionDir() / "t10k-labels-idx1-ubyte.gz").string() +
+      "y = np.frombuffer(gzip.open('" +
+      (t::FashionDir() / "t10k-labels-idx1-ubyte.gz").string() +
       "').read()[8:], np.uint8)\n"
-      "m = torch.jit.load('" + (t::ModelsDir() / "fashion_cnn.pt").string() + "')\n"
+      "m = torch.jit.load('" +
+      (t::ModelsDir() / "fashion_cnn.pt").string() +
+      "')\n"
       "with torch.no_grad(): p = m(torch.from_numpy(x).reshape(-1, 1, 28, 28)).argmax(1).numpy()\n"
       "print(repr(float((p == y).mean())))\n");
   BOOST_REQUIRE_MESSAGE(py.exit_code == 0, py.err);
-  BOOST_TEST(std::abs(ours - std::stod(py.out)) <= 1e-6, "greenlight " << ours << " vs PyTorch " << py.out);
+  BOOST_TEST(std::abs(ours - std::stod(py.out)) <= 1e-6,
+             "greenlight " << ours << " vs PyTorch " << py.out);
 }
 
 BOOST_AUTO_TEST_CASE(model_override) {
@@ -148,28 +151,38 @@ BOOST_AUTO_TEST_CASE(model_override) {
 BOOST_AUTO_TEST_CASE(bad_inputs_exit_3_with_one_line_and_no_report) {
   t::TempDir dir;
   CheckRejected(RunAudit(dir, "apiVersion: greenlight/v1\nkind: [unclosed\n"), 3, "criteria.yaml:");
-  CheckRejected(RunAudit(dir, CnnCriteria("  - id: X\n    metric: acurracy\n    threshold: {gte: 1}\n"
-                                          "    severity: mandatory\n", 10)),
-                3, "unknown metric 'acurracy' (did you mean 'accuracy'");
-  CheckRejected(RunAudit(dir, CnnCriteria(Accuracy("{gte: 0.5}"), 10, (dir / "missing.pt").string())), 3,
-                "missing.pt: model file not found");
+  CheckRejected(
+      RunAudit(dir, CnnCriteria("  - id: X\n    metric: acurracy\n    threshold: {gte: 1}\n"
+                                "    severity: mandatory\n",
+                                10)),
+      3, "unknown metric 'acurracy' (did you mean 'accuracy'");
+  CheckRejected(
+      RunAudit(dir, CnnCriteria(Accuracy("{gte: 0.5}"), 10, (dir / "missing.pt").string())), 3,
+      "missing.pt: model file not found");
   t::WriteText(dir / "corrupt.pt", std::string(1000, 'x'));
-  CheckRejected(RunAudit(dir, CnnCriteria(Accuracy("{gte: 0.5}"), 10, (dir / "corrupt.pt").string())), 3,
-                "corrupt.pt: not a loadable TorchScript model");
+  CheckRejected(
+      RunAudit(dir, CnnCriteria(Accuracy("{gte: 0.5}"), 10, (dir / "corrupt.pt").string())), 3,
+      "corrupt.pt: not a loadable TorchScript model");
   const Audit missing_cli = [&] {
     Audit a;
-    a.result = t::RunCli("audit --criteria " + t::Quote(dir / "nope.yaml") + " --out " + t::Quote(dir / "out"));
+    a.result = t::RunCli("audit --criteria " + t::Quote(dir / "nope.yaml") + " --out " +
+                         t::Quote(dir / "out"));
     return a;
   }();
   CheckRejected(missing_cli, 3, "nope.yaml: no such file");
   t::WriteText(dir / "bad.csv", "deny,pirat\nyes,0.2\nno,zero\n");
-  CheckRejected(RunAudit(dir, "apiVersion: greenlight/v1\nkind: Criteria\nmetadata: {name: t, version: '1'}\n"
-                              "model:\n  path: " + (t::ModelsDir() / "hmda_credit.pt").string() +
-                              "\n  output: logits\n  input: {shape: [1]}\n"
-                              "dataset:\n  format: csv\n  path: " + (dir / "bad.csv").string() +
-                              "\n  features: [pirat]\n  label: {column: deny, positive: 'yes'}\n"
-                              "criteria:\n" + Accuracy("{gte: 0.5}")),
-                3, "bad.csv:3: column 'pirat': 'zero' is not a number");
+  CheckRejected(
+      RunAudit(dir,
+               "apiVersion: greenlight/v1\nkind: Criteria\nmetadata: {name: t, version: '1'}\n"
+               "model:\n  path: " +
+                   (t::ModelsDir() / "hmda_credit.pt").string() +
+                   "\n  output: logits\n  input: {shape: [1]}\n"
+                   "dataset:\n  format: csv\n  path: " +
+                   (dir / "bad.csv").string() +
+                   "\n  features: [pirat]\n  label: {column: deny, positive: 'yes'}\n"
+                   "criteria:\n" +
+                   Accuracy("{gte: 0.5}")),
+      3, "bad.csv:3: column 'pirat': 'zero' is not a number");
 }
 
 BOOST_AUTO_TEST_CASE(wrong_input_shape_stops_the_audit) {
@@ -196,7 +209,9 @@ BOOST_AUTO_TEST_CASE(audits_a_model_exported_inside_the_test) {
   const std::string csv = (t::SourceDir() / "examples" / "data" / "hmda.csv").string();
   const auto py = t::RunPython(
       "import csv, torch\n"
-      "rows = list(csv.DictReader(open('" + csv + "')))\n"
+      "rows = list(csv.DictReader(open('" +
+      csv +
+      "')))\n"
       "x = torch.tensor([[float(r['pirat']), float(r['lvrat'])] for r in rows])\n"
       "y = torch.tensor([1 if r['deny'] == 'yes' else 0 for r in rows])\n"
       "class M(torch.nn.Module):\n"
@@ -204,16 +219,23 @@ BOOST_AUTO_TEST_CASE(audits_a_model_exported_inside_the_test) {
       "        s = 8.0 * (x[:, 0:1] - 0.4) + 4.0 * (x[:, 1:2] - 0.9)\n"
       "        return torch.cat([-s, s], 1)\n"
       "m = torch.jit.script(M())\n"
-      "m.save('" + (dir / "tiny.pt").string() + "')\n"
+      "m.save('" +
+      (dir / "tiny.pt").string() +
+      "')\n"
       "print(repr(float((m(x).argmax(1) == y).double().mean())))\n");
   BOOST_REQUIRE_MESSAGE(py.exit_code == 0, py.err);
-  const Audit a = RunAudit(dir, "apiVersion: greenlight/v1\nkind: Criteria\nmetadata: {name: t, version: '1'}\n"
-                                "model:\n  path: tiny.pt\n  output: logits\n  input: {shape: [2]}\n"
-                                "dataset:\n  format: csv\n  path: " + csv +
-                                "\n  features: [pirat, lvrat]\n  label: {column: deny, positive: 'yes'}\n"
-                                "criteria:\n" + Accuracy("{gte: 0.0}"));
+  const Audit a =
+      RunAudit(dir,
+               "apiVersion: greenlight/v1\nkind: Criteria\nmetadata: {name: t, version: '1'}\n"
+               "model:\n  path: tiny.pt\n  output: logits\n  input: {shape: [2]}\n"
+               "dataset:\n  format: csv\n  path: " +
+                   csv +
+                   "\n  features: [pirat, lvrat]\n  label: {column: deny, positive: 'yes'}\n"
+                   "criteria:\n" +
+                   Accuracy("{gte: 0.0}"));
   BOOST_TEST(a.result.exit_code == 0, a.result.err);
   BOOST_REQUIRE(a.report_exists);
-  BOOST_TEST(std::abs(a.report["predicate"]["results"][0]["value"].get<double>() - std::stod(py.out)) < 1e-12);
+  BOOST_TEST(std::abs(a.report["predicate"]["results"][0]["value"].get<double>() -
+                      std::stod(py.out)) < 1e-12);
   BOOST_TEST(a.report["predicate"]["model"]["parameters"] == 0);
 }

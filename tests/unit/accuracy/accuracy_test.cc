@@ -15,7 +15,8 @@ namespace {
 struct Fixture {
   gl::InMemoryDataset data;
   gl::AuditorRegistry registry;
-  Fixture(std::vector<int64_t> labels, std::vector<int64_t> predicted, std::vector<double> scores = {}) {
+  Fixture(std::vector<int64_t> labels, std::vector<int64_t> predicted,
+          std::vector<double> scores = {}) {
     data.info_.rows = static_cast<int64_t>(labels.size());
     data.has_labels_ = true;
     data.labels_ = labels;
@@ -25,7 +26,8 @@ struct Fixture {
     data.scores_ = scores;
     gl::RegisterAccuracyAuditor(registry);
   }
-  gl::Measurement Measure(const std::string& metric, nlohmann::json params = nlohmann::json::object()) {
+  gl::Measurement Measure(const std::string& metric,
+                          nlohmann::json params = nlohmann::json::object()) {
     gl::AuditContext ctx(nullptr, data, 1, nullptr);
     gl::MetricRequest req;
     req.criterion_id = "T";
@@ -50,7 +52,8 @@ BOOST_AUTO_TEST_CASE(confusion_and_scores_by_hand) {
   BOOST_TEST(*acc::Recall(m, 3, 1) == 3.0 / 4.0);
   BOOST_TEST(std::abs(*acc::F1(m, 3, 1) - 6.0 / 9.0) < 1e-15);
   // Macro precision = (2/3 + 3/5 + 2/2) / 3.
-  BOOST_TEST(std::abs(*acc::Averaged(m, 3, "precision", "macro") - (2.0 / 3 + 0.6 + 1.0) / 3) < 1e-15);
+  BOOST_TEST(std::abs(*acc::Averaged(m, 3, "precision", "macro") - (2.0 / 3 + 0.6 + 1.0) / 3) <
+             1e-15);
   // Weighted recall = (3·2/3 + 4·3/4 + 3·2/3) / 10 = accuracy = 0.7.
   BOOST_TEST(std::abs(*acc::Averaged(m, 3, "recall", "weighted") - 0.7) < 1e-15);
   BOOST_TEST(*acc::Averaged(m, 3, "f1", "micro") == 0.7);
@@ -58,7 +61,8 @@ BOOST_AUTO_TEST_CASE(confusion_and_scores_by_hand) {
 
 BOOST_AUTO_TEST_CASE(undefined_precision_is_not_zero) {
   // Class 2 is never predicted: its precision is 0/0.
-  const auto m = acc::ConfusionMatrix(std::vector<int64_t>{0, 1, 2}, std::vector<int64_t>{0, 1, 1}, 3);
+  const auto m =
+      acc::ConfusionMatrix(std::vector<int64_t>{0, 1, 2}, std::vector<int64_t>{0, 1, 1}, 3);
   BOOST_TEST(!acc::Precision(m, 3, 2).has_value());
   BOOST_TEST(!acc::Averaged(m, 3, "precision", "macro").has_value());
   Fixture f({0, 1, 2}, {0, 1, 1});

@@ -130,14 +130,29 @@ BOOST_AUTO_TEST_CASE(atomic_write_sets_content_and_mode) {
   BOOST_TEST(gl::ReadFile(path) == "replaced");
   // No temporary files are left behind.
   int entries = 0;
-  for (const auto& e : std::filesystem::directory_iterator(dir / "sub")) entries += !e.path().empty();
+  for (const auto& e : std::filesystem::directory_iterator(dir / "sub"))
+    entries += !e.path().empty();
   BOOST_TEST(entries == 1);
+}
+
+BOOST_AUTO_TEST_CASE(atomic_write_can_refuse_to_replace) {
+  TempDir dir;
+  const auto path = dir / "key";
+  gl::WriteFileAtomic(path, "first", 0600, /*replace_existing=*/false);
+  BOOST_CHECK_THROW(gl::WriteFileAtomic(path, "second", 0600, /*replace_existing=*/false),
+                    gl::InputError);
+  BOOST_TEST(gl::ReadFile(path) == "first");
+  int entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path()))
+    entries += !e.path().empty();
+  BOOST_TEST(entries == 1);  // The temporary file is gone.
 }
 
 BOOST_AUTO_TEST_SUITE(yaml)
 
 BOOST_AUTO_TEST_CASE(scalars_follow_the_core_schema) {
-  const auto doc = gl::ParseYaml("a: 1\nb: 1.5\nc: yes\nd: \"2\"\ne: true\nf: ~\ng: [1, x]\n", "t.yaml");
+  const auto doc =
+      gl::ParseYaml("a: 1\nb: 1.5\nc: yes\nd: \"2\"\ne: true\nf: ~\ng: [1, x]\n", "t.yaml");
   BOOST_TEST(doc.value["a"].is_number_integer());
   BOOST_TEST(doc.value["b"].get<double>() == 1.5);
   BOOST_TEST(doc.value["c"].get<std::string>() == "yes");  // YAML 1.2: not a boolean.

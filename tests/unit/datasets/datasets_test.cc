@@ -58,8 +58,12 @@ BOOST_AUTO_TEST_CASE(fashion_mnist_matches_python_reader) {
   const double sum0 = std::accumulate(first.begin(), first.end(), 0.0);
   const auto py = t::RunPython(
       "import gzip, numpy as np\n"
-      "x = np.frombuffer(gzip.open('" + spec.images.string() + "').read()[16:], np.uint8)\n"
-      "y = np.frombuffer(gzip.open('" + spec.labels.string() + "').read()[8:], np.uint8)\n"
+      "x = np.frombuffer(gzip.open('" +
+      spec.images.string() +
+      "').read()[16:], np.uint8)\n"
+      "y = np.frombuffer(gzip.open('" +
+      spec.labels.string() +
+      "').read()[8:], np.uint8)\n"
       "print(int(x[:784].sum()), int(y[:5].tolist()[0]), ' '.join(map(str, np.bincount(y))))\n");
   BOOST_REQUIRE_MESSAGE(py.exit_code == 0, py.err);
   std::istringstream in(py.out);
@@ -120,8 +124,9 @@ BOOST_AUTO_TEST_CASE(csv_bad_values_name_line_and_column) {
                  ":3: column 'x': 'foo' is not a number and the column has no declared encoding");
   spec.features = {"s"};
   spec.encode["s"] = {{"no", 0}};
-  BOOST_TEST(ErrorOf([&] { gl::LoadDataset(spec); }).find(":3: column 's': value 'yes' has no declared encoding") !=
-             std::string::npos);
+  BOOST_TEST(ErrorOf([&] {
+               gl::LoadDataset(spec);
+             }).find(":3: column 's': value 'yes' has no declared encoding") != std::string::npos);
   spec.features = {"nope"};
   BOOST_TEST(ErrorOf([&] { gl::LoadDataset(spec); }).find("no column 'nope'") != std::string::npos);
 }

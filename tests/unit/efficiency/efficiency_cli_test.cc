@@ -5,12 +5,9 @@
 #define BOOST_TEST_MODULE efficiency_cli
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
-#include <valijson/adapters/nlohmann_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
-#include <valijson/validator.hpp>
 
 #include "core/files.h"
+#include "tests/report_schema.h"
 #include "tests/test_util.h"
 
 namespace t = greenlight::testing;
@@ -65,20 +62,8 @@ Audit RunAudit(const t::TempDir& dir, const std::string& yaml) {
 
 // The report with efficiency results (units, details) still validates against the published schema.
 void CheckSchemaValid(const json& doc) {
-  const auto schema_doc =
-      json::parse(greenlight::ReadFile(t::SourceDir() / "schemas" / "report.schema.json"));
-  valijson::Schema schema;
-  valijson::SchemaParser parser;
-  valijson::adapters::NlohmannJsonAdapter schema_adapter(schema_doc);
-  parser.populateSchema(schema_adapter, schema);
-  valijson::Validator validator;
-  valijson::ValidationResults results;
-  valijson::adapters::NlohmannJsonAdapter target(doc);
-  const bool ok = validator.validate(schema, target, &results);
-  std::string why;
-  valijson::ValidationResults::Error e;
-  while (results.popError(e)) why += e.description + "; ";
-  BOOST_TEST(ok, "report.json is not schema-valid: " << why);
+  const std::string why = greenlight::testing::ReportSchemaErrors(doc);
+  BOOST_TEST(why.empty(), "report.json is not schema-valid: " << why);
 }
 
 const json& Result(const json& report, const std::string& id) {

@@ -7,12 +7,9 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <valijson/adapters/nlohmann_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
-#include <valijson/validator.hpp>
 
 #include "auditors/energy/rapl_meter.h"
+#include "tests/report_schema.h"
 #include "tests/test_util.h"
 
 namespace t = greenlight::testing;
@@ -20,22 +17,7 @@ using nlohmann::json;
 
 namespace {
 
-std::string SchemaErrors(const json& doc) {
-  const json schema_doc =
-      json::parse(t::ReadText(t::SourceDir() / "schemas" / "report.schema.json"));
-  valijson::Schema schema;
-  valijson::SchemaParser parser;
-  valijson::adapters::NlohmannJsonAdapter sa(schema_doc);
-  parser.populateSchema(sa, schema);
-  valijson::Validator validator;
-  valijson::ValidationResults results;
-  valijson::adapters::NlohmannJsonAdapter target(doc);
-  if (validator.validate(schema, target, &results)) return "";
-  std::string why;
-  valijson::ValidationResults::Error e;
-  while (results.popError(e)) why += e.description + "; ";
-  return why.empty() ? "invalid" : why;
-}
+std::string SchemaErrors(const json& doc) { return t::ReportSchemaErrors(doc); }
 
 }  // namespace
 

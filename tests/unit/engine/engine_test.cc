@@ -71,8 +71,10 @@ BOOST_AUTO_TEST_CASE(point_estimate_decides_without_confidence) {
 
 BOOST_AUTO_TEST_CASE(interval_decides_with_confidence) {
   BOOST_TEST((gl::Judge(Make("gte", 0.85, 0.95), Value(0.9, 0.86, 0.93)).status == Status::kPass));
-  BOOST_TEST((gl::Judge(Make("gte", 0.85, 0.95), Value(0.86, 0.84, 0.88)).status == Status::kInconclusive));
-  BOOST_TEST((gl::Judge(Make("gte", 0.85, 0.95), Value(0.80, 0.78, 0.849)).status == Status::kFail));
+  BOOST_TEST((gl::Judge(Make("gte", 0.85, 0.95), Value(0.86, 0.84, 0.88)).status ==
+              Status::kInconclusive));
+  BOOST_TEST(
+      (gl::Judge(Make("gte", 0.85, 0.95), Value(0.80, 0.78, 0.849)).status == Status::kFail));
   BOOST_TEST((gl::Judge(Make("lt", 5, 0.95), Value(4, 3, 5)).status == Status::kInconclusive));
   gl::Criterion between = Make("between", 0.8, 0.95);
   between.threshold.high = 1.25;
@@ -109,45 +111,53 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(loader)
 
 BOOST_AUTO_TEST_CASE(errors_name_file_line_column_and_field) {
-  BOOST_TEST(LoadError(kHeader + "criteria:\n  - id: A\n    metric: acuracy\n    threshold: {gte: 0.8}\n"
-                                 "    severity: mandatory\n") ==
-             "c.yaml:11:13: criteria.0.metric: unknown metric 'acuracy' (did you mean 'accuracy'?); "
-             "`greenlight metrics` lists them all");
-  BOOST_TEST(LoadError(kHeader + "criteria:\n  - id: A\n    metric: accuracy\n    threshold: {gte: 0.8}\n"
-                                 "    severity: mandatory\n  - id: A\n    metric: accuracy\n"
-                                 "    threshold: {gte: 0.8}\n    severity: mandatory\n") ==
+  BOOST_TEST(
+      LoadError(kHeader + "criteria:\n  - id: A\n    metric: acuracy\n    threshold: {gte: 0.8}\n"
+                          "    severity: mandatory\n") ==
+      "c.yaml:11:13: criteria.0.metric: unknown metric 'acuracy' (did you mean 'accuracy'?); "
+      "`greenlight metrics` lists them all");
+  BOOST_TEST(LoadError(kHeader +
+                       "criteria:\n  - id: A\n    metric: accuracy\n    threshold: {gte: 0.8}\n"
+                       "    severity: mandatory\n  - id: A\n    metric: accuracy\n"
+                       "    threshold: {gte: 0.8}\n    severity: mandatory\n") ==
              "c.yaml:14:9: criteria.1.id: duplicate criterion id 'A'");
-  BOOST_TEST(LoadError(kHeader + "criteria:\n  - id: A\n    metric: top_k_accuracy\n    params: {k: two}\n"
-                                 "    threshold: {gte: 0.8}\n    severity: mandatory\n") ==
+  BOOST_TEST(LoadError(kHeader +
+                       "criteria:\n  - id: A\n    metric: top_k_accuracy\n    params: {k: two}\n"
+                       "    threshold: {gte: 0.8}\n    severity: mandatory\n") ==
              "c.yaml:12:17: criteria.0.params.k: expected integer, got string \"two\"");
-  BOOST_TEST(LoadError(kHeader + "criteria:\n  - id: A\n    metric: precision\n    params: {average: mean}\n"
-                                 "    threshold: {gte: 0.8}\n    severity: mandatory\n") ==
-             "c.yaml:12:23: criteria.0.params.average: 'mean' is not one of: macro, weighted, micro");
+  BOOST_TEST(
+      LoadError(kHeader +
+                "criteria:\n  - id: A\n    metric: precision\n    params: {average: mean}\n"
+                "    threshold: {gte: 0.8}\n    severity: mandatory\n") ==
+      "c.yaml:12:23: criteria.0.params.average: 'mean' is not one of: macro, weighted, micro");
 }
 
 BOOST_AUTO_TEST_CASE(schema_rejections) {
   // Two threshold operators at once.
-  const auto two_ops = LoadError(kHeader + "criteria:\n  - id: A\n    metric: accuracy\n"
-                                           "    threshold: {gte: 0.8, lte: 0.9}\n    severity: mandatory\n");
+  const auto two_ops = LoadError(kHeader +
+                                 "criteria:\n  - id: A\n    metric: accuracy\n"
+                                 "    threshold: {gte: 0.8, lte: 0.9}\n    severity: mandatory\n");
   BOOST_TEST(two_ops.find("c.yaml:12:16: criteria.0.threshold: schema violation") == 0u, two_ops);
   // Unknown severity.
-  const auto sev = LoadError(kHeader + "criteria:\n  - id: A\n    metric: accuracy\n"
-                                       "    threshold: {gte: 0.8}\n    severity: sometimes\n");
+  const auto sev = LoadError(kHeader +
+                             "criteria:\n  - id: A\n    metric: accuracy\n"
+                             "    threshold: {gte: 0.8}\n    severity: sometimes\n");
   BOOST_TEST(sev.find("c.yaml:13:15: criteria.0.severity: schema violation") == 0u, sev);
   // Missing criteria list.
   const auto none = LoadError(kHeader);
   BOOST_TEST(none.find("schema violation") != std::string::npos, none);
   // Wrong apiVersion.
-  const auto api = LoadError("apiVersion: greenlight/v0\n" + kHeader.substr(kHeader.find('\n') + 1) +
-                             "criteria: []\n");
+  const auto api = LoadError("apiVersion: greenlight/v0\n" +
+                             kHeader.substr(kHeader.find('\n') + 1) + "criteria: []\n");
   BOOST_TEST(api.find("c.yaml:1:13: apiVersion: schema violation") == 0u, api);
 }
 
 BOOST_AUTO_TEST_CASE(defaults_and_relative_paths) {
   t::TempDir dir;
   t::WriteText(dir / "sub" / "c.yaml",
-               kHeader + "criteria:\n  - id: A\n    metric: top_k_accuracy\n    threshold: {gte: 0.8}\n"
-                         "    severity: advisory\n    confidence: 0.9\n");
+               kHeader +
+                   "criteria:\n  - id: A\n    metric: top_k_accuracy\n    threshold: {gte: 0.8}\n"
+                   "    severity: advisory\n    confidence: 0.9\n");
   gl::AuditorRegistry registry;
   gl::RegisterBuiltinAuditors(registry);
   const auto c = gl::LoadCriteria(dir / "sub" / "c.yaml", registry);

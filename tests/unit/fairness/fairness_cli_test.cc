@@ -13,11 +13,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <valijson/adapters/nlohmann_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
-#include <valijson/validator.hpp>
 
+#include "tests/report_schema.h"
 #include "tests/test_util.h"
 
 namespace fs = std::filesystem;
@@ -42,20 +39,8 @@ Run Shell(const std::string& cmd) {
 }
 
 void CheckSchemaValid(const json& doc) {
-  std::ifstream in(fs::path(GREENLIGHT_SOURCE_DIR) / "schemas" / "report.schema.json");
-  const json schema_doc = json::parse(in);
-  valijson::Schema schema;
-  valijson::SchemaParser parser;
-  valijson::adapters::NlohmannJsonAdapter sa(schema_doc);
-  parser.populateSchema(sa, schema);
-  valijson::Validator validator;
-  valijson::ValidationResults results;
-  valijson::adapters::NlohmannJsonAdapter target(doc);
-  const bool ok = validator.validate(schema, target, &results);
-  std::string why;
-  valijson::ValidationResults::Error e;
-  while (results.popError(e)) why += e.description + "; ";
-  BOOST_TEST(ok, "report.json is not schema-valid: " << why);
+  const std::string why = greenlight::testing::ReportSchemaErrors(doc);
+  BOOST_TEST(why.empty(), "report.json is not schema-valid: " << why);
 }
 
 // The report's results by criterion id, after checking the report against its schema.

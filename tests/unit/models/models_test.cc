@@ -50,10 +50,13 @@ BOOST_AUTO_TEST_CASE(forward_matches_pytorch) {
   BOOST_REQUIRE(classes == 10);
   const auto py = t::RunPython(
       "import gzip, numpy as np, torch\n"
-      "x = np.frombuffer(gzip.open('" + (t::FashionDir() / "t10k-images-idx3-ubyte.gz").string() +
+      "x = np.frombuffer(gzip.open('" +
+      (t::FashionDir() / "t10k-images-idx3-ubyte.gz").string() +
       "').read()[16:16+4*784], np.uint8).astype(np.float32)\n"
       "x = torch.from_numpy(x * np.float32(1.0/255.0)).reshape(4, 1, 28, 28)\n"
-      "m = torch.jit.load('" + (t::ModelsDir() / "fashion_cnn.pt").string() + "')\n"
+      "m = torch.jit.load('" +
+      (t::ModelsDir() / "fashion_cnn.pt").string() +
+      "')\n"
       "with torch.no_grad(): y = m(x)\n"
       "print(' '.join(repr(float(v)) for v in y.flatten()))\n");
   BOOST_REQUIRE_MESSAGE(py.exit_code == 0, py.err);
@@ -91,7 +94,8 @@ BOOST_AUTO_TEST_CASE(bad_files_and_shapes_are_input_errors) {
     gl::LoadTorchScriptModel(spec);
     BOOST_FAIL("corrupt file loaded");
   } catch (const gl::InputError& e) {
-    BOOST_TEST(std::string(e.what()).find(spec.path.string() + ": not a loadable TorchScript model") == 0u);
+    BOOST_TEST(std::string(e.what()).find(spec.path.string() +
+                                          ": not a loadable TorchScript model") == 0u);
   }
   spec.path = dir / "missing.pt";
   BOOST_CHECK_THROW(gl::LoadTorchScriptModel(spec), gl::InputError);

@@ -1,15 +1,11 @@
 #define BOOST_TEST_MODULE reports
 #include <boost/test/unit_test.hpp>
 
-#include <valijson/adapters/nlohmann_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
-#include <valijson/validator.hpp>
-
 #include "core/error.h"
 #include "core/files.h"
 #include "reports/report.h"
 #include "reports/reporter.h"
+#include "tests/report_schema.h"
 #include "tests/test_util.h"
 
 namespace gl = greenlight;
@@ -29,8 +25,9 @@ gl::Report Sample() {
   r.dataset.sha256 = std::string(64, 'c');
   r.dataset.rows = 5;
   r.dataset.files = {{"/d/images.gz", std::string(64, 'c'), "images"}};
-  r.environment = {{"cpu_model", "x"}, {"logical_cores", 2}, {"os", "Linux"},
-                   {"libtorch_version", "1.13.1"}, {"device", "cpu"}, {"threads", 2}};
+  r.environment = {{"cpu_model", "x"}, {"logical_cores", 2},
+                   {"os", "Linux"},    {"libtorch_version", "1.13.1"},
+                   {"device", "cpu"},  {"threads", 2}};
   r.verdict = gl::Status::kFail;
   gl::ReportResult x;
   x.id = "ACC-01";
@@ -55,18 +52,8 @@ gl::Report Sample() {
 }
 
 bool ValidAgainstReportSchema(const nlohmann::json& doc, std::string* why) {
-  const auto schema_doc = nlohmann::json::parse(gl::ReadFile(t::SourceDir() / "schemas" / "report.schema.json"));
-  valijson::Schema schema;
-  valijson::SchemaParser parser;
-  valijson::adapters::NlohmannJsonAdapter schema_adapter(schema_doc);
-  parser.populateSchema(schema_adapter, schema);
-  valijson::Validator validator;
-  valijson::ValidationResults results;
-  valijson::adapters::NlohmannJsonAdapter target(doc);
-  const bool ok = validator.validate(schema, target, &results);
-  valijson::ValidationResults::Error e;
-  while (results.popError(e)) *why += e.description + "; ";
-  return ok;
+  *why = t::ReportSchemaErrors(doc);
+  return why->empty();
 }
 
 }  // namespace

@@ -3,13 +3,10 @@
 // outcomes must be in report.json.
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
-#include <valijson/adapters/nlohmann_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
-#include <valijson/validator.hpp>
 
 #include "core/files.h"
 #include "safety_test_util.h"
+#include "tests/report_schema.h"
 #include "tests/test_util.h"
 
 namespace greenlight {
@@ -45,20 +42,8 @@ criteria:
 }
 
 void CheckSchemaValid(const nlohmann::json& doc) {
-  const auto schema_doc =
-      nlohmann::json::parse(ReadFile(safety_test::SourceDir() / "schemas" / "report.schema.json"));
-  valijson::Schema schema;
-  valijson::SchemaParser parser;
-  valijson::adapters::NlohmannJsonAdapter sa(schema_doc);
-  parser.populateSchema(sa, schema);
-  valijson::Validator validator;
-  valijson::ValidationResults results;
-  valijson::adapters::NlohmannJsonAdapter target(doc);
-  const bool ok = validator.validate(schema, target, &results);
-  std::string why;
-  valijson::ValidationResults::Error e;
-  while (results.popError(e)) why += e.description + "; ";
-  BOOST_TEST(ok, "report.json is not schema-valid: " << why);
+  const std::string why = greenlight::testing::ReportSchemaErrors(doc);
+  BOOST_TEST(why.empty(), "report.json is not schema-valid: " << why);
 }
 
 std::map<std::string, std::string> ReportOutcomes(const std::filesystem::path& report) {
