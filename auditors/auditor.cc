@@ -72,38 +72,19 @@ const ClassifierOutputs& AuditContext::Outputs(std::string_view criterion_id) {
                                     static_cast<size_t>(b * dataset_.sample_size()));
     int64_t classes = 0;
     const std::vector<float> raw = model_->Forward(input, b, &classes);
-    // A single output is the positive-class logit/probability of a binary classifier.
-    const bool single = classes == 1;
-    const int64_t c = single ? 2 : classes;
+    int64_t c = 0;
+    const std::vector<double> p =
+        OutputsToProbabilities(raw, b, classes, model_->spec().output, &c);
     if (out.classes == 0) {
       out.classes = c;
       out.probabilities.reserve(static_cast<size_t>(out.rows * c));
     }
     for (int64_t i = 0; i < b; ++i) {
-      std::vector<double> p;
-      if (single) {
-        double v = raw[static_cast<size_t>(i)];
-        switch (model_->spec().output) {
-          case OutputKind::kLogits:
-            v = 1.0 / (1.0 + std::exp(-v));
-            break;
-          case OutputKind::kLogProbabilities:
-            v = std::exp(v);
-            break;
-          case OutputKind::kProbabilities:
-            break;
-        }
-        p = {1.0 - v, v};
-      } else {
-        p = ToProbabilities(std::span<const float>(raw).subspan(static_cast<size_t>(i * classes),
-                                                                static_cast<size_t>(classes)),
-                            model_->spec().output);
-      }
+      const auto first = p.begin() + i * c;
       // Ties go to the lowest class index, as torch.argmax and numpy.argmax do.
-      out.predicted[static_cast<size_t>(start + i)] =
-          std::max_element(p.begin(), p.end()) - p.begin();
-      out.probabilities.insert(out.probabilities.end(), p.begin(), p.end());
+      out.predicted[static_cast<size_t>(start + i)] = std::max_element(first, first + c) - first;
     }
+    out.probabilities.insert(out.probabilities.end(), p.begin(), p.end());
     Progress(criterion_id, "forward passes", static_cast<double>(start + b) / out.rows);
   }
   if (out.classes == 2) {

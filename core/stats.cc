@@ -100,6 +100,33 @@ BootstrapResult RowBootstrap(
   return out;
 }
 
+std::optional<double> RocAuc(std::span<const double> scores, std::span<const uint8_t> positive,
+                             std::span<const double> weights) {
+  std::vector<size_t> order(scores.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] < scores[b]; });
+  auto w = [&](size_t i) { return weights.empty() ? 1.0 : weights[i]; };
+  // Walk tie groups in ascending score order; every positive scores 1 per negative below it and
+  // 1/2 per negative tied with it.
+  double neg_below = 0.0, pos_total = 0.0, neg_total = 0.0, u = 0.0;
+  for (size_t g = 0; g < order.size();) {
+    size_t end = g;
+    double pos = 0.0, neg = 0.0;
+    while (end < order.size() && scores[order[end]] == scores[order[g]]) {
+      const size_t i = order[end];
+      (positive[i] != 0 ? pos : neg) += w(i);
+      ++end;
+    }
+    u += pos * (neg_below + 0.5 * neg);
+    neg_below += neg;
+    pos_total += pos;
+    neg_total += neg;
+    g = end;
+  }
+  if (pos_total == 0.0 || neg_total == 0.0) return std::nullopt;
+  return u / (pos_total * neg_total);
+}
+
 std::vector<int64_t> MultinomialDraw(int64_t n, std::span<const double> weights,
                                      std::mt19937_64& rng) {
   std::vector<int64_t> out(weights.size(), 0);

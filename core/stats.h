@@ -49,6 +49,12 @@ BootstrapResult RowBootstrap(
     int64_t n, int resamples, uint64_t seed,
     const std::function<std::optional<double>(std::span<const uint32_t>)>& statistic);
 
+// Area under the ROC curve of `scores` against `positive` (Mann-Whitney U with mid-ranks for
+// ties), with per-row weights acting as multiplicities (bootstrap counts; empty = all 1).
+// nullopt when either class has no weight.
+std::optional<double> RocAuc(std::span<const double> scores, std::span<const uint8_t> positive,
+                             std::span<const double> weights = {});
+
 // One multinomial draw of `n` items over cells with the given non-negative weights (normalised
 // here), by conditional binomials: the exact distribution of a row bootstrap's cell counts.
 std::vector<int64_t> MultinomialDraw(int64_t n, std::span<const double> weights,

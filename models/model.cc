@@ -32,4 +32,37 @@ std::vector<double> ToProbabilities(std::span<const float> outputs, OutputKind k
   return p;
 }
 
+std::vector<double> OutputsToProbabilities(std::span<const float> raw, int64_t batch,
+                                           int64_t outputs, OutputKind kind, int64_t* classes) {
+  std::vector<double> out;
+  if (outputs == 1) {
+    *classes = 2;
+    out.reserve(static_cast<size_t>(batch * 2));
+    for (int64_t i = 0; i < batch; ++i) {
+      double v = raw[static_cast<size_t>(i)];
+      switch (kind) {
+        case OutputKind::kLogits:
+          v = 1.0 / (1.0 + std::exp(-v));
+          break;
+        case OutputKind::kLogProbabilities:
+          v = std::exp(v);
+          break;
+        case OutputKind::kProbabilities:
+          break;
+      }
+      out.push_back(1.0 - v);
+      out.push_back(v);
+    }
+    return out;
+  }
+  *classes = outputs;
+  out.reserve(static_cast<size_t>(batch * outputs));
+  for (int64_t i = 0; i < batch; ++i) {
+    const auto p = ToProbabilities(
+        raw.subspan(static_cast<size_t>(i * outputs), static_cast<size_t>(outputs)), kind);
+    out.insert(out.end(), p.begin(), p.end());
+  }
+  return out;
+}
+
 }  // namespace greenlight

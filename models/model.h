@@ -61,6 +61,12 @@ std::unique_ptr<Model> LoadTorchScriptModel(const ModelSpec& spec);
 // Converts one sample's raw outputs to class probabilities (softmax / exp / as is).
 std::vector<double> ToProbabilities(std::span<const float> outputs, OutputKind kind);
 
+// Converts a batch of raw outputs (batch × outputs floats) to class probabilities (batch × classes
+// doubles). A single output is a binary classifier's class-1 logit / log-probability /
+// probability, and becomes two classes [1 - p, p]; *classes receives the class count.
+std::vector<double> OutputsToProbabilities(std::span<const float> raw, int64_t batch,
+                                           int64_t outputs, OutputKind kind, int64_t* classes);
+
 // The LibTorch version the library was built against ("1.13.1").
 std::string TorchVersion();
 

@@ -98,29 +98,10 @@ std::optional<double> Averaged(std::span<const int64_t> m, int64_t classes,
 
 std::optional<double> RocAuc(std::span<const double> scores, std::span<const int64_t> labels,
                              std::span<const uint32_t> weights) {
-  std::vector<size_t> order(scores.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] < scores[b]; });
-  auto w = [&](size_t i) { return weights.empty() ? 1.0 : static_cast<double>(weights[i]); };
-  // Walk tie groups in ascending score order; every positive scores 1 per negative below it and
-  // 1/2 per negative tied with it.
-  double neg_below = 0.0, pos_total = 0.0, neg_total = 0.0, u = 0.0;
-  for (size_t g = 0; g < order.size();) {
-    size_t end = g;
-    double pos = 0.0, neg = 0.0;
-    while (end < order.size() && scores[order[end]] == scores[order[g]]) {
-      const size_t i = order[end];
-      (labels[i] == 1 ? pos : neg) += w(i);
-      ++end;
-    }
-    u += pos * (neg_below + 0.5 * neg);
-    neg_below += neg;
-    pos_total += pos;
-    neg_total += neg;
-    g = end;
-  }
-  if (pos_total == 0.0 || neg_total == 0.0) return std::nullopt;
-  return u / (pos_total * neg_total);
+  std::vector<uint8_t> positive(labels.size());
+  for (size_t i = 0; i < labels.size(); ++i) positive[i] = labels[i] == 1 ? 1 : 0;
+  const std::vector<double> w(weights.begin(), weights.end());
+  return stats::RocAuc(scores, positive, w);
 }
 
 }  // namespace accuracy

@@ -54,39 +54,6 @@ std::mt19937_64 RowStream(uint64_t seed, uint64_t purpose, int64_t row) {
   return std::mt19937_64(Mix(Mix(seed, purpose), static_cast<uint64_t>(row)));
 }
 
-std::vector<double> RawToProbabilities(std::span<const float> raw, int64_t batch, int64_t outputs,
-                                       OutputKind kind, int64_t* classes) {
-  std::vector<double> out;
-  if (outputs == 1) {
-    *classes = 2;
-    out.reserve(static_cast<size_t>(batch * 2));
-    for (int64_t i = 0; i < batch; ++i) {
-      double v = raw[static_cast<size_t>(i)];
-      switch (kind) {
-        case OutputKind::kLogits:
-          v = 1.0 / (1.0 + std::exp(-v));
-          break;
-        case OutputKind::kLogProbabilities:
-          v = std::exp(v);
-          break;
-        case OutputKind::kProbabilities:
-          break;
-      }
-      out.push_back(1.0 - v);
-      out.push_back(v);
-    }
-    return out;
-  }
-  *classes = outputs;
-  out.reserve(static_cast<size_t>(batch * outputs));
-  for (int64_t i = 0; i < batch; ++i) {
-    const auto p = ToProbabilities(
-        raw.subspan(static_cast<size_t>(i * outputs), static_cast<size_t>(outputs)), kind);
-    out.insert(out.end(), p.begin(), p.end());
-  }
-  return out;
-}
-
 std::vector<double> PredictProbabilities(Model& model, std::span<const float> inputs, int64_t rows,
                                          int64_t* classes) {
   const int64_t size = model.input_size();
@@ -99,7 +66,7 @@ std::vector<double> PredictProbabilities(Model& model, std::span<const float> in
         inputs.subspan(static_cast<size_t>(start * size), static_cast<size_t>(b * size)), b,
         &outputs);
     int64_t c = 0;
-    const auto p = RawToProbabilities(raw, b, outputs, model.spec().output, &c);
+    const auto p = OutputsToProbabilities(raw, b, outputs, model.spec().output, &c);
     *classes = c;
     out.insert(out.end(), p.begin(), p.end());
   }
@@ -122,33 +89,6 @@ std::vector<double> RowMax(std::span<const double> probabilities, int64_t rows, 
     out[static_cast<size_t>(i)] = *std::max_element(p, p + classes);
   }
   return out;
-}
-
-std::optional<double> WeightedAuroc(std::span<const double> scores,
-                                    std::span<const uint8_t> positive,
-                                    std::span<const double> weights) {
-  std::vector<size_t> order(scores.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] < scores[b]; });
-  auto w = [&](size_t i) { return weights.empty() ? 1.0 : weights[i]; };
-  // Ascending tie groups: each positive wins against every negative below and half of the tied.
-  double neg_below = 0.0, pos_total = 0.0, neg_total = 0.0, u = 0.0;
-  for (size_t g = 0; g < order.size();) {
-    size_t end = g;
-    double pos = 0.0, neg = 0.0;
-    while (end < order.size() && scores[order[end]] == scores[order[g]]) {
-      const size_t i = order[end];
-      (positive[i] ? pos : neg) += w(i);
-      ++end;
-    }
-    u += pos * (neg_below + 0.5 * neg);
-    neg_below += neg;
-    pos_total += pos;
-    neg_total += neg;
-    g = end;
-  }
-  if (pos_total == 0.0 || neg_total == 0.0) return std::nullopt;
-  return u / (pos_total * neg_total);
 }
 
 Interval BootstrapInterval(

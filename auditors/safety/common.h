@@ -40,11 +40,6 @@ uint64_t RequestSeed(const MetricRequest& req);
 uint64_t Mix(uint64_t a, uint64_t b);
 std::mt19937_64 RowStream(uint64_t seed, uint64_t purpose, int64_t row);
 
-// Class probabilities of a batch of raw model outputs (batch × outputs). A single output is the
-// class-1 score of a binary classifier, as AuditContext::Outputs() treats it.
-std::vector<double> RawToProbabilities(std::span<const float> raw, int64_t batch, int64_t outputs,
-                                       OutputKind kind, int64_t* classes);
-
 // Forward passes over `rows` samples (rows × model input size floats) in batches of kEvalBatch;
 // returns rows × classes probabilities and sets *classes.
 std::vector<double> PredictProbabilities(Model& model, std::span<const float> inputs, int64_t rows,
@@ -54,13 +49,6 @@ std::vector<double> PredictProbabilities(Model& model, std::span<const float> in
 std::vector<int64_t> Argmax(std::span<const double> probabilities, int64_t rows, int64_t classes);
 // max per row (the maximum-softmax-probability / confidence).
 std::vector<double> RowMax(std::span<const double> probabilities, int64_t rows, int64_t classes);
-
-// Weighted AUROC of scores, class 1 = `positive`: P(score_pos > score_neg) + 1/2 P(tie), with
-// mid-ranks for ties (the Mann-Whitney U statistic). nullopt when a class has zero weight.
-// `weights` empty = all 1.
-std::optional<double> WeightedAuroc(std::span<const double> scores,
-                                    std::span<const uint8_t> positive,
-                                    std::span<const double> weights = {});
 
 // Interval of a statistic of rows by the seeded percentile row bootstrap; records the bootstrap
 // settings in `details["bootstrap"]`.

@@ -5,6 +5,7 @@
 
 #include "auditors/safety/common.h"
 #include "core/error.h"
+#include "core/stats.h"
 
 namespace greenlight::safety {
 namespace {
@@ -115,7 +116,7 @@ Measurement MeasureOod(const MetricRequest& req, AuditContext& ctx) {
     pair_pos.resize(static_cast<size_t>(2 * n), 0);
     double mean = 0.0;
     for (double v : msp) mean += v / n;
-    per_set[sets[s]] = {{"auroc", *WeightedAuroc(pair_scores, pair_pos)}, {"mean_msp", mean}};
+    per_set[sets[s]] = {{"auroc", *stats::RocAuc(pair_scores, pair_pos)}, {"mean_msp", mean}};
     scores.insert(scores.end(), msp.begin(), msp.end());
     positive.resize(scores.size(), 0);
     ctx.Progress(req.criterion_id, "OOD sets", static_cast<double>(s + 1) / sets.size());
@@ -125,7 +126,7 @@ Measurement MeasureOod(const MetricRequest& req, AuditContext& ctx) {
   Measurement r;
   r.unit = "ratio";
   r.samples = n;
-  r.value = WeightedAuroc(scores, positive);
+  r.value = stats::RocAuc(scores, positive);
   r.details = {{"score", "maximum softmax probability"},
                {"positives", "test rows (in-distribution)"},
                {"ood_sets", per_set},
@@ -145,7 +146,7 @@ Measurement MeasureOod(const MetricRequest& req, AuditContext& ctx) {
         for (size_t k = 0; k <= sets_count; ++k) {
           for (int64_t i = 0; i < n; ++i) weights[k * n + i] = w[i];
         }
-        return WeightedAuroc(scores, positive, weights);
+        return stats::RocAuc(scores, positive, weights);
       },
       r.details);
   r.method =

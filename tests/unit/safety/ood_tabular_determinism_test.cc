@@ -4,6 +4,7 @@
 #include "auditors/safety/common.h"
 #include "auditors/safety/ood.h"
 #include "core/error.h"
+#include "core/stats.h"
 #include "datasets/in_memory_dataset.h"
 #include "safety_test_util.h"
 
@@ -14,12 +15,12 @@ BOOST_AUTO_TEST_SUITE(ood)
 
 BOOST_AUTO_TEST_CASE(auroc_by_hand) {
   const std::vector<uint8_t> pos{1, 1, 0, 0};
-  BOOST_TEST(*safety::WeightedAuroc(std::vector<double>{0.9, 0.8, 0.1, 0.2}, pos) == 1.0);
-  BOOST_TEST(*safety::WeightedAuroc(std::vector<double>{0.1, 0.2, 0.9, 0.8}, pos) == 0.0);
-  BOOST_TEST(*safety::WeightedAuroc(std::vector<double>{0.5, 0.5, 0.5, 0.5}, pos) == 0.5);
+  BOOST_TEST(*stats::RocAuc(std::vector<double>{0.9, 0.8, 0.1, 0.2}, pos) == 1.0);
+  BOOST_TEST(*stats::RocAuc(std::vector<double>{0.1, 0.2, 0.9, 0.8}, pos) == 0.0);
+  BOOST_TEST(*stats::RocAuc(std::vector<double>{0.5, 0.5, 0.5, 0.5}, pos) == 0.5);
   // Pairs (pos, neg): (0.9,0.1) (0.9,0.95) (0.3,0.1) (0.3,0.95) -> wins 1 + 0 + 1 + 0.
-  BOOST_TEST(*safety::WeightedAuroc(std::vector<double>{0.9, 0.3, 0.1, 0.95}, pos) == 0.5);
-  BOOST_TEST(!safety::WeightedAuroc(std::vector<double>{0.9, 0.3}, std::vector<uint8_t>{1, 1}));
+  BOOST_TEST(*stats::RocAuc(std::vector<double>{0.9, 0.3, 0.1, 0.95}, pos) == 0.5);
+  BOOST_TEST(!stats::RocAuc(std::vector<double>{0.9, 0.3}, std::vector<uint8_t>{1, 1}));
 }
 
 BOOST_AUTO_TEST_CASE(ood_sets) {
