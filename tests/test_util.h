@@ -86,6 +86,19 @@ inline CommandResult RunPython(const std::string& script) {
   return RunShell(std::string(GREENLIGHT_PYTHON) + " " + (tmp / "script.py").string());
 }
 
+// The model: and dataset: sections of a criteria file for the example CNN on the first `limit`
+// Fashion-MNIST test images (the set-up every CLI test of the CNN starts from).
+inline std::string FashionCnnSections(const std::filesystem::path& model, int limit) {
+  return "model:\n  path: " + model.string() +
+         "\n  output: log_probabilities\n"
+         "  input: {shape: [1, 28, 28], range: [0, 1]}\n"
+         "dataset:\n  format: idx\n"
+         "  images: " +
+         (FashionDir() / "t10k-images-idx3-ubyte.gz").string() +
+         "\n  labels: " + (FashionDir() / "t10k-labels-idx1-ubyte.gz").string() +
+         "\n  scale: 0.00392156862745098\n  limit: " + std::to_string(limit) + "\n";
+}
+
 inline std::string Quote(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
 
 }  // namespace greenlight::testing

@@ -16,24 +16,8 @@ std::string CnnCriteria(const std::string& criteria, int limit, const std::strin
   const std::string model_path =
       model.empty() ? (t::ModelsDir() / "fashion_cnn.pt").string() : model;
   return "apiVersion: greenlight/v1\nkind: Criteria\nmetadata: {name: e2e, version: '1'}\n"
-         "settings: {seed: 5}\n"
-         "model:\n  path: " +
-         model_path +
-         "\n  output: log_probabilities\n"
-         "  input: {shape: [1, 28, 28], range: [0, 1]}\n"
-         "dataset:\n  format: idx\n"
-         "  images: " +
-         (t::FashionDir() / "t10k-images-idx3-ubyte.gz").string() +
-         "\n"
-         "  labels: " +
-         (t::FashionDir() / "t10k-labels-idx1-ubyte.gz").string() +
-         "\n"
-         "  scale: 0.00392156862745098\n"
-         "  limit: " +
-         std::to_string(limit) +
-         "\n"
-         "criteria:\n" +
-         criteria;
+         "settings: {seed: 5}\n" +
+         t::FashionCnnSections(model_path, limit) + "criteria:\n" + criteria;
 }
 
 std::string Accuracy(const std::string& threshold, const std::string& extra = "",

@@ -19,19 +19,8 @@ namespace {
 // A small audit (first 300 test images) so the suite stays quick.
 std::string Criteria() {
   return "apiVersion: greenlight/v1\nkind: Criteria\nmetadata: {name: signing-e2e, version: '1'}\n"
-         "settings: {seed: 11}\n"
-         "model:\n  path: " +
-         (t::ModelsDir() / "fashion_cnn.pt").string() +
-         "\n  output: log_probabilities\n"
-         "  input: {shape: [1, 28, 28], range: [0, 1]}\n"
-         "dataset:\n  format: idx\n"
-         "  images: " +
-         (t::FashionDir() / "t10k-images-idx3-ubyte.gz").string() +
-         "\n"
-         "  labels: " +
-         (t::FashionDir() / "t10k-labels-idx1-ubyte.gz").string() +
-         "\n"
-         "  scale: 0.00392156862745098\n  limit: 300\n"
+         "settings: {seed: 11}\n" +
+         t::FashionCnnSections(t::ModelsDir() / "fashion_cnn.pt", 300) +
          "criteria:\n"
          "  - {id: ACC-01, metric: accuracy, threshold: {gte: 0.5}, severity: mandatory, "
          "confidence: 0.95}\n"

@@ -20,21 +20,8 @@ constexpr const char* kQuick =
     "{threads: 1, warmup_queries: 8, min_queries: 128, min_duration_s: 0.1}";
 
 std::string Criteria(const std::string& criteria) {
-  return "apiVersion: greenlight/v1\nkind: Criteria\nmetadata: {name: eff-e2e, version: '1'}\n"
-         "model:\n  path: " +
-         (t::ModelsDir() / "fashion_cnn.pt").string() +
-         "\n"
-         "  output: log_probabilities\n  input: {shape: [1, 28, 28], range: [0, 1]}\n"
-         "dataset:\n  format: idx\n"
-         "  images: " +
-         (t::FashionDir() / "t10k-images-idx3-ubyte.gz").string() +
-         "\n"
-         "  labels: " +
-         (t::FashionDir() / "t10k-labels-idx1-ubyte.gz").string() +
-         "\n"
-         "  scale: 0.00392156862745098\n  limit: 256\n"
-         "criteria:\n" +
-         criteria;
+  return "apiVersion: greenlight/v1\nkind: Criteria\nmetadata: {name: eff-e2e, version: '1'}\n" +
+         t::FashionCnnSections(t::ModelsDir() / "fashion_cnn.pt", 256) + "criteria:\n" + criteria;
 }
 
 std::string Criterion(const std::string& id, const std::string& metric, const std::string& params,
