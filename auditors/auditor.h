@@ -147,7 +147,6 @@ class AuditContext {
 class Auditor {
  public:
   virtual ~Auditor() = default;
-  virtual std::string_view concern() const = 0;
   virtual std::vector<MetricSpec> metrics() const = 0;
   // Called for every criterion of the run before any is measured: an auditor that needs to
   // observe other auditors' runs (energy around latency) attaches its WindowObserver here.

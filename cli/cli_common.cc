@@ -124,6 +124,14 @@ std::filesystem::path ShippedCriteriaDir() {
   if (const char* dir = std::getenv("GREENLIGHT_CRITERIA_DIR"); dir != nullptr && dir[0] != '\0') {
     return dir;
   }
+  // An installed binary (<prefix>/bin/greenlight) uses <prefix>/share/greenlight/criteria.
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec && exe.parent_path().filename() == std::filesystem::path(GREENLIGHT_INSTALL_BINDIR)) {
+    const auto installed =
+        exe.parent_path().parent_path() / GREENLIGHT_INSTALL_DATADIR / "greenlight" / "criteria";
+    if (std::filesystem::is_directory(installed, ec)) return installed;
+  }
   return std::filesystem::path(GREENLIGHT_SOURCE_DIR) / "criteria";
 }
 

@@ -1,5 +1,6 @@
-# Every dependency is a Debian 12 package; scripts/install-deps.sh installs them all.
-# A missing one stops configuration with the package to install.
+# Every dependency is a Debian 12 package; scripts/install-deps.sh installs them all. A package is
+# required only when a target that is built needs it; a missing one stops configuration with the
+# package to install.
 macro(greenlight_require package debian_package)
   find_package(${package} ${ARGN} QUIET)
   if(NOT ${package}_FOUND)
@@ -9,20 +10,26 @@ macro(greenlight_require package debian_package)
   endif()
 endmacro()
 
-greenlight_require(Torch libtorch-dev)
-greenlight_require(yaml-cpp libyaml-cpp-dev)
+# The libraries and the CLI.
+greenlight_require(Torch libtorch-dev)              # models (TorchScript runtime), tensor-level metrics
+greenlight_require(yaml-cpp libyaml-cpp-dev)        # core (criteria YAML)
 greenlight_require(nlohmann_json nlohmann-json3-dev)
-greenlight_require(valijson libvalijson-dev)
-greenlight_require(OpenSSL libssl-dev 3)
-greenlight_require(CLI11 libcli11-dev)
-greenlight_require(ZLIB zlib1g-dev)
-greenlight_require(CURL libcurl4-openssl-dev)
-greenlight_require(benchmark libbenchmark-dev)
-# Boost.Math (headers) for the statistics; Boost.Test for the tests. Both come with libboost-test-dev.
-greenlight_require(Boost libboost-test-dev 1.74 COMPONENTS unit_test_framework)
+greenlight_require(valijson libvalijson-dev)        # engine (criteria schema)
+greenlight_require(OpenSSL libssl-dev 3)            # core (digests), reports (Ed25519)
+greenlight_require(CLI11 libcli11-dev)              # cli
+greenlight_require(ZLIB zlib1g-dev)                 # datasets (gzip IDX)
+greenlight_require(benchmark libbenchmark-dev)      # the timing harness behind latency metrics
+greenlight_require(Boost libboost-dev 1.74)         # Boost.Math (headers) for the statistics
+find_package(Threads REQUIRED)
+# Boost.Test only for the tests.
+if(GREENLIGHT_BUILD_TESTS)
+  greenlight_require(Boost libboost-test-dev 1.74 COMPONENTS unit_test_framework)
+endif()
 
 # LibTorch's exported flags (e.g. the C++ ABI define) must reach every target that includes it.
+# Only the runtimes and tensor-level metrics link this, PRIVATE.
 add_library(greenlight_torch INTERFACE)
 target_link_libraries(greenlight_torch INTERFACE ${TORCH_LIBRARIES})
 target_compile_options(greenlight_torch INTERFACE ${TORCH_CXX_FLAGS})
+set_target_properties(greenlight_torch PROPERTIES EXPORT_NAME torch)
 add_library(greenlight::torch ALIAS greenlight_torch)

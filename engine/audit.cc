@@ -41,7 +41,9 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
 
   std::unique_ptr<Model> model;
   if (criteria.model) {
-    model = LoadTorchScriptModel(*criteria.model);
+    const ModelRegistry& runtimes =
+        options.runtimes != nullptr ? *options.runtimes : BuiltinModelRegistry();
+    model = runtimes.Load(*criteria.model);
     if (auto threads = options.threads ? options.threads : criteria.threads) {
       model->SetThreads(*threads);
     }

@@ -10,12 +10,15 @@
 #include "auditors/auditor.h"
 #include "engine/criteria.h"
 #include "engine/verdict.h"
+#include "models/model_registry.h"
 
 namespace greenlight {
 
 struct AuditOptions {
   ProgressSink* progress = nullptr;  // Not owned; may be null.
   std::optional<int> threads;        // Overrides settings.threads (intra-op threads).
+  // Runtimes by model.format; null: BuiltinModelRegistry(). Not owned.
+  const ModelRegistry* runtimes = nullptr;
 };
 
 struct CriterionOutcome {

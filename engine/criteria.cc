@@ -169,7 +169,8 @@ const std::string& CriteriaSchemaText() {
 }
 
 CriteriaFile LoadCriteria(const std::filesystem::path& path, const AuditorRegistry& registry,
-                          const std::optional<std::filesystem::path>& model_override) {
+                          const std::optional<std::filesystem::path>& model_override,
+                          const ModelRegistry& runtimes) {
   const std::string text = ReadFile(path);
   const YamlDocument doc = ParseYaml(text, path);
   if (!doc.value.is_object()) Fail(doc, "", "a criteria file must be a YAML mapping");
@@ -191,6 +192,11 @@ CriteriaFile LoadCriteria(const std::filesystem::path& path, const AuditorRegist
   if (v.contains("model")) {
     const auto& m = v["model"];
     ModelSpec spec;
+    spec.format = m.value("format", spec.format);
+    if (!runtimes.Has(spec.format)) {
+      Fail(doc, "/model/format",
+           "unknown model format '" + spec.format + "' (known: " + runtimes.FormatList() + ")");
+    }
     spec.path = model_override ? *model_override : Resolve(base, m["path"].get<std::string>());
     const std::string output = m["output"].get<std::string>();
     spec.output = output == "logits"          ? OutputKind::kLogits

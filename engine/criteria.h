@@ -12,6 +12,7 @@
 #include "core/yaml_json.h"
 #include "datasets/dataset.h"
 #include "models/model.h"
+#include "models/model_registry.h"
 
 namespace greenlight {
 
@@ -58,9 +59,11 @@ struct CriteriaFile {
 
 // Loads and validates a criteria file. `model_override` replaces model.path (the model section
 // must then still declare output and input). Relative paths resolve against the file's folder.
+// model.format (default torchscript) must be a format `runtimes` knows.
 // Throws InputError "<file>:<line>:<col>: <field>: <problem>".
 CriteriaFile LoadCriteria(const std::filesystem::path& path, const AuditorRegistry& registry,
-                          const std::optional<std::filesystem::path>& model_override = {});
+                          const std::optional<std::filesystem::path>& model_override = {},
+                          const ModelRegistry& runtimes = BuiltinModelRegistry());
 
 // The criteria JSON Schema compiled into the binary (schemas/criteria.schema.json).
 const std::string& CriteriaSchemaText();

@@ -5,12 +5,28 @@
 #include <functional>
 #include <numeric>
 
+#include "core/error.h"
+
 namespace greenlight {
 
 int64_t Model::input_size() const {
   const auto& shape = spec().input_shape;
   return std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<>());
 }
+
+void* Model::FindCapability(const std::type_info& /*type*/) { return nullptr; }
+
+std::string Model::CapabilityGap(const std::type_info& /*type*/) const { return ""; }
+
+std::string Model::DescribeMissingCapability(std::string_view name,
+                                             const std::type_info& type) const {
+  std::string message = "model runtime '" + info().format + "' offers no " + std::string(name) +
+                        " for " + info().path.filename().string();
+  if (const std::string gap = CapabilityGap(type); !gap.empty()) message += " (" + gap + ")";
+  return message;
+}
+
+void ThrowMissingCapability(const std::string& reason) { throw RuntimeError(reason); }
 
 std::vector<double> ToProbabilities(std::span<const float> outputs, OutputKind kind) {
   std::vector<double> p(outputs.begin(), outputs.end());

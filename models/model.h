@@ -1,5 +1,9 @@
 // The seam between greenlight and the model runtime, after MLPerf LoadGen's SystemUnderTest: a
-// small interface, so nothing outside models/ (and the auditors that need autograd) sees LibTorch.
+// small interface (spec, info, batched forward, threads), so nothing outside the runtimes (and the
+// tensor-level metrics) sees LibTorch. What a runtime can do beyond that (input gradients, timed
+// queries on staged tensors, graph introspection, raw inputs) is a capability, asked for
+// explicitly with Capability<C>() (see models/capabilities.h); runtimes are chosen by
+// `model.format` from a ModelRegistry (models/model_registry.h).
 #pragma once
 
 #include <cstdint>
@@ -7,6 +11,8 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
+#include <typeinfo>
 #include <vector>
 
 namespace greenlight {
@@ -15,6 +21,7 @@ namespace greenlight {
 enum class OutputKind { kLogits, kProbabilities, kLogProbabilities };
 
 struct ModelSpec {
+  std::string format = "torchscript";  // The runtime that loads it (a ModelRegistry key).
   std::filesystem::path path;
   OutputKind output = OutputKind::kLogits;
   std::vector<int64_t> input_shape;  // Per-sample shape, e.g. {1, 28, 28}.
@@ -52,7 +59,43 @@ class Model {
   // Intra-op threads used by forward passes (process-wide for LibTorch).
   virtual void SetThreads(int threads) = 0;
   virtual int threads() const = 0;
+
+  // The capability C (an interface from models/capabilities.h or models/torch_capabilities.h) if
+  // this runtime offers it for this model, else null. The pointer is owned by the model and lives
+  // as long as it. Callers handle null: a metric whose capability is missing reports why
+  // (MissingCapability) instead of failing the audit.
+  template <typename C>
+  C* Capability() {
+    return static_cast<C*>(FindCapability(typeid(C)));
+  }
+
+  // The reason a metric gets when Capability<C>() is null, e.g. "model runtime 'torchscript'
+  // offers no input gradients for fashion_cnn_int8.pt (<the runtime's explanation>)".
+  template <typename C>
+  std::string MissingCapability() const {
+    return DescribeMissingCapability(C::kName, typeid(C));
+  }
+
+ protected:
+  // Runtimes return a pointer to their implementation of the capability interface `type`
+  // (static_cast to that interface type, then to void*), or null when they do not offer it.
+  virtual void* FindCapability(const std::type_info& type);
+  // Why the capability `type` is missing for this model (empty: no more than its absence).
+  virtual std::string CapabilityGap(const std::type_info& type) const;
+
+ private:
+  std::string DescribeMissingCapability(std::string_view name, const std::type_info& type) const;
 };
+
+// Capability<C>() or, when the runtime does not offer C, a RuntimeError carrying
+// MissingCapability<C>(): for metrics that cannot be measured without it (the engine records the
+// criterion as ERROR with that reason and the other criteria still run).
+[[noreturn]] void ThrowMissingCapability(const std::string& reason);
+template <typename C>
+C& RequireCapability(Model& model) {
+  if (C* c = model.Capability<C>()) return *c;
+  ThrowMissingCapability(model.MissingCapability<C>());
+}
 
 // Loads a TorchScript file (torch.jit.script / torch.jit.trace, int8 dynamic-quantized included).
 // Throws InputError naming the file when it is missing, corrupt or not TorchScript.

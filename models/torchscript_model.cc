@@ -1,6 +1,7 @@
 #include "models/torchscript_model.h"
 
 #include <ATen/Parallel.h>
+#include <torch/csrc/autograd/autograd.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
 
@@ -9,6 +10,7 @@
 
 #include "core/digest.h"
 #include "core/error.h"
+#include "models/torchscript_flops.h"
 
 namespace greenlight {
 namespace {
@@ -138,6 +140,74 @@ std::vector<float> TorchScriptModel::Forward(std::span<const float> input, int64
   out = out.to(torch::kCPU, torch::kFloat32).contiguous();
   *outputs_per_sample = out.size(1);
   return std::vector<float>(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
+}
+
+std::unique_ptr<Model> TorchScriptModel::LoadOnDevice(const std::string& device) const {
+  ModelSpec spec = spec_;
+  spec.device = device;
+  return std::make_unique<TorchScriptModel>(spec);
+}
+
+torch::Tensor TorchScriptModel::DifferentiableForward(const torch::Tensor& input) {
+  torch::AutoGradMode enable_grad(true);
+  return ForwardTensor(input);
+}
+
+c10::IValue TorchScriptModel::ForwardRaw(const torch::Tensor& input) {
+  return module_.forward({input});
+}
+
+FlopCount TorchScriptModel::CountFlops(std::span<const float> input, int64_t batch) {
+  return CountTorchScriptFlops(*this, MakeInput(input, batch).clone());
+}
+
+void TorchScriptModel::ProbeGradients() {
+  if (gradient_gap_) return;
+  std::vector<int64_t> shape{1};
+  shape.insert(shape.end(), spec_.input_shape.begin(), spec_.input_shape.end());
+  const double middle = 0.5 * (spec_.input_min + spec_.input_max);
+  try {
+    torch::AutoGradMode enable_grad(true);
+    const torch::Tensor x =
+        torch::full(shape, middle, torch::TensorOptions().dtype(torch::kFloat32).device(device_))
+            .set_requires_grad(true);
+    const torch::Tensor y = module_.forward({x}).toTensor();
+    if (!y.requires_grad()) {
+      gradient_gap_ = "its output is not differentiable with respect to its input";
+      return;
+    }
+    const auto grads = torch::autograd::grad({y.to(torch::kFloat32).sum()}, {x}, {},
+                                             /*retain_graph=*/false, /*create_graph=*/false,
+                                             /*allow_unused=*/true);
+    gradient_gap_ =
+        grads.empty() || !grads[0].defined()
+            ? "its output does not depend on its input through differentiable operations"
+            : "";
+  } catch (const c10::Error& e) {
+    gradient_gap_ = "backpropagation failed: " + Cause(e.what_without_backtrace());
+  } catch (const std::runtime_error& e) {
+    gradient_gap_ = "backpropagation failed: " + Cause(e.what());
+  }
+}
+
+void* TorchScriptModel::FindCapability(const std::type_info& type) {
+  if (type == typeid(TensorAccess)) return static_cast<TensorAccess*>(this);
+  if (type == typeid(RawInputs)) return static_cast<RawInputs*>(this);
+  if (type == typeid(GraphIntrospection)) return static_cast<GraphIntrospection*>(this);
+  if (type == typeid(InputGradients)) {
+    ProbeGradients();
+    return gradient_gap_->empty() ? static_cast<InputGradients*>(this) : nullptr;
+  }
+  return nullptr;
+}
+
+std::string TorchScriptModel::CapabilityGap(const std::type_info& type) const {
+  if (type == typeid(InputGradients)) {
+    // The gap is known once probed; probing only reads the model.
+    const_cast<TorchScriptModel*>(this)->ProbeGradients();
+    return *gradient_gap_;
+  }
+  return "";
 }
 
 void TorchScriptModel::SetThreads(int threads) {

@@ -1,14 +1,23 @@
-// LibTorch implementation of Model. Include only where tensors or autograd are needed
-// (models/, auditors/safety, benchmarks/); everything else uses models/model.h.
+// The TorchScript runtime: LibTorch's implementation of Model and of the capabilities it offers
+// (tensor access, input gradients when the model is differentiable, raw inputs, graph
+// introspection). Internal to models/: everything else asks Model::Capability<C>().
 #pragma once
 
 #include <torch/script.h>
 
+#include <optional>
+
+#include "models/capabilities.h"
 #include "models/model.h"
+#include "models/torch_capabilities.h"
 
 namespace greenlight {
 
-class TorchScriptModel final : public Model {
+class TorchScriptModel final : public Model,
+                               public TensorAccess,
+                               public InputGradients,
+                               public RawInputs,
+                               public GraphIntrospection {
  public:
   // Throws InputError naming the file when it is missing, corrupt or not TorchScript.
   explicit TorchScriptModel(const ModelSpec& spec);
@@ -20,20 +29,38 @@ class TorchScriptModel final : public Model {
   void SetThreads(int threads) override;
   int threads() const override;
 
-  // Forward on a ready tensor (batch × input_shape, on device()), no copies: used by the timing
-  // harness and by auditors that need autograd (which enable gradients themselves).
-  torch::Tensor ForwardTensor(const torch::Tensor& input);
-  // Wraps host floats as a tensor of shape batch × input_shape on device() (copies only to GPU).
-  torch::Tensor MakeInput(std::span<const float> input, int64_t batch) const;
+  // TensorAccess.
+  const torch::Device& device() const override { return device_; }
+  torch::Tensor MakeInput(std::span<const float> input, int64_t batch) const override;
+  torch::Tensor ForwardTensor(const torch::Tensor& input) override;
+  std::unique_ptr<Model> LoadOnDevice(const std::string& device) const override;
+
+  // InputGradients (offered only when ProbeGradients() found the forward pass differentiable).
+  torch::Tensor DifferentiableForward(const torch::Tensor& input) override;
+
+  // RawInputs.
+  c10::IValue ForwardRaw(const torch::Tensor& input) override;
+
+  // GraphIntrospection.
+  FlopCount CountFlops(std::span<const float> input, int64_t batch) override;
 
   torch::jit::Module& module() { return module_; }
-  const torch::Device& device() const { return device_; }
+
+ protected:
+  void* FindCapability(const std::type_info& type) override;
+  std::string CapabilityGap(const std::type_info& type) const override;
 
  private:
+  // One forward and backward pass of batch 1 (every input at the middle of the declared range)
+  // decides whether the model offers InputGradients; the first request runs it, once.
+  void ProbeGradients();
+
   ModelSpec spec_;
   ModelInfo info_;
   torch::jit::Module module_;
   torch::Device device_;
+  // Empty: not probed yet; "": differentiable; otherwise why not.
+  std::optional<std::string> gradient_gap_;
 };
 
 }  // namespace greenlight

@@ -121,7 +121,6 @@ nlohmann::json ConfusionDetails(const std::vector<int64_t>& m, int64_t classes) 
 
 class AccuracyAuditor final : public Auditor {
  public:
-  std::string_view concern() const override { return "safety"; }
 
   std::vector<MetricSpec> metrics() const override {
     const ParamSpec resamples{"bootstrap_resamples", ParamType::kInteger,

@@ -6,11 +6,10 @@
 #include <limits>
 #include <numeric>
 
-#include "auditors/efficiency/flops.h"
 #include "benchmarks/harness/harness.h"
 #include "core/error.h"
 #include "core/stats.h"
-#include "models/torchscript_model.h"
+#include "models/capabilities.h"
 
 namespace greenlight {
 namespace efficiency {
@@ -352,8 +351,6 @@ bool LowerIsBetter(const std::string& metric) { return metric != "throughput_sam
 
 class EfficiencyAuditor final : public Auditor {
  public:
-  std::string_view concern() const override { return "efficiency"; }
-
   std::vector<MetricSpec> metrics() const override {
     std::vector<ParamSpec> run = harness::RunParamSpecs();
     std::vector<ParamSpec> swept = run;
@@ -474,20 +471,16 @@ class EfficiencyAuditor final : public Auditor {
 
  private:
   Measurement Flops(const MetricRequest& req, AuditContext& ctx, Model& model) {
-    auto* ts = dynamic_cast<TorchScriptModel*>(&model);
-    if (ts == nullptr) throw InputError("flops_per_sample needs a TorchScript model");
+    GraphIntrospection& graph = RequireCapability<GraphIntrospection>(model);
     const Dataset& data = ctx.dataset();
     if (data.rows() == 0 || data.sample_size() != model.input_size()) {
       throw InputError("flops_per_sample needs a dataset row shaped like the model input");
     }
     (void)req;
-    auto count =
-        ctx.Shared<efficiency::FlopCount>("efficiency:flops:" + model.info().sha256, [&]() {
-          // Shapes come from one real forward pass of batch 1 (the dataset's first row).
-          const auto row = data.row(0);
-          torch::Tensor input = ts->MakeInput(row, 1).clone();
-          return std::make_shared<efficiency::FlopCount>(efficiency::CountFlops(*ts, input));
-        });
+    auto count = ctx.Shared<FlopCount>("efficiency:flops:" + model.info().sha256, [&]() {
+      // Shapes come from one real forward pass of batch 1 (the dataset's first row).
+      return std::make_shared<FlopCount>(graph.CountFlops(data.row(0), 1));
+    });
     Measurement m;
     m.value =
         static_cast<double>(count->flops) / static_cast<double>(std::max<int64_t>(count->batch, 1));

@@ -317,7 +317,6 @@ std::string Rfc3339(double unix_s) {
 
 class EnergyAuditor final : public Auditor {
  public:
-  std::string_view concern() const override { return "efficiency"; }
 
   std::vector<MetricSpec> metrics() const override {
     const auto meter = MeterParams();

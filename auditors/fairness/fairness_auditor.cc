@@ -182,7 +182,6 @@ nlohmann::json GroupRow(const std::string& name, const CellCounts& c, bool has_l
 
 class FairnessAuditor final : public Auditor {
  public:
-  std::string_view concern() const override { return "fairness"; }
 
   std::vector<MetricSpec> metrics() const override {
     const std::vector<ParamSpec> params = {

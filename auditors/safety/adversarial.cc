@@ -9,21 +9,13 @@
 #include "auditors/safety/common.h"
 #include "core/error.h"
 #include "core/stats.h"
-#include "models/torchscript_model.h"
+#include "models/torch_capabilities.h"
 
 namespace greenlight::safety {
 namespace {
 
 constexpr uint64_t kRandomStartStream = 0xA7;
 constexpr int64_t kDefaultLimit = 1000;
-
-TorchScriptModel& RequireTorchScript(Model& model) {
-  auto* ts = dynamic_cast<TorchScriptModel*>(&model);
-  if (ts == nullptr) {
-    throw InputError("adversarial attacks need a TorchScript model (they use its gradients)");
-  }
-  return *ts;
-}
 
 // Log-probabilities [batch, classes] from the model's raw output, differentiably, following the
 // declared output kind; a single output is the class-1 score of a binary classifier.
@@ -70,11 +62,12 @@ torch::Tensor Direction(const torch::Tensor& grad, const std::string& norm) {
 }
 
 // Loss gradient w.r.t. the input and the predictions at that input.
-std::pair<torch::Tensor, torch::Tensor> Gradient(TorchScriptModel& model, const torch::Tensor& x,
+std::pair<torch::Tensor, torch::Tensor> Gradient(InputGradients& gradients, const Model& model,
+                                                 const torch::Tensor& x,
                                                  const torch::Tensor& target) {
   torch::AutoGradMode enable_grad(true);
   torch::Tensor input = x.detach().clone().set_requires_grad(true);
-  const torch::Tensor raw = model.ForwardTensor(input);
+  const torch::Tensor raw = gradients.DifferentiableForward(input);
   const int64_t batch = x.size(0);
   const torch::Tensor logp = LogProbabilities(raw, model.spec().output, batch);
   const torch::Tensor loss = torch::nll_loss(logp, target, {}, at::Reduction::Sum);
@@ -147,7 +140,10 @@ AttackResult RunAttack(Model& model_in, std::span<const float> inputs,
                        std::span<const int64_t> labels, std::span<const int64_t> clean_predicted,
                        int64_t rows, const AttackConfig& config,
                        const std::function<void(double)>& progress) {
-  TorchScriptModel& model = RequireTorchScript(model_in);
+  Model& model = model_in;
+  // White-box attacks need the runtime's gradients and its tensors.
+  InputGradients& gradients = RequireCapability<InputGradients>(model);
+  TensorAccess& tensors = RequireCapability<TensorAccess>(model);
   const auto [lo, hi] = InputRange(model);
   if (config.norm != "inf" && config.norm != "2") throw InputError("norm must be inf or 2");
   if (config.attack != "fgsm" && config.attack != "pgd")
@@ -169,11 +165,11 @@ AttackResult RunAttack(Model& model_in, std::span<const float> inputs,
     const int64_t b = std::min(config.batch_size, rows - start);
     const auto host =
         inputs.subspan(static_cast<size_t>(start * size), static_cast<size_t>(b * size));
-    const torch::Tensor x = model.MakeInput(host, b).clone();
-    const torch::Tensor y = all_labels.slice(0, start, start + b).to(model.device());
+    const torch::Tensor x = tensors.MakeInput(host, b).clone();
+    const torch::Tensor y = all_labels.slice(0, start, start + b).to(tensors.device());
     torch::Tensor x_adv;
     if (config.attack == "fgsm") {
-      auto [grad, pred] = Gradient(model, x, y);
+      auto [grad, pred] = Gradient(gradients, model, x, y);
       x_adv = (x + config.epsilon * Direction(grad, config.norm)).clamp(lo, hi);
     } else {
       torch::Tensor delta = torch::zeros_like(x, torch::TensorOptions().device(torch::kCPU));
@@ -185,7 +181,7 @@ AttackResult RunAttack(Model& model_in, std::span<const float> inputs,
           torch::zeros({b}, torch::TensorOptions().dtype(torch::kBool).device(x.device()));
       torch::Tensor kept = current.clone();
       for (int it = 0; it < config.iterations; ++it) {
-        auto [grad, pred] = Gradient(model, current, y);
+        auto [grad, pred] = Gradient(gradients, model, current, y);
         // Freeze rows the first time an iterate fools the model.
         const torch::Tensor newly = pred.ne(y).logical_and(fooled.logical_not());
         std::vector<int64_t> mask_shape(static_cast<size_t>(x.dim()), 1);
@@ -254,7 +250,10 @@ MinimalFgsmResult RunMinimalFgsm(Model& model_in, std::span<const float> inputs,
                                  std::span<const int64_t> clean_predicted, int64_t rows,
                                  const std::string& norm, double epsilon, double step_size,
                                  int64_t batch_size, const std::function<void(double)>& progress) {
-  TorchScriptModel& model = RequireTorchScript(model_in);
+  Model& model = model_in;
+  // White-box attacks need the runtime's gradients and its tensors.
+  InputGradients& gradients = RequireCapability<InputGradients>(model);
+  TensorAccess& tensors = RequireCapability<TensorAccess>(model);
   const auto [lo, hi] = InputRange(model);
   if (norm != "inf" && norm != "2") throw InputError("norm must be inf or 2");
   if (!(step_size > 0.0) || !(epsilon >= step_size)) {
@@ -270,9 +269,9 @@ MinimalFgsmResult RunMinimalFgsm(Model& model_in, std::span<const float> inputs,
     const int64_t b = std::min(batch_size, rows - start);
     const auto host =
         inputs.subspan(static_cast<size_t>(start * size), static_cast<size_t>(b * size));
-    const torch::Tensor x = model.MakeInput(host, b).clone();
-    const torch::Tensor y = targets.slice(0, start, start + b).to(model.device());
-    const torch::Tensor dir = Direction(Gradient(model, x, y).first, norm);
+    const torch::Tensor x = tensors.MakeInput(host, b).clone();
+    const torch::Tensor y = targets.slice(0, start, start + b).to(tensors.device());
+    const torch::Tensor dir = Direction(Gradient(gradients, model, x, y).first, norm);
     std::vector<bool> active(static_cast<size_t>(b), true);
     for (int64_t k = 1; k <= steps; ++k) {
       const double eps = static_cast<double>(k) * step_size;

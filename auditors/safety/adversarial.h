@@ -39,7 +39,8 @@ struct AttackResult {
 // Runs the attack on the first `rows` samples of `inputs` (rows × model input size floats) with
 // cross-entropy on `labels`; `clean_predicted` are the model's predictions on the clean inputs
 // (reused for rows the attack leaves unchanged, so epsilon 0 reproduces clean accuracy exactly).
-// The model must be a TorchScriptModel; the perturbation is clipped to its declared input range.
+// The model must offer InputGradients and TensorAccess (else RuntimeError with the reason); the
+// perturbation is clipped to its declared input range.
 // PGD counts a row as fooled as soon as any iterate is misclassified (and keeps that iterate).
 AttackResult RunAttack(Model& model, std::span<const float> inputs, std::span<const int64_t> labels,
                        std::span<const int64_t> clean_predicted, int64_t rows,

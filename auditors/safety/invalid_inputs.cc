@@ -10,7 +10,7 @@
 #include "auditors/safety/isolation.h"
 #include "core/error.h"
 #include "core/stats.h"
-#include "models/torchscript_model.h"
+#include "models/torch_capabilities.h"
 
 namespace greenlight::safety {
 namespace {
@@ -111,28 +111,29 @@ const std::vector<std::string>& InvalidInputCases() {
 InvalidInputOutcome ProbeInvalidInput(Model& model_in, const std::string& name,
                                       std::span<const float> rows_data, int64_t samples,
                                       double timeout_s) {
-  auto* model = dynamic_cast<TorchScriptModel*>(&model_in);
-  if (model == nullptr) throw InputError("invalid-input probes need a TorchScript model");
+  // The probes call the model with tensors Forward would refuse (wrong dtype and shape).
+  RawInputs& raw = RequireCapability<RawInputs>(model_in);
+  const TensorAccess& tensors = RequireCapability<TensorAccess>(model_in);
   InvalidInputOutcome result{name, "", ""};
-  const ModelSpec spec = model->spec();
+  const ModelSpec spec = model_in.spec();
   if (!CaseInput(name, spec, rows_data, samples).defined()) {
     result.outcome = "not_applicable";
     result.message = "the case does not apply to input shape of this rank";
     return result;
   }
-  const bool on_cpu = model->device().is_cpu();
+  const bool on_cpu = tensors.device().is_cpu();
   const IsolatedOutcome iso = RunIsolated(
       [&]() -> std::string {
         // In the child: one intra-op thread (the parent's thread pool did not survive fork), and
         // a CUDA model is reloaded on the CPU (CUDA cannot be used after fork).
         at::set_num_threads(1);
         torch::NoGradGuard no_grad;
-        torch::jit::Module module = on_cpu ? model->module() : torch::jit::load(spec.path.string());
-        module.eval();
+        std::unique_ptr<Model> cpu_twin = on_cpu ? nullptr : tensors.LoadOnDevice("cpu");
+        RawInputs& target = on_cpu ? raw : RequireCapability<RawInputs>(*cpu_twin);
         const torch::Tensor x = CaseInput(name, spec, rows_data, samples);
         c10::IValue out;
         try {
-          out = module.forward({x});
+          out = target.ForwardRaw(x);
         } catch (const c10::Error& e) {
           return "raised\n" + ErrorLine(e.what_without_backtrace());
         } catch (const std::exception& e) {

@@ -20,7 +20,7 @@ struct InvalidInputOutcome {
 };
 
 // Probes the model with one case on the first `samples` rows of `rows_data` (samples × input
-// size floats). `model` must be a TorchScriptModel.
+// size floats). `model` must offer RawInputs and TensorAccess (else RuntimeError with the reason).
 InvalidInputOutcome ProbeInvalidInput(Model& model, const std::string& name,
                                       std::span<const float> rows_data, int64_t samples,
                                       double timeout_s);

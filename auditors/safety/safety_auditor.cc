@@ -45,7 +45,6 @@ class SafetyAuditor final : public Auditor {
     }
   }
 
-  std::string_view concern() const override { return "safety"; }
   std::vector<MetricSpec> metrics() const override { return specs_; }
 
   Measurement Measure(const MetricRequest& req, AuditContext& ctx) override {

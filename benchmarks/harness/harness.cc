@@ -15,7 +15,7 @@
 
 #include "benchmarks/harness/harness_torch.h"
 #include "core/error.h"
-#include "models/torchscript_model.h"
+#include "models/torch_capabilities.h"
 
 namespace greenlight::harness {
 namespace {
@@ -127,7 +127,7 @@ class CollectingReporter final : public benchmark::BenchmarkReporter {
 
 // State shared between the harness and the registered benchmark function of each segment.
 struct RunState {
-  TorchScriptModel* model = nullptr;
+  TensorAccess* model = nullptr;
   const std::vector<torch::Tensor>* inputs = nullptr;
   size_t next_input = 0;
   bool to_host = false;  // GPU: a query completes when its output is back on the host.
@@ -215,8 +215,8 @@ void CloseWindow(RunState& s) {
 
 }  // namespace
 
-std::vector<torch::Tensor> BuildQueryInputs(const Dataset& dataset, const TorchScriptModel& model,
-                                            int64_t batch) {
+std::vector<torch::Tensor> BuildQueryInputs(const Dataset& dataset, Model& model, int64_t batch) {
+  const TensorAccess& tensors = RequireCapability<TensorAccess>(model);
   const int64_t rows = dataset.rows();
   const int64_t sample = dataset.sample_size();
   const int64_t bytes_per_query = batch * sample * static_cast<int64_t>(sizeof(float));
@@ -238,7 +238,7 @@ std::vector<torch::Tensor> BuildQueryInputs(const Dataset& dataset, const TorchS
                   static_cast<size_t>(sample) * sizeof(float));
       if (++row == rows) row = 0;
     }
-    out.push_back(model.device().is_cpu() ? t : t.to(model.device()));
+    out.push_back(tensors.device().is_cpu() ? t : t.to(tensors.device()));
   }
   return out;
 }
@@ -263,7 +263,7 @@ class ThreadsGuard {
 std::atomic<int64_t> g_run_counter{0};
 
 std::shared_ptr<const RunResult> RunImpl(
-    TorchScriptModel& model, const std::string& key, const std::vector<torch::Tensor>& inputs,
+    Model& model, const std::string& key, const std::vector<torch::Tensor>& inputs,
     const RunSettings& settings, const std::vector<std::shared_ptr<WindowObserver>>& observers);
 
 int64_t IntParam(const nlohmann::json& params, const char* name, int64_t fallback) {
@@ -357,8 +357,8 @@ std::string RunKey(const ModelInfo& model, const RunSettings& s) {
 std::shared_ptr<const RunResult> Run(
     Model& base_model, const Dataset& dataset, const RunSettings& settings,
     const std::vector<std::shared_ptr<WindowObserver>>& observers) {
-  auto* ts_model = dynamic_cast<TorchScriptModel*>(&base_model);
-  if (ts_model == nullptr) throw InputError("the timing harness needs a TorchScript model");
+  // Queries are staged as tensors on the device once, so only forward passes are timed.
+  const TensorAccess& tensors = RequireCapability<TensorAccess>(base_model);
   if (dataset.sample_size() == 0 || dataset.rows() == 0 || dataset.features().empty()) {
     throw InputError("the timing harness needs dataset rows with features (real inputs)");
   }
@@ -368,20 +368,19 @@ std::shared_ptr<const RunResult> Run(
                      std::to_string(base_model.input_size()));
   }
   // Another device than the model was loaded on: load a twin there for this run.
-  std::unique_ptr<TorchScriptModel> twin;
+  Model* run_model = &base_model;
+  std::unique_ptr<Model> twin;
   if (!settings.device.empty() && settings.device != base_model.info().device) {
-    ModelSpec spec = base_model.spec();
-    spec.device = settings.device;
-    twin = std::make_unique<TorchScriptModel>(spec);
-    ts_model = twin.get();
+    twin = tensors.LoadOnDevice(settings.device);
+    run_model = twin.get();
   }
   const std::vector<torch::Tensor> inputs =
-      BuildQueryInputs(dataset, *ts_model, settings.batch_size);
-  return RunImpl(*ts_model, RunKey(base_model.info(), settings), inputs, settings, observers);
+      BuildQueryInputs(dataset, *run_model, settings.batch_size);
+  return RunImpl(*run_model, RunKey(base_model.info(), settings), inputs, settings, observers);
 }
 
 std::shared_ptr<const RunResult> RunOnInputs(
-    TorchScriptModel& model, const std::vector<torch::Tensor>& inputs, const RunSettings& settings,
+    Model& model, const std::vector<torch::Tensor>& inputs, const RunSettings& settings,
     const std::vector<std::shared_ptr<WindowObserver>>& observers) {
   if (inputs.empty()) throw InputError("the timing harness needs at least one query tensor");
   return RunImpl(model, RunKey(model.info(), settings), inputs, settings, observers);
@@ -390,20 +389,21 @@ std::shared_ptr<const RunResult> RunOnInputs(
 namespace {
 
 std::shared_ptr<const RunResult> RunImpl(
-    TorchScriptModel& model, const std::string& key, const std::vector<torch::Tensor>& inputs,
+    Model& model, const std::string& key, const std::vector<torch::Tensor>& inputs,
     const RunSettings& settings, const std::vector<std::shared_ptr<WindowObserver>>& observers) {
+  TensorAccess& tensors = RequireCapability<TensorAccess>(model);
   auto result = std::make_shared<RunResult>();
   result->key = key;
   result->settings = settings;
-  result->device = model.device().str();
+  result->device = tensors.device().str();
 
   ThreadsGuard threads_guard(model, settings.threads);
   result->threads = model.threads();
 
   RunState s;
-  s.model = &model;
+  s.model = &tensors;
   s.inputs = &inputs;
-  s.to_host = !model.device().is_cpu();
+  s.to_host = !tensors.device().is_cpu();
   s.key = result->key;
   s.observers = &observers;
   s.min_queries = settings.min_queries;
@@ -420,7 +420,7 @@ std::shared_ptr<const RunResult> RunImpl(
     torch::NoGradGuard no_grad;
     for (int64_t i = 0; i < settings.warmup_queries; ++i) {
       const auto t0 = SteadyNs();
-      torch::Tensor y = model.ForwardTensor(inputs[s.next_input]);
+      torch::Tensor y = tensors.ForwardTensor(inputs[s.next_input]);
       if (s.to_host) y = y.to(torch::kCPU);
       warmup_ns.push_back(SteadyNs() - t0);
       if (++s.next_input == inputs.size()) s.next_input = 0;

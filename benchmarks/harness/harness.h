@@ -1,6 +1,7 @@
-// The timing harness: runs a TorchScript model as registered Google Benchmark benchmarks on real
-// dataset rows and hands every query's latency back, after MLPerf Inference's single-stream and
-// offline scenarios and LoadGen's run-length rules (minimum query count AND minimum duration).
+// The timing harness: runs a model (through its TensorAccess capability) as registered Google
+// Benchmark benchmarks on real dataset rows and hands every query's latency back, after MLPerf
+// Inference's single-stream and offline scenarios and LoadGen's run-length rules (minimum query
+// count AND minimum duration).
 //
 // Auditors (efficiency, energy) call GetOrRunShared() with the same settings to share one run:
 // the run is cached in the AuditContext under RunKey(), and every WindowObserver attached to the
@@ -104,8 +105,8 @@ struct RunResult {
 };
 
 // Runs one measurement now (no caching). `observers` see Begin/End(key) around the timed part.
-// Throws InputError when the model is not a TorchScript model, the dataset has no features or
-// its sample shape does not fit the model, RuntimeError when the runtime fails.
+// Throws InputError when the dataset has no features or its sample shape does not fit the model,
+// RuntimeError when the model's runtime offers no TensorAccess or fails.
 std::shared_ptr<const RunResult> Run(Model& model, const Dataset& dataset,
                                      const RunSettings& settings,
                                      const std::vector<std::shared_ptr<WindowObserver>>& observers);

@@ -7,20 +7,20 @@
 #include <vector>
 
 #include "benchmarks/harness/harness.h"
-#include "models/torchscript_model.h"
+#include "models/torch_capabilities.h"
 
 namespace greenlight::harness {
 
 // The query tensors Run() uses: one per query of `batch` consecutive dataset rows (wrapping),
 // shaped batch × the model's input shape, on the model's device; distinct rows for every query
-// up to 256 MiB of inputs, after which the rotation repeats.
-std::vector<torch::Tensor> BuildQueryInputs(const Dataset& dataset, const TorchScriptModel& model,
-                                            int64_t batch);
+// up to 256 MiB of inputs, after which the rotation repeats. The model must offer TensorAccess
+// (RuntimeError otherwise).
+std::vector<torch::Tensor> BuildQueryInputs(const Dataset& dataset, Model& model, int64_t batch);
 
 // Run() on the given query tensors (rotated in order from the first; at least one), keyed by
 // RunKey(model.info(), settings). settings.device is ignored: the tensors and model decide it.
 std::shared_ptr<const RunResult> RunOnInputs(
-    TorchScriptModel& model, const std::vector<torch::Tensor>& inputs, const RunSettings& settings,
+    Model& model, const std::vector<torch::Tensor>& inputs, const RunSettings& settings,
     const std::vector<std::shared_ptr<WindowObserver>>& observers);
 
 }  // namespace greenlight::harness

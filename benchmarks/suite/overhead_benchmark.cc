@@ -23,7 +23,7 @@
 #include "benchmarks/harness/harness_torch.h"
 #include "core/stats.h"
 #include "datasets/dataset.h"
-#include "models/torchscript_model.h"
+#include "models/torch_capabilities.h"
 
 namespace gl = greenlight;
 
@@ -75,21 +75,22 @@ Subject LoadHmda(const Options& o) {
   return {"hmda_credit.pt", gl::LoadTorchScriptModel(spec), gl::LoadDataset(d)};
 }
 
-// The bare loop: warm-up, then `queries` timed module.forward calls rotating through the rows
-// exactly as the harness does (warm-up continues the rotation).
-void BareRound(torch::jit::Module& module, const std::vector<torch::Tensor>& inputs, int64_t warmup,
+// The bare loop: warm-up, then `queries` timed calls of the module's forward (RawInputs calls
+// module.forward as is) rotating through the rows exactly as the harness does (warm-up continues
+// the rotation).
+void BareRound(gl::RawInputs& module, const std::vector<torch::Tensor>& inputs, int64_t warmup,
                int64_t queries, std::vector<int64_t>& latencies_ns) {
   torch::NoGradGuard no_grad;
   size_t next = 0;
   for (int64_t i = 0; i < warmup; ++i) {
-    module.forward({inputs[next]});
+    module.ForwardRaw(inputs[next]);
     if (++next == inputs.size()) next = 0;
   }
   for (int64_t i = 0; i < queries; ++i) {
     const torch::Tensor& x = inputs[next];
     if (++next == inputs.size()) next = 0;
     const auto t0 = std::chrono::steady_clock::now();
-    torch::Tensor y = module.forward({x}).toTensor();
+    torch::Tensor y = module.ForwardRaw(x).toTensor();
     const auto t1 = std::chrono::steady_clock::now();
     latencies_ns.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
     benchmark::DoNotOptimize(y);
@@ -111,7 +112,7 @@ struct Outcome {
 };
 
 Outcome Compare(Subject& s, const Options& o) {
-  auto* ts = dynamic_cast<gl::TorchScriptModel*>(s.model.get());
+  gl::RawInputs& raw = gl::RequireCapability<gl::RawInputs>(*s.model);
   gl::harness::RunSettings settings;
   settings.scenario = gl::harness::Scenario::kSingleStream;
   settings.threads = o.threads;
@@ -127,12 +128,12 @@ Outcome Compare(Subject& s, const Options& o) {
     // One set of query tensors per round, built the way the harness builds them, used by both
     // sides: where the tensors lie in memory moved p50 by a few per cent between separately
     // built sets, which is not overhead of the harness.
-    const std::vector<torch::Tensor> inputs = gl::harness::BuildQueryInputs(*s.data, *ts, 1);
+    const std::vector<torch::Tensor> inputs = gl::harness::BuildQueryInputs(*s.data, *s.model, 1);
     auto harness_round = [&] {
-      auto run = gl::harness::RunOnInputs(*ts, inputs, settings, no_observers);
+      auto run = gl::harness::RunOnInputs(*s.model, inputs, settings, no_observers);
       h = run->latencies_ns;
     };
-    auto bare_round = [&] { BareRound(ts->module(), inputs, o.warmup, o.queries, b); };
+    auto bare_round = [&] { BareRound(raw, inputs, o.warmup, o.queries, b); };
     if (r % 4 == 0 || r % 4 == 3) {  // ABBA order
       harness_round();
       bare_round();

@@ -1,4 +1,4 @@
-#include "auditors/efficiency/flops.h"
+#include "models/torchscript_flops.h"
 
 #include <ATen/record_function.h>
 #include <torch/csrc/jit/passes/inliner.h>
@@ -10,7 +10,7 @@
 
 #include "core/error.h"
 
-namespace greenlight::efficiency {
+namespace greenlight {
 namespace {
 
 enum class OpKind { kConv, kConvTransposed, kLinear, kMatmul, kAddmm, kBaddbmm, kDot };
@@ -45,7 +45,7 @@ const std::map<std::string, OpKind, std::less<>>& OpKinds() {
 }
 
 // Observer state of the counting thread. The callback is thread-local (addThreadLocalCallback),
-// so only operators dispatched from the thread running CountFlops are seen.
+// so only operators dispatched from the thread running CountTorchScriptFlops are seen.
 thread_local int t_depth = 0;
 thread_local std::vector<CountedOp>* t_sink = nullptr;
 
@@ -141,7 +141,7 @@ void CollectGraphOps(const torch::jit::Block* block, std::map<std::string, int64
   }
 }
 
-// Removes the thread-local callback and the sink however CountFlops leaves.
+// Removes the thread-local callback and the sink however CountTorchScriptFlops leaves.
 class ObserverGuard {
  public:
   explicit ObserverGuard(std::vector<CountedOp>* sink) {
@@ -190,7 +190,7 @@ nlohmann::json FlopCount::ToJson() const {
           {"graph_ops", graph_ops}};
 }
 
-FlopCount CountFlops(TorchScriptModel& model, const torch::Tensor& input) {
+FlopCount CountTorchScriptFlops(TorchScriptModel& model, const torch::Tensor& input) {
   FlopCount count;
   count.batch = input.dim() > 0 ? input.size(0) : 1;
   try {
@@ -211,4 +211,4 @@ FlopCount CountFlops(TorchScriptModel& model, const torch::Tensor& input) {
   return count;
 }
 
-}  // namespace greenlight::efficiency
+}  // namespace greenlight

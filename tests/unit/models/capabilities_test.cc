@@ -1,0 +1,188 @@
+// The capabilities the TorchScript runtime offers on the real example models, checked against
+// independent references: finite differences of Forward for the gradients, PyTorch itself (Debian's
+// python3) for what the int8 dynamic-quantized model can do, a hand count for the FLOPs.
+#define BOOST_TEST_MODULE model_capabilities
+#include "models/capabilities.h"
+
+#include <torch/csrc/autograd/autograd.h>
+
+#include <boost/test/unit_test.hpp>
+#include <cmath>
+
+#include "core/error.h"
+#include "datasets/dataset.h"
+#include "models/model.h"
+#include "models/model_registry.h"
+#include "models/torch_capabilities.h"
+#include "tests/test_util.h"
+
+namespace gl = greenlight;
+namespace t = greenlight::testing;
+
+namespace {
+
+gl::ModelSpec CnnSpec(const std::string& file) {
+  gl::ModelSpec spec;
+  spec.path = t::ModelsDir() / file;
+  spec.output = gl::OutputKind::kLogProbabilities;
+  spec.input_shape = {1, 28, 28};
+  return spec;
+}
+
+std::vector<float> FirstImage() {
+  gl::DatasetSpec spec;
+  spec.format = "idx";
+  spec.images = t::FashionDir() / "t10k-images-idx3-ubyte.gz";
+  spec.labels = t::FashionDir() / "t10k-labels-idx1-ubyte.gz";
+  spec.scale = 1.0 / 255.0;
+  spec.limit = 1;
+  const auto data = gl::LoadDataset(spec);
+  const auto row = data->row(0);
+  return {row.begin(), row.end()};
+}
+
+// What PyTorch says about differentiating the model w.r.t. its input: "differentiable",
+// "no_grad_fn" (the output is not connected to the input) or "backward_failed".
+std::string PyTorchGradientVerdict(const std::string& file) {
+  const auto r = t::RunPython(
+      "import torch\n"
+      "m = torch.jit.load('" +
+      (t::ModelsDir() / file).string() +
+      "')\n"
+      "m.eval()\n"
+      "x = torch.full((1, 1, 28, 28), 0.5, requires_grad=True)\n"
+      "y = m(x)\n"
+      "if not y.requires_grad:\n"
+      "    print('no_grad_fn')\n"
+      "else:\n"
+      "    try:\n"
+      "        g, = torch.autograd.grad(y.sum(), x, allow_unused=True)\n"
+      "        print('differentiable' if g is not None else 'no_grad_fn')\n"
+      "    except RuntimeError:\n"
+      "        print('backward_failed')\n");
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  return r.out.substr(0, r.out.find('\n'));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(fp32_cnn_offers_every_capability) {
+  auto model = gl::LoadTorchScriptModel(CnnSpec("fashion_cnn.pt"));
+  BOOST_TEST(model->Capability<gl::InputGradients>() != nullptr);
+  BOOST_TEST(model->Capability<gl::TensorAccess>() != nullptr);
+  BOOST_TEST(model->Capability<gl::RawInputs>() != nullptr);
+  BOOST_TEST(model->Capability<gl::GraphIntrospection>() != nullptr);
+  BOOST_TEST(PyTorchGradientVerdict("fashion_cnn.pt") == "differentiable");
+}
+
+BOOST_AUTO_TEST_CASE(fp32_gradients_match_finite_differences_of_forward) {
+  auto model = gl::LoadTorchScriptModel(CnnSpec("fashion_cnn.pt"));
+  auto& gradients = gl::RequireCapability<gl::InputGradients>(*model);
+  auto& tensors = gl::RequireCapability<gl::TensorAccess>(*model);
+  std::vector<float> x = FirstImage();
+  // d log p_0 / d x_i through autograd.
+  torch::Tensor input = tensors.MakeInput(x, 1).clone().set_requires_grad(true);
+  torch::Tensor out = gradients.DifferentiableForward(input);
+  const torch::Tensor grad = torch::autograd::grad({out.select(1, 0).sum()}, {input})[0];
+  const torch::Tensor g = grad.reshape({-1}).contiguous();
+  // The same derivative by central differences of the plain (no-grad) Forward, in float64 sums.
+  // Pixels on the digit (non-zero) and a few background pixels.
+  int checked = 0;
+  for (size_t i = 0; i < x.size() && checked < 12; i += 37) {
+    const float h = 1e-2f;
+    const float saved = x[i];
+    int64_t outputs = 0;
+    x[i] = saved + h;
+    const double up = model->Forward(x, 1, &outputs)[0];
+    x[i] = saved - h;
+    const double down = model->Forward(x, 1, &outputs)[0];
+    x[i] = saved;
+    const double numeric = (up - down) / (2.0 * h);
+    const double analytic = g[static_cast<int64_t>(i)].item<float>();
+    BOOST_TEST(std::fabs(numeric - analytic) <= 2e-2 * std::max(1.0, std::fabs(analytic)),
+               "pixel " << i << ": autograd " << analytic << ", finite difference " << numeric);
+    ++checked;
+  }
+  BOOST_TEST(checked == 12);
+}
+
+BOOST_AUTO_TEST_CASE(int8_model_offers_no_input_gradients_and_says_why) {
+  // PyTorch itself cannot differentiate the dynamic-quantized linear layers w.r.t. the input.
+  BOOST_TEST(PyTorchGradientVerdict("fashion_cnn_int8.pt") != "differentiable");
+  auto model = gl::LoadTorchScriptModel(CnnSpec("fashion_cnn_int8.pt"));
+  BOOST_TEST(model->Capability<gl::InputGradients>() == nullptr);
+  const std::string why = model->MissingCapability<gl::InputGradients>();
+  BOOST_TEST(why.find("model runtime 'torchscript' offers no input gradients for "
+                      "fashion_cnn_int8.pt (") == 0u,
+             why);
+  BOOST_CHECK_EXCEPTION(gl::RequireCapability<gl::InputGradients>(*model), gl::RuntimeError,
+                        [&](const gl::RuntimeError& e) { return std::string(e.what()) == why; });
+  // What it does offer: tensors, raw inputs and its graph (quantized::linear_dynamic counted).
+  BOOST_TEST(model->Capability<gl::TensorAccess>() != nullptr);
+  BOOST_TEST(model->Capability<gl::RawInputs>() != nullptr);
+  auto* graph = model->Capability<gl::GraphIntrospection>();
+  BOOST_REQUIRE(graph != nullptr);
+  const gl::FlopCount count = graph->CountFlops(FirstImage(), 1);
+  // Hand count: conv1 20·24·24·(1·5·5), conv2 20·20·20·(20·5·5), fc1 2000·50, fc2 50·10 MACs,
+  // as for the float model; fc1 and fc2 run quantized::linear_dynamic.
+  constexpr int64_t kMacs = 20 * 24 * 24 * 25 + 20 * 20 * 20 * (20 * 25) + 2000 * 50 + 50 * 10;
+  BOOST_TEST(count.macs == kMacs);
+  BOOST_TEST(count.flops == 2 * kMacs);
+  int quantized = 0;
+  for (const auto& op : count.ops) quantized += op.name == "quantized::linear_dynamic";
+  BOOST_TEST(quantized == 2);
+  // The capability is still usable after the failed probe: forward passes are unaffected.
+  int64_t outputs = 0;
+  BOOST_TEST(model->Forward(FirstImage(), 1, &outputs).size() == 10u);
+}
+
+BOOST_AUTO_TEST_CASE(raw_inputs_reach_the_module_unchecked) {
+  auto model = gl::LoadTorchScriptModel(CnnSpec("fashion_cnn.pt"));
+  auto& raw = gl::RequireCapability<gl::RawInputs>(*model);
+  // Forward refuses a flat input; the raw path hands it to the module, which raises itself.
+  BOOST_CHECK_THROW(raw.ForwardRaw(torch::zeros({1, 784})), std::exception);
+  // A float64 input of the right shape: the module's own dtype error, not a greenlight check.
+  BOOST_CHECK_THROW(raw.ForwardRaw(torch::zeros({1, 1, 28, 28}, torch::kFloat64)), std::exception);
+  const c10::IValue ok = raw.ForwardRaw(torch::zeros({2, 1, 28, 28}));
+  BOOST_TEST(ok.toTensor().size(0) == 2);
+}
+
+BOOST_AUTO_TEST_CASE(tensor_access_loads_a_twin_on_another_device) {
+  auto model = gl::LoadTorchScriptModel(CnnSpec("fashion_cnn.pt"));
+  auto& tensors = gl::RequireCapability<gl::TensorAccess>(*model);
+  const auto twin = tensors.LoadOnDevice("cpu");
+  BOOST_TEST(twin->info().sha256 == model->info().sha256);
+  const auto x = FirstImage();
+  int64_t outputs = 0;
+  BOOST_TEST(twin->Forward(x, 1, &outputs) == model->Forward(x, 1, &outputs));
+  BOOST_CHECK_THROW(tensors.LoadOnDevice("tpu"), gl::InputError);
+}
+
+BOOST_AUTO_TEST_CASE(registry_loads_by_format_and_lists_the_known_ones) {
+  const gl::ModelRegistry& builtin = gl::BuiltinModelRegistry();
+  BOOST_TEST(builtin.formats() == std::vector<std::string>{"torchscript"});
+  const auto model = builtin.Load(CnnSpec("fashion_cnn.pt"));
+  BOOST_TEST(model->info().format == "torchscript");
+
+  gl::ModelSpec onnx = CnnSpec("fashion_cnn.pt");
+  onnx.format = "onnx";
+  BOOST_CHECK_EXCEPTION(builtin.Load(onnx), gl::InputError, [&](const gl::InputError& e) {
+    return std::string(e.what()) ==
+           onnx.path.string() + ": unknown model format 'onnx' (known: torchscript)";
+  });
+
+  // A second runtime joins with one Register call; the list stays sorted.
+  gl::ModelRegistry registry;
+  gl::RegisterBuiltinRuntimes(registry);
+  int loads = 0;
+  registry.Register("another", [&](const gl::ModelSpec& spec) {
+    ++loads;
+    return gl::LoadTorchScriptModel(spec);
+  });
+  BOOST_TEST(registry.FormatList() == "another, torchscript");
+  gl::ModelSpec other = CnnSpec("fashion_cnn.pt");
+  other.format = "another";
+  BOOST_TEST(registry.Load(other)->info().parameters == model->info().parameters);
+  BOOST_TEST(loads == 1);
+  BOOST_CHECK_THROW(registry.Register("torchscript", &gl::LoadTorchScriptModel), std::logic_error);
+}
