@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/suggest.h"
 
 namespace greenlight {
 
@@ -126,22 +127,6 @@ std::vector<MetricSpec> AuditorRegistry::AllMetrics() const {
   });
   return out;
 }
-
-namespace {
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      cur[j] =
-          std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-}  // namespace
 
 std::vector<std::string> AuditorRegistry::ClosestMetrics(std::string_view name, size_t n) const {
   std::vector<std::pair<size_t, std::string>> scored;

@@ -151,6 +151,11 @@ class Auditor {
   // Called for every criterion of the run before any is measured: an auditor that needs to
   // observe other auditors' runs (energy around latency) attaches its WindowObserver here.
   virtual void Prepare(const MetricRequest& /*request*/, AuditContext& /*context*/) {}
+  // Called for every criterion once the dataset is loaded and before anything is measured (and by
+  // `validate --data`, without a model). Throws InputError when the request names data that is
+  // not there (a column, a group or value that matches no row), so the run stops as bad input
+  // instead of measuring something else.
+  virtual void CheckData(const MetricRequest& /*request*/, const Dataset& /*data*/) const {}
   // Measures request.metric. Throws greenlight::Error (or any std::exception) when it cannot; the
   // engine records ERROR with the message and carries on with the other criteria.
   virtual Measurement Measure(const MetricRequest& request, AuditContext& context) = 0;

@@ -35,6 +35,34 @@ void TerminalProgress::Clear() {
   }
 }
 
+Report::Dataset DatasetReport(const DatasetInfo& info) {
+  Report::Dataset d;
+  d.format = info.format;
+  d.rows = info.rows;
+  d.total_rows = info.total_rows;
+  Report::Dataset::Selection s;
+  const DatasetSelection& from = info.selection;
+  s.method = std::string(SampleMethodName(from.method));
+  s.declared_as = from.method == SampleMethod::kAll ? "" : from.from_limit ? "limit" : "sample";
+  s.requested = from.requested;
+  if (from.method == SampleMethod::kRandom || from.method == SampleMethod::kStratified) {
+    s.seed = from.seed;
+  }
+  for (const StratumDraw& st : from.strata) {
+    s.strata.push_back({st.label, st.rows_in_file, st.rows_drawn});
+  }
+  d.selection = s;
+  for (const auto& f : info.files) {
+    d.files.push_back(
+        {std::filesystem::absolute(f.path).lexically_normal().string(), f.sha256, f.role});
+  }
+  if (!d.files.empty()) {
+    d.path = d.files.front().path;
+    d.sha256 = d.files.front().sha256;
+  }
+  return d;
+}
+
 Report BuildReport(const CriteriaFile& criteria, const AuditOutcome& outcome) {
   Report r;
   r.tool.version = build_info::kVersion;
@@ -57,16 +85,7 @@ Report BuildReport(const CriteriaFile& criteria, const AuditOutcome& outcome) {
     m.size_bytes = outcome.model->size_bytes;
     r.model = m;
   }
-  r.dataset.format = outcome.dataset.format;
-  r.dataset.rows = outcome.dataset.rows;
-  for (const auto& f : outcome.dataset.files) {
-    r.dataset.files.push_back(
-        {std::filesystem::absolute(f.path).lexically_normal().string(), f.sha256, f.role});
-  }
-  if (!r.dataset.files.empty()) {
-    r.dataset.path = r.dataset.files.front().path;
-    r.dataset.sha256 = r.dataset.files.front().sha256;
-  }
+  r.dataset = DatasetReport(outcome.dataset);
   const EnvironmentInfo& e = outcome.environment;
   r.environment = {{"cpu_model", e.cpu_model},
                    {"logical_cores", e.logical_cores},

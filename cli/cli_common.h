@@ -35,6 +35,9 @@ class TerminalProgress final : public ProgressSink {
   bool dirty_ = false;
 };
 
+// The report's dataset section: files, rows audited of the file's rows, and how they were chosen.
+Report::Dataset DatasetReport(const DatasetInfo& info);
+
 // The report for an audit outcome.
 Report BuildReport(const CriteriaFile& criteria, const AuditOutcome& outcome);
 

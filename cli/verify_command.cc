@@ -151,6 +151,13 @@ int Rerun(const ReportVerification& v, const VerifyArgs& args, const GlobalOptio
               << " recorded\n";
     inputs_ok = false;
   }
+  // The same number of rows chosen another way (another seed or method) is other data.
+  if (recorded.dataset.selection &&
+      AuditedRowsText(again.dataset) != AuditedRowsText(recorded.dataset)) {
+    std::cout << "dataset: " << AuditedRowsText(again.dataset) << " now, "
+              << AuditedRowsText(recorded.dataset) << " recorded\n";
+    inputs_ok = false;
+  }
   if (again.seed != recorded.seed) {
     std::cout << "seed: " << again.seed << " now, " << recorded.seed << " recorded\n";
     inputs_ok = false;

@@ -11,20 +11,27 @@
 #include <string>
 #include <vector>
 
+#include "datasets/sampling.h"
+
 namespace greenlight {
 
 // How a text column becomes a number or a class: {"no": 0, "yes": 1}.
 using Encoding = std::map<std::string, double>;
 
+// A binary label or decision column holds `positive` (class 1) and the values of `negative`
+// (class 0). Without `negative` the column may hold one value besides `positive`, which is class
+// 0; any other value is an error, as is a declared value that occurs in no row of the file.
 struct LabelSpec {
   std::string column;
-  std::optional<std::string> positive;  // Binary label: value == positive -> 1, else 0.
+  std::optional<std::string> positive;  // Binary label: value == positive -> 1.
+  std::vector<std::string> negative;    // Values meaning 0 (empty: the one other value).
 };
 
 // Black-box mode: recorded decisions instead of a model.
 struct PredictionSpec {
   std::optional<std::string> column;        // Predicted class column ...
-  std::optional<std::string> positive;      // ... value that means class 1.
+  std::optional<std::string> positive;      // ... value that means class 1 (see LabelSpec) ...
+  std::vector<std::string> negative;        // ... and the values that mean class 0.
   std::optional<std::string> score_column;  // Or a score column ...
   std::optional<double> threshold;          // ... with prediction = (score >= threshold).
 };
@@ -42,7 +49,15 @@ struct DatasetSpec {
   std::optional<LabelSpec> label;
   std::vector<std::string> sensitive;
   std::optional<PredictionSpec> predictions;
-  std::optional<int64_t> limit;  // First N rows only.
+  std::optional<int64_t> limit;      // `limit: N`: the first N rows (same as sample first N).
+  std::optional<SampleSpec> sample;  // `sample:`; takes the place of limit when given.
+  // Where each declared value sits in the criteria file ("criteria.yaml:20:35"), keyed by its
+  // field ("label.positive", "predictions.negative", "encode.<column>.<key>"), so that a value
+  // that matches no row is reported at its place. Empty when the spec was built in code.
+  std::map<std::string, std::string> where;
+
+  // The selection the spec asks for: `sample`, else `limit` as first N, else all rows.
+  SampleSpec Selection() const;
 };
 
 struct DatasetFile {
@@ -51,10 +66,21 @@ struct DatasetFile {
   std::string role;  // "images", "labels", "table"
 };
 
+// How the audited rows were chosen from the file, for the report.
+struct DatasetSelection {
+  SampleMethod method = SampleMethod::kAll;
+  bool from_limit = false;  // Declared as `limit: N`.
+  int64_t requested = 0;    // Rows asked for (kAll: the file's rows).
+  uint64_t seed = 0;        // kRandom and kStratified.
+  std::vector<StratumDraw> strata;
+};
+
 struct DatasetInfo {
   std::string format;
   std::vector<DatasetFile> files;
-  int64_t rows = 0;
+  int64_t rows = 0;        // Rows audited.
+  int64_t total_rows = 0;  // Rows in the file (all rows of the IDX arrays, data rows of a CSV).
+  DatasetSelection selection;
 };
 
 class Dataset {
@@ -90,8 +116,11 @@ class Dataset {
   virtual std::span<const double> scores() const = 0;
 };
 
-// Reads the dataset the spec describes. Relative paths must already be resolved. Throws
-// InputError naming the file (and line, for CSV) on any problem.
+// Reads the dataset the spec describes and keeps the rows spec.Selection() picks. Relative paths
+// must already be resolved. Throws InputError naming the file (and line, for CSV) on any problem,
+// including, over the whole CSV file, a declared label, decision or encoding value that occurs in
+// no row (with the values that do occur and the closest one) and a binary label value that is
+// neither `positive` nor declared `negative`.
 std::unique_ptr<Dataset> LoadDataset(const DatasetSpec& spec);
 
 }  // namespace greenlight

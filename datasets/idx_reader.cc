@@ -58,6 +58,7 @@ IdxArray ReadIdxFile(const std::filesystem::path& path, std::optional<int64_t> l
     const int64_t d = (int64_t{b[0]} << 24) | (int64_t{b[1]} << 16) | (int64_t{b[2]} << 8) | b[3];
     out.dims.push_back(d);
   }
+  out.file_items = out.dims[0];
   if (limit && *limit < out.dims[0]) out.dims[0] = std::max<int64_t>(0, *limit);
   for (int64_t d : out.dims) items *= d;
   out.data.resize(static_cast<size_t>(items));

@@ -11,6 +11,7 @@ namespace greenlight {
 struct IdxArray {
   std::vector<int64_t> dims;  // e.g. {10000, 28, 28}
   std::vector<uint8_t> data;  // unsigned-byte payload (type code 0x08)
+  int64_t file_items = 0;     // items along the first dimension in the file, before `limit`
 };
 
 // Reads an unsigned-byte IDX array, keeping at most `limit` items along the first dimension.

@@ -32,6 +32,34 @@ EnvironmentInfo DescribeHost() {
   return env;
 }
 
+namespace {
+
+MetricRequest RequestFor(const Criterion& c, const CriteriaFile& criteria) {
+  MetricRequest req;
+  req.criterion_id = c.id;
+  req.metric = c.metric;
+  req.params = c.params;
+  req.confidence = c.confidence.value_or(0.95);
+  req.seed = criteria.seed;
+  return req;
+}
+
+}  // namespace
+
+void CheckCriteriaAgainstData(const CriteriaFile& criteria, const AuditorRegistry& registry,
+                              const Dataset& dataset) {
+  for (const Criterion& c : criteria.criteria) {
+    const MetricSpec& spec = *registry.FindMetric(c.metric);
+    // A label-dependent metric on data without labels is SKIPPED with its reason, not bad input.
+    if (spec.needs_labels && !dataset.has_labels()) continue;
+    try {
+      registry.FindAuditor(c.metric)->CheckData(RequestFor(c, criteria), dataset);
+    } catch (const InputError& e) {
+      throw InputError(c.where + ": criterion " + c.id + ": " + e.what());
+    }
+  }
+}
+
 AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& registry,
                       const AuditOptions& options) {
   AuditOutcome out;
@@ -62,6 +90,8 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
                      std::to_string(dataset->sample_size()));
   }
 
+  CheckCriteriaAgainstData(criteria, registry, *dataset);
+
   if (model && dataset->rows() > 0) {
     // Preflight: one real sample through the model, so a model that cannot take the declared
     // input stops the run here (bad input, exit 3, no report) instead of erroring every criterion.
@@ -72,13 +102,7 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
   AuditContext context(model.get(), *dataset, criteria.seed, options.progress);
   std::vector<MetricRequest> requests;
   for (const Criterion& c : criteria.criteria) {
-    MetricRequest req;
-    req.criterion_id = c.id;
-    req.metric = c.metric;
-    req.params = c.params;
-    req.confidence = c.confidence.value_or(0.95);
-    req.seed = criteria.seed;
-    requests.push_back(req);
+    requests.push_back(RequestFor(c, criteria));
   }
   // Every auditor sees every request before anything runs (energy attaches to latency runs).
   for (const MetricRequest& req : requests) registry.FindAuditor(req.metric)->Prepare(req, context);

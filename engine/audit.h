@@ -57,6 +57,12 @@ struct AuditOutcome {
 AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& registry,
                       const AuditOptions& options = {});
 
+// Checks every criterion against the loaded data before anything is measured (each auditor's
+// CheckData: groups, values and columns that match no row). Needs no model. Throws InputError
+// "<criteria file>:<line>:<col>: criterion <id>: <problem>".
+void CheckCriteriaAgainstData(const CriteriaFile& criteria, const AuditorRegistry& registry,
+                              const Dataset& dataset);
+
 EnvironmentInfo DescribeHost();
 
 }  // namespace greenlight

@@ -132,6 +132,15 @@ std::string ScalarText(const nlohmann::json& v) {
   return v.is_string() ? v.get<std::string>() : v.dump();
 }
 
+// A scalar or a list of scalars as text; null gives an empty list.
+std::vector<std::string> ScalarList(const nlohmann::json& v) {
+  std::vector<std::string> out;
+  if (v.is_null()) return out;
+  if (!v.is_array()) return {ScalarText(v)};
+  for (const auto& e : v) out.push_back(ScalarText(e));
+  return out;
+}
+
 Threshold ParseThreshold(const nlohmann::json& t) {
   Threshold out;
   const auto& [op, value] = *t.items().begin();
@@ -234,8 +243,9 @@ CriteriaFile LoadCriteria(const std::filesystem::path& path, const AuditorRegist
       }
     }
     if (d.contains("label")) {
-      LabelSpec label{d["label"]["column"].get<std::string>(), std::nullopt};
+      LabelSpec label{d["label"]["column"].get<std::string>(), std::nullopt, {}};
       if (d["label"].contains("positive")) label.positive = ScalarText(d["label"]["positive"]);
+      label.negative = ScalarList(d["label"].value("negative", nlohmann::json()));
       ds.label = label;
     }
     if (d.contains("sensitive")) ds.sensitive = d["sensitive"].get<std::vector<std::string>>();
@@ -244,6 +254,7 @@ CriteriaFile LoadCriteria(const std::filesystem::path& path, const AuditorRegist
       PredictionSpec pred;
       if (p.contains("column")) pred.column = p["column"].get<std::string>();
       if (p.contains("positive")) pred.positive = ScalarText(p["positive"]);
+      pred.negative = ScalarList(p.value("negative", nlohmann::json()));
       if (p.contains("score_column")) pred.score_column = p["score_column"].get<std::string>();
       if (p.contains("threshold")) pred.threshold = p["threshold"].get<double>();
       ds.predictions = pred;
@@ -253,6 +264,37 @@ CriteriaFile LoadCriteria(const std::filesystem::path& path, const AuditorRegist
     }
   }
   if (d.contains("limit")) ds.limit = d["limit"].get<int64_t>();
+  if (d.contains("sample")) {
+    if (ds.limit) {
+      Fail(doc, "/dataset/sample",
+           "give limit or sample, not both (limit: N means sample: {method: first, size: N})");
+    }
+    const auto& smp = d["sample"];
+    const std::string method = smp["method"].get<std::string>();
+    SampleSpec sample;
+    sample.method = method == "first"    ? SampleMethod::kFirst
+                    : method == "random" ? SampleMethod::kRandom
+                                         : SampleMethod::kStratified;
+    sample.size = smp["size"].get<int64_t>();
+    // The run seed unless the sample has its own; the report records the one used.
+    sample.seed = smp.contains("seed") ? smp["seed"].get<uint64_t>() : out.seed;
+    ds.sample = sample;
+  }
+  // Places of the declared values, for a value that turns out to match no row of the data.
+  for (const std::string field : {"label", "predictions"}) {
+    for (const std::string key : {"positive", "negative"}) {
+      if (d.contains(field) && d[field].contains(key)) {
+        ds.where[field + "." + key] = doc.Where("/dataset/" + field + "/" + key);
+      }
+    }
+  }
+  if (d.contains("sample")) ds.where["sample.method"] = doc.Where("/dataset/sample/method");
+  for (const auto& [col, keys] : ds.encode) {
+    for (const auto& [key, number] : keys) {
+      ds.where["encode." + col + "." + key] =
+          doc.Where("/dataset/encode/" + JsonPointerEscape(col) + "/" + JsonPointerEscape(key));
+    }
+  }
   if (!out.model && !ds.predictions) {
     Fail(doc, "/dataset", "without a model: section the dataset must give recorded predictions");
   }

@@ -75,7 +75,7 @@ std::string ConsoleReporter::Render(const Report& report) const {
     out << "model   " << report.model->path << "  sha256:" << report.model->sha256.substr(0, 16)
         << "…  " << report.model->parameters << " parameters\n";
   }
-  out << "dataset " << report.dataset.path << "  " << report.dataset.rows << " rows\n\n";
+  out << "dataset " << report.dataset.path << "  " << AuditedRowsText(report.dataset) << "\n\n";
   for (size_t i = 0; i < rows.size(); ++i) {
     for (size_t c = 0; c < rows[i].size(); ++c) {
       const bool last = c + 1 == rows[i].size();

@@ -52,7 +52,66 @@ T Get(const nlohmann::json& j, const char* key, const std::string& where) {
   }
 }
 
+nlohmann::json SelectionJson(const Report::Dataset::Selection& selection) {
+  nlohmann::json j = {{"method", selection.method},
+                      {"declared_as", selection.declared_as},
+                      {"requested", selection.requested}};
+  if (selection.seed) j["seed"] = *selection.seed;
+  if (selection.method == "stratified") {
+    nlohmann::json strata = nlohmann::json::array();
+    for (const auto& s : selection.strata) {
+      strata.push_back(
+          {{"label", s.label}, {"rows_in_file", s.rows_in_file}, {"rows_drawn", s.rows_drawn}});
+    }
+    j["strata"] = strata;
+  }
+  return j;
+}
+
+Report::Dataset::Selection SelectionFromJson(const nlohmann::json& j) {
+  const std::string where = "predicate.dataset.selection";
+  Report::Dataset::Selection s;
+  s.method = Get<std::string>(j, "method", where);
+  s.declared_as = j.value("declared_as", "");
+  s.requested = j.value("requested", int64_t{0});
+  if (j.contains("seed") && !j["seed"].is_null()) s.seed = Get<uint64_t>(j, "seed", where);
+  for (const auto& st : j.value("strata", nlohmann::json::array())) {
+    s.strata.push_back({Get<int64_t>(st, "label", where + ".strata"),
+                        Get<int64_t>(st, "rows_in_file", where + ".strata"),
+                        Get<int64_t>(st, "rows_drawn", where + ".strata")});
+  }
+  return s;
+}
+
+// 10000 -> "10,000".
+std::string Grouped(int64_t n) {
+  std::string digits = std::to_string(n < 0 ? -n : n);
+  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) {
+    digits.insert(static_cast<size_t>(i), ",");
+  }
+  return (n < 0 ? "-" : "") + digits;
+}
+
 }  // namespace
+
+std::string AuditedRowsText(const Report::Dataset& d) {
+  if (!d.total_rows || !d.selection) {
+    return "audited " + Grouped(d.rows) + " rows (the file's rows and the selection not recorded)";
+  }
+  const auto& s = *d.selection;
+  std::string how;
+  const std::string seed = s.seed ? " (seed " + std::to_string(*s.seed) + ")" : "";
+  if (s.method == "first") {
+    how = "first " + Grouped(d.rows);
+  } else if (s.method == "random") {
+    how = "random " + Grouped(d.rows) + seed;
+  } else if (s.method == "stratified") {
+    how = "stratified by label, " + Grouped(d.rows) + seed;
+  } else {
+    how = "all rows";
+  }
+  return "audited " + Grouped(d.rows) + " of " + Grouped(*d.total_rows) + " rows: " + how;
+}
 
 nlohmann::json ToStatement(const Report& report) {
   nlohmann::json subject = nlohmann::json::array();
@@ -103,6 +162,11 @@ nlohmann::json ToStatement(const Report& report) {
       {"summary", counts},
       {"results", results},
   };
+  // Reports written before total_rows and selection existed are read back without them.
+  if (report.dataset.total_rows) predicate["dataset"]["total_rows"] = *report.dataset.total_rows;
+  if (report.dataset.selection) {
+    predicate["dataset"]["selection"] = SelectionJson(*report.dataset.selection);
+  }
   if (report.model) {
     predicate["model"] = {{"path", report.model->path},
                           {"sha256", report.model->sha256},
@@ -157,6 +221,12 @@ Report FromStatement(const nlohmann::json& st) {
   r.dataset.path = Get<std::string>(d, "path", "predicate.dataset");
   r.dataset.sha256 = Get<std::string>(d, "sha256", "predicate.dataset");
   r.dataset.rows = Get<int64_t>(d, "rows", "predicate.dataset");
+  if (d.contains("total_rows") && !d["total_rows"].is_null()) {
+    r.dataset.total_rows = Get<int64_t>(d, "total_rows", "predicate.dataset");
+  }
+  if (d.contains("selection") && !d["selection"].is_null()) {
+    r.dataset.selection = SelectionFromJson(d["selection"]);
+  }
   for (const auto& f : d.value("files", nlohmann::json::array())) {
     r.dataset.files.push_back({Get<std::string>(f, "path", "predicate.dataset.files"),
                                Get<std::string>(f, "sha256", "predicate.dataset.files"),

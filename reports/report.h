@@ -68,7 +68,22 @@ struct Report {
   std::optional<Model> model;  // Absent in black-box mode (recorded predictions).
   struct Dataset {
     std::string format, path, sha256;
-    int64_t rows = 0;
+    int64_t rows = 0;                   // Rows audited.
+    std::optional<int64_t> total_rows;  // Rows in the file (absent in reports before 0.2).
+    // How the audited rows were chosen (see docs/datasets.md).
+    struct Selection {
+      std::string method = "all";  // "all" | "first" | "random" | "stratified"
+      std::string declared_as;     // "limit" | "sample" | "" (nothing declared: all rows)
+      int64_t requested = 0;       // Rows asked for.
+      std::optional<uint64_t> seed;
+      struct Stratum {
+        int64_t label = 0;
+        int64_t rows_in_file = 0;
+        int64_t rows_drawn = 0;
+      };
+      std::vector<Stratum> strata;  // "stratified" only.
+    };
+    std::optional<Selection> selection;  // Absent in reports before 0.2.
     std::vector<ReportFile> files;
   } dataset;
   nlohmann::json environment = nlohmann::json::object();
@@ -82,6 +97,10 @@ struct Report {
 nlohmann::json ToStatement(const Report& report);
 // Parses a statement back (for show / verify). Throws InputError naming the first bad field.
 Report FromStatement(const nlohmann::json& statement);
+
+// How many rows were audited, of how many, and how they were chosen, for every renderer:
+// "audited 600 of 10,000 rows: first 600", "audited 600 of 10,000 rows: random 600 (seed 7)".
+std::string AuditedRowsText(const Report::Dataset& dataset);
 
 // The exact bytes written to report.json (pretty JSON + newline): what a DSSE envelope signs.
 std::string SerializeStatement(const Report& report);

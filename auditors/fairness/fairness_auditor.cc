@@ -6,6 +6,7 @@
 #include "auditors/fairness/fairness_metrics.h"
 #include "core/error.h"
 #include "core/stats.h"
+#include "core/suggest.h"
 
 namespace greenlight {
 namespace {
@@ -225,6 +226,38 @@ class FairnessAuditor final : public Auditor {
                      fairness::NeedsLabels(m)});
     }
     return out;
+  }
+
+  void CheckData(const MetricRequest& req, const Dataset& data) const override {
+    const Settings s = ParseSettings(req, data);
+    if (s.reference == "majority" || s.reference == "best") return;
+    // The groups exactly as the measurement forms them; the predictions do not matter here.
+    std::vector<std::span<const std::string>> columns;
+    for (const auto& col : s.sensitive) columns.emplace_back(data.sensitive().at(col));
+    const std::vector<int64_t> none(static_cast<size_t>(data.rows()), 0);
+    const GroupedCounts groups = fairness::CountGroups(s.sensitive, columns, {}, none, 1);
+    std::vector<std::string> candidates = groups.names;
+    if (s.sensitive.size() == 1) {
+      candidates.clear();
+      for (const auto& v : groups.values) candidates.push_back(v[0]);
+    }
+    for (size_t g = 0; g < groups.names.size(); ++g) {
+      if (groups.names[g] == s.reference ||
+          (s.sensitive.size() == 1 && groups.values[g][0] == s.reference)) {
+        return;
+      }
+    }
+    const std::string file =
+        data.info().files.empty() ? "the dataset" : data.info().files.front().path.string();
+    std::string msg =
+        "params.reference: group \"" + s.reference + "\" matches no audited row of " +
+        (s.sensitive.size() == 1 ? "column '" + s.sensitive[0] + "'"
+                                 : "the groups of columns " + QuotedList(s.sensitive)) +
+        " in " + file + " (" + (s.sensitive.size() == 1 ? "values" : "groups") + ": " +
+        QuotedList(candidates) + ")";
+    if (auto hint = ClosestMatch(s.reference, candidates))
+      msg += "; did you mean \"" + *hint + "\"?";
+    throw InputError(msg);
   }
 
   Measurement Measure(const MetricRequest& req, AuditContext& ctx) override {

@@ -24,6 +24,8 @@ gl::Report Sample() {
   r.dataset.path = "/d/images.gz";
   r.dataset.sha256 = std::string(64, 'c');
   r.dataset.rows = 5;
+  r.dataset.total_rows = 12000;
+  r.dataset.selection = gl::Report::Dataset::Selection{"random", "sample", 5, 7, {}};
   r.dataset.files = {{"/d/images.gz", std::string(64, 'c'), "images"}};
   r.environment = {{"cpu_model", "x"}, {"logical_cores", 2},
                    {"os", "Linux"},    {"libtorch_version", "1.13.1"},
@@ -101,4 +103,38 @@ BOOST_AUTO_TEST_CASE(console_table_lists_every_result) {
   BOOST_TEST(text.find("verdict: FAIL") != std::string::npos);
   BOOST_TEST(text.find("\033[") == std::string::npos);  // No colour when asked for none.
   BOOST_TEST(gl::ConsoleReporter(true).Render(Sample()).find("\033[31mFAIL") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(audited_rows_sentence_and_selection_round_trip) {
+  gl::Report r = Sample();
+  BOOST_TEST(gl::AuditedRowsText(r.dataset) == "audited 5 of 12,000 rows: random 5 (seed 7)");
+  r.dataset.rows = 600;
+  r.dataset.total_rows = 10000;
+  r.dataset.selection = gl::Report::Dataset::Selection{"first", "limit", 600, std::nullopt, {}};
+  BOOST_TEST(gl::AuditedRowsText(r.dataset) == "audited 600 of 10,000 rows: first 600");
+  r.dataset.rows = r.dataset.total_rows.value();
+  r.dataset.selection = gl::Report::Dataset::Selection{"all", "", 10000, std::nullopt, {}};
+  BOOST_TEST(gl::AuditedRowsText(r.dataset) == "audited 10,000 of 10,000 rows: all rows");
+  r.dataset.rows = 1000;
+  r.dataset.selection = gl::Report::Dataset::Selection{
+      "stratified", "sample", 1000, 3, {{0, 9000, 900}, {1, 1000, 100}}};
+  BOOST_TEST(gl::AuditedRowsText(r.dataset) ==
+             "audited 1,000 of 10,000 rows: stratified by label, 1,000 (seed 3)");
+  const nlohmann::json st = gl::ToStatement(r);
+  BOOST_TEST(st["predicate"]["dataset"]["selection"]["strata"][1]["rows_drawn"] == 100);
+  std::string why;
+  BOOST_TEST(ValidAgainstReportSchema(st, &why), why);
+  BOOST_TEST(gl::SerializeStatement(gl::FromStatement(st)) == gl::SerializeStatement(r));
+  BOOST_TEST(gl::ConsoleReporter().Render(r).find("audited 1,000 of 10,000 rows") !=
+             std::string::npos);
+  // A report written before the selection was recorded still reads and says what it lacks.
+  nlohmann::json old = st;
+  old["predicate"]["dataset"].erase("total_rows");
+  old["predicate"]["dataset"].erase("selection");
+  BOOST_TEST(gl::AuditedRowsText(gl::FromStatement(old).dataset) ==
+             "audited 1,000 rows (the file's rows and the selection not recorded)");
+  // The schema wants a seed for a random selection.
+  nlohmann::json no_seed = st;
+  no_seed["predicate"]["dataset"]["selection"].erase("seed");
+  BOOST_TEST(!ValidAgainstReportSchema(no_seed, &why));
 }
