@@ -1,10 +1,18 @@
 // greenlight metrics: the metric catalog with units, concerns and parameters.
 #include <iostream>
 #include <memory>
+#include <sstream>
 
 #include "cli/cli_common.h"
 
 namespace greenlight::cli {
+namespace {
+std::string FormatBound(double v) {
+  std::ostringstream ss;
+  ss << v;
+  return ss.str();
+}
+}  // namespace
 
 void AddMetricsCommand(CLI::App& app, const GlobalOptions& /*global*/, int* exit_code) {
   auto json = std::make_shared<bool>(false);
@@ -25,6 +33,8 @@ void AddMetricsCommand(CLI::App& app, const GlobalOptions& /*global*/, int* exit
                             {"default", p.default_value},
                             {"required", p.required},
                             {"choices", p.choices},
+                            {"minimum", p.minimum ? nlohmann::json(*p.minimum) : nlohmann::json()},
+                            {"maximum", p.maximum ? nlohmann::json(*p.maximum) : nlohmann::json()},
                             {"description", p.description}});
         }
         all.push_back({{"name", m.name},
@@ -49,6 +59,10 @@ void AddMetricsCommand(CLI::App& app, const GlobalOptions& /*global*/, int* exit
             for (size_t i = 0; i < p.choices.size(); ++i)
               std::cout << (i ? "|" : "") << p.choices[i];
             std::cout << "}";
+          }
+          if (p.minimum || p.maximum) {
+            std::cout << " in [" << (p.minimum ? FormatBound(*p.minimum) : "-inf") << ", "
+                      << (p.maximum ? FormatBound(*p.maximum) : "inf") << "]";
           }
           std::cout << "  " << p.description << "\n";
         }
