@@ -3,10 +3,33 @@
 #include <algorithm>
 #include <cmath>
 
-#include "auditors/metric.h"
 #include "core/error.h"
 
 namespace greenlight {
+
+std::string_view ParamTypeName(ParamType type) {
+  switch (type) {
+    case ParamType::kNumber:
+      return "number";
+    case ParamType::kInteger:
+      return "integer";
+    case ParamType::kString:
+      return "string";
+    case ParamType::kBool:
+      return "boolean";
+    case ParamType::kStringList:
+      return "list of strings";
+    case ParamType::kNumberList:
+      return "list of numbers";
+    case ParamType::kIntegerList:
+      return "list of integers";
+    case ParamType::kStringOrList:
+      return "string or list of strings";
+    case ParamType::kObject:
+      return "mapping";
+  }
+  return "value";
+}
 
 AuditContext::AuditContext(Model* model, const Dataset& dataset, uint64_t seed,
                            ProgressSink* progress)
@@ -74,63 +97,30 @@ const ClassifierOutputs& AuditContext::Outputs(std::string_view criterion_id) {
   return *outputs_;
 }
 
-AuditorRegistry::AuditorRegistry() = default;
-AuditorRegistry::~AuditorRegistry() = default;
-
 void AuditorRegistry::Register(std::unique_ptr<Auditor> auditor) {
   for (MetricSpec& spec : auditor->metrics()) {
     if (metrics_.count(spec.name) != 0) {
       throw RuntimeError("metric '" + spec.name + "' registered twice");
     }
     const std::string name = spec.name;
-    metrics_.emplace(name, Entry{auditor.get(), nullptr, std::move(spec)});
+    metrics_.emplace(name, std::make_pair(auditor.get(), std::move(spec)));
   }
   auditors_.push_back(std::move(auditor));
 }
 
-void AuditorRegistry::Register(std::unique_ptr<Metric> metric) {
-  const MetricSpec& spec = metric->spec();
-  if (metrics_.count(spec.name) != 0) {
-    throw RuntimeError("metric '" + spec.name + "' registered twice");
-  }
-  metrics_.emplace(spec.name, Entry{nullptr, metric.get(), spec});
-  framework_.push_back(std::move(metric));
-}
-
-const Metric* AuditorRegistry::FindFrameworkMetric(std::string_view metric) const {
-  auto it = metrics_.find(metric);
-  return it == metrics_.end() ? nullptr : it->second.metric;
-}
-
-std::vector<const Metric*> AuditorRegistry::FrameworkMetrics() const {
-  std::vector<const Metric*> out;
-  for (const auto& [name, entry] : metrics_) {
-    if (entry.metric != nullptr) out.push_back(entry.metric);
-  }
-  return out;
-}
-
-std::vector<std::string> AuditorRegistry::LegacyMetrics() const {
-  std::vector<std::string> out;
-  for (const auto& [name, entry] : metrics_) {
-    if (entry.auditor != nullptr) out.push_back(name);
-  }
-  return out;
-}
-
 Auditor* AuditorRegistry::FindAuditor(std::string_view metric) const {
   auto it = metrics_.find(metric);
-  return it == metrics_.end() ? nullptr : it->second.auditor;
+  return it == metrics_.end() ? nullptr : it->second.first;
 }
 
 const MetricSpec* AuditorRegistry::FindMetric(std::string_view metric) const {
   auto it = metrics_.find(metric);
-  return it == metrics_.end() ? nullptr : &it->second.spec;
+  return it == metrics_.end() ? nullptr : &it->second.second;
 }
 
 std::vector<MetricSpec> AuditorRegistry::AllMetrics() const {
   std::vector<MetricSpec> out;
-  for (const auto& [name, entry] : metrics_) out.push_back(entry.spec);
+  for (const auto& [name, entry] : metrics_) out.push_back(entry.second);
   std::stable_sort(out.begin(), out.end(), [](const MetricSpec& a, const MetricSpec& b) {
     return a.concern != b.concern ? a.concern < b.concern : a.name < b.name;
   });

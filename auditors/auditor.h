@@ -1,14 +1,6 @@
-// The metric catalog (AuditorRegistry), the per-run AuditContext, and the legacy Auditor interface.
-//
-// Two kinds of measurement code are registered here while the concerns move to the metric
-// framework (auditors/metric.h, docs/metrics-framework.md):
-//   - Metrics (auditors/metric.h): typed parameters bound at load, work shared through the engine's
-//     plan, accumulate / merge / finalize. Accuracy is measured this way.
-//   - The legacy path, an Auditor per concern that reads string-keyed parameters and shares work
-//     through AuditContext::Shared. Concerns that have not moved yet (efficiency, energy, fairness,
-//     safety) still use it; the engine runs both, and the catalog lists both alike.
-// Either way, code here measures; the engine judges (thresholds and verdicts are not its business),
-// and nothing prints: progress goes through AuditContext, results are returned as data.
+// The Auditor interface: one implementation per concern (accuracy, efficiency, energy, fairness,
+// safety). Auditors measure; the engine judges (thresholds and verdicts are not their business),
+// and they never print: progress goes through AuditContext, results are returned as data.
 #pragma once
 
 #include <any>
@@ -23,12 +15,33 @@
 #include <string_view>
 #include <vector>
 
-#include "auditors/params.h"
 #include "core/result.h"
 #include "datasets/dataset.h"
 #include "models/model.h"
 
 namespace greenlight {
+
+enum class ParamType {
+  kNumber,
+  kInteger,
+  kString,
+  kBool,
+  kStringList,
+  kNumberList,
+  kIntegerList,
+  kStringOrList,
+  kObject
+};
+std::string_view ParamTypeName(ParamType type);
+
+struct ParamSpec {
+  std::string name;
+  ParamType type = ParamType::kNumber;
+  std::string description;
+  nlohmann::json default_value;  // null: no default (optional unless `required`).
+  bool required = false;
+  std::vector<std::string> choices;  // For strings: the allowed values (empty: any).
+};
 
 // One metric in the catalog (`greenlight metrics` lists them all).
 struct MetricSpec {
@@ -36,14 +49,12 @@ struct MetricSpec {
   std::string unit;     // "ratio", "ms", "mJ", ...
   std::string concern;  // "safety" | "efficiency" | "fairness"
   std::string description;
-  std::vector<ParamSpec> params;  // Generated from the ParamSchema for framework metrics.
-  bool needs_model = true;        // false: works on recorded predictions (black-box mode).
-  bool needs_labels = true;       // true: SKIPPED when the dataset has no label.
+  std::vector<ParamSpec> params;
+  bool needs_model = true;   // false: works on recorded predictions (black-box mode).
+  bool needs_labels = true;  // true: SKIPPED when the dataset has no label.
 };
 
-class Metric;  // auditors/metric.h
-
-// Legacy path: what the engine asks an auditor to measure for one criterion.
+// What the engine asks an auditor to measure for one criterion.
 struct MetricRequest {
   std::string criterion_id;
   std::string metric;
@@ -112,8 +123,7 @@ class AuditContext {
   // Forward passes over the whole dataset (batched), or the recorded predictions in black-box mode.
   const ClassifierOutputs& Outputs(std::string_view criterion_id = "");
 
-  // Legacy path: a measurement shared by criteria that need the same run (same key), computed on
-  // first use. Framework metrics share work through the engine's plan instead (auditors/metric.h).
+  // A measurement shared by criteria that need the same run (same key): computed on first use.
   template <typename T>
   std::shared_ptr<T> Shared(const std::string& key,
                             const std::function<std::shared_ptr<T>()>& make) {
@@ -134,8 +144,6 @@ class AuditContext {
   std::vector<std::shared_ptr<WindowObserver>> observers_;
 };
 
-// Legacy path: one implementation per concern, measuring string-parameterised metrics. New
-// metrics implement Metric (auditors/metric.h) instead.
 class Auditor {
  public:
   virtual ~Auditor() = default;
@@ -149,24 +157,11 @@ class Auditor {
   virtual Measurement Measure(const MetricRequest& request, AuditContext& context) = 0;
 };
 
-// The metric catalog: framework metrics, and which legacy auditor measures the others.
+// The metric catalog: which auditor measures which metric.
 class AuditorRegistry {
  public:
-  AuditorRegistry();
-  ~AuditorRegistry();
-  AuditorRegistry(const AuditorRegistry&) = delete;
-  AuditorRegistry& operator=(const AuditorRegistry&) = delete;
-
   // Throws RuntimeError when a metric name is registered twice.
   void Register(std::unique_ptr<Auditor> auditor);
-  void Register(std::unique_ptr<Metric> metric);
-  // The framework metric of that name, or null (unknown, or measured by a legacy auditor).
-  const Metric* FindFrameworkMetric(std::string_view metric) const;
-  // Every framework metric, by name.
-  std::vector<const Metric*> FrameworkMetrics() const;
-  // Names of the metrics still measured by a legacy auditor, sorted.
-  std::vector<std::string> LegacyMetrics() const;
-  // The legacy auditor measuring `metric`, or null (unknown, or a framework metric).
   Auditor* FindAuditor(std::string_view metric) const;
   const MetricSpec* FindMetric(std::string_view metric) const;
   std::vector<MetricSpec> AllMetrics() const;  // Sorted by concern, then name.
@@ -175,14 +170,7 @@ class AuditorRegistry {
 
  private:
   std::vector<std::unique_ptr<Auditor>> auditors_;
-  std::vector<std::unique_ptr<Metric>> framework_;
-  // Auditor is null for framework metrics (then `metric` is set).
-  struct Entry {
-    Auditor* auditor = nullptr;
-    const Metric* metric = nullptr;
-    MetricSpec spec;
-  };
-  std::map<std::string, Entry, std::less<>> metrics_;
+  std::map<std::string, std::pair<Auditor*, MetricSpec>, std::less<>> metrics_;
 };
 
 // Registers every built-in concern explicitly (no static initialisers a linker could drop).

@@ -13,12 +13,12 @@ namespace greenlight {
 
 void RegisterBuiltinAuditors(AuditorRegistry& registry) {
   // Metrics on the framework (auditors/metric.h).
-  registry.Register(accuracy::MakeAccuracy());
-  registry.Register(accuracy::MakeTopKAccuracy());
-  registry.Register(accuracy::MakePrecision());
-  registry.Register(accuracy::MakeRecall());
-  registry.Register(accuracy::MakeF1());
-  registry.Register(accuracy::MakeRocAuc());
+  RegisterMetric(registry, accuracy::MakeAccuracy());
+  RegisterMetric(registry, accuracy::MakeTopKAccuracy());
+  RegisterMetric(registry, accuracy::MakePrecision());
+  RegisterMetric(registry, accuracy::MakeRecall());
+  RegisterMetric(registry, accuracy::MakeF1());
+  RegisterMetric(registry, accuracy::MakeRocAuc());
 
   // Legacy path: concerns whose metrics have not moved to the framework yet.
   RegisterEfficiencyAuditor(registry);

@@ -14,10 +14,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "auditors/auditor.h"
@@ -96,6 +98,8 @@ class Metric {
  public:
   virtual ~Metric() = default;
   virtual const MetricSpec& spec() const = 0;
+  // Each parameter's domain, by name (for the catalog).
+  virtual std::map<std::string, ParamDomain> domains() const = 0;
   // Throws ParamError naming the offending parameter.
   virtual std::shared_ptr<const BoundParams> Bind(const nlohmann::json& params) const = 0;
   virtual std::shared_ptr<const Work> Needs(const BoundParams& params) const = 0;
@@ -126,6 +130,17 @@ inline MetricSpec DescribeMetric(std::string name, std::string unit, std::string
   return spec;
 }
 
+// Registers a framework metric in the catalog. This is the one registration line of a metric
+// (auditors/builtin.cc). The registry holds it through an adapter Auditor, so the catalog, the
+// loader's name lookup and "did you mean" treat both paths alike.
+void RegisterMetric(AuditorRegistry& registry, std::unique_ptr<Metric> metric);
+// The framework metric registered under `name`, or null (unknown, or measured by a legacy auditor).
+const Metric* FindFrameworkMetric(const AuditorRegistry& registry, std::string_view name);
+// Every framework metric, sorted by concern then name.
+std::vector<const Metric*> FrameworkMetrics(const AuditorRegistry& registry);
+// Names of the metrics still measured by a legacy auditor, sorted by concern then name.
+std::vector<std::string> LegacyMetrics(const AuditorRegistry& registry);
+
 // Accumulate over input.rows, then Finalize: the unsplit measurement.
 Measurement MeasureRows(const Metric& metric, const BoundParams& params, const MetricInput& input,
                         const FinalizeContext& context);
@@ -144,6 +159,7 @@ class TypedMetric : public Metric {
   }
 
   const MetricSpec& spec() const final { return spec_; }
+  std::map<std::string, ParamDomain> domains() const final { return schema_.Domains(); }
   std::shared_ptr<const BoundParams> Bind(const nlohmann::json& params) const final {
     return schema_.Bind(params);
   }

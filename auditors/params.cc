@@ -7,30 +7,6 @@
 
 namespace greenlight {
 
-std::string_view ParamTypeName(ParamType type) {
-  switch (type) {
-    case ParamType::kNumber:
-      return "number";
-    case ParamType::kInteger:
-      return "integer";
-    case ParamType::kString:
-      return "string";
-    case ParamType::kBool:
-      return "boolean";
-    case ParamType::kStringList:
-      return "list of strings";
-    case ParamType::kNumberList:
-      return "list of numbers";
-    case ParamType::kIntegerList:
-      return "list of integers";
-    case ParamType::kStringOrList:
-      return "string or list of strings";
-    case ParamType::kObject:
-      return "mapping";
-  }
-  return "value";
-}
-
 std::string CanonicalText(const nlohmann::json& value) {
   switch (value.type()) {
     case nlohmann::json::value_t::object: {

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -24,32 +25,9 @@
 #include <type_traits>
 #include <vector>
 
+#include "auditors/auditor.h"  // ParamType, ParamSpec: the catalog's view of a parameter.
+
 namespace greenlight {
-
-enum class ParamType {
-  kNumber,
-  kInteger,
-  kString,
-  kBool,
-  kStringList,
-  kNumberList,
-  kIntegerList,
-  kStringOrList,
-  kObject
-};
-std::string_view ParamTypeName(ParamType type);
-
-// One parameter as the catalog shows it.
-struct ParamSpec {
-  std::string name;
-  ParamType type = ParamType::kNumber;
-  std::string description;
-  nlohmann::json default_value;  // null: no default (optional unless `required`).
-  bool required = false;
-  std::vector<std::string> choices;  // For strings: the allowed values (empty: any).
-  std::optional<double> minimum;     // For numbers and integers (and their lists): inclusive.
-  std::optional<double> maximum;
-};
 
 // The domain of one field: inclusive bounds for numbers, allowed values for strings. Build it with
 // the helpers below: AtLeast(1), Between(0, 1), OneOf({"macro", "micro"}), Required().
@@ -190,8 +168,7 @@ class ParamSchema {
     e.spec.description = std::move(description);
     e.spec.required = domain.required;
     e.spec.choices = domain.choices;
-    e.spec.minimum = domain.min;
-    e.spec.maximum = domain.max;
+    e.domain = domain;
     e.spec.default_value = ToJson(P{}.*member);
     e.set = [member, name, domain](P& p, const nlohmann::json& v) {
       if (!param_detail::Traits<V>::Accepts(v)) {
@@ -214,6 +191,12 @@ class ParamSchema {
   std::vector<ParamSpec> Specs() const {
     std::vector<ParamSpec> out;
     for (const auto& e : entries_) out.push_back(e.spec);
+    return out;
+  }
+  // Each field's domain, by name (the catalog shows the bounds).
+  std::map<std::string, ParamDomain> Domains() const {
+    std::map<std::string, ParamDomain> out;
+    for (const auto& e : entries_) out[e.spec.name] = e.domain;
     return out;
   }
 
@@ -262,6 +245,7 @@ class ParamSchema {
 
   struct Entry {
     ParamSpec spec;
+    ParamDomain domain;
     std::function<void(P&, const nlohmann::json&)> set;
     std::function<nlohmann::json(const P&)> get;
   };

@@ -1,8 +1,10 @@
 // greenlight metrics: the metric catalog with units, concerns and parameters.
 #include <iostream>
+#include <map>
 #include <memory>
 #include <sstream>
 
+#include "auditors/metric.h"
 #include "cli/cli_common.h"
 
 namespace greenlight::cli {
@@ -11,6 +13,14 @@ std::string FormatBound(double v) {
   std::ostringstream ss;
   ss << v;
   return ss.str();
+}
+// A framework metric's bound for a parameter (null: none, or a legacy metric).
+nlohmann::json Bound(const std::map<std::string, ParamDomain>& domains, const std::string& name,
+                     bool lower) {
+  auto it = domains.find(name);
+  if (it == domains.end()) return nullptr;
+  const auto& b = lower ? it->second.min : it->second.max;
+  return b ? nlohmann::json(*b) : nlohmann::json(nullptr);
 }
 }  // namespace
 
@@ -26,6 +36,9 @@ void AddMetricsCommand(CLI::App& app, const GlobalOptions& /*global*/, int* exit
       nlohmann::json all = nlohmann::json::array();
       std::string concern;
       for (const MetricSpec& m : registry.AllMetrics()) {
+        const Metric* framework = FindFrameworkMetric(registry, m.name);
+        const std::map<std::string, ParamDomain> domains =
+            framework != nullptr ? framework->domains() : std::map<std::string, ParamDomain>{};
         nlohmann::json params = nlohmann::json::array();
         for (const ParamSpec& p : m.params) {
           params.push_back({{"name", p.name},
@@ -33,8 +46,8 @@ void AddMetricsCommand(CLI::App& app, const GlobalOptions& /*global*/, int* exit
                             {"default", p.default_value},
                             {"required", p.required},
                             {"choices", p.choices},
-                            {"minimum", p.minimum ? nlohmann::json(*p.minimum) : nlohmann::json()},
-                            {"maximum", p.maximum ? nlohmann::json(*p.maximum) : nlohmann::json()},
+                            {"minimum", Bound(domains, p.name, true)},
+                            {"maximum", Bound(domains, p.name, false)},
                             {"description", p.description}});
         }
         all.push_back({{"name", m.name},
@@ -60,9 +73,11 @@ void AddMetricsCommand(CLI::App& app, const GlobalOptions& /*global*/, int* exit
               std::cout << (i ? "|" : "") << p.choices[i];
             std::cout << "}";
           }
-          if (p.minimum || p.maximum) {
-            std::cout << " in [" << (p.minimum ? FormatBound(*p.minimum) : "-inf") << ", "
-                      << (p.maximum ? FormatBound(*p.maximum) : "inf") << "]";
+          const nlohmann::json lo = Bound(domains, p.name, true);
+          const nlohmann::json hi = Bound(domains, p.name, false);
+          if (!lo.is_null() || !hi.is_null()) {
+            std::cout << " in [" << (lo.is_null() ? "-inf" : FormatBound(lo.get<double>())) << ", "
+                      << (hi.is_null() ? "inf" : FormatBound(hi.get<double>())) << "]";
           }
           std::cout << "  " << p.description << "\n";
         }

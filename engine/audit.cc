@@ -120,7 +120,7 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
       r.message = "metric '" + c.metric + "' needs labels and the dataset declares no label column";
     } else {
       try {
-        if (const Metric* metric = registry.FindFrameworkMetric(c.metric)) {
+        if (const Metric* metric = FindFrameworkMetric(registry, c.metric)) {
           r.measurement = MeasureWithPlan(*metric, c, i, requests[i], plan, context);
         } else {
           r.measurement = registry.FindAuditor(c.metric)->Measure(requests[i], context);

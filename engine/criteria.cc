@@ -272,13 +272,13 @@ CriteriaFile LoadCriteria(const std::filesystem::path& path, const AuditorRegist
     }
     cr.description = c.value("description", "");
     cr.params = c.value("params", nlohmann::json::object());
-    if (const Metric* metric = registry.FindFrameworkMetric(cr.metric)) {
+    if (const Metric* metric = FindFrameworkMetric(registry, cr.metric)) {
       try {
         cr.bound = metric->Bind(cr.params);
       } catch (const ParamError& e) {
         const std::string pp =
             at + "/params" + (e.field().empty() ? "" : "/" + JsonPointerEscape(e.field()));
-        Fail(doc, pp, std::string(e.what()) + " (metric '" + cr.metric + "')");
+        Fail(doc, pp, e.what());
       }
       // The report lists the parameters in effect; optional ones left out stay out.
       cr.params = nlohmann::json::object();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "auditors/auditor.h"
+#include "auditors/params.h"
 #include "core/yaml_json.h"
 #include "datasets/dataset.h"
 #include "models/model.h"

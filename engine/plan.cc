@@ -11,7 +11,7 @@ AuditPlan::AuditPlan(const std::vector<Criterion>& criteria, const AuditorRegist
   std::map<std::string, size_t> by_key;
   for (size_t i = 0; i < criteria.size(); ++i) {
     const Criterion& c = criteria[i];
-    const Metric* metric = registry.FindFrameworkMetric(c.metric);
+    const Metric* metric = FindFrameworkMetric(registry, c.metric);
     if (metric == nullptr || c.bound == nullptr) continue;
     std::shared_ptr<const Work> work = metric->Needs(*c.bound);
     auto [it, added] = by_key.emplace(work->key(), items_.size());

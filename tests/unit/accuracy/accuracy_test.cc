@@ -30,7 +30,7 @@ struct Fixture {
   gl::Measurement Measure(const std::string& metric,
                           nlohmann::json params = nlohmann::json::object()) {
     gl::AuditContext ctx(nullptr, data, 1, nullptr);
-    const gl::Metric* m = registry.FindFrameworkMetric(metric);
+    const gl::Metric* m = gl::FindFrameworkMetric(registry, metric);
     BOOST_REQUIRE(m != nullptr);
     const auto bound = m->Bind(params);
     const auto record = m->Needs(*bound)->Run(ctx, {});
@@ -120,7 +120,7 @@ BOOST_AUTO_TEST_CASE(top_k_needs_probabilities) {
 BOOST_AUTO_TEST_CASE(binding_checks_types_and_domains) {
   gl::AuditorRegistry registry;
   gl::RegisterBuiltinAuditors(registry);
-  const gl::Metric* f1 = registry.FindFrameworkMetric("f1");
+  const gl::Metric* f1 = gl::FindFrameworkMetric(registry, "f1");
   auto field_of = [&](const gl::Metric* m, const nlohmann::json& params) {
     try {
       m->Bind(params);
@@ -136,7 +136,7 @@ BOOST_AUTO_TEST_CASE(binding_checks_types_and_domains) {
   BOOST_TEST(field_of(f1, {{"class", -1}}) == "class: must be at least 0, got -1");
   BOOST_TEST(field_of(f1, {{"class", 1.5}}) == "class: expected integer, got number 1.5");
   BOOST_TEST(field_of(f1, {{"klass", 1}}).rfind("klass: unknown parameter", 0) == 0);
-  BOOST_TEST(field_of(registry.FindFrameworkMetric("top_k_accuracy"), {{"k", 0}}) ==
+  BOOST_TEST(field_of(gl::FindFrameworkMetric(registry, "top_k_accuracy"), {{"k", 0}}) ==
              "k: must be at least 1, got 0");
   // Defaults come from the struct's member initialisers and are all present once bound.
   const auto bound = f1->Bind(nlohmann::json::object());

@@ -111,13 +111,13 @@ void CheckClose(const std::optional<double>& a, const std::optional<double>& b,
 BOOST_AUTO_TEST_CASE(every_registered_metric_merges_exactly) {
   gl::AuditorRegistry registry;
   gl::RegisterBuiltinAuditors(registry);
-  const std::vector<std::string> legacy = registry.LegacyMetrics();
+  const std::vector<std::string> legacy = gl::LegacyMetrics(registry);
   BOOST_TEST(std::set<std::string>(legacy.begin(), legacy.end()) == kNotYetPorted,
              "the not-yet-ported list must name exactly the metrics on the legacy path");
 
   RealAudit fashion("demo.yaml", 2000, registry);
   RealAudit hmda("hmda-credit-fairness.yaml", 0, registry);
-  for (const gl::Metric* metric : registry.FrameworkMetrics()) {
+  for (const gl::Metric* metric : gl::FrameworkMetrics(registry)) {
     const std::string& name = metric->spec().name;
     BOOST_TEST_CONTEXT("metric " << name) {
       const auto cases = kMergeCases.find(name);
@@ -168,7 +168,7 @@ BOOST_AUTO_TEST_CASE(top_k_beyond_the_classes_is_an_error) {
   gl::AuditorRegistry registry;
   gl::RegisterBuiltinAuditors(registry);
   RealAudit fashion("demo.yaml", 50, registry);
-  const gl::Metric* metric = registry.FindFrameworkMetric("top_k_accuracy");
+  const gl::Metric* metric = gl::FindFrameworkMetric(registry, "top_k_accuracy");
   const auto bound = metric->Bind({{"k", 11}});
   const auto record = metric->Needs(*bound)->Run(*fashion.context, {});
   try {
