@@ -155,9 +155,11 @@ nlohmann::json ConfusionStats::Details() const {
     rows.push_back(
         std::vector<int64_t>(counts.begin() + t * classes, counts.begin() + (t + 1) * classes));
   }
-  return {{"confusion_matrix",
-           {{"rows", "true class"}, {"columns", "predicted class"}, {"counts", rows}},
-           {"predictions", source}}};
+  nlohmann::json details = nlohmann::json::object();
+  details["confusion_matrix"] = {
+      {"rows", "true class"}, {"columns", "predicted class"}, {"counts", rows}};
+  details["predictions"] = source;
+  return details;
 }
 
 }  // namespace accuracy
