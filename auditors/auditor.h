@@ -1,6 +1,12 @@
-// The Auditor interface: one implementation per concern (accuracy, efficiency, energy, fairness,
-// safety). Auditors measure; the engine judges (thresholds and verdicts are not their business),
-// and they never print: progress goes through AuditContext, results are returned as data.
+// The metric catalog (AuditorRegistry), the per-run AuditContext, and the legacy Auditor path.
+//
+// Metrics are written on the metric framework (auditors/metric.h, docs/metrics-framework.md):
+// typed parameters bound at load, work shared through the engine's plan, accumulate / merge /
+// finalize. RegisterMetric enters them into this registry. The Auditor interface below is the
+// legacy path, kept while the concerns that still use it (efficiency, energy, fairness, safety)
+// move to the framework: it reads string-keyed parameters (MetricRequest::Param) and shares work
+// through AuditContext::Shared. Either way, code here measures; the engine judges, and nothing
+// prints: progress goes through AuditContext, results are returned as data.
 #pragma once
 
 #include <any>
@@ -54,7 +60,7 @@ struct MetricSpec {
   bool needs_labels = true;  // true: SKIPPED when the dataset has no label.
 };
 
-// What the engine asks an auditor to measure for one criterion.
+// Legacy path: what the engine asks an auditor to measure for one criterion.
 struct MetricRequest {
   std::string criterion_id;
   std::string metric;
@@ -123,7 +129,8 @@ class AuditContext {
   // Forward passes over the whole dataset (batched), or the recorded predictions in black-box mode.
   const ClassifierOutputs& Outputs(std::string_view criterion_id = "");
 
-  // A measurement shared by criteria that need the same run (same key): computed on first use.
+  // Legacy path: a measurement shared by criteria that need the same run (same key), computed on
+  // first use. Framework metrics share work through the engine's plan (auditors/metric.h).
   template <typename T>
   std::shared_ptr<T> Shared(const std::string& key,
                             const std::function<std::shared_ptr<T>()>& make) {
@@ -144,6 +151,7 @@ class AuditContext {
   std::vector<std::shared_ptr<WindowObserver>> observers_;
 };
 
+// Legacy path: one implementation per concern. New metrics implement Metric (auditors/metric.h).
 class Auditor {
  public:
   virtual ~Auditor() = default;
@@ -161,7 +169,8 @@ class Auditor {
   virtual Measurement Measure(const MetricRequest& request, AuditContext& context) = 0;
 };
 
-// The metric catalog: which auditor measures which metric.
+// The metric catalog: which auditor measures which metric (framework metrics through an adapter
+// Auditor; see RegisterMetric and FindFrameworkMetric in auditors/metric.h).
 class AuditorRegistry {
  public:
   // Throws RuntimeError when a metric name is registered twice.

@@ -7,8 +7,10 @@
 #include <fstream>
 #include <thread>
 
+#include "auditors/metric.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "engine/plan.h"
 
 namespace greenlight {
 
@@ -34,6 +36,7 @@ EnvironmentInfo DescribeHost() {
 
 namespace {
 
+<<<<<<< HEAD
 MetricRequest RequestFor(const Criterion& c, const CriteriaFile& criteria) {
   MetricRequest req;
   req.criterion_id = c.id;
@@ -42,10 +45,24 @@ MetricRequest RequestFor(const Criterion& c, const CriteriaFile& criteria) {
   req.confidence = c.confidence.value_or(0.95);
   req.seed = criteria.seed;
   return req;
+=======
+// One framework criterion: its work's record (run on first use), the statistics of every row,
+// and the value and interval from them.
+Measurement MeasureWithPlan(const Metric& metric, const Criterion& c, size_t index,
+                            const MetricRequest& req, AuditPlan& plan, AuditContext& context) {
+  const WorkRecord& record = plan.Record(index, context);
+  const MetricInput input{record, plan.Reading(index), RowRange{0, record.rows()}};
+  FinalizeContext fin;
+  fin.seed = req.seed;
+  fin.confidence = req.confidence;
+  fin.progress = [&context, &c](double f) { context.Progress(c.id, "finalize", f); };
+  return MeasureRows(metric, *c.bound, input, fin);
+>>>>>>> framework
 }
 
 }  // namespace
 
+<<<<<<< HEAD
 void CheckCriteriaAgainstData(const CriteriaFile& criteria, const AuditorRegistry& registry,
                               const Dataset& dataset) {
   for (const Criterion& c : criteria.criteria) {
@@ -60,6 +77,8 @@ void CheckCriteriaAgainstData(const CriteriaFile& criteria, const AuditorRegistr
   }
 }
 
+=======
+>>>>>>> framework
 AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& registry,
                       const AuditOptions& options) {
   AuditOutcome out;
@@ -104,8 +123,13 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
   for (const Criterion& c : criteria.criteria) {
     requests.push_back(RequestFor(c, criteria));
   }
-  // Every auditor sees every request before anything runs (energy attaches to latency runs).
-  for (const MetricRequest& req : requests) registry.FindAuditor(req.metric)->Prepare(req, context);
+  // Framework metrics: group their criteria by the work they need (see engine/plan.h).
+  AuditPlan plan(criteria.criteria, registry);
+  // Legacy path: every auditor sees every request before anything runs (energy attaches to
+  // latency runs).
+  for (const MetricRequest& req : requests) {
+    if (Auditor* auditor = registry.FindAuditor(req.metric)) auditor->Prepare(req, context);
+  }
 
   std::vector<JudgedCriterion> judged;
   for (size_t i = 0; i < criteria.criteria.size(); ++i) {
@@ -122,7 +146,11 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
       r.message = "metric '" + c.metric + "' needs labels and the dataset declares no label column";
     } else {
       try {
-        r.measurement = registry.FindAuditor(c.metric)->Measure(requests[i], context);
+        if (const Metric* metric = FindFrameworkMetric(registry, c.metric)) {
+          r.measurement = MeasureWithPlan(*metric, c, i, requests[i], plan, context);
+        } else {
+          r.measurement = registry.FindAuditor(c.metric)->Measure(requests[i], context);
+        }
         if (r.measurement.unit.empty()) r.measurement.unit = spec.unit;
         r.unit = r.measurement.unit;
         const Judgement j = Judge(c, r.measurement);

@@ -9,6 +9,7 @@
 #include <valijson/validation_results.hpp>
 #include <valijson/validator.hpp>
 
+#include "auditors/metric.h"
 #include "core/digest.h"
 #include "core/error.h"
 #include "core/files.h"
@@ -319,48 +320,66 @@ CriteriaFile LoadCriteria(const std::filesystem::path& path, const AuditorRegist
     }
     cr.description = c.value("description", "");
     cr.params = c.value("params", nlohmann::json::object());
-    for (const auto& [name, value] : cr.params.items()) {
-      const ParamSpec* ps = nullptr;
-      std::vector<std::string> names;
-      for (const auto& p : spec->params) {
-        names.push_back(p.name);
-        if (p.name == name) ps = &p;
+    if (const Metric* metric = FindFrameworkMetric(registry, cr.metric)) {
+      try {
+        cr.bound = metric->Bind(cr.params);
+      } catch (const ParamError& e) {
+        const std::string pp =
+            at + "/params" + (e.field().empty() ? "" : "/" + JsonPointerEscape(e.field()));
+        Fail(doc, pp, e.what());
       }
-      const std::string pp = at + "/params/" + JsonPointerEscape(name);
-      if (ps == nullptr) {
-        std::string known;
-        for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
-        Fail(doc, pp,
-             "unknown parameter for metric '" + cr.metric +
-                 "' (known: " + (known.empty() ? "none" : known) + ")");
-      }
-      if (!TypeMatches(value, ps->type)) {
-        Fail(doc, pp,
-             "expected " + std::string(ParamTypeName(ps->type)) + ", got " +
-                 std::string(value.type_name()) + " " + value.dump());
-      }
-      if (!ps->choices.empty()) {
-        auto check = [&](const nlohmann::json& e) {
-          if (std::find(ps->choices.begin(), ps->choices.end(), e.get<std::string>()) ==
-              ps->choices.end()) {
-            std::string allowed;
-            for (const auto& ch : ps->choices) allowed += (allowed.empty() ? "" : ", ") + ch;
-            Fail(doc, pp, "'" + e.get<std::string>() + "' is not one of: " + allowed);
-          }
-        };
-        if (value.is_array()) {
-          for (const auto& e : value) check(e);
-        } else {
-          check(value);
-        }
+      // The report lists the parameters in effect; optional ones left out stay out.
+      cr.params = nlohmann::json::object();
+      for (const auto& [name, value] : cr.bound->values().items()) {
+        if (!value.is_null()) cr.params[name] = value;
       }
     }
-    for (const auto& p : spec->params) {
-      if (!cr.params.contains(p.name)) {
-        if (p.required) {
-          Fail(doc, at + "/params", "metric '" + cr.metric + "' needs parameter '" + p.name + "'");
+    // Legacy path: string-keyed parameters checked against the catalog entry.
+    if (!cr.bound) {
+      for (const auto& [name, value] : cr.params.items()) {
+        const ParamSpec* ps = nullptr;
+        std::vector<std::string> names;
+        for (const auto& p : spec->params) {
+          names.push_back(p.name);
+          if (p.name == name) ps = &p;
         }
-        if (!p.default_value.is_null()) cr.params[p.name] = p.default_value;
+        const std::string pp = at + "/params/" + JsonPointerEscape(name);
+        if (ps == nullptr) {
+          std::string known;
+          for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+          Fail(doc, pp,
+               "unknown parameter for metric '" + cr.metric +
+                   "' (known: " + (known.empty() ? "none" : known) + ")");
+        }
+        if (!TypeMatches(value, ps->type)) {
+          Fail(doc, pp,
+               "expected " + std::string(ParamTypeName(ps->type)) + ", got " +
+                   std::string(value.type_name()) + " " + value.dump());
+        }
+        if (!ps->choices.empty()) {
+          auto check = [&](const nlohmann::json& e) {
+            if (std::find(ps->choices.begin(), ps->choices.end(), e.get<std::string>()) ==
+                ps->choices.end()) {
+              std::string allowed;
+              for (const auto& ch : ps->choices) allowed += (allowed.empty() ? "" : ", ") + ch;
+              Fail(doc, pp, "'" + e.get<std::string>() + "' is not one of: " + allowed);
+            }
+          };
+          if (value.is_array()) {
+            for (const auto& e : value) check(e);
+          } else {
+            check(value);
+          }
+        }
+      }
+      for (const auto& p : spec->params) {
+        if (!cr.params.contains(p.name)) {
+          if (p.required) {
+            Fail(doc, at + "/params",
+                 "metric '" + cr.metric + "' needs parameter '" + p.name + "'");
+          }
+          if (!p.default_value.is_null()) cr.params[p.name] = p.default_value;
+        }
       }
     }
     cr.threshold = ParseThreshold(c["threshold"]);

@@ -3,12 +3,14 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "auditors/auditor.h"
+#include "auditors/params.h"
 #include "core/yaml_json.h"
 #include "datasets/dataset.h"
 #include "models/model.h"
@@ -32,6 +34,9 @@ struct Criterion {
   std::string metric;
   std::string description;
   nlohmann::json params = nlohmann::json::object();  // With the metric's defaults filled in.
+  // Framework metrics: the typed parameters bound at load (params == bound->values()). Null for
+  // metrics measured by a legacy auditor.
+  std::shared_ptr<const BoundParams> bound;
   Threshold threshold;
   Severity severity = Severity::kMandatory;
   std::optional<double> confidence;

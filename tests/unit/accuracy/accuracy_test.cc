@@ -2,7 +2,7 @@
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 
-#include "auditors/accuracy/accuracy_auditor.h"
+#include "auditors/accuracy/accuracy_metrics.h"
 #include "core/stats.h"
 #include "datasets/in_memory_dataset.h"
 
@@ -24,16 +24,19 @@ struct Fixture {
     data.has_predictions_ = true;
     data.predictions_ = predicted;
     data.scores_ = scores;
-    gl::RegisterAccuracyAuditor(registry);
+    gl::RegisterBuiltinAuditors(registry);
   }
+  // Binds the params as the criteria loader does, runs the metric's work, measures every row.
   gl::Measurement Measure(const std::string& metric,
                           nlohmann::json params = nlohmann::json::object()) {
     gl::AuditContext ctx(nullptr, data, 1, nullptr);
-    gl::MetricRequest req;
-    req.criterion_id = "T";
-    req.metric = metric;
-    req.params = params;
-    return registry.FindAuditor(metric)->Measure(req, ctx);
+    const gl::Metric* m = gl::FindFrameworkMetric(registry, metric);
+    BOOST_REQUIRE(m != nullptr);
+    const auto bound = m->Bind(params);
+    const auto record = m->Needs(*bound)->Run(ctx, {});
+    gl::FinalizeContext fin;
+    fin.seed = 1;
+    return gl::MeasureRows(*m, *bound, {*record, nullptr, {0, record->rows()}}, fin);
   }
 };
 
@@ -111,4 +114,56 @@ BOOST_AUTO_TEST_CASE(roc_auc_with_ties_by_hand) {
 BOOST_AUTO_TEST_CASE(top_k_needs_probabilities) {
   Fixture f(kLabels, kPred);
   BOOST_CHECK_THROW(f.Measure("top_k_accuracy", {{"k", 2}}), std::exception);
+}
+
+// Parameter domains are enforced when binding, naming the field.
+BOOST_AUTO_TEST_CASE(binding_checks_types_and_domains) {
+  gl::AuditorRegistry registry;
+  gl::RegisterBuiltinAuditors(registry);
+  const gl::Metric* f1 = gl::FindFrameworkMetric(registry, "f1");
+  auto field_of = [&](const gl::Metric* m, const nlohmann::json& params) {
+    try {
+      m->Bind(params);
+    } catch (const gl::ParamError& e) {
+      return e.field() + ": " + e.what();
+    }
+    return std::string("bound");
+  };
+  BOOST_TEST(field_of(f1, {{"bootstrap_resamples", 99}}) ==
+             "bootstrap_resamples: must be at least 100, got 99");
+  BOOST_TEST(field_of(f1, {{"average", "median"}}) ==
+             "average: 'median' is not one of: macro, weighted, micro");
+  BOOST_TEST(field_of(f1, {{"class", -1}}) == "class: must be at least 0, got -1");
+  BOOST_TEST(field_of(f1, {{"class", 1.5}}) == "class: expected integer, got number 1.5");
+  BOOST_TEST(field_of(f1, {{"klass", 1}}).rfind("klass: unknown parameter", 0) == 0);
+  BOOST_TEST(field_of(gl::FindFrameworkMetric(registry, "top_k_accuracy"), {{"k", 0}}) ==
+             "k: must be at least 1, got 0");
+  // Defaults come from the struct's member initialisers and are all present once bound.
+  const auto bound = f1->Bind(nlohmann::json::object());
+  BOOST_TEST(
+      bound->values() ==
+      (nlohmann::json{{"average", "macro"}, {"class", nullptr}, {"bootstrap_resamples", 1000}}));
+}
+
+// Cache keys are exact: values that differ in the last bit of a double differ.
+BOOST_AUTO_TEST_CASE(canonical_keys_are_exact) {
+  const double a = 0.1;
+  const double b = std::nextafter(a, 1.0);
+  BOOST_TEST(gl::CanonicalText(a) != gl::CanonicalText(b));
+  BOOST_TEST(gl::CanonicalText(a) == "d:0.10000000000000001");
+  BOOST_TEST(gl::CanonicalText(nlohmann::json{{"b", 1}, {"a", "x"}}) == "{\"a\":\"x\",\"b\":1}");
+  // Integers and doubles of the same value are different parameter values.
+  BOOST_TEST(gl::CanonicalText(1) != gl::CanonicalText(1.0));
+}
+
+BOOST_AUTO_TEST_CASE(top_k_larger_than_the_classes_is_an_error) {
+  Fixture f(kLabels, kPred);
+  // Recorded predictions have no probabilities; the k check is covered with real outputs in
+  // merge_property_test. Here: the error names the missing probabilities.
+  try {
+    f.Measure("top_k_accuracy", {{"k", 2}});
+    BOOST_FAIL("expected an error");
+  } catch (const std::exception& e) {
+    BOOST_TEST(std::string(e.what()).find("probabilities") != std::string::npos);
+  }
 }

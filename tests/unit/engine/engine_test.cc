@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 #include "engine/criteria.h"
+#include "engine/plan.h"
 #include "engine/verdict.h"
 #include "tests/test_util.h"
 
@@ -130,6 +131,47 @@ BOOST_AUTO_TEST_CASE(errors_name_file_line_column_and_field) {
                 "criteria:\n  - id: A\n    metric: precision\n    params: {average: mean}\n"
                 "    threshold: {gte: 0.8}\n    severity: mandatory\n") ==
       "c.yaml:12:23: criteria.0.params.average: 'mean' is not one of: macro, weighted, micro");
+  // Domains are checked when binding, at the parameter's position.
+  BOOST_TEST(LoadError(kHeader +
+                       "criteria:\n  - id: A\n    metric: top_k_accuracy\n    params: {k: 0}\n"
+                       "    threshold: {gte: 0.8}\n    severity: mandatory\n") ==
+             "c.yaml:12:17: criteria.0.params.k: must be at least 1, got 0");
+  BOOST_TEST(LoadError(kHeader + "criteria:\n  - id: A\n    metric: f1\n"
+                                 "    params: {average: macro, bootstrap_resamples: 99}\n"
+                                 "    threshold: {gte: 0.8}\n    severity: mandatory\n") ==
+             "c.yaml:12:51: criteria.0.params.bootstrap_resamples: must be at least 100, got 99");
+  BOOST_TEST(LoadError(kHeader + "criteria:\n  - id: A\n    metric: recall\n    params: {clas: 1}\n"
+                                 "    threshold: {gte: 0.8}\n    severity: mandatory\n") ==
+             "c.yaml:12:20: criteria.0.params.clas: unknown parameter (known: average, class, "
+             "bootstrap_resamples)");
+}
+
+// The plan gives criteria that need the same work one item: every accuracy-family metric reads
+// the one outputs pass. Bound parameters are typed and carry exact keys.
+BOOST_AUTO_TEST_CASE(plan_shares_work_and_binds_typed_params) {
+  t::TempDir dir;
+  t::WriteText(dir / "c.yaml",
+               kHeader +
+                   "criteria:\n"
+                   "  - {id: A, metric: accuracy, threshold: {gte: 0.8}, severity: mandatory}\n"
+                   "  - {id: B, metric: top_k_accuracy, params: {k: 3}, threshold: {gte: 0.8},"
+                   " severity: mandatory}\n"
+                   "  - {id: C, metric: latency_p50_ms, threshold: {lte: 5}, severity: advisory}\n"
+                   "  - {id: D, metric: f1, params: {class: 2}, threshold: {gte: 0.8},"
+                   " severity: mandatory}\n");
+  gl::AuditorRegistry registry;
+  gl::RegisterBuiltinAuditors(registry);
+  const gl::CriteriaFile file = gl::LoadCriteria(dir / "c.yaml", registry);
+  BOOST_REQUIRE(file.criteria[1].bound != nullptr);
+  BOOST_TEST(file.criteria[1].bound->key() == "{\"k\":3}");
+  BOOST_TEST(file.criteria[2].bound == nullptr);  // Legacy path.
+  BOOST_TEST(file.criteria[3].params ==
+             (nlohmann::json{{"average", "macro"}, {"class", 2}, {"bootstrap_resamples", 1000}}));
+  const gl::AuditPlan plan(file.criteria, registry);
+  BOOST_REQUIRE(plan.items().size() == 1u);
+  BOOST_TEST(plan.items()[0].work->key() == "outputs");
+  BOOST_TEST((plan.items()[0].criteria == std::vector<size_t>{0, 1, 3}));
+  BOOST_TEST(plan.ItemOf(2) == nullptr);
 }
 
 BOOST_AUTO_TEST_CASE(schema_rejections) {

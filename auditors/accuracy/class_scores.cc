@@ -1,0 +1,120 @@
+// precision, recall and f1: per class (Wilson interval for precision and recall, which are
+// binomial proportions) or averaged over classes (percentile bootstrap over rows, drawn as
+// multinomial counts over the confusion cells, which has the same distribution). One class serves
+// the three metrics; each is registered under its own name.
+#include <random>
+
+#include "auditors/accuracy/accuracy_metrics.h"
+#include "core/stats.h"
+
+namespace greenlight::accuracy {
+namespace {
+
+struct ClassScoreParams {
+  std::string average = "macro";
+  std::optional<int64_t> cls;
+  int64_t bootstrap_resamples = kDefaultResamples;
+};
+
+ParamSchema<ClassScoreParams> Schema() {
+  return ParamSchema<ClassScoreParams>()
+      .Field("average", &ClassScoreParams::average, "how per-class scores are combined",
+             OneOf({"macro", "weighted", "micro"}))
+      .Field("class", &ClassScoreParams::cls, "report this class's score instead of an average",
+             AtLeast(0))
+      .Field("bootstrap_resamples", &ClassScoreParams::bootstrap_resamples,
+             "percentile-bootstrap resamples for intervals", AtLeast(kMinResamples));
+}
+
+class ClassScoreMetric final : public TypedMetric<ClassScoreParams, ConfusionStats, OutputsRecord> {
+ public:
+  ClassScoreMetric(std::string name, std::string description)
+      : TypedMetric(DescribeMetric(std::move(name), "ratio", "safety", std::move(description),
+                                   /*needs_model=*/false, /*needs_labels=*/true),
+                    Schema()) {}
+
+ protected:
+  std::shared_ptr<const Work> Needs(const ClassScoreParams&) const override {
+    return std::make_shared<OutputsWork>();
+  }
+  ConfusionStats Accumulate(const ClassScoreParams&, const OutputsRecord& record,
+                            const MetricInput& input) const override {
+    return ConfusionStats::Of(record, input.rows);
+  }
+  Measurement Finalize(const ClassScoreParams& p, const ConfusionStats& s,
+                       const FinalizeContext& ctx) const override {
+    const std::string& metric = spec().name;
+    const int64_t n = s.rows();
+    const int64_t classes = s.classes;
+    if (n == 0) throw InputError("the dataset has no rows");
+    if (p.cls && *p.cls >= classes) {
+      throw InputError(metric + ": class " + std::to_string(*p.cls) + " is not among the " +
+                       std::to_string(classes) + " classes");
+    }
+    auto statistic = [&](std::span<const int64_t> cm) -> std::optional<double> {
+      if (!p.cls) return Averaged(cm, classes, metric, p.average);
+      if (metric == "precision") return Precision(cm, classes, *p.cls);
+      if (metric == "recall") return Recall(cm, classes, *p.cls);
+      return F1(cm, classes, *p.cls);
+    };
+    Measurement r;
+    r.unit = "ratio";
+    r.samples = n;
+    r.details = s.Details();
+    r.value = statistic(s.counts);
+    r.details["average"] = p.cls ? nlohmann::json(nullptr) : nlohmann::json(p.average);
+    r.details["class"] = p.cls ? nlohmann::json(*p.cls) : nlohmann::json(nullptr);
+    if (!r.value) {
+      r.method = "count";
+      r.message = metric + " is undefined (0/0) on this data";
+      return r;
+    }
+    const auto& m = s.counts;
+    if (p.cls && metric != "f1") {
+      // A per-class precision or recall is a binomial proportion: Wilson, like accuracy.
+      int64_t tp = m[static_cast<size_t>(*p.cls * classes + *p.cls)], den = 0;
+      for (int64_t k = 0; k < classes; ++k) {
+        den += metric == "precision" ? m[static_cast<size_t>(k * classes + *p.cls)]
+                                     : m[static_cast<size_t>(*p.cls * classes + k)];
+      }
+      r.interval = stats::WilsonInterval(tp, den, ctx.confidence);
+      r.samples = den;
+      r.method = "count; Wilson score interval";
+      return r;
+    }
+    // Bootstrap over rows = multinomial draws over the confusion cells (same distribution), so
+    // the interval depends on the counts and the seed only: merged partials give the same one.
+    std::mt19937_64 rng(ctx.seed);
+    std::vector<double> weights(m.begin(), m.end());
+    std::vector<double> reps;
+    int64_t undefined = 0;
+    for (int64_t b = 0; b < p.bootstrap_resamples; ++b) {
+      const auto draw = stats::MultinomialDraw(n, weights, rng);
+      if (auto v = statistic(draw)) {
+        reps.push_back(*v);
+      } else {
+        ++undefined;
+      }
+    }
+    r.interval = stats::PercentileInterval(reps, ctx.confidence);
+    r.method = "count; percentile bootstrap over rows (multinomial on confusion cells)";
+    r.details["bootstrap"] = {{"resamples", p.bootstrap_resamples},
+                              {"seed", ctx.seed},
+                              {"undefined_resamples", undefined}};
+    return r;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Metric> MakePrecision() {
+  return std::make_unique<ClassScoreMetric>("precision", "TP / (TP + FP), per class or averaged");
+}
+std::unique_ptr<Metric> MakeRecall() {
+  return std::make_unique<ClassScoreMetric>("recall", "TP / (TP + FN), per class or averaged");
+}
+std::unique_ptr<Metric> MakeF1() {
+  return std::make_unique<ClassScoreMetric>("f1", "2TP / (2TP + FP + FN), per class or averaged");
+}
+
+}  // namespace greenlight::accuracy
