@@ -36,7 +36,6 @@ EnvironmentInfo DescribeHost() {
 
 namespace {
 
-<<<<<<< HEAD
 MetricRequest RequestFor(const Criterion& c, const CriteriaFile& criteria) {
   MetricRequest req;
   req.criterion_id = c.id;
@@ -45,7 +44,8 @@ MetricRequest RequestFor(const Criterion& c, const CriteriaFile& criteria) {
   req.confidence = c.confidence.value_or(0.95);
   req.seed = criteria.seed;
   return req;
-=======
+}
+
 // One framework criterion: its work's record (run on first use), the statistics of every row,
 // and the value and interval from them.
 Measurement MeasureWithPlan(const Metric& metric, const Criterion& c, size_t index,
@@ -57,12 +57,10 @@ Measurement MeasureWithPlan(const Metric& metric, const Criterion& c, size_t ind
   fin.confidence = req.confidence;
   fin.progress = [&context, &c](double f) { context.Progress(c.id, "finalize", f); };
   return MeasureRows(metric, *c.bound, input, fin);
->>>>>>> framework
 }
 
 }  // namespace
 
-<<<<<<< HEAD
 void CheckCriteriaAgainstData(const CriteriaFile& criteria, const AuditorRegistry& registry,
                               const Dataset& dataset) {
   for (const Criterion& c : criteria.criteria) {
@@ -77,8 +75,6 @@ void CheckCriteriaAgainstData(const CriteriaFile& criteria, const AuditorRegistr
   }
 }
 
-=======
->>>>>>> framework
 AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& registry,
                       const AuditOptions& options) {
   AuditOutcome out;
