@@ -28,8 +28,11 @@ std::optional<double> ParseNumber(const std::string& s) {
 
 std::unique_ptr<Dataset> LoadIdx(const DatasetSpec& spec) {
   auto ds = std::make_unique<InMemoryDataset>();
-  IdxArray images = ReadIdxFile(spec.images, spec.limit);
-  IdxArray labels = ReadIdxFile(spec.labels, spec.limit);
+  // Each file is read once: the bytes hashed for the report are the bytes parsed.
+  const std::string image_bytes = ReadFile(spec.images, kMaxDatasetFileBytes, "IDX file");
+  const std::string label_bytes = ReadFile(spec.labels, kMaxDatasetFileBytes, "IDX file");
+  IdxArray images = ParseIdx(image_bytes, spec.images.string(), spec.limit);
+  IdxArray labels = ParseIdx(label_bytes, spec.labels.string(), spec.limit);
   if (images.dims.size() < 2) {
     throw InputError(spec.images.string() + ": expected an image array (at least 2 dimensions)");
   }
@@ -54,14 +57,14 @@ std::unique_ptr<Dataset> LoadIdx(const DatasetSpec& spec) {
       ds->labels_.empty() ? 0 : *std::max_element(ds->labels_.begin(), ds->labels_.end()) + 1;
   ds->info_.format = "idx";
   ds->info_.rows = n;
-  ds->info_.files = {{spec.images, Sha256File(spec.images), "images"},
-                     {spec.labels, Sha256File(spec.labels), "labels"}};
+  ds->info_.files = {{spec.images, Sha256Hex(image_bytes), "images"},
+                     {spec.labels, Sha256Hex(label_bytes), "labels"}};
   return ds;
 }
 
 std::unique_ptr<Dataset> LoadCsv(const DatasetSpec& spec) {
   const std::string file = spec.path.string();
-  const std::string text = ReadFile(spec.path);
+  const std::string text = ReadFile(spec.path, kMaxDatasetFileBytes, "CSV file");
   const CsvTable table = ParseCsv(text, file);
   auto ds = std::make_unique<InMemoryDataset>();
   const int64_t total = static_cast<int64_t>(table.rows.size());
