@@ -9,6 +9,7 @@
 
 #include "core/digest.h"
 #include "core/error.h"
+#include "core/files.h"
 
 namespace greenlight {
 namespace {
@@ -65,9 +66,9 @@ int64_t CountParameters(torch::jit::Module& module) {
 TorchScriptModel::TorchScriptModel(const ModelSpec& spec) : spec_(spec), device_(torch::kCPU) {
   const std::string file = spec.path.string();
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(spec.path, ec)) {
-    throw InputError(file + ": model file not found");
-  }
+  if (!std::filesystem::exists(spec.path, ec)) throw InputError(file + ": model file not found");
+  // Read once: the module is deserialised from the same bytes whose digest the report records.
+  bytes_ = ReadFile(spec.path, kMaxModelBytes, "model file");
   try {
     device_ = torch::Device(spec.device);
   } catch (const c10::Error& e) {
@@ -78,7 +79,8 @@ TorchScriptModel::TorchScriptModel(const ModelSpec& spec) : spec_(spec), device_
   }
   SelectQuantizedEngine();
   try {
-    module_ = torch::jit::load(file, device_);
+    std::istringstream in(bytes_);
+    module_ = torch::jit::load(in, device_);
   } catch (const c10::Error& e) {
     throw InputError(
         file + ": not a loadable TorchScript model: " + FirstLine(e.what_without_backtrace()));
@@ -87,8 +89,8 @@ TorchScriptModel::TorchScriptModel(const ModelSpec& spec) : spec_(spec), device_
   }
   module_.eval();
   info_.path = spec.path;
-  info_.sha256 = Sha256File(spec.path);
-  info_.size_bytes = static_cast<int64_t>(std::filesystem::file_size(spec.path));
+  info_.sha256 = Sha256Hex(bytes_);
+  info_.size_bytes = static_cast<int64_t>(bytes_.size());
   info_.format = "torchscript";
   info_.device = device_.str();
   try {

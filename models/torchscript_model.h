@@ -4,6 +4,8 @@
 
 #include <torch/script.h>
 
+#include <string>
+
 #include "models/model.h"
 
 namespace greenlight {
@@ -27,11 +29,15 @@ class TorchScriptModel final : public Model {
   torch::Tensor MakeInput(std::span<const float> input, int64_t batch) const;
 
   torch::jit::Module& module() { return module_; }
+  // The model file's bytes as read once at load: the module was deserialised from them and
+  // info().sha256 is their digest, so a reload never sees a file swapped since.
+  const std::string& bytes() const { return bytes_; }
   const torch::Device& device() const { return device_; }
 
  private:
   ModelSpec spec_;
   ModelInfo info_;
+  std::string bytes_;
   torch::jit::Module module_;
   torch::Device device_;
 };

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <sstream>
 
 #include "auditors/safety/common.h"
 #include "auditors/safety/isolation.h"
@@ -127,7 +128,8 @@ InvalidInputOutcome ProbeInvalidInput(Model& model_in, const std::string& name,
         // a CUDA model is reloaded on the CPU (CUDA cannot be used after fork).
         at::set_num_threads(1);
         torch::NoGradGuard no_grad;
-        torch::jit::Module module = on_cpu ? model->module() : torch::jit::load(spec.path.string());
+        std::istringstream bytes(model->bytes());
+        torch::jit::Module module = on_cpu ? model->module() : torch::jit::load(bytes);
         module.eval();
         const torch::Tensor x = CaseInput(name, spec, rows_data, samples);
         c10::IValue out;
