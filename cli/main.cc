@@ -19,10 +19,8 @@ int FinishOutput(int exit_code) {
   const bool stream_failed = !std::cout.good();
   errno = 0;
   const bool flush_failed = std::fflush(stdout) != 0 || std::ferror(stdout) != 0;
-  const int err = errno;
-  const bool close_failed = std::fclose(stdout) != 0;
-  if (stream_failed || flush_failed || close_failed) {
-    const int reason = err != 0 ? err : errno;
+  if (stream_failed || flush_failed) {
+    const int reason = errno;
     std::fprintf(stderr, "greenlight: cannot write to standard output%s%s\n",
                  reason != 0 ? ": " : "", reason != 0 ? std::strerror(reason) : "");
     return static_cast<int>(greenlight::ExitCode::kRuntimeError);

@@ -405,8 +405,7 @@ BOOST_AUTO_TEST_CASE(write_errors_on_stdout_are_errors) {
   // The subshell's stdout is /dev/full; its stderr is captured.
   const auto r = t::RunShell(std::string("( '") + GREENLIGHT_CLI + "' metrics >/dev/full )");
   BOOST_TEST(r.exit_code == 4);
-  BOOST_TEST(r.err.find("greenlight: cannot write to standard output: No space left on device") !=
-                 std::string::npos,
+  BOOST_TEST(r.err.find("greenlight: cannot write to standard output") != std::string::npos,
              r.err);
   // A pipe whose reader is gone: EPIPE, not a silent death by SIGPIPE and not exit 0.
   int fds[2];
