@@ -19,8 +19,15 @@ cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=
   -DGREENLIGHT_BUILD_BENCHMARKS=OFF >/dev/null
 cmake --build "$BUILD_DIR" -j "$JOBS" --target $(for t in $TARGETS; do echo "fuzz_$t"; done)
 
+# fuzz_criteria takes the metric catalog from the regular build's binary (see fuzz_criteria.cc).
+GREENLIGHT=${GREENLIGHT:-build/cli/greenlight}
+if [[ " $TARGETS " == *" criteria "* ]]; then
+  "$GREENLIGHT" metrics --json >"$BUILD_DIR/catalog.json"
+  export GREENLIGHT_FUZZ_CATALOG="$PWD/$BUILD_DIR/catalog.json"
+fi
+
 run_one() {
-  local t=$1
+  local t=$1 rc
   local corpus="$BUILD_DIR/corpus/$t" findings="$BUILD_DIR/findings/$t"
   mkdir -p "$corpus" "$findings"
   local seeds=("fuzz/seeds/$t")
@@ -33,8 +40,7 @@ run_one() {
   "$BUILD_DIR/fuzz/fuzz_$t" "$corpus" "${seeds[@]}" -dict=fuzz/yaml_json.dict \
     -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=4096 -max_len=65536 \
     -use_value_profile=1 -print_final_stats=1 -artifact_prefix="$findings/" \
-    >"$BUILD_DIR/fuzz_$t.log" 2>&1
-  local rc=$?
+    >"$BUILD_DIR/fuzz_$t.log" 2>&1 && rc=0 || rc=$?
   local execs
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$BUILD_DIR/fuzz_$t.log" | grep -o '[0-9]*$' || echo "?")
   if [ $rc -ne 0 ]; then

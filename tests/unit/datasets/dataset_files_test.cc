@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <boost/test/unit_test.hpp>
+#include <functional>
 
 #include "core/digest.h"
 #include "core/error.h"
