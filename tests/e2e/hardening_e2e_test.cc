@@ -176,6 +176,8 @@ BOOST_AUTO_TEST_CASE(hostile_criteria_are_one_line_errors) {
                                     "\n    metric: demographic_parity_difference\n")),
                 "criteria.yaml:" /* line:col of the scalar */);
   CheckRejected(Audit(dir, BlackBox(Parity("{lte: " + std::string(200000, '9') + "}"))),
+                "criteria.yaml:14:22: scalar of 200000 bytes, over the limit of 65536");
+  CheckRejected(Audit(dir, BlackBox(Parity("{lte: " + std::string(60000, '9') + "}"))),
                 "is out of range (a finite number is required)");
   CheckRejected(Audit(dir, BlackBox(Parity("{lte: 1e999}"))),
                 "criteria.yaml:14:22: number '1e999' is out of range");
@@ -405,8 +407,7 @@ BOOST_AUTO_TEST_CASE(write_errors_on_stdout_are_errors) {
   // The subshell's stdout is /dev/full; its stderr is captured.
   const auto r = t::RunShell(std::string("( '") + GREENLIGHT_CLI + "' metrics >/dev/full )");
   BOOST_TEST(r.exit_code == 4);
-  BOOST_TEST(r.err.find("greenlight: cannot write to standard output") != std::string::npos,
-             r.err);
+  BOOST_TEST(r.err.find("greenlight: cannot write to standard output") != std::string::npos, r.err);
   // A pipe whose reader is gone: EPIPE, not a silent death by SIGPIPE and not exit 0.
   int fds[2];
   BOOST_REQUIRE(::pipe(fds) == 0);

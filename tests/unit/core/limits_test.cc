@@ -95,9 +95,13 @@ BOOST_AUTO_TEST_CASE(yaml_scalars_numbers_and_documents) {
   BOOST_TEST(
       Has(InputErrorOf([] { gl::ParseYaml("id: " + std::string(200000, 'a') + "\n", "c.yaml"); }),
           "c.yaml:1:5: scalar of 200000 bytes, over the limit of 65536"));
-  const std::string digits(200000, '7');
+  // 60,000 digits: within the scalar limit, beyond any double; 200,000: over the scalar limit.
+  const std::string digits(60000, '7');
   BOOST_TEST(Has(InputErrorOf([&] { gl::ParseYaml("x:\n  v: " + digits + "\n", "c.yaml"); }),
                  "c.yaml:2:6: number '7777"));
+  BOOST_TEST(Has(
+      InputErrorOf([&] { gl::ParseYaml("x:\n  v: " + std::string(200000, '7') + "\n", "c.yaml"); }),
+      "c.yaml:2:6: scalar of 200000 bytes"));
   BOOST_TEST(Has(InputErrorOf([] { gl::ParseYaml("v: 1e999\n", "c.yaml"); }),
                  "c.yaml:1:4: number '1e999' is out of range"));
   BOOST_TEST(
