@@ -176,11 +176,11 @@ BOOST_AUTO_TEST_CASE(hostile_criteria_are_one_line_errors) {
                                     "\n    metric: demographic_parity_difference\n")),
                 "criteria.yaml:" /* line:col of the scalar */);
   CheckRejected(Audit(dir, BlackBox(Parity("{lte: " + std::string(200000, '9') + "}"))),
-                "criteria.yaml:14:22: scalar of 200000 bytes, over the limit of 65536");
+                "criteria.yaml:15:22: scalar of 200000 bytes, over the limit of 65536");
   CheckRejected(Audit(dir, BlackBox(Parity("{lte: " + std::string(60000, '9') + "}"))),
                 "is out of range (a finite number is required)");
   CheckRejected(Audit(dir, BlackBox(Parity("{lte: 1e999}"))),
-                "criteria.yaml:14:22: number '1e999' is out of range");
+                "criteria.yaml:15:22: number '1e999' is out of range");
   CheckRejected(Audit(dir, BlackBox(Parity("{lte: " + std::string(400, '4') + "}"))),
                 "is out of range");
   CheckRejected(Audit(dir, BlackBox(Parity("{lte: .nan}"))), "'.nan' is not a finite number");
@@ -313,7 +313,7 @@ BOOST_AUTO_TEST_CASE(model_swapped_during_audits_digest_names_bytes_measured) {
   });
   int seen0 = 0, seen1 = 0;
   for (int run = 0; run < 16; ++run) {
-    const auto r = t::RunCli("audit -q --criteria " + t::Quote(dir / "criteria.yaml") + " --out " +
+    const auto r = t::RunCli("-q audit --criteria " + t::Quote(dir / "criteria.yaml") + " --out " +
                              t::Quote(dir / ("out" + std::to_string(run))));
     BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
     const json report =
@@ -341,7 +341,7 @@ BOOST_AUTO_TEST_CASE(sigkill_never_leaves_a_torn_or_mismatched_pair) {
   BOOST_REQUIRE(t::RunCli("keygen --out " + t::Quote(dir / "k")).exit_code == 0);
   const gl::Ed25519PublicKey pub = gl::Ed25519PublicKey::FromPemFile(dir / "k.pub");
   t::WriteText(dir / "criteria.yaml", BlackBox(Parity("{lte: 0.1}", "    confidence: 0.9\n")));
-  const std::vector<std::string> args = {"audit",      "-q",
+  const std::vector<std::string> args = {"-q",         "audit",
                                          "--criteria", (dir / "criteria.yaml").string(),
                                          "--out",      (dir / "out").string(),
                                          "--key",      (dir / "k.key").string()};
@@ -390,7 +390,7 @@ BOOST_AUTO_TEST_CASE(concurrent_audits_do_not_interleave) {
     for (int j = 0; j < 4; ++j) {
       const auto c = dir / ("c" + std::to_string(j) + ".yaml");
       t::WriteText(c, BlackBox(Parity("{lte: 0.0" + std::to_string(j + 1) + "}")));
-      pids.push_back(Spawn({"audit", "-q", "--criteria", c.string(), "--out",
+      pids.push_back(Spawn({"-q", "audit", "--criteria", c.string(), "--out",
                             (dir / "out").string(), "--key", (dir / "k.key").string()}));
     }
     for (pid_t p : pids) {
