@@ -1,9 +1,12 @@
 // greenlight audit: run the criteria, write DIR/report.json, print the summary, exit by verdict.
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "cli/cli_common.h"
 #include "core/error.h"
@@ -23,7 +26,66 @@ struct AuditArgs {
   bool insecure_key = false;
 };
 
+// True for "<dir>/.<name>.XXXXXX", a temporary file WriteTemporaryFile makes for `name`.
+bool IsTemporaryOf(const std::string& file, const std::string& name) {
+  const std::string prefix = "." + name + ".";
+  return file.size() == prefix.size() + 6 && file.compare(0, prefix.size(), prefix) == 0;
+}
+
+// Publishes report.json (and report.dsse.json when `envelope` is given) in `out_dir` so that a
+// reader, or a run killed at any instant, never leaves a report beside an envelope that does not
+// sign it: both are written and fsynced as temporaries first, the old envelope is removed, then
+// the report and the new envelope are renamed into place. Concurrent audits writing the same
+// folder are serialised by a lock file, and temporaries left by killed runs are removed under it.
+void PublishReport(const std::filesystem::path& out_dir, const std::string& statement,
+                   const std::optional<std::string>& envelope) {
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  if (ec) throw RuntimeError(out_dir.string() + ": cannot create directory: " + ec.message());
+  const FileLock lock(out_dir / ".greenlight.lock");
+  for (const auto& entry : std::filesystem::directory_iterator(out_dir, ec)) {
+    const std::string file = entry.path().filename().string();
+    if (IsTemporaryOf(file, "report.json") || IsTemporaryOf(file, "report.dsse.json")) {
+      std::filesystem::remove(entry.path(), ec);
+    }
+  }
+  const auto report_path = out_dir / "report.json";
+  const auto envelope_path = out_dir / "report.dsse.json";
+  std::vector<std::filesystem::path> temporaries;
+  auto discard = [&] {
+    for (const auto& t : temporaries) std::filesystem::remove(t, ec);
+  };
+  try {
+    temporaries.push_back(WriteTemporaryFile(out_dir, "report.json", statement));
+    if (envelope) temporaries.push_back(WriteTemporaryFile(out_dir, "report.dsse.json", *envelope));
+    if (::unlink(envelope_path.c_str()) != 0 && errno != ENOENT) {
+      throw RuntimeError(envelope_path.string() +
+                         ": cannot remove the earlier envelope: " + std::strerror(errno));
+    }
+    SyncDirectory(out_dir);
+    if (::rename(temporaries[0].c_str(), report_path.c_str()) != 0) {
+      throw RuntimeError(report_path.string() + ": rename failed: " + std::strerror(errno));
+    }
+    if (envelope && ::rename(temporaries[1].c_str(), envelope_path.c_str()) != 0) {
+      throw RuntimeError(envelope_path.string() + ": rename failed: " + std::strerror(errno));
+    }
+    SyncDirectory(out_dir);
+  } catch (...) {
+    discard();
+    throw;
+  }
+}
+
 int RunAuditCommand(const AuditArgs& args, const GlobalOptions& global) {
+  // Paths are recorded in the report, which is JSON and so UTF-8.
+  for (const auto& [option, value] :
+       {std::pair<const char*, const std::string*>{"--criteria", &args.criteria},
+        {"--model", &args.model}}) {
+    if (const size_t bad = FindInvalidUtf8(*value); bad != std::string::npos) {
+      throw InputError(std::string(option) + ": the path is not valid UTF-8 (byte " +
+                       std::to_string(bad) + ")");
+    }
+  }
   AuditorRegistry registry;
   RegisterBuiltinAuditors(registry);
   const std::filesystem::path criteria_path = args.criteria.empty()
@@ -46,17 +108,12 @@ int RunAuditCommand(const AuditArgs& args, const GlobalOptions& global) {
   const Report report = BuildReport(criteria, outcome);
   const std::filesystem::path out_dir(args.out);
   const std::string statement = JsonReporter().Render(report);
-  WriteFileAtomic(out_dir / "report.json", statement);
   const std::filesystem::path envelope_path = out_dir / "report.dsse.json";
-  if (key) {
-    // Signs the exact bytes just written to report.json (DSSE over PAE(type, bytes)).
-    WriteFileAtomic(envelope_path,
-                    SerializeEnvelope(SignEnvelope(kInTotoPayloadType, statement, *key)));
-  } else {
-    // An envelope from an earlier run would sit next to a report it does not sign.
-    std::error_code ec;
-    std::filesystem::remove(envelope_path, ec);
-  }
+  std::optional<std::string> envelope;
+  // Signs the exact bytes written to report.json (DSSE over PAE(type, bytes)). Without a key an
+  // envelope from an earlier run is removed: it would sit next to a report it does not sign.
+  if (key) envelope = SerializeEnvelope(SignEnvelope(kInTotoPayloadType, statement, *key));
+  PublishReport(out_dir, statement, envelope);
   std::cout << ConsoleReporter(UseColor(STDOUT_FILENO)).Render(report);
   std::cout << "report: " << (out_dir / "report.json").string() << "\n";
   if (key) {
@@ -80,7 +137,7 @@ void AddAuditCommand(CLI::App& app, const GlobalOptions& global, int* exit_code)
   cmd->add_option("-m,--model", args->model, "model file; overrides model.path in the criteria");
   cmd->add_option("-o,--out", args->out, "output directory for report.json")->capture_default_str();
   cmd->add_option("--threads", args->threads, "intra-op threads (overrides settings.threads)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, kMaxThreads));
   cmd->add_option("-k,--key", args->key,
                   "Ed25519 private key (greenlight keygen): also write DIR/report.dsse.json");
   cmd->add_flag("--insecure-key", args->insecure_key,

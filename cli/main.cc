@@ -1,12 +1,34 @@
 // greenlight: audits ML models against declarative criteria and writes verifiable reports.
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
 #include <iostream>
 
 #include "cli/cli_common.h"
 #include "core/error.h"
 #include "greenlight/build_info.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+// Everything a command prints must arrive: a full disk (`> /dev/full`) or a closed pipe is an
+// error (exit 4 with a message on stderr), never a silent exit 0.
+int FinishOutput(int exit_code) {
+  std::cout.flush();
+  const bool stream_failed = !std::cout.good();
+  errno = 0;
+  const bool flush_failed = std::fflush(stdout) != 0 || std::ferror(stdout) != 0;
+  if (stream_failed || flush_failed) {
+    const int reason = errno;
+    std::fprintf(stderr, "greenlight: cannot write to standard output%s%s\n",
+                 reason != 0 ? ": " : "", reason != 0 ? std::strerror(reason) : "");
+    return static_cast<int>(greenlight::ExitCode::kRuntimeError);
+  }
+  return exit_code;
+}
+
+int Run(int argc, char** argv) {
   using greenlight::ExitCode;
   namespace cli = greenlight::cli;
   CLI::App app("greenlight: audit ML models against declarative criteria and issue reports",
@@ -42,4 +64,12 @@ int main(int argc, char** argv) {
     return static_cast<int>(ExitCode::kBadInput);
   }
   return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // A closed pipe then fails the write with EPIPE (reported below) instead of killing silently.
+  std::signal(SIGPIPE, SIG_IGN);
+  return FinishOutput(Run(argc, argv));
 }

@@ -8,6 +8,7 @@
 #include "cli/cli_common.h"
 #include "core/error.h"
 #include "core/files.h"
+#include "core/json_limits.h"
 #include "reports/dsse.h"
 #include "reports/reporter.h"
 
@@ -19,19 +20,11 @@ struct ShowArgs {
   std::vector<std::string> pubkeys;
 };
 
-nlohmann::json ParseJson(std::string_view text, const std::string& what) {
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InputError(what + ": not valid JSON at byte " + std::to_string(e.byte));
-  }
-}
-
 int RunShow(const ShowArgs& args) {
   std::vector<Ed25519PublicKey> keys;
   for (const auto& pub : args.pubkeys) keys.push_back(Ed25519PublicKey::FromPemFile(pub));
-  const std::string text = ReadFile(args.file);
-  const nlohmann::json doc = ParseJson(text, args.file);
+  const std::string text = ReadFile(args.file, kMaxReportBytes, "report file");
+  const nlohmann::json doc = ParseJsonDocument(text, args.file);
 
   int rc = 0;
   std::string banner;
@@ -61,7 +54,7 @@ int RunShow(const ShowArgs& args) {
       throw InputError(args.file + ": payloadType is '" + envelope->payload_type +
                        "', not an in-toto statement");
     }
-    statement = ParseJson(envelope->payload, args.file + " (payload)");
+    statement = ParseJsonDocument(envelope->payload, args.file + " (payload)");
   }
   const Report report = FromStatement(statement);
   std::cout << banner << ConsoleReporter(UseColor(STDOUT_FILENO)).Render(report);

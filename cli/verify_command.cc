@@ -197,7 +197,7 @@ int RunVerify(const VerifyArgs& args, const GlobalOptions& global) {
   for (const auto& m : args.models) request.models.emplace_back(m);
   if (!args.criteria.empty()) request.criteria = args.criteria;
   for (const auto& d : args.datasets) request.datasets.emplace_back(d);
-  const std::string envelope = ReadFile(args.envelope);
+  const std::string envelope = ReadFile(args.envelope, kMaxReportBytes, "envelope file");
 
   const ReportVerification v = VerifySignedReport(envelope, request);
   std::cout << "envelope:  " << args.envelope << "\n";
@@ -252,7 +252,7 @@ void AddVerifyCommand(CLI::App& app, const GlobalOptions& global, int* exit_code
   cmd->add_flag("--rerun", args->rerun,
                 "run the audit again (criteria, model, dataset) and compare result by result");
   cmd->add_option("--threads", args->threads, "intra-op threads for --rerun (default: as recorded)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, kMaxThreads));
   cmd->callback([args, &global, exit_code] {
     *exit_code = RunGuarded([&] { return RunVerify(*args, global); });
   });

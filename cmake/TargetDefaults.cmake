@@ -8,8 +8,10 @@ function(greenlight_target_defaults target)
   set_target_properties(${target} PROPERTIES CXX_EXTENSIONS OFF)
   # Aggregates are built with designated/partial initialisers on purpose.
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-missing-field-initializers)
-  if(GREENLIGHT_SANITIZE)
-    target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer)
+  # Undefined behaviour aborts (no recovery), so a sanitizer finding fails the test or fuzz run.
+  if(GREENLIGHT_SANITIZE OR GREENLIGHT_FUZZ)
+    target_compile_options(${target} PRIVATE -fsanitize=address,undefined
+                           -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
     target_link_options(${target} PUBLIC -fsanitize=address,undefined)
   endif()
 endfunction()

@@ -1,9 +1,13 @@
 #include "core/digest.h"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <array>
-#include <fstream>
+#include <cerrno>
+#include <cstring>
 #include <memory>
 
 #include "core/error.h"
@@ -53,18 +57,31 @@ std::string Sha256Hex(std::string_view bytes) {
 }
 
 std::string Sha256File(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path.string() + ": cannot open file for reading");
+  const std::string name = path.string();
+  // O_NONBLOCK: a FIFO without a writer must be refused, not waited on.
+  const int fd = ::open(name.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw InputError(name + ": cannot open file for reading: " + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    throw InputError(name + ": not a regular file");
+  }
   MdCtx ctx = NewSha256();
   std::array<char, 1 << 16> buf{};
-  while (in) {
-    in.read(buf.data(), buf.size());
-    const std::streamsize got = in.gcount();
-    if (got > 0 && EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(got)) != 1) {
+  while (true) {
+    const ssize_t got = ::read(fd, buf.data(), buf.size());
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      throw InputError(name + ": read error: " + std::strerror(errno));
+    }
+    if (got == 0) break;
+    if (EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(got)) != 1) {
       throw RuntimeError("OpenSSL: SHA-256 failed");
     }
   }
-  if (in.bad()) throw InputError(path.string() + ": read error");
   return Finish(ctx.get());
 }
 

@@ -2,10 +2,13 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <limits>
-#include <regex>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+#include <vector>
 
 #include "core/error.h"
 #include "core/files.h"
@@ -13,32 +16,76 @@
 namespace greenlight {
 namespace {
 
-nlohmann::json ConvertScalar(const YAML::Node& node) {
+// Limits that keep a hostile criteria file (documented in README, "Limits") from exhausting
+// memory or the stack: an alias bomb expands to at most kMaxNodes nodes.
+constexpr int kMaxDepth = 64;
+constexpr size_t kMaxNodes = 100'000;
+constexpr size_t kMaxScalarBytes = 64 * 1024;
+
+bool AllDigits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+std::string_view StripSign(std::string_view s) {
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) s.remove_prefix(1);
+  return s;
+}
+
+// YAML 1.2 core schema: [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
+// Hand-written rather than std::regex, whose recursive matcher overflows the stack on long input.
+bool LooksLikeFloat(std::string_view s) {
+  s = StripSign(s);
+  const size_t e = s.find_first_of("eE");
+  std::string_view mantissa = s.substr(0, e);
+  if (e != std::string_view::npos && !AllDigits(StripSign(s.substr(e + 1)))) return false;
+  const size_t dot = mantissa.find('.');
+  if (dot == std::string_view::npos) return AllDigits(mantissa);
+  const std::string_view whole = mantissa.substr(0, dot);
+  const std::string_view frac = mantissa.substr(dot + 1);
+  if (whole.empty()) return AllDigits(frac);
+  return AllDigits(whole) && (frac.empty() || AllDigits(frac));
+}
+
+[[noreturn]] void FailAt(const YamlDocument& doc, const YAML::Node& node, const std::string& msg);
+
+nlohmann::json ConvertScalar(const YAML::Node& node, const YamlDocument& doc) {
   const std::string& s = node.Scalar();
+  if (s.size() > kMaxScalarBytes) {
+    FailAt(doc, node,
+           "scalar of " + std::to_string(s.size()) + " bytes, over the limit of " +
+               std::to_string(kMaxScalarBytes));
+  }
   if (node.Tag() == "!") return s;  // Quoted or block scalar: always a string.
-  static const std::regex kNull("^(~|null|Null|NULL|)$");
-  static const std::regex kTrue("^(true|True|TRUE)$");
-  static const std::regex kFalse("^(false|False|FALSE)$");
-  static const std::regex kInt("^[-+]?[0-9]+$");
-  static const std::regex kFloat("^[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?$");
-  static const std::regex kInf("^[-+]?\\.(inf|Inf|INF)$");
-  static const std::regex kNan("^\\.(nan|NaN|NAN)$");
-  if (std::regex_match(s, kNull)) return nullptr;
-  if (std::regex_match(s, kTrue)) return true;
-  if (std::regex_match(s, kFalse)) return false;
-  if (std::regex_match(s, kInt)) {
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  if (AllDigits(StripSign(s))) {
     int64_t v = 0;
     const char* begin = s.data() + (s[0] == '+' ? 1 : 0);
     auto [p, ec] = std::from_chars(begin, s.data() + s.size(), v);
     if (ec == std::errc() && p == s.data() + s.size()) return v;
-    return std::stod(s);  // Out of int64 range: keep as a number.
+    // Out of int64 range: kept as a number when a double can hold it.
   }
-  if (std::regex_match(s, kFloat)) return std::stod(s);
-  if (std::regex_match(s, kInf)) {
-    return s[0] == '-' ? -std::numeric_limits<double>::infinity()
-                       : std::numeric_limits<double>::infinity();
+  if (LooksLikeFloat(s)) {
+    errno = 0;
+    const double v = std::strtod(s.c_str(), nullptr);
+    // ERANGE with a finite result is underflow: the nearest double (0 or a denormal) is kept.
+    if (!std::isfinite(v)) {
+      FailAt(doc, node,
+             "number '" + s.substr(0, 40) + (s.size() > 40 ? "..." : "") +
+                 "' is out of range (a finite number is required)");
+    }
+    return v;
   }
-  if (std::regex_match(s, kNan)) return std::numeric_limits<double>::quiet_NaN();
+  const std::string_view body = StripSign(s);
+  if (body == ".inf" || body == ".Inf" || body == ".INF" || s == ".nan" || s == ".NaN" ||
+      s == ".NAN") {
+    FailAt(doc, node, "'" + s + "' is not a finite number (a finite number is required)");
+  }
   return s;
 }
 
@@ -47,19 +94,34 @@ SourceMark MarkOf(const YAML::Node& node) {
   return {m.line + 1, m.column + 1};
 }
 
-nlohmann::json Convert(const YAML::Node& node, const std::string& pointer, YamlDocument& doc) {
+[[noreturn]] void FailAt(const YamlDocument& doc, const YAML::Node& node, const std::string& msg) {
+  const SourceMark m = MarkOf(node);
+  throw InputError(doc.path.string() + ":" + std::to_string(m.line) + ":" +
+                   std::to_string(m.column) + ": " + msg);
+}
+
+nlohmann::json Convert(const YAML::Node& node, const std::string& pointer, YamlDocument& doc,
+                       int depth, size_t& nodes) {
+  if (++nodes > kMaxNodes) {
+    FailAt(doc, node,
+           "the document expands to more than " + std::to_string(kMaxNodes) +
+               " nodes (aliases included)");
+  }
+  if (depth > kMaxDepth) {
+    FailAt(doc, node, "nested deeper than " + std::to_string(kMaxDepth) + " levels");
+  }
   doc.marks[pointer] = MarkOf(node);
   switch (node.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
       return nullptr;
     case YAML::NodeType::Scalar:
-      return ConvertScalar(node);
+      return ConvertScalar(node, doc);
     case YAML::NodeType::Sequence: {
       nlohmann::json arr = nlohmann::json::array();
       size_t i = 0;
       for (const auto& child : node) {
-        arr.push_back(Convert(child, pointer + "/" + std::to_string(i++), doc));
+        arr.push_back(Convert(child, pointer + "/" + std::to_string(i++), doc, depth + 1, nodes));
       }
       return arr;
     }
@@ -71,14 +133,15 @@ nlohmann::json Convert(const YAML::Node& node, const std::string& pointer, YamlD
           throw InputError(doc.path.string() + ":" + std::to_string(m.line) + ":" +
                            std::to_string(m.column) + ": mapping keys must be plain strings");
         }
-        const std::string key = kv.first.Scalar();
+        const std::string& key = kv.first.Scalar();
+        if (key.size() > kMaxScalarBytes) FailAt(doc, kv.first, "mapping key too long");
         if (obj.contains(key)) {
           const SourceMark m = MarkOf(kv.first);
           throw InputError(doc.path.string() + ":" + std::to_string(m.line) + ":" +
                            std::to_string(m.column) + ": duplicate key '" + key + "'");
         }
         const std::string child = pointer + "/" + JsonPointerEscape(key);
-        obj[key] = Convert(kv.second, child, doc);
+        obj[key] = Convert(kv.second, child, doc, depth + 1, nodes);
         doc.marks.emplace(child, MarkOf(kv.first));
       }
       return obj;
@@ -119,15 +182,31 @@ std::string YamlDocument::Where(const std::string& pointer) const {
 YamlDocument ParseYaml(const std::string& text, const std::filesystem::path& name) {
   YamlDocument doc;
   doc.path = name;
-  YAML::Node root;
+  if (const size_t bad = FindInvalidUtf8(text); bad != std::string::npos) {
+    const TextPosition pos = PositionOf(text, bad);
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(text[bad]));
+    throw InputError(name.string() + ":" + std::to_string(pos.line) + ":" +
+                     std::to_string(pos.column) + ": invalid UTF-8 (byte " + byte + ")");
+  }
+  std::vector<YAML::Node> documents;
   try {
-    root = YAML::Load(text);
+    documents = YAML::LoadAll(text);
   } catch (const YAML::Exception& e) {
     throw InputError(name.string() + ":" + std::to_string(e.mark.line + 1) + ":" +
                      std::to_string(e.mark.column + 1) + ": invalid YAML: " + e.msg);
   }
+  if (documents.size() > 1) {
+    const SourceMark m = MarkOf(documents[1]);
+    const std::string where =
+        m.line > 0 ? ":" + std::to_string(m.line) + ":" + std::to_string(m.column) : "";
+    throw InputError(name.string() + where +
+                     ": a second YAML document (after '---'); the file must hold exactly one");
+  }
+  const YAML::Node root = documents.empty() ? YAML::Node() : documents.front();
   try {
-    doc.value = Convert(root, "", doc);
+    size_t nodes = 0;
+    doc.value = Convert(root, "", doc, 0, nodes);
   } catch (const YAML::Exception& e) {
     throw InputError(name.string() + ":" + std::to_string(e.mark.line + 1) + ":" +
                      std::to_string(e.mark.column + 1) + ": invalid YAML: " + e.msg);
@@ -136,7 +215,7 @@ YamlDocument ParseYaml(const std::string& text, const std::filesystem::path& nam
 }
 
 YamlDocument LoadYamlFile(const std::filesystem::path& path) {
-  return ParseYaml(ReadFile(path), path);
+  return ParseYaml(ReadFile(path, kMaxCriteriaBytes, "YAML file"), path);
 }
 
 }  // namespace greenlight

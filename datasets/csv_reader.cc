@@ -1,6 +1,11 @@
 #include "datasets/csv_reader.h"
 
+#include <cstdio>
+#include <map>
+#include <string_view>
+
 #include "core/error.h"
+#include "core/files.h"
 
 namespace greenlight {
 
@@ -14,6 +19,13 @@ size_t CsvTable::Column(const std::string& column, const std::string& file) cons
 }
 
 CsvTable ParseCsv(const std::string& text, const std::string& file) {
+  if (const size_t bad = FindInvalidUtf8(text); bad != std::string::npos) {
+    const TextPosition pos = PositionOf(text, bad);
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(text[bad]));
+    throw InputError(file + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column) +
+                     ": invalid UTF-8 (byte " + byte + ")");
+  }
   CsvTable table;
   std::vector<std::string> record;
   std::string field;
@@ -28,6 +40,16 @@ CsvTable ParseCsv(const std::string& text, const std::string& file) {
     const bool blank = record.size() == 1 && record[0].empty();
     if (!blank) {
       if (table.header.empty()) {
+        std::map<std::string_view, size_t> seen;
+        for (size_t i = 0; i < record.size(); ++i) {
+          const auto [it, fresh] = seen.emplace(record[i], i);
+          if (!fresh) {
+            throw InputError(file + ":" + std::to_string(record_line) + ": column '" + record[i] +
+                             "' appears twice in the header (columns " +
+                             std::to_string(it->second + 1) + " and " + std::to_string(i + 1) +
+                             ")");
+          }
+        }
         table.header = std::move(record);
       } else {
         if (record.size() != table.header.size()) {

@@ -55,8 +55,11 @@ std::unique_ptr<Dataset> LoadIdx(const DatasetSpec& spec) {
   // First N reads only N rows; a random or stratified sample needs them all.
   std::optional<int64_t> read_limit;
   if (selection.method == SampleMethod::kFirst) read_limit = selection.size;
-  IdxArray images = ReadIdxFile(spec.images, read_limit);
-  IdxArray labels = ReadIdxFile(spec.labels, read_limit);
+  // Each file is read once: the bytes hashed for the report are the bytes parsed.
+  const std::string image_bytes = ReadFile(spec.images, kMaxDatasetFileBytes, "IDX file");
+  const std::string label_bytes = ReadFile(spec.labels, kMaxDatasetFileBytes, "IDX file");
+  IdxArray images = ParseIdx(image_bytes, spec.images.string(), read_limit);
+  IdxArray labels = ParseIdx(label_bytes, spec.labels.string(), read_limit);
   if (images.dims.size() < 2) {
     throw InputError(spec.images.string() + ": expected an image array (at least 2 dimensions)");
   }
@@ -90,8 +93,8 @@ std::unique_ptr<Dataset> LoadIdx(const DatasetSpec& spec) {
   ds->info_.rows = n;
   ds->info_.total_rows = images.file_items;
   ds->info_.selection = Record(selection, images.file_items, selected);
-  ds->info_.files = {{spec.images, Sha256File(spec.images), "images"},
-                     {spec.labels, Sha256File(spec.labels), "labels"}};
+  ds->info_.files = {{spec.images, Sha256Hex(image_bytes), "images"},
+                     {spec.labels, Sha256Hex(label_bytes), "labels"}};
   return ds;
 }
 
@@ -164,7 +167,7 @@ std::vector<int64_t> DecodeBinary(const DatasetSpec& spec, const CsvTable& table
 
 std::unique_ptr<Dataset> LoadCsv(const DatasetSpec& spec) {
   const std::string file = spec.path.string();
-  const std::string text = ReadFile(spec.path);
+  const std::string text = ReadFile(spec.path, kMaxDatasetFileBytes, "CSV file");
   const CsvTable table = ParseCsv(text, file);
   auto ds = std::make_unique<InMemoryDataset>();
   const int64_t total = static_cast<int64_t>(table.rows.size());

@@ -3,6 +3,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <thread>
@@ -88,6 +89,10 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
         options.runtimes != nullptr ? *options.runtimes : BuiltinModelRegistry();
     model = runtimes.Load(*criteria.model);
     if (auto threads = options.threads ? options.threads : criteria.threads) {
+      if (*threads < 1 || *threads > kMaxThreads) {
+        throw InputError(criteria.path.string() + ": threads " + std::to_string(*threads) +
+                         " is outside 1.." + std::to_string(kMaxThreads));
+      }
       model->SetThreads(*threads);
     }
     out.model = model->info();
@@ -112,6 +117,18 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
     // input stops the run here (bad input, exit 3, no report) instead of erroring every criterion.
     int64_t outputs = 0;
     model->Forward(dataset->row(0), 1, &outputs);
+    // A label the model has no output for would be scored as a silent miss.
+    if (dataset->has_labels() && dataset->num_classes() > outputs) {
+      const auto labels = dataset->labels();
+      const auto bad =
+          std::find_if(labels.begin(), labels.end(), [&](int64_t l) { return l >= outputs; });
+      const auto& files = dataset->info().files;
+      const std::string where = files.empty() ? std::string("dataset") : files.back().path.string();
+      throw InputError(where + ": label " + std::to_string(*bad) + " (row " +
+                       std::to_string(bad - labels.begin() + 1) + ") is outside the model's " +
+                       std::to_string(outputs) + " output classes (0.." +
+                       std::to_string(outputs - 1) + ")");
+    }
   }
 
   AuditContext context(model.get(), *dataset, criteria.seed, options.progress);

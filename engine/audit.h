@@ -14,6 +14,10 @@
 
 namespace greenlight {
 
+// Most intra-op threads an audit may ask for (--threads, settings.threads); more only
+// oversubscribes the machine and a huge count hangs thread-pool creation.
+inline constexpr int kMaxThreads = 256;
+
 struct AuditOptions {
   ProgressSink* progress = nullptr;  // Not owned; may be null.
   std::optional<int> threads;        // Overrides settings.threads (intra-op threads).
@@ -52,7 +56,9 @@ struct AuditOutcome {
   uint64_t seed = 0;
 };
 
-// Throws InputError when the model or dataset cannot be loaded (no report is written then);
+// Throws InputError when the model or dataset cannot be loaded, when the threads exceed
+// kMaxThreads, or when the dataset's labels name classes the model does not output (no report is
+// written then);
 // a criterion whose auditor throws becomes ERROR and the others still run.
 AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& registry,
                       const AuditOptions& options = {});

@@ -181,7 +181,14 @@ const std::string& CriteriaSchemaText() {
 CriteriaFile LoadCriteria(const std::filesystem::path& path, const AuditorRegistry& registry,
                           const std::optional<std::filesystem::path>& model_override,
                           const ModelRegistry& runtimes) {
-  const std::string text = ReadFile(path);
+  return ParseCriteria(ReadFile(path, kMaxCriteriaBytes, "criteria file"), path, registry,
+                       model_override, runtimes);
+}
+
+CriteriaFile ParseCriteria(const std::string& text, const std::filesystem::path& path,
+                           const AuditorRegistry& registry,
+                           const std::optional<std::filesystem::path>& model_override,
+                           const ModelRegistry& runtimes) {
   const YamlDocument doc = ParseYaml(text, path);
   if (!doc.value.is_object()) Fail(doc, "", "a criteria file must be a YAML mapping");
   ValidateAgainstSchema(doc);

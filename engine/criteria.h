@@ -70,6 +70,12 @@ CriteriaFile LoadCriteria(const std::filesystem::path& path, const AuditorRegist
                           const std::optional<std::filesystem::path>& model_override = {},
                           const ModelRegistry& runtimes = BuiltinModelRegistry());
 
+// LoadCriteria on the file's bytes, already read (`path` names it and anchors relative paths).
+CriteriaFile ParseCriteria(const std::string& text, const std::filesystem::path& path,
+                           const AuditorRegistry& registry,
+                           const std::optional<std::filesystem::path>& model_override = {},
+                           const ModelRegistry& runtimes = BuiltinModelRegistry());
+
 // The criteria JSON Schema compiled into the binary (schemas/criteria.schema.json).
 const std::string& CriteriaSchemaText();
 

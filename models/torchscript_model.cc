@@ -10,6 +10,7 @@
 
 #include "core/digest.h"
 #include "core/error.h"
+#include "core/files.h"
 #include "models/torchscript_flops.h"
 
 namespace greenlight {
@@ -64,11 +65,16 @@ int64_t CountParameters(torch::jit::Module& module) {
 
 }  // namespace
 
-TorchScriptModel::TorchScriptModel(const ModelSpec& spec) : spec_(spec), device_(torch::kCPU) {
+TorchScriptModel::TorchScriptModel(const ModelSpec& spec, std::optional<std::string> bytes)
+    : spec_(spec), device_(torch::kCPU) {
   const std::string file = spec.path.string();
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(spec.path, ec)) {
-    throw InputError(file + ": model file not found");
+  if (bytes) {
+    bytes_ = std::move(*bytes);
+  } else {
+    std::error_code ec;
+    if (!std::filesystem::exists(spec.path, ec)) throw InputError(file + ": model file not found");
+    // Read once: the module is deserialised from the same bytes whose digest the report records.
+    bytes_ = ReadFile(spec.path, kMaxModelBytes, "model file");
   }
   try {
     device_ = torch::Device(spec.device);
@@ -80,7 +86,8 @@ TorchScriptModel::TorchScriptModel(const ModelSpec& spec) : spec_(spec), device_
   }
   SelectQuantizedEngine();
   try {
-    module_ = torch::jit::load(file, device_);
+    std::istringstream in(bytes_);
+    module_ = torch::jit::load(in, device_);
   } catch (const c10::Error& e) {
     throw InputError(
         file + ": not a loadable TorchScript model: " + FirstLine(e.what_without_backtrace()));
@@ -89,8 +96,8 @@ TorchScriptModel::TorchScriptModel(const ModelSpec& spec) : spec_(spec), device_
   }
   module_.eval();
   info_.path = spec.path;
-  info_.sha256 = Sha256File(spec.path);
-  info_.size_bytes = static_cast<int64_t>(std::filesystem::file_size(spec.path));
+  info_.sha256 = Sha256Hex(bytes_);
+  info_.size_bytes = static_cast<int64_t>(bytes_.size());
   info_.format = "torchscript";
   info_.device = device_.str();
   try {
@@ -145,7 +152,7 @@ std::vector<float> TorchScriptModel::Forward(std::span<const float> input, int64
 std::unique_ptr<Model> TorchScriptModel::LoadOnDevice(const std::string& device) const {
   ModelSpec spec = spec_;
   spec.device = device;
-  return std::make_unique<TorchScriptModel>(spec);
+  return std::make_unique<TorchScriptModel>(spec, bytes_);
 }
 
 torch::Tensor TorchScriptModel::DifferentiableForward(const torch::Tensor& input) {

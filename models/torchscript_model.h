@@ -6,6 +6,7 @@
 #include <torch/script.h>
 
 #include <optional>
+#include <string>
 
 #include "models/capabilities.h"
 #include "models/model.h"
@@ -20,7 +21,9 @@ class TorchScriptModel final : public Model,
                                public GraphIntrospection {
  public:
   // Throws InputError naming the file when it is missing, corrupt or not TorchScript.
-  explicit TorchScriptModel(const ModelSpec& spec);
+  // `bytes`: the model file as already read (a twin on another device is made from the same
+  // bytes, never from a re-read of a file that may have been replaced since).
+  explicit TorchScriptModel(const ModelSpec& spec, std::optional<std::string> bytes = std::nullopt);
 
   const ModelSpec& spec() const override { return spec_; }
   const ModelInfo& info() const override { return info_; }
@@ -45,6 +48,9 @@ class TorchScriptModel final : public Model,
   FlopCount CountFlops(std::span<const float> input, int64_t batch) override;
 
   torch::jit::Module& module() { return module_; }
+  // The model file's bytes as read once at load: the module was deserialised from them and
+  // info().sha256 is their digest, so a reload never sees a file swapped since.
+  const std::string& bytes() const { return bytes_; }
 
  protected:
   void* FindCapability(const std::type_info& type) override;
@@ -57,6 +63,7 @@ class TorchScriptModel final : public Model,
 
   ModelSpec spec_;
   ModelInfo info_;
+  std::string bytes_;
   torch::jit::Module module_;
   torch::Device device_;
   // Empty: not probed yet; "": differentiable; otherwise why not.

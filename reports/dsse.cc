@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_limits.h"
 #include "reports/base64.h"
 
 namespace greenlight {
@@ -46,6 +47,7 @@ std::optional<DsseEnvelope> ParseEnvelope(std::string_view json_text, std::strin
     if (error != nullptr) *error = std::move(message);
     return std::nullopt;
   };
+  if (auto deep = CheckJsonDepth(json_text)) return fail("not a DSSE envelope: " + *deep);
   nlohmann::json doc;
   try {
     doc = nlohmann::json::parse(json_text);

@@ -98,7 +98,7 @@ Ed25519PublicKey Ed25519PublicKey::FromPem(std::string_view pem, const std::stri
 }
 
 Ed25519PublicKey Ed25519PublicKey::FromPemFile(const std::filesystem::path& path) {
-  return FromPem(ReadFile(path), path.string());
+  return FromPem(ReadFile(path, kMaxKeyBytes, "key file"), path.string());
 }
 
 Ed25519PublicKey Ed25519PublicKey::FromRaw(std::string_view raw) {
@@ -201,7 +201,7 @@ Ed25519PrivateKey Ed25519PrivateKey::FromPemFile(const std::filesystem::path& pa
                      ModeOctal(st.st_mode) + "); run 'chmod 600 " + path.string() +
                      "' or pass --insecure-key");
   }
-  return FromPem(ReadFile(path), path.string());
+  return FromPem(ReadFile(path, kMaxKeyBytes, "key file"), path.string());
 }
 
 std::string Ed25519PrivateKey::Sign(std::string_view message) const {

@@ -183,7 +183,9 @@ nlohmann::json ToStatement(const Report& report) {
 
 std::string SerializeStatement(const Report& report) { return ToStatement(report).dump(2) + "\n"; }
 
-Report FromStatement(const nlohmann::json& st) {
+namespace {
+
+Report FromStatementUnchecked(const nlohmann::json& st) {
   if (!st.is_object()) throw InputError("statement: not a JSON object");
   if (Get<std::string>(st, "_type", "statement") != kStatementType) {
     throw InputError("statement._type: expected " + std::string(kStatementType));
@@ -271,6 +273,23 @@ Report FromStatement(const nlohmann::json& st) {
     r.results.push_back(std::move(x));
   }
   return r;
+}
+
+}  // namespace
+
+Report FromStatement(const nlohmann::json& statement) {
+  try {
+    return FromStatementUnchecked(statement);
+  } catch (const nlohmann::json::exception& e) {
+    // A field of the wrong type or a missing object: nlohmann's message without its
+    // "[json.exception.type_error.302] " prefix.
+    std::string why = e.what();
+    if (const auto close = why.find("] ");
+        why.rfind("[json.exception.", 0) == 0 && close != std::string::npos) {
+      why = why.substr(close + 2);
+    }
+    throw InputError("statement: not a greenlight report: " + why);
+  }
 }
 
 }  // namespace greenlight

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "core/digest.h"
+#include "core/json_limits.h"
 #include "reports/dsse.h"
 
 namespace greenlight {
@@ -100,6 +101,9 @@ ReportVerification VerifySignedReport(std::string_view envelope_text,
   if (envelope->payload_type != kInTotoPayloadType) {
     return invalid("payloadType is '" + envelope->payload_type + "', expected '" +
                    std::string(kInTotoPayloadType) + "'");
+  }
+  if (auto deep = CheckJsonDepth(envelope->payload)) {
+    return invalid("the signed payload is not a greenlight statement: " + *deep);
   }
   try {
     std::string duplicate;

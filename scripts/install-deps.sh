@@ -9,6 +9,7 @@ PACKAGES=(
   libyaml-cpp-dev nlohmann-json3-dev libvalijson-dev
   libboost-test-dev libbenchmark-dev libssl-dev openssl jq
   libcli11-dev zlib1g-dev
+  clang-14 libclang-rt-14-dev
   dataset-fashion-mnist
 )
 

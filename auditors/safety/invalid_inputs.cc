@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <sstream>
 
 #include "auditors/safety/common.h"
 #include "auditors/safety/isolation.h"
