@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <numeric>
-#include <random>
 
 #include "core/error.h"
+#include "core/random.h"
 #include "core/stats.h"
 
 namespace greenlight {
@@ -268,22 +268,15 @@ class AccuracyAuditor final : public Auditor {
       return r;
     }
     // Bootstrap over rows = multinomial draws over the confusion cells (same distribution).
-    std::mt19937_64 rng(req.seed);
-    std::vector<double> weights(m.begin(), m.end());
-    std::vector<double> reps;
-    int64_t undefined = 0;
-    for (int b = 0; b < resamples; ++b) {
-      const auto draw = stats::MultinomialDraw(n, weights, rng);
-      if (auto v = statistic(draw)) {
-        reps.push_back(*v);
-      } else {
-        ++undefined;
-      }
-    }
-    r.interval = stats::PercentileInterval(reps, req.confidence);
+    auto boot = stats::CellBootstrap(m, resamples, req.seed, statistic);
+    std::vector<double>& reps = boot.replicates;
+    const int64_t undefined = boot.undefined;
+    r.interval = stats::PercentileIntervalContaining(reps, req.confidence, *r.value);
     r.method = "count; percentile bootstrap over rows (multinomial on confusion cells)";
-    r.details["bootstrap"] = {
-        {"resamples", resamples}, {"seed", req.seed}, {"undefined_resamples", undefined}};
+    r.details["bootstrap"] = {{"resamples", resamples},
+                              {"seed", req.seed},
+                              {"generator", random::kGeneratorName},
+                              {"undefined_resamples", undefined}};
     return r;
   }
 
@@ -312,10 +305,12 @@ class AccuracyAuditor final : public Auditor {
           }
           return accuracy::RocAuc(out.positive_scores, labels, w);
         });
-    r.interval = stats::PercentileInterval(boot.replicates, req.confidence);
+    r.interval = stats::PercentileIntervalContaining(boot.replicates, req.confidence, *r.value);
     r.method = "Mann-Whitney U with mid-ranks; percentile row bootstrap";
-    r.details["bootstrap"] = {
-        {"resamples", resamples}, {"seed", req.seed}, {"undefined_resamples", boot.undefined}};
+    r.details["bootstrap"] = {{"resamples", resamples},
+                              {"seed", req.seed},
+                              {"generator", random::kGeneratorName},
+                              {"undefined_resamples", boot.undefined}};
     return r;
   }
 };
