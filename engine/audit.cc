@@ -74,7 +74,7 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
     req.criterion_id = c.id;
     req.metric = c.metric;
     req.params = c.params;
-    req.confidence = c.confidence.value_or(0.95);
+    req.confidence = IntervalLevel(c);
     req.seed = criteria.seed;
     requests.push_back(req);
   }
