@@ -307,41 +307,48 @@ def intervals(names, Y, P, cfg, groups, level):
         T = 2 * math.log(2) * Yg / mu - np.log(mu)
         return max(0.0, float(T[ok].min())), float(T[ok].max())
 
-    out = {}
-    sr = fraction(everyone, Y, P, "selection_rate")
-    out["selection_rate"] = wilson(sr[0], sr[1], level)
-    for metric, rate in [("demographic_parity_difference", "selection_rate"),
-                         ("equal_opportunity_difference", "tpr"),
-                         ("predictive_parity_difference", "ppv"),
-                         ("false_positive_rate_difference", "fpr"),
-                         ("false_negative_rate_difference", "fnr"),
-                         ("accuracy_difference", "accuracy")]:
-        out[metric] = gap(rate, level)
-    half = 1 - alpha / 2
-    t, f = gap("tpr", half), gap("fpr", half)
-    out["equalized_odds_difference"] = (max(t[0], f[0]), max(t[1], f[1]))
-    out["average_odds_difference"] = ((t[0] + f[0]) / 2, (t[1] + f[1]) / 2)
-    if agg == "between_groups":
-        out["demographic_parity_ratio"] = min_over_max(box("selection_rate"))
-    else:
-        out["demographic_parity_ratio"] = ratio_to_overall("selection_rate")
-    b = box("selection_rate")
-    ref = cfg.get("reference", "majority")
-    if ref == "best":
-        out["disparate_impact_ratio"] = min_over_max(b)
-    else:
+    def di():
+        b = box("selection_rate")
+        ref = cfg.get("reference", "majority")
+        if ref == "best":
+            return min_over_max(b)
         r = cfg["_majority"] if ref == "majority" else [
             g for g in groups if g == ref or g.split("=", 1)[1] == ref][0]
-        if r in elig:
-            k = elig.index(r)
-            out["disparate_impact_ratio"] = (
-                min(b[i][0] / b[k][1] for i in range(len(b)) if i != k),
-                min(b[i][1] / b[k][0] for i in range(len(b)) if i != k) if b[k][0] > 0 else None)
-    acc = box("accuracy")
-    out["group_accuracy_min"] = (min(w[0] for w in acc), min(w[1] for w in acc))
-    out["theil_index"] = theil()
-    return {m: (list(v) if values.get(m) is not None and v is not None else None)
-            for m, v in out.items()}
+        k = elig.index(r)
+        return (min(b[i][0] / b[k][1] for i in range(len(b)) if i != k),
+                min(b[i][1] / b[k][0] for i in range(len(b)) if i != k))
+
+    def odds(combine):
+        half = 1 - alpha / 2
+        t, f = gap("tpr", half), gap("fpr", half)
+        return combine(t, f)
+
+    def acc_min():
+        acc = box("accuracy")
+        return (min(w[0] for w in acc), min(w[1] for w in acc))
+
+    builders = {
+        "selection_rate": lambda: wilson(*fraction(everyone, Y, P, "selection_rate"), level),
+        "demographic_parity_difference": lambda: gap("selection_rate", level),
+        "equal_opportunity_difference": lambda: gap("tpr", level),
+        "predictive_parity_difference": lambda: gap("ppv", level),
+        "false_positive_rate_difference": lambda: gap("fpr", level),
+        "false_negative_rate_difference": lambda: gap("fnr", level),
+        "accuracy_difference": lambda: gap("accuracy", level),
+        "equalized_odds_difference": lambda: odds(
+            lambda t, f: (max(t[0], f[0]), max(t[1], f[1]))),
+        "average_odds_difference": lambda: odds(
+            lambda t, f: ((t[0] + f[0]) / 2, (t[1] + f[1]) / 2)),
+        "demographic_parity_ratio": lambda: (
+            min_over_max(box("selection_rate")) if agg == "between_groups"
+            else ratio_to_overall("selection_rate")),
+        "disparate_impact_ratio": di,
+        "group_accuracy_min": acc_min,
+        "theil_index": theil,
+    }
+    # Only defined metrics have an interval.
+    return {m: (list(build()) if values.get(m) is not None else None)
+            for m, build in builders.items()}
 
 
 def model_rows(hmda_csv, model_path):
