@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "core/error.h"
+#include "core/random.h"
 #include "greenlight/build_info.h"
 
 namespace greenlight::cli {
@@ -98,6 +99,7 @@ Report BuildReport(const CriteriaFile& criteria, const AuditOutcome& outcome) {
                    {"started_at", outcome.started_at},
                    {"finished_at", outcome.finished_at}};
   r.seed = outcome.seed;
+  r.seed_generator = std::string(random::kGeneratorName);
   r.verdict = outcome.verdict;
   for (const auto& o : outcome.results) {
     ReportResult x;

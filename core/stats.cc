@@ -3,8 +3,9 @@
 #include <algorithm>
 #include <boost/math/distributions/binomial.hpp>
 #include <boost/math/distributions/normal.hpp>
+#include <boost/math/special_functions/gamma.hpp>
 #include <cmath>
-#include <random>
+#include <string>
 
 #include "core/error.h"
 
@@ -15,7 +16,7 @@ double NormalQuantile(double p) {
   return boost::math::quantile(boost::math::normal(), p);
 }
 
-Interval WilsonInterval(int64_t successes, int64_t n, double level) {
+Interval WilsonScoreInterval(int64_t successes, int64_t n, double level) {
   if (n <= 0 || successes < 0 || successes > n) {
     throw InputError("Wilson interval needs 0 <= successes <= n and n > 0");
   }
@@ -32,6 +33,23 @@ Interval WilsonInterval(int64_t successes, int64_t n, double level) {
   out.high = successes == n ? 1.0 : std::min(1.0, centre + half);
   out.level = level;
   out.method = "wilson";
+  return out;
+}
+
+Interval WilsonInterval(int64_t successes, int64_t n, double level) {
+  Interval out = WilsonScoreInterval(successes, n, level);
+  const int64_t x_star = n <= 50 ? 2 : 3;
+  const double tail = (1.0 - level) / 2.0;
+  const double nd = static_cast<double>(n);
+  if (successes >= 1 && successes <= x_star) {
+    const double poisson = boost::math::gamma_p_inv(static_cast<double>(successes), tail) / nd;
+    out.low = std::min(out.low, poisson);
+  }
+  const int64_t failures = n - successes;
+  if (failures >= 1 && failures <= x_star) {
+    const double poisson = boost::math::gamma_p_inv(static_cast<double>(failures), tail) / nd;
+    out.high = std::max(out.high, 1.0 - poisson);
+  }
   return out;
 }
 
@@ -79,19 +97,64 @@ Interval PercentileInterval(std::vector<double>& replicates, double level) {
   return out;
 }
 
+Interval PercentileIntervalContaining(std::vector<double>& replicates, double level,
+                                      double estimate) {
+  Interval out = PercentileInterval(replicates, level);
+  if (estimate < out.low || estimate > out.high) {
+    out.low = std::min(out.low, estimate);
+    out.high = std::max(out.high, estimate);
+    out.method = "bootstrap-percentile-widened";
+  }
+  return out;
+}
+
+void RequireContains(Interval& interval, double estimate, std::string_view what) {
+  constexpr double kRounding = 1e-9;
+  if (estimate < interval.low - kRounding || estimate > interval.high + kRounding) {
+    throw RuntimeError(std::string(what) + ": interval [" + std::to_string(interval.low) + ", " +
+                       std::to_string(interval.high) + "] does not contain its estimate " +
+                       std::to_string(estimate));
+  }
+  interval.low = std::min(interval.low, estimate);
+  interval.high = std::max(interval.high, estimate);
+}
+
 BootstrapResult RowBootstrap(
     int64_t n, int resamples, uint64_t seed,
     const std::function<std::optional<double>(std::span<const uint32_t>)>& statistic) {
   BootstrapResult out;
   if (n <= 0) return out;
-  std::mt19937_64 rng(seed);
-  std::uniform_int_distribution<int64_t> pick(0, n - 1);
+  random::Rng rng(seed);
+  const auto rows = static_cast<uint64_t>(n);
   std::vector<uint32_t> counts(static_cast<size_t>(n));
   out.replicates.reserve(static_cast<size_t>(resamples));
   for (int r = 0; r < resamples; ++r) {
     std::fill(counts.begin(), counts.end(), 0u);
-    for (int64_t i = 0; i < n; ++i) ++counts[static_cast<size_t>(pick(rng))];
+    for (int64_t i = 0; i < n; ++i) ++counts[random::UniformBelow(rng, rows)];
     if (auto v = statistic(counts)) {
+      out.replicates.push_back(*v);
+    } else {
+      ++out.undefined;
+    }
+  }
+  return out;
+}
+
+BootstrapResult CellBootstrap(
+    std::span<const int64_t> counts, int resamples, uint64_t seed,
+    const std::function<std::optional<double>(std::span<const int64_t>)>& statistic) {
+  BootstrapResult out;
+  int64_t n = 0;
+  std::vector<double> weights;
+  for (int64_t c : counts) {
+    n += c;
+    weights.push_back(static_cast<double>(c));
+  }
+  random::Rng rng(seed);
+  out.replicates.reserve(static_cast<size_t>(resamples));
+  for (int b = 0; b < resamples; ++b) {
+    const std::vector<int64_t> draw = random::Multinomial(rng, n, weights);
+    if (auto v = statistic(draw)) {
       out.replicates.push_back(*v);
     } else {
       ++out.undefined;
@@ -127,26 +190,21 @@ std::optional<double> RocAuc(std::span<const double> scores, std::span<const uin
   return u / (pos_total * neg_total);
 }
 
-std::vector<int64_t> MultinomialDraw(int64_t n, std::span<const double> weights,
-                                     std::mt19937_64& rng) {
-  std::vector<int64_t> out(weights.size(), 0);
-  double remaining_weight = 0.0;
-  for (double w : weights) remaining_weight += w;
-  int64_t remaining = n;
-  for (size_t i = 0; i < weights.size() && remaining > 0; ++i) {
-    if (i + 1 == weights.size() || weights[i] >= remaining_weight) {
-      out[i] = remaining;
-      remaining = 0;
-      break;
-    }
-    const double p = remaining_weight > 0.0 ? weights[i] / remaining_weight : 0.0;
-    if (p > 0.0) {
-      std::binomial_distribution<int64_t> draw(remaining, std::min(1.0, p));
-      out[i] = draw(rng);
-      remaining -= out[i];
-    }
-    remaining_weight -= weights[i];
-  }
+std::vector<int64_t> MultinomialDraw(int64_t n, std::span<const double> weights, random::Rng& rng) {
+  return random::Multinomial(rng, n, weights);
+}
+
+Interval NewcombeInterval(int64_t x1, int64_t n1, int64_t x2, int64_t n2, double level) {
+  const Interval w1 = WilsonInterval(x1, n1, level);
+  const Interval w2 = WilsonInterval(x2, n2, level);
+  const double p1 = static_cast<double>(x1) / static_cast<double>(n1);
+  const double p2 = static_cast<double>(x2) / static_cast<double>(n2);
+  const double d = p1 - p2;
+  Interval out;
+  out.low = std::max(-1.0, d - std::hypot(p1 - w1.low, w2.high - p2));
+  out.high = std::min(1.0, d + std::hypot(w1.high - p1, p2 - w2.low));
+  out.level = level;
+  out.method = "newcombe-hybrid-score";
   return out;
 }
 

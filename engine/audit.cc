@@ -42,7 +42,7 @@ MetricRequest RequestFor(const Criterion& c, const CriteriaFile& criteria) {
   req.criterion_id = c.id;
   req.metric = c.metric;
   req.params = c.params;
-  req.confidence = c.confidence.value_or(0.95);
+  req.confidence = IntervalLevel(c);
   req.seed = criteria.seed;
   return req;
 }

@@ -12,7 +12,14 @@ std::string Num(double v) {
   return ss.str();
 }
 
+bool OneSided(const Threshold& t) { return t.op != "between" && t.op != "eq"; }
+
 }  // namespace
+
+double IntervalLevel(const Criterion& c) {
+  if (!c.confidence) return 0.95;
+  return OneSided(c.threshold) ? 2.0 * *c.confidence - 1.0 : *c.confidence;
+}
 
 Judgement Judge(const Criterion& c, const Measurement& m) {
   const bool advisory = c.severity == Severity::kAdvisory;
@@ -32,25 +39,43 @@ Judgement Judge(const Criterion& c, const Measurement& m) {
   // Exact figures (counts, sizes) carry no interval: they are their own interval.
   const double lo = m.interval ? m.interval->low : v;
   const double hi = m.interval ? m.interval->high : v;
-  const std::string range =
-      "[" + Num(lo) + ", " + Num(hi) + "] at " + Num(*c.confidence * 100) + "%";
-  bool pass = false;
-  bool fail = false;
-  if (t.op == "between") {
-    pass = lo >= t.value && hi <= t.high;
-    fail = hi < t.value || lo > t.high;
-  } else if (t.op == "eq") {
-    pass = lo == t.value && hi == t.value;
-    fail = hi < t.value || lo > t.value;
-  } else {
-    pass = t.Passes(lo) && t.Passes(hi);
-    fail = !t.Passes(lo) && !t.Passes(hi);
+  if (m.interval && (v < lo - 1e-9 || v > hi + 1e-9)) {
+    return {Status::kError, "the interval [" + Num(lo) + ", " + Num(hi) +
+                                "] does not contain the estimate " + Num(v) +
+                                ": the metric's interval is defective"};
   }
-  if (pass) return {Status::kPass, "interval " + range + " satisfies " + t.ToString()};
-  if (fail)
-    return {soften(Status::kFail), "interval " + range + " lies wholly outside " + t.ToString()};
-  return {Status::kInconclusive, "interval " + range + " straddles the threshold " + t.ToString() +
-                                     ": more samples are needed at this confidence"};
+  const std::string level = Num(*c.confidence * 100) + "%";
+  if (!OneSided(t)) {
+    const std::string range = "interval [" + Num(lo) + ", " + Num(hi) + "] at " + level;
+    bool pass = false;
+    bool fail = false;
+    if (t.op == "between") {
+      pass = lo >= t.value && hi <= t.high;
+      fail = hi < t.value || lo > t.high;
+    } else {
+      pass = lo == t.value && hi == t.value;
+      fail = hi < t.value || lo > t.value;
+    }
+    if (pass) return {Status::kPass, range + " satisfies " + t.ToString()};
+    if (fail) return {soften(Status::kFail), range + " lies wholly outside " + t.ToString()};
+    return {Status::kInconclusive, range + " straddles the threshold " + t.ToString()};
+  }
+  // gt/gte: the lower bound must pass, and the upper bound must fail for a FAIL; lt/lte mirror.
+  const bool upper_side = t.op == "lt" || t.op == "lte";
+  const double pass_bound = upper_side ? hi : lo;
+  const double fail_bound = upper_side ? lo : hi;
+  auto bound = [&](bool upper, double x) {
+    return "one-sided " + level + (upper ? " upper" : " lower") + " bound " + Num(x);
+  };
+  if (t.Passes(pass_bound)) {
+    return {Status::kPass, bound(upper_side, pass_bound) + " satisfies " + t.ToString()};
+  }
+  if (!t.Passes(fail_bound)) {
+    return {soften(Status::kFail),
+            bound(!upper_side, fail_bound) + " lies beyond the threshold " + t.ToString()};
+  }
+  return {Status::kInconclusive, "the one-sided " + level + " bounds [" + Num(lo) + ", " + Num(hi) +
+                                     "] straddle the threshold " + t.ToString()};
 }
 
 Status OverallVerdict(std::span<const JudgedCriterion> results) {

@@ -15,10 +15,19 @@ struct Judgement {
   std::string message;
 };
 
-// With a confidence level, PASS needs the whole interval on the passing side of the threshold and
-// FAIL needs it wholly on the failing side; otherwise INCONCLUSIVE. Without one, the point
-// estimate decides. An undefined value is INCONCLUSIVE; a forced status wins; an advisory FAIL is
-// WARN.
+// The two-sided level at which a criterion's interval is measured. With `confidence: c` and a
+// one-sided threshold (gt, gte, lt, lte), 2c - 1: each end of an equal-tailed interval at that
+// level is a one-sided bound at level c, which is what a one-sided decision needs (as a
+// non-inferiority test uses a one-sided bound). between and eq need both ends at once: level c.
+// Without a confidence, 0.95 (the interval is reported; the point estimate decides).
+double IntervalLevel(const Criterion& criterion);
+
+// With a confidence c, the one-sided bounds decide a one-sided threshold: gte/gt PASS needs the
+// lower c-bound on the passing side and FAIL the upper c-bound on the failing side; lte/lt
+// mirror it. between/eq PASS needs the whole two-sided c-interval inside, FAIL wholly outside.
+// Anything else is INCONCLUSIVE. Without a confidence, the point estimate decides. An undefined
+// value is INCONCLUSIVE; a forced status wins; an advisory FAIL is WARN. An interval that does not
+// contain its own estimate is ERROR: every interval must, so it is a defect of the metric.
 Judgement Judge(const Criterion& criterion, const Measurement& measurement);
 
 struct JudgedCriterion {

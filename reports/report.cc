@@ -158,6 +158,7 @@ nlohmann::json ToStatement(const Report& report) {
         {"files", files}}},
       {"environment", report.environment},
       {"seed", report.seed},
+      {"seed_generator", report.seed_generator},
       {"verdict", std::string(StatusName(report.verdict))},
       {"summary", counts},
       {"results", results},
@@ -236,6 +237,7 @@ Report FromStatementUnchecked(const nlohmann::json& st) {
   }
   r.environment = p.value("environment", nlohmann::json::object());
   r.seed = p.value("seed", uint64_t{0});
+  r.seed_generator = p.value("seed_generator", std::string());
   const auto verdict = ParseStatus(Get<std::string>(p, "verdict", "predicate"));
   if (!verdict) throw InputError("predicate.verdict: unknown status");
   r.verdict = *verdict;

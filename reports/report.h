@@ -88,6 +88,9 @@ struct Report {
   } dataset;
   nlohmann::json environment = nlohmann::json::object();
   uint64_t seed = 0;
+  // The generator every seeded draw came from (core/random.h), e.g. "xoshiro256**/splitmix64";
+  // empty in reports written before it was recorded.
+  std::string seed_generator;
   Status verdict = Status::kError;
   std::vector<ReportResult> results;
 };

@@ -2,9 +2,9 @@
 // binomial proportions) or averaged over classes (percentile bootstrap over rows, drawn as
 // multinomial counts over the confusion cells, which has the same distribution). One class serves
 // the three metrics; each is registered under its own name.
-#include <random>
 
 #include "auditors/accuracy/accuracy_metrics.h"
+#include "core/random.h"
 #include "core/stats.h"
 
 namespace greenlight::accuracy {
@@ -84,23 +84,14 @@ class ClassScoreMetric final : public TypedMetric<ClassScoreParams, ConfusionSta
     }
     // Bootstrap over rows = multinomial draws over the confusion cells (same distribution), so
     // the interval depends on the counts and the seed only: merged partials give the same one.
-    std::mt19937_64 rng(ctx.seed);
-    std::vector<double> weights(m.begin(), m.end());
-    std::vector<double> reps;
-    int64_t undefined = 0;
-    for (int64_t b = 0; b < p.bootstrap_resamples; ++b) {
-      const auto draw = stats::MultinomialDraw(n, weights, rng);
-      if (auto v = statistic(draw)) {
-        reps.push_back(*v);
-      } else {
-        ++undefined;
-      }
-    }
-    r.interval = stats::PercentileInterval(reps, ctx.confidence);
+    auto boot = stats::CellBootstrap(m, static_cast<int>(p.bootstrap_resamples), ctx.seed,
+                                     statistic);
+    r.interval = stats::PercentileIntervalContaining(boot.replicates, ctx.confidence, *r.value);
     r.method = "count; percentile bootstrap over rows (multinomial on confusion cells)";
     r.details["bootstrap"] = {{"resamples", p.bootstrap_resamples},
                               {"seed", ctx.seed},
-                              {"undefined_resamples", undefined}};
+                              {"generator", random::kGeneratorName},
+                              {"undefined_resamples", boot.undefined}};
     return r;
   }
 };

@@ -1,6 +1,7 @@
 // roc_auc: area under the ROC curve of the class-1 score (binary problems), Mann-Whitney U with
 // mid-ranks, and a percentile row bootstrap.
 #include "auditors/accuracy/accuracy_metrics.h"
+#include "core/random.h"
 #include "core/stats.h"
 
 namespace greenlight::accuracy {
@@ -89,10 +90,12 @@ class RocAucMetric final : public TypedMetric<RocAucParams, ScoredRows, OutputsR
       const std::vector<double> weights(w.begin(), w.end());
       return stats::RocAuc(s.scores, s.positive, weights);
     });
-    r.interval = stats::PercentileInterval(boot.replicates, ctx.confidence);
+    r.interval = stats::PercentileIntervalContaining(boot.replicates, ctx.confidence, *r.value);
     r.method = "Mann-Whitney U with mid-ranks; percentile row bootstrap";
-    r.details["bootstrap"] = {
-        {"resamples", resamples}, {"seed", ctx.seed}, {"undefined_resamples", boot.undefined}};
+    r.details["bootstrap"] = {{"resamples", resamples},
+                              {"seed", ctx.seed},
+                              {"generator", random::kGeneratorName},
+                              {"undefined_resamples", boot.undefined}};
     return r;
   }
 };

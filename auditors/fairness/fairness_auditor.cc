@@ -16,15 +16,31 @@ using fairness::GroupedCounts;
 using fairness::Metric;
 using fairness::Rate;
 
-constexpr int kDefaultResamples = 1000;
-constexpr int kMinResamples = 100;
-
 constexpr Rate kTableRates[] = {Rate::kBaseRate, Rate::kSelectionRate, Rate::kTpr,     Rate::kFpr,
                                 Rate::kFnr,      Rate::kPpv,           Rate::kAccuracy};
 
 bool UsesAggregation(Metric m) {
   return m != Metric::kSelectionRate && m != Metric::kDisparateImpactRatio &&
          m != Metric::kGroupAccuracyMin && m != Metric::kTheilIndex;
+}
+
+// How MetricInterval builds each metric's interval, for the report's method field.
+std::string_view IntervalMethod(Metric metric) {
+  switch (metric) {
+    case Metric::kSelectionRate:
+      return "Wilson score interval";
+    case Metric::kDemographicParityRatio:
+    case Metric::kDisparateImpactRatio:
+    case Metric::kGroupAccuracyMin:
+      return "simultaneous Wilson intervals of the group rates (Sidak), bounds at the box's "
+             "corners";
+    case Metric::kTheilIndex:
+      return "extremes over simultaneous Wilson intervals of the false-negative and "
+             "false-positive shares (Bonferroni)";
+    default:
+      return "Newcombe hybrid score intervals of the signed group differences (Bonferroni over "
+             "comparisons), folded to the gap";
+  }
 }
 
 bool RateNeedsLabels(Rate rate) { return rate != Rate::kSelectionRate; }
@@ -69,7 +85,6 @@ struct Settings {
   std::optional<double> threshold;
   int64_t min_group_size = 1;
   fairness::Aggregation aggregation = fairness::Aggregation::kBetweenGroups;
-  int resamples = kDefaultResamples;
 };
 
 Settings ParseSettings(const MetricRequest& req, const Dataset& data) {
@@ -115,10 +130,6 @@ Settings ParseSettings(const MetricRequest& req, const Dataset& data) {
   } else {
     throw InputError(who + "aggregation must be between_groups or to_overall, not '" + aggregation +
                      "'");
-  }
-  s.resamples = static_cast<int>(req.Param<int64_t>("bootstrap_resamples", kDefaultResamples));
-  if (s.resamples < kMinResamples) {
-    throw InputError(who + "bootstrap_resamples must be at least " + std::to_string(kMinResamples));
   }
   return s;
 }
@@ -207,17 +218,14 @@ class FairnessAuditor final : public Auditor {
          "between_groups",
          false,
          {"between_groups", "to_overall"}},
-        {"bootstrap_resamples", ParamType::kInteger, "bootstrap resamples for the interval",
-         kDefaultResamples},
     };
     std::vector<MetricSpec> out;
     for (Metric m : fairness::kAllMetrics) {
       // Only the parameters that change the metric are accepted: aggregation for the gaps and
-      // ratios between groups, bootstrap_resamples where the interval is a bootstrap.
+      // ratios between groups.
       std::vector<ParamSpec> own;
       for (const ParamSpec& p : params) {
         if (p.name == "aggregation" && !UsesAggregation(m)) continue;
-        if (p.name == "bootstrap_resamples" && m == Metric::kSelectionRate) continue;
         own.push_back(p);
       }
       out.push_back({std::string(fairness::MetricName(m)),
@@ -339,62 +347,12 @@ class FairnessAuditor final : public Auditor {
       return r;
     }
 
-    if (*metric == Metric::kSelectionRate) {
-      // One proportion over all rows: Wilson, as the accuracy auditor does for accuracy.
-      r.interval = stats::WilsonInterval(total.tp + total.fp, total.size(), req.confidence);
-      r.method = "count: rows predicted favourable / rows; Wilson score interval";
-      return r;
-    }
-
-    fairness::Replicates reps;
-    std::string scheme;
-    if (*metric == Metric::kTheilIndex) {
-      reps = fairness::TheilPoissonBootstrap(total, s.resamples, req.seed);
-      scheme =
-          "poisson: every row weighted by an independent Poisson(1) draw, summed per "
-          "b-cell (a cell of k rows gets Poisson(k))";
-      r.method =
-          "count: generalized entropy (alpha = 1) of b = yhat - y + 1; Poisson bootstrap "
-          "percentile interval";
-    } else {
-      const std::string draws_key = counts_key + "|draws|seed=" + std::to_string(req.seed) +
-                                    "|resamples=" + std::to_string(s.resamples);
-      const auto draws = ctx.Shared<std::vector<CellCounts>>(draws_key, [&] {
-        return std::make_shared<std::vector<CellCounts>>(
-            fairness::DrawCellReplicates(counts->cells, s.resamples, req.seed));
-      });
-      reps.values.reserve(static_cast<size_t>(s.resamples));
-      for (int b = 0; b < s.resamples; ++b) {
-        const std::span<const CellCounts> cells(&(*draws)[static_cast<size_t>(b) * groups], groups);
-        CellCounts overall;
-        for (const CellCounts& c : cells) overall += c;
-        const auto e = fairness::Evaluate(*metric, cells, overall, counts->names, options);
-        if (e.value) {
-          reps.values.push_back(*e.value);
-        } else {
-          ++reps.undefined;
-        }
-      }
-      scheme =
-          "multinomial: all rows redrawn over the group x label x prediction cells (the "
-          "exact cell-count distribution of a row bootstrap)";
-      r.method =
-          "count: per-group confusion counts; percentile bootstrap over rows "
-          "(multinomial on group x label x prediction cells)";
-    }
-    r.details["bootstrap"] = {{"scheme", scheme},
-                              {"resamples", s.resamples},
-                              {"seed", req.seed},
-                              {"undefined_resamples", reps.undefined}};
-    if (reps.values.empty()) {
-      r.message = req.metric + ": undefined in every bootstrap resample, so no interval";
-      return r;
-    }
-    r.interval = stats::PercentileInterval(reps.values, req.confidence);
-    if (reps.undefined > 0) {
-      r.message = req.metric + " was undefined (0/0) in " + std::to_string(reps.undefined) +
-                  " of " + std::to_string(s.resamples) + " resamples; the interval uses the others";
-    }
+    r.interval = fairness::MetricInterval(*metric, counts->cells, total, counts->names, options,
+                                          req.confidence);
+    r.method = std::string(*metric == Metric::kTheilIndex
+                               ? "count: generalized entropy (alpha = 1) of b = yhat - y + 1; "
+                               : "count: per-group confusion counts; ") +
+               std::string(IntervalMethod(*metric));
     return r;
   }
 

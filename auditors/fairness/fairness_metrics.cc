@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <numbers>
 #include <numeric>
 #include <unordered_map>
 
 #include "core/error.h"
+#include "core/random.h"
 #include "core/stats.h"
 
 namespace greenlight::fairness {
@@ -403,6 +406,275 @@ Evaluation Evaluate(Metric metric, std::span<const CellCounts> groups, const Cel
   return Evaluator(groups, overall, names, options).Run(metric);
 }
 
+namespace {
+
+// Bounds on a statistic; each end misses its true value with probability <= (1 - level) / 2.
+struct Bounds {
+  double low;
+  double high;
+};
+
+CellCounts Minus(const CellCounts& a, const CellCounts& b) {
+  return {a.tp - b.tp, a.fp - b.fp, a.fn - b.fn, a.tn - b.tn};
+}
+
+// |d| from intervals of the signed d: `upper` bounds |d| above by max(|L|, |U|); `lower` bounds it
+// below by the distance from 0 to the interval (0 when it straddles 0).
+double FoldHigh(const Interval& upper) {
+  return std::max(std::abs(upper.low), std::abs(upper.high));
+}
+double FoldLow(const Interval& lower) {
+  if (lower.low > 0.0) return lower.low;
+  if (lower.high < 0.0) return -lower.high;
+  return 0.0;
+}
+
+// The gap statistic of Evaluator::Difference. Between groups, max - min = max over pairs of
+// |p_i - p_j|: every pair gets a Newcombe interval, Bonferroni over the m pairs. The upper end
+// misses only when some pair's difference exceeds its interval on the side away from 0 (one
+// tail each: m * alpha / (2m)); the lower end can miss on either tail, so its pair intervals are
+// at 1 - alpha / (2m). To overall: p_g - p_all = (n_rest / n_all) (p_g - p_rest), the groups
+// being disjoint, so a Newcombe interval of g against the rest of the rows, scaled.
+Bounds GapBounds(Rate rate, std::span<const CellCounts> groups, const CellCounts& overall,
+                 const std::vector<size_t>& eligible, Aggregation aggregation, double level) {
+  const double alpha = 1.0 - level;
+  Bounds out{0.0, 0.0};
+  if (aggregation == Aggregation::kBetweenGroups) {
+    const double k = static_cast<double>(eligible.size());
+    const double m = k * (k - 1.0) / 2.0;
+    for (size_t a = 0; a < eligible.size(); ++a) {
+      const auto [x1, n1] = RateFraction(groups[eligible[a]], rate);
+      for (size_t b = a + 1; b < eligible.size(); ++b) {
+        const auto [x2, n2] = RateFraction(groups[eligible[b]], rate);
+        const Interval hi = stats::NewcombeInterval(x1, n1, x2, n2, 1.0 - alpha / m);
+        const Interval lo = stats::NewcombeInterval(x1, n1, x2, n2, 1.0 - alpha / (2.0 * m));
+        out.high = std::max(out.high, FoldHigh(hi));
+        out.low = std::max(out.low, FoldLow(lo));
+      }
+    }
+    return out;
+  }
+  const double k = static_cast<double>(eligible.size());
+  for (size_t g : eligible) {
+    const CellCounts rest = Minus(overall, groups[g]);
+    const auto [x1, n1] = RateFraction(groups[g], rate);
+    const auto [x2, n2] = RateFraction(rest, rate);
+    if (n2 == 0) continue;  // The group is every row of the rate: its gap is exactly 0.
+    const double scale = static_cast<double>(n2) / static_cast<double>(n1 + n2);
+    const Interval hi = stats::NewcombeInterval(x1, n1, x2, n2, 1.0 - alpha / k);
+    const Interval lo = stats::NewcombeInterval(x1, n1, x2, n2, 1.0 - alpha / (2.0 * k));
+    out.high = std::max(out.high, scale * FoldHigh(hi));
+    out.low = std::max(out.low, scale * FoldLow(lo));
+  }
+  return out;
+}
+
+// Wilson intervals of the eligible groups' rates, simultaneous at 1 - (1 - level) / 2 (Sidak over
+// independent groups): both ends of anything bounded by the box's corners then miss with
+// probability <= (1 - level) / 2 each.
+std::vector<Interval> RateBox(Rate rate, std::span<const CellCounts> groups,
+                              const std::vector<size_t>& eligible, double level) {
+  const double per_group =
+      std::pow(1.0 - (1.0 - level) / 2.0, 1.0 / static_cast<double>(eligible.size()));
+  std::vector<Interval> out;
+  for (size_t g : eligible) {
+    const auto [x, n] = RateFraction(groups[g], rate);
+    out.push_back(stats::WilsonInterval(x, n, per_group));
+  }
+  return out;
+}
+
+// min over max of the rates in the box: at least min l / max u, at most min u / max l (1 when the
+// boxes share a value).
+Bounds MinOverMaxBounds(const std::vector<Interval>& box) {
+  double min_l = 1.0, min_u = 1.0, max_l = 0.0, max_u = 0.0;
+  for (const Interval& w : box) {
+    min_l = std::min(min_l, w.low);
+    min_u = std::min(min_u, w.high);
+    max_l = std::max(max_l, w.low);
+    max_u = std::max(max_u, w.high);
+  }
+  return {max_u > 0.0 ? min_l / max_u : 0.0, max_l > 0.0 ? std::min(1.0, min_u / max_l) : 1.0};
+}
+
+// min(theta, 1/theta) for theta in [a, b] (a <= b, a >= 0).
+Bounds SymmetricRatioBounds(double a, double b) {
+  auto sym = [](double t) { return t <= 1.0 ? t : 1.0 / t; };
+  if (a <= 1.0 && b >= 1.0) return {std::min(sym(a), sym(b)), 1.0};
+  return {std::min(sym(a), sym(b)), std::max(sym(a), sym(b))};
+}
+
+// Each group's symmetric ratio to the overall rate. With w = n_g / n_all and the rest of the rows
+// r, theta = p_g / p_all = p_g / (w p_g + (1 - w) p_r), increasing in p_g and decreasing in p_r:
+// bounded by the corners of a Wilson box of (p_g, p_r), simultaneous over the groups (Bonferroni
+// over groups, Sidak within a pair).
+Bounds RatioToOverallBounds(Rate rate, std::span<const CellCounts> groups,
+                            const CellCounts& overall, const std::vector<size_t>& eligible,
+                            double level) {
+  const double k = static_cast<double>(eligible.size());
+  const double per_interval = std::sqrt(1.0 - (1.0 - level) / (2.0 * k));
+  Bounds out{1.0, 1.0};
+  for (size_t g : eligible) {
+    const CellCounts rest = Minus(overall, groups[g]);
+    const auto [x1, n1] = RateFraction(groups[g], rate);
+    const auto [x2, n2] = RateFraction(rest, rate);
+    if (n2 == 0) continue;  // The group is every row: ratio exactly 1.
+    const double w = static_cast<double>(n1) / static_cast<double>(n1 + n2);
+    const Interval wg = stats::WilsonInterval(x1, n1, per_interval);
+    const Interval wr = stats::WilsonInterval(x2, n2, per_interval);
+    auto theta = [&](double pg, double pr) {
+      const double all = w * pg + (1.0 - w) * pr;
+      return all > 0.0 ? pg / all : 1.0;
+    };
+    const Bounds b = SymmetricRatioBounds(theta(wg.low, wr.high), theta(wg.high, wr.low));
+    out.low = std::min(out.low, b.low);
+    out.high = std::min(out.high, b.high);
+  }
+  return out;
+}
+
+// The Theil index of shares x = fn / n (b = 0) and y = fp / n (b = 2) is
+// T = 2 ln 2 y / mu - ln mu with mu = 1 - x + y (the b = 1 share is 1 - x - y): increasing in x,
+// and in y increasing up to y* = (2 ln 2 - 1)(1 - x) and decreasing after. Its extremes over a box
+// of simultaneous Wilson intervals for x and y (Bonferroni: 1 - (1 - level) / 4 each, so that the
+// box fails with probability <= (1 - level) / 2) are therefore at a few candidate points.
+Bounds TheilBounds(const CellCounts& overall, double level) {
+  const int64_t n = overall.size();
+  const double each = 1.0 - (1.0 - level) / 4.0;
+  const Interval bx = stats::WilsonInterval(overall.fn, n, each);
+  const Interval by = stats::WilsonInterval(overall.fp, n, each);
+  auto theil = [](double x, double y) {
+    const double mu = 1.0 - x + y;
+    return 2.0 * std::numbers::ln2 * y / mu - std::log(mu);
+  };
+  // Minimum: smallest x; the y range there is [by.low, min(by.high, 1 - bx.low)], ends only.
+  const double y_top_at_low_x = std::min(by.high, 1.0 - bx.low);
+  const double low = std::min(theil(bx.low, by.low), theil(bx.low, y_top_at_low_x));
+  // Maximum: for each y the largest feasible x = min(bx.high, 1 - y).
+  double high = -std::numeric_limits<double>::infinity();
+  auto consider = [&](double y) {
+    const double x = std::min(bx.high, 1.0 - y);
+    if (x >= bx.low && y >= by.low && y <= by.high) high = std::max(high, theil(x, y));
+  };
+  const double y_star = (2.0 * std::numbers::ln2 - 1.0) * (1.0 - bx.high);
+  consider(by.low);
+  consider(by.high);
+  consider(std::clamp(y_star, by.low, by.high));
+  consider(std::clamp(1.0 - bx.high, by.low, by.high));  // Where x = bx.high meets x + y = 1.
+  return {std::max(0.0, low), high};
+}
+
+}  // namespace
+
+std::optional<Interval> MetricInterval(Metric metric, std::span<const CellCounts> groups,
+                                       const CellCounts& overall,
+                                       const std::vector<std::string>& names,
+                                       const Options& options, double level) {
+  if (!(level > 0.0 && level < 1.0)) throw InputError("interval level must be in (0, 1)");
+  const Evaluation value = Evaluate(metric, groups, overall, names, options);
+  if (!value.value) return std::nullopt;
+  std::vector<size_t> eligible;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    if (options.eligible.empty() || options.eligible[g]) eligible.push_back(g);
+  }
+  const Aggregation agg = options.aggregation;
+  // Two families at half the error rate each (TPR gaps use the rows labelled favourable, FPR gaps
+  // the others).
+  const double half = 1.0 - (1.0 - level) / 2.0;
+  Bounds b{0.0, 0.0};
+  std::string method;
+  switch (metric) {
+    case Metric::kSelectionRate: {
+      const auto [x, n] = RateFraction(overall, Rate::kSelectionRate);
+      const Interval w = stats::WilsonInterval(x, n, level);
+      b = {w.low, w.high};
+      method = "wilson";
+      break;
+    }
+    case Metric::kDemographicParityDifference:
+    case Metric::kEqualOpportunityDifference:
+    case Metric::kPredictiveParityDifference:
+    case Metric::kFalsePositiveRateDifference:
+    case Metric::kFalseNegativeRateDifference:
+    case Metric::kAccuracyDifference: {
+      static constexpr std::pair<Metric, Rate> kRates[] = {
+          {Metric::kDemographicParityDifference, Rate::kSelectionRate},
+          {Metric::kEqualOpportunityDifference, Rate::kTpr},
+          {Metric::kPredictiveParityDifference, Rate::kPpv},
+          {Metric::kFalsePositiveRateDifference, Rate::kFpr},
+          {Metric::kFalseNegativeRateDifference, Rate::kFnr},
+          {Metric::kAccuracyDifference, Rate::kAccuracy}};
+      Rate rate = Rate::kSelectionRate;
+      for (const auto& [m, r] : kRates) {
+        if (m == metric) rate = r;
+      }
+      b = GapBounds(rate, groups, overall, eligible, agg, level);
+      method = "newcombe-bonferroni-folded";
+      break;
+    }
+    case Metric::kEqualizedOddsDifference:
+    case Metric::kAverageOddsDifference: {
+      const Bounds tpr = GapBounds(Rate::kTpr, groups, overall, eligible, agg, half);
+      const Bounds fpr = GapBounds(Rate::kFpr, groups, overall, eligible, agg, half);
+      if (metric == Metric::kEqualizedOddsDifference) {
+        b = {std::max(tpr.low, fpr.low), std::max(tpr.high, fpr.high)};
+      } else {
+        b = {0.5 * (tpr.low + fpr.low), 0.5 * (tpr.high + fpr.high)};
+      }
+      method = "newcombe-bonferroni-folded";
+      break;
+    }
+    case Metric::kDemographicParityRatio:
+      if (agg == Aggregation::kBetweenGroups) {
+        b = MinOverMaxBounds(RateBox(Rate::kSelectionRate, groups, eligible, level));
+        method = "wilson-sidak-box";
+      } else {
+        b = RatioToOverallBounds(Rate::kSelectionRate, groups, overall, eligible, level);
+        method = "wilson-bonferroni-box";
+      }
+      break;
+    case Metric::kDisparateImpactRatio: {
+      const std::vector<Interval> box = RateBox(Rate::kSelectionRate, groups, eligible, level);
+      method = "wilson-sidak-box";
+      if (options.reference == ReferenceKind::kBest) {
+        b = MinOverMaxBounds(box);
+        break;
+      }
+      const auto ref = static_cast<size_t>(std::find(eligible.begin(), eligible.end(),
+                                                     static_cast<size_t>(options.reference_group)) -
+                                           eligible.begin());
+      b = {std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity()};
+      for (size_t k = 0; k < box.size(); ++k) {
+        if (k == ref) continue;
+        b.low = std::min(b.low, box[k].low / box[ref].high);
+        b.high = std::min(b.high, box[k].high / box[ref].low);
+      }
+      break;
+    }
+    case Metric::kGroupAccuracyMin: {
+      const std::vector<Interval> box = RateBox(Rate::kAccuracy, groups, eligible, level);
+      b = {1.0, 1.0};
+      for (const Interval& w : box) {
+        b.low = std::min(b.low, w.low);
+        b.high = std::min(b.high, w.high);
+      }
+      method = "wilson-sidak-box";
+      break;
+    }
+    case Metric::kTheilIndex:
+      b = TheilBounds(overall, level);
+      method = "wilson-bonferroni-box";
+      break;
+  }
+  Interval out;
+  out.low = b.low;
+  out.high = b.high;
+  out.level = level;
+  out.method = method;
+  stats::RequireContains(out, *value.value, MetricName(metric));
+  return out;
+}
+
 std::optional<double> TheilIndex(double count_b0, double count_b1, double count_b2) {
   const double n = count_b0 + count_b1 + count_b2;
   if (n <= 0.0) return std::nullopt;
@@ -424,9 +696,9 @@ std::vector<CellCounts> DrawCellReplicates(std::span<const CellCounts> groups, i
   }
   std::vector<CellCounts> out(static_cast<size_t>(resamples) * groups.size());
   if (n == 0) return out;
-  std::mt19937_64 rng(seed);
+  random::Rng rng(seed);
   for (int b = 0; b < resamples; ++b) {
-    const std::vector<int64_t> draw = stats::MultinomialDraw(n, weights, rng);
+    const std::vector<int64_t> draw = random::Multinomial(rng, n, weights);
     CellCounts* row = &out[static_cast<size_t>(b) * groups.size()];
     for (size_t g = 0; g < groups.size(); ++g) {
       row[g] = {draw[4 * g], draw[4 * g + 1], draw[4 * g + 2], draw[4 * g + 3]};
@@ -439,16 +711,13 @@ Replicates TheilPoissonBootstrap(const CellCounts& overall, int resamples, uint6
   const double cells[3] = {static_cast<double>(overall.fn),
                            static_cast<double>(overall.tp + overall.tn),
                            static_cast<double>(overall.fp)};
-  std::mt19937_64 rng(seed);
+  random::Rng rng(seed);
   Replicates out;
   out.values.reserve(static_cast<size_t>(resamples));
   for (int b = 0; b < resamples; ++b) {
     double w[3] = {0.0, 0.0, 0.0};
     for (int k = 0; k < 3; ++k) {
-      if (cells[k] > 0.0) {
-        std::poisson_distribution<int64_t> draw(cells[k]);
-        w[k] = static_cast<double>(draw(rng));
-      }
+      if (cells[k] > 0.0) w[k] = static_cast<double>(random::Poisson(rng, cells[k]));
     }
     if (auto v = TheilIndex(w[0], w[1], w[2])) {
       out.values.push_back(*v);

@@ -15,12 +15,13 @@
 
 #include <cstdint>
 #include <optional>
-#include <random>
 #include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "core/result.h"
 
 namespace greenlight::fairness {
 
@@ -129,6 +130,25 @@ struct Evaluation {
 Evaluation Evaluate(Metric metric, std::span<const CellCounts> groups, const CellCounts& overall,
                     const std::vector<std::string>& names, const Options& options);
 
+// The interval of `metric` on the observed counts at two-sided level `level`, built from the
+// signed per-group quantities, never by resampling a folded statistic (docs/fairness.md gives the
+// constructions and their sources):
+// - gaps (max - min between groups, or max |group - overall|): Newcombe's hybrid score interval of
+//   every pairwise difference (of each group against the rest of the rows, scaled to the overall
+//   rate, for to_overall), Bonferroni-adjusted over the comparisons, then folded: |d| lies in
+//   [0, max(|L|, |U|)] when [L, U] straddles 0, else between |L| and |U|;
+// - ratios and group_accuracy_min: simultaneous Wilson intervals of the groups' rates (Sidak), the
+//   ratio bounded by the extreme corners of that box;
+// - equalized and average odds: the TPR and FPR gap intervals, each at half the error rate.
+// Each end is a one-sided bound at (1 + level) / 2 (so the interval is usable for one-sided
+// decisions at that level), and the interval contains the value Evaluate returns. nullopt when the
+// metric is undefined on these counts, or for theil_index (a Poisson bootstrap, below).
+// Conditional on the group sizes (and label counts), as the per-group rates are.
+std::optional<Interval> MetricInterval(Metric metric, std::span<const CellCounts> groups,
+                                       const CellCounts& overall,
+                                       const std::vector<std::string>& names,
+                                       const Options& options, double level);
+
 // Theil index (generalized entropy, alpha = 1, AIF360's definition) of b_i = yhat_i - y_i + 1 over
 // the rows: a function of the pooled counts of b = 0 (fn), 1 (tp + tn) and 2 (fp). Weighted
 // counts (bootstrap) allowed. nullopt when there are no rows or every b_i is 0.
@@ -136,7 +156,7 @@ std::optional<double> TheilIndex(double count_b0, double count_b1, double count_
 
 // `resamples` multinomial draws of all n rows over the group × label × prediction cells: the
 // exact distribution of the cell counts of a row bootstrap, at O(cells) per resample.
-// Returns resamples × groups CellCounts, row-major. Deterministic in seed.
+// Returns resamples × groups CellCounts, row-major. Deterministic in seed (random::Rng).
 std::vector<CellCounts> DrawCellReplicates(std::span<const CellCounts> groups, int resamples,
                                            uint64_t seed);
 

@@ -94,19 +94,18 @@ void RandomStart(torch::Tensor& delta, const std::string& norm, double eps, uint
     auto rng = RowStream(seed, kRandomStartStream, first_row + i);
     float* row = p + i * d;
     if (norm == "inf") {
-      std::uniform_real_distribution<double> u(-eps, eps);
-      for (int64_t j = 0; j < d; ++j) row[j] = static_cast<float>(u(rng));
+      for (int64_t j = 0; j < d; ++j)
+        row[j] = static_cast<float>(random::UniformReal(rng, -eps, eps));
     } else {
       // Uniform in the L2 ball: Gaussian direction, radius eps * U^(1/d) (ART's random_sphere).
-      std::normal_distribution<double> g(0.0, 1.0);
       std::vector<double> v(static_cast<size_t>(d));
       double s = 0.0;
       for (auto& e : v) {
-        e = g(rng);
+        e = random::StandardNormal(rng);
         s += e * e;
       }
-      std::uniform_real_distribution<double> u(0.0, 1.0);
-      const double radius = eps * std::pow(u(rng), 1.0 / static_cast<double>(d));
+      const double radius =
+          eps * std::pow(random::UniformDouble(rng), 1.0 / static_cast<double>(d));
       const double scale = s > 0 ? radius / std::sqrt(s) : 0.0;
       for (int64_t j = 0; j < d; ++j)
         row[j] = static_cast<float>(v[static_cast<size_t>(j)] * scale);

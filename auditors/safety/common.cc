@@ -50,8 +50,8 @@ uint64_t Mix(uint64_t a, uint64_t b) {
   return z ^ (z >> 31);
 }
 
-std::mt19937_64 RowStream(uint64_t seed, uint64_t purpose, int64_t row) {
-  return std::mt19937_64(Mix(Mix(seed, purpose), static_cast<uint64_t>(row)));
+random::Rng RowStream(uint64_t seed, uint64_t purpose, int64_t row) {
+  return random::Rng(Mix(Mix(seed, purpose), static_cast<uint64_t>(row)));
 }
 
 std::vector<double> PredictProbabilities(Model& model, std::span<const float> inputs, int64_t rows,
@@ -98,9 +98,14 @@ Interval BootstrapInterval(
   auto boot = stats::RowBootstrap(n, resamples, seed, statistic);
   details["bootstrap"] = {{"resamples", resamples},
                           {"seed", seed},
+                          {"generator", random::kGeneratorName},
                           {"undefined_resamples", boot.undefined},
                           {"method", "percentile bootstrap over rows"}};
-  return stats::PercentileInterval(boot.replicates, level);
+  // The statistic with every row once is the estimate; the interval must contain it.
+  const std::vector<uint32_t> ones(static_cast<size_t>(n), 1u);
+  const std::optional<double> estimate = statistic(ones);
+  if (!estimate) return stats::PercentileInterval(boot.replicates, level);
+  return stats::PercentileIntervalContaining(boot.replicates, level, *estimate);
 }
 
 int Resamples(const MetricRequest& req) {

@@ -7,12 +7,12 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <random>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "auditors/auditor.h"
+#include "core/random.h"
 #include "core/result.h"
 
 namespace greenlight::safety {
@@ -38,7 +38,7 @@ uint64_t RequestSeed(const MetricRequest& req);
 // A well-mixed 64-bit hash (SplitMix64 finaliser) used to derive independent per-row streams
 // from (seed, purpose, row), so results do not depend on batch sizes or evaluation order.
 uint64_t Mix(uint64_t a, uint64_t b);
-std::mt19937_64 RowStream(uint64_t seed, uint64_t purpose, int64_t row);
+random::Rng RowStream(uint64_t seed, uint64_t purpose, int64_t row);
 
 // Forward passes over `rows` samples (rows × model input size floats) in batches of kEvalBatch;
 // returns rows × classes probabilities and sets *classes.
@@ -50,8 +50,9 @@ std::vector<int64_t> Argmax(std::span<const double> probabilities, int64_t rows,
 // max per row (the maximum-softmax-probability / confidence).
 std::vector<double> RowMax(std::span<const double> probabilities, int64_t rows, int64_t classes);
 
-// Interval of a statistic of rows by the seeded percentile row bootstrap; records the bootstrap
-// settings in `details["bootstrap"]`.
+// Interval of a statistic of rows by the seeded percentile row bootstrap, widened to contain the
+// statistic's value on the rows themselves (all weights 1); records the bootstrap settings in
+// `details["bootstrap"]`.
 Interval BootstrapInterval(
     int64_t n, int resamples, uint64_t seed, double level,
     const std::function<std::optional<double>(std::span<const uint32_t>)>& statistic,

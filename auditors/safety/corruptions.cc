@@ -95,31 +95,28 @@ double CorruptionParameter(const std::string& corruption, int severity) {
 }
 
 void Corrupt(const std::string& corruption, int severity, std::span<float> x,
-             const std::vector<int64_t>& shape, std::mt19937_64& rng) {
+             const std::vector<int64_t>& shape, random::Rng& rng) {
   const double c = CorruptionParameter(corruption, severity);
   const int64_t channels = shape.size() == 3 ? shape[0] : 1;
   const int64_t plane = static_cast<int64_t>(x.size()) / channels;
   if (corruption == "gaussian_noise") {
-    std::normal_distribution<double> noise(0.0, c);
-    for (float& v : x) v = Clip01(v + noise(rng));
+    for (float& v : x) v = Clip01(v + c * random::StandardNormal(rng));
   } else if (corruption == "shot_noise") {
     // Poisson photon counts at c photons per unit intensity.
     for (float& v : x) {
-      std::poisson_distribution<int64_t> counts(std::max(0.0, static_cast<double>(v)) * c);
-      v = Clip01(static_cast<double>(counts(rng)) / c);
+      const double photons = std::max(0.0, static_cast<double>(v)) * c;
+      v = Clip01(static_cast<double>(random::Poisson(rng, photons)) / c);
     }
   } else if (corruption == "impulse_noise") {
     // skimage random_noise(mode='s&p', salt_vs_pepper=0.5): each value is flipped with
     // probability `amount`, to 1 (salt) or 0 (pepper) with equal odds.
-    std::uniform_real_distribution<double> u(0.0, 1.0);
     for (float& v : x) {
-      const bool flipped = u(rng) <= c;
-      const bool salt = u(rng) <= 0.5;
+      const bool flipped = random::UniformDouble(rng) <= c;
+      const bool salt = random::UniformDouble(rng) <= 0.5;
       if (flipped) v = salt ? 1.0f : 0.0f;
     }
   } else if (corruption == "speckle_noise") {
-    std::normal_distribution<double> noise(0.0, c);
-    for (float& v : x) v = Clip01(v + v * noise(rng));
+    for (float& v : x) v = Clip01(v + v * c * random::StandardNormal(rng));
   } else if (corruption == "contrast") {
     for (int64_t ch = 0; ch < channels; ++ch) {
       auto p = x.subspan(static_cast<size_t>(ch * plane), static_cast<size_t>(plane));

@@ -5,12 +5,12 @@
 
 #include <array>
 #include <cstdint>
-#include <random>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "auditors/auditor.h"
+#include "core/random.h"
 
 namespace greenlight::safety {
 
@@ -24,7 +24,7 @@ double CorruptionParameter(const std::string& corruption, int severity);
 // images; anything else is treated as one channel). brightness works in HSV for 3 channels and
 // on the value itself for 1 channel; contrast uses per-channel means.
 void Corrupt(const std::string& corruption, int severity, std::span<float> x,
-             const std::vector<int64_t>& shape, std::mt19937_64& rng);
+             const std::vector<int64_t>& shape, random::Rng& rng);
 
 std::vector<MetricSpec> CorruptionMetrics();
 Measurement MeasureCorruption(const MetricRequest& req, AuditContext& ctx);

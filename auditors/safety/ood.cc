@@ -19,13 +19,14 @@ const std::vector<std::string>& OodSetNames() {
 }
 
 void MakeOodSample(const std::string& set, std::span<const float> x, double lo, double hi,
-                   double gaussian_std, std::mt19937_64& rng, std::span<float> out) {
+                   double gaussian_std, random::Rng& rng, std::span<float> out) {
   if (set == "uniform_noise") {
-    std::uniform_real_distribution<double> u(lo, hi);
-    for (float& v : out) v = static_cast<float>(u(rng));
+    for (float& v : out) v = static_cast<float>(random::UniformReal(rng, lo, hi));
   } else if (set == "gaussian_noise") {
-    std::normal_distribution<double> g(0.5, gaussian_std);
-    for (float& v : out) v = static_cast<float>(lo + std::clamp(g(rng), 0.0, 1.0) * (hi - lo));
+    for (float& v : out) {
+      const double g = 0.5 + gaussian_std * random::StandardNormal(rng);
+      v = static_cast<float>(lo + std::clamp(g, 0.0, 1.0) * (hi - lo));
+    }
   } else if (set == "inverted") {
     for (size_t j = 0; j < x.size(); ++j) {
       out[j] = static_cast<float>(std::clamp(lo + hi - x[j], lo, hi));

@@ -3,12 +3,12 @@
 #pragma once
 
 #include <cstdint>
-#include <random>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "auditors/auditor.h"
+#include "core/random.h"
 
 namespace greenlight::safety {
 
@@ -18,7 +18,7 @@ const std::vector<std::string>& OodSetNames();
 
 // Writes one OOD sample made from `x` (same size) into `out`; values in [lo, hi].
 void MakeOodSample(const std::string& set, std::span<const float> x, double lo, double hi,
-                   double gaussian_std, std::mt19937_64& rng, std::span<float> out);
+                   double gaussian_std, random::Rng& rng, std::span<float> out);
 
 std::vector<MetricSpec> OodMetrics();
 Measurement MeasureOod(const MetricRequest& req, AuditContext& ctx);

@@ -158,14 +158,13 @@ Measurement FlipRate(const MetricRequest& req, AuditContext& ctx, Model& model, 
   inputs.reserve(static_cast<size_t>(n * draws * size));
   for (int64_t i = 0; i < n; ++i) {
     auto rng = RowStream(seed, kNoiseStream, i);
-    std::normal_distribution<double> g(0.0, 1.0);
     const auto row = data.row(i);
     for (int64_t d = 0; d < draws; ++d) {
       const size_t at = inputs.size();
       inputs.insert(inputs.end(), row.begin(), row.end());
       for (int64_t j : perturbed) {
         inputs[at + static_cast<size_t>(j)] +=
-            static_cast<float>(noise * sd[static_cast<size_t>(j)] * g(rng));
+            static_cast<float>(noise * sd[static_cast<size_t>(j)] * random::StandardNormal(rng));
       }
     }
   }

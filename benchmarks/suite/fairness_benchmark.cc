@@ -19,13 +19,13 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "auditors/auditor.h"
 #include "auditors/fairness/fairness_auditor.h"
 #include "auditors/fairness/fairness_metrics.h"
+#include "core/random.h"
 #include "core/stats.h"
 #include "datasets/in_memory_dataset.h"
 
@@ -49,8 +49,8 @@ struct Data {
 const Data& TheData() {
   static const Data data = [] {
     Data d;
-    std::mt19937_64 rng(kSeed);
-    std::uniform_real_distribution<double> u(0.0, 1.0);
+    greenlight::random::Rng rng(kSeed);
+    auto u = [](greenlight::random::Rng& r) { return greenlight::random::UniformDouble(r); };
     // Unequal group sizes and rates, as in real data.
     const double share[kGroups] = {0.30, 0.20, 0.15, 0.10, 0.10, 0.07, 0.05, 0.03};
     const double base[kGroups] = {0.60, 0.55, 0.50, 0.45, 0.52, 0.40, 0.35, 0.58};

@@ -26,12 +26,29 @@ BOOST_AUTO_TEST_CASE(matches_newcombe_table) {
   };
   for (const Case& c : {Case{81, 263, 0.2553, 0.3662}, Case{15, 148, 0.0624, 0.1605},
                         Case{0, 20, 0.0, 0.1611}, Case{1, 29, 0.0061, 0.1718}}) {
-    const gl::Interval i = gl::stats::WilsonInterval(c.x, c.n, 0.95);
+    const gl::Interval i = gl::stats::WilsonScoreInterval(c.x, c.n, 0.95);
     BOOST_TEST_CONTEXT(c.x << "/" << c.n) {
       BOOST_TEST(std::abs(i.low - c.low) < 5e-5);
       BOOST_TEST(std::abs(i.high - c.high) < 5e-5);
     }
   }
+}
+
+// Brown, Cai & DasGupta (2001), section 4.1.1: at 1..x* successes (x* = 2 for n <= 50, else 3)
+// the lower limit is the exact Poisson (Garwood) one, lambda / n with P(Poisson(lambda) >= x) =
+// 0.025: for x = 1, lambda = -ln(0.975) = 0.025318; for x = 3, lambda = 0.6187 (Garwood's table).
+BOOST_AUTO_TEST_CASE(boundary_modification_widens_only_near_0_and_n) {
+  const gl::Interval one = gl::stats::WilsonInterval(1, 29, 0.95);
+  BOOST_TEST(std::abs(one.low - (-std::log(0.975) / 29)) < 1e-12);
+  BOOST_TEST(std::abs(one.high - 0.1718) < 5e-5);  // the upper limit is Wilson's
+  const gl::Interval mirror = gl::stats::WilsonInterval(28, 29, 0.95);
+  BOOST_TEST(std::abs(mirror.high - (1 + std::log(0.975) / 29)) < 1e-12);
+  BOOST_TEST(std::abs(gl::stats::WilsonInterval(3, 100, 0.95).low - 0.006187) < 1e-6);
+  // x = 3 with n <= 50, and x = 4 anywhere: the score interval as published.
+  const gl::Interval three = gl::stats::WilsonInterval(3, 29, 0.95);
+  BOOST_TEST(three.low == gl::stats::WilsonScoreInterval(3, 29, 0.95).low);
+  BOOST_TEST(gl::stats::WilsonInterval(4, 100, 0.95).low ==
+             gl::stats::WilsonScoreInterval(4, 100, 0.95).low);
 }
 
 BOOST_AUTO_TEST_CASE(rejects_bad_counts) {
@@ -88,8 +105,19 @@ BOOST_AUTO_TEST_CASE(order_statistic_bounds_cover_at_stated_rate) {
   BOOST_TEST(covered / double(trials) >= 0.94);
 }
 
+BOOST_AUTO_TEST_CASE(percentile_interval_is_widened_to_contain_its_estimate) {
+  std::vector<double> reps = {0.30, 0.32, 0.34, 0.36, 0.38, 0.40};
+  const gl::Interval i = gl::stats::PercentileIntervalContaining(reps, 0.95, 0.25);
+  BOOST_TEST(i.low == 0.25);
+  BOOST_TEST(i.method == "bootstrap-percentile-widened");
+  std::vector<double> again = {0.30, 0.32, 0.34, 0.36, 0.38, 0.40};
+  const gl::Interval j = gl::stats::PercentileIntervalContaining(again, 0.95, 0.35);
+  BOOST_TEST(j.method == "bootstrap-percentile");
+  BOOST_TEST(j.low > 0.30);  // type 7 quantile at 0.025: 0.30 + 0.125 * 0.02
+}
+
 BOOST_AUTO_TEST_CASE(multinomial_draw_preserves_total_and_means) {
-  std::mt19937_64 rng(3);
+  gl::random::Rng rng(3);
   const std::vector<double> w = {0.5, 0.0, 0.3, 0.2};
   std::vector<double> mean(4, 0.0);
   for (int i = 0; i < 2000; ++i) {

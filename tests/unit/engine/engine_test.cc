@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "core/error.h"
+#include "core/stats.h"
 #include "engine/criteria.h"
 #include "engine/plan.h"
 #include "engine/verdict.h"
@@ -82,6 +83,54 @@ BOOST_AUTO_TEST_CASE(interval_decides_with_confidence) {
   BOOST_TEST((gl::Judge(between, Value(1.0, 0.9, 1.1)).status == Status::kPass));
   BOOST_TEST((gl::Judge(between, Value(1.3, 1.26, 1.4)).status == Status::kFail));
   BOOST_TEST((gl::Judge(between, Value(1.2, 1.1, 1.3)).status == Status::kInconclusive));
+}
+
+// One-sided thresholds are decided by one-sided bounds: with confidence c the interval is
+// measured at 2c - 1, whose ends are one-sided c-bounds; between/eq keep the two-sided c-interval.
+BOOST_AUTO_TEST_CASE(one_sided_thresholds_use_one_sided_bounds) {
+  BOOST_TEST(gl::IntervalLevel(Make("gte", 0.85, 0.95)) == 0.9,
+             boost::test_tools::tolerance(1e-15));
+  BOOST_TEST(gl::IntervalLevel(Make("lt", 0.1, 0.99)) == 0.98, boost::test_tools::tolerance(1e-15));
+  BOOST_TEST(gl::IntervalLevel(Make("between", 0.8, 0.95)) == 0.95);
+  BOOST_TEST(gl::IntervalLevel(Make("eq", 0.0, 0.9)) == 0.9);
+  BOOST_TEST(gl::IntervalLevel(Make("gte", 0.85, {})) == 0.95);
+
+  // 91 correct of 100 against gte 0.85 at 95 %. By hand, with z = 1.644854 (one-sided 95 %):
+  // centre = (0.91 + z^2/200) / (1 + z^2/100) = 0.899200, half-width =
+  // z sqrt(0.91 * 0.09 / 100 + z^2/40000) / (1 + z^2/100) = 0.047688, lower bound 0.851512 > 0.85:
+  // PASS. The two-sided 95 % interval (z = 1.96) starts at 0.837738 and would have left it
+  // INCONCLUSIVE although the claim "accuracy >= 0.85" is one-sided.
+  const gl::Criterion acc = Make("gte", 0.85, 0.95);
+  gl::Measurement m;
+  m.value = 0.91;
+  m.interval = gl::stats::WilsonInterval(91, 100, gl::IntervalLevel(acc));
+  BOOST_TEST(std::abs(m.interval->low - 0.851512) < 2e-6);
+  BOOST_TEST(std::abs(gl::stats::WilsonInterval(91, 100, 0.95).low - 0.837738) < 2e-6);
+  const gl::Judgement j = gl::Judge(acc, m);
+  BOOST_TEST((j.status == Status::kPass));
+  BOOST_TEST(j.message.find("one-sided 95% lower bound 0.851512") != std::string::npos, j.message);
+
+  // gte: PASS needs the lower bound on the passing side, FAIL the upper bound on the failing side.
+  BOOST_TEST((gl::Judge(acc, Value(0.87, 0.86, 0.88)).status == Status::kPass));
+  BOOST_TEST((gl::Judge(acc, Value(0.86, 0.84, 0.88)).status == Status::kInconclusive));
+  BOOST_TEST((gl::Judge(acc, Value(0.83, 0.82, 0.849)).status == Status::kFail));
+  // lte mirrors it: PASS needs the upper bound at or below, FAIL the lower bound above.
+  const gl::Criterion gap = Make("lte", 0.1, 0.95);
+  BOOST_TEST((gl::Judge(gap, Value(0.05, 0.0, 0.1)).status == Status::kPass));
+  BOOST_TEST((gl::Judge(gap, Value(0.08, 0.0, 0.26)).status == Status::kInconclusive));
+  BOOST_TEST((gl::Judge(gap, Value(0.2, 0.12, 0.3)).status == Status::kFail));
+  // gt/lt are strict at the bound.
+  BOOST_TEST(
+      (gl::Judge(Make("gt", 0.85, 0.95), Value(0.9, 0.85, 0.95)).status == Status::kInconclusive));
+  BOOST_TEST(
+      (gl::Judge(Make("lt", 0.1, 0.95), Value(0.05, 0.0, 0.1)).status == Status::kInconclusive));
+}
+
+BOOST_AUTO_TEST_CASE(an_interval_without_its_estimate_is_an_error) {
+  const gl::Judgement j = gl::Judge(Make("lte", 0.1, 0.95), Value(0.0053, 0.0097, 0.148));
+  BOOST_TEST((j.status == Status::kError));
+  BOOST_TEST(j.message.find("does not contain the estimate 0.0053") != std::string::npos,
+             j.message);
 }
 
 BOOST_AUTO_TEST_CASE(advisory_failures_warn_and_undefined_is_inconclusive) {

@@ -7,9 +7,10 @@ eligible groups (or max |group - overall|), ratios min / max, a 0/0 rate makes a
 (None), the Theil index is AIF360's generalized_entropy_index with alpha = 1.
 
 usage: fairness_reference.py metrics DATA.csv CONFIGS.json   -> JSON list, one dict per config
-       fairness_reference.py bootstrap DATA.csv CONFIG.json  -> JSON percentile intervals from a
-                                                                row bootstrap (and a Poisson one
-                                                                for the Theil index)
+       fairness_reference.py intervals DATA.csv CONFIG.json  -> JSON {metric: [low, high]}: the
+                                                                intervals docs/fairness.md defines
+                                                                (Wilson, Newcombe, Bonferroni and
+                                                                Sidak boxes), from the rows
        fairness_reference.py model HMDA.csv MODEL.pt CONFIGS.json -> metrics of the TorchScript
                                                                 HMDA model, run with PyTorch
 DATA.csv has a header; columns: the sensitive columns (text), "label" and "pred" (integers).
@@ -18,6 +19,7 @@ import csv
 import json
 import math
 import sys
+from statistics import NormalDist
 
 import numpy as np
 
@@ -170,6 +172,185 @@ def with_majority(names, cfg):
     return cfg, groups
 
 
+def z_of(level):
+    return NormalDist().inv_cdf(1 - (1 - level) / 2)
+
+
+def poisson_lower(x, tail):
+    """lambda with P(Poisson(lambda) >= x) = tail, by bisection."""
+    lo, hi = 0.0, 50.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        below = sum(math.exp(-mid) * mid ** k / math.factorial(k) for k in range(x))
+        if 1 - below < tail:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def wilson(x, n, level):
+    """Wilson score interval with Brown, Cai and DasGupta's boundary modification."""
+    z = z_of(level)
+    p = x / n
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    lo = 0.0 if x == 0 else max(0.0, c - h)
+    hi = 1.0 if x == n else min(1.0, c + h)
+    xs = 2 if n <= 50 else 3
+    tail = (1 - level) / 2
+    if 1 <= x <= xs:
+        lo = min(lo, poisson_lower(x, tail) / n)
+    if 1 <= n - x <= xs:
+        hi = max(hi, 1 - poisson_lower(n - x, tail) / n)
+    return lo, hi
+
+
+def newcombe(x1, n1, x2, n2, level):
+    l1, u1 = wilson(x1, n1, level)
+    l2, u2 = wilson(x2, n2, level)
+    p1, p2 = x1 / n1, x2 / n2
+    d = p1 - p2
+    return (max(-1.0, d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)),
+            min(1.0, d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)))
+
+
+def fraction(mask, Y, P, rate):
+    num = {"selection_rate": P & mask, "tpr": P & Y & mask, "fpr": P & ~Y & mask,
+           "fnr": ~P & Y & mask, "ppv": P & Y & mask, "accuracy": (P == Y) & mask}[rate]
+    den = {"selection_rate": mask, "tpr": Y & mask, "fpr": ~Y & mask, "fnr": Y & mask,
+           "ppv": P & mask, "accuracy": mask}[rate]
+    return int(num.sum()), int(den.sum())
+
+
+def intervals(names, Y, P, cfg, groups, level):
+    """Each metric's interval as docs/fairness.md defines it; None when undefined."""
+    values, _, _ = metrics_from(names, Y, P, cfg)
+    agg = cfg.get("aggregation", "between_groups")
+    min_size = cfg.get("min_group_size", 1)
+    elig = [g for g in groups if int((names == g).sum()) >= min_size]
+    alpha = 1 - level
+    everyone = np.ones(len(Y), dtype=bool)
+
+    def gap(rate, lvl):
+        a = 1 - lvl
+        lo = hi = 0.0
+        if agg == "between_groups":
+            m = len(elig) * (len(elig) - 1) / 2
+            for i in range(len(elig)):
+                for j in range(i + 1, len(elig)):
+                    x1, n1 = fraction(names == elig[i], Y, P, rate)
+                    x2, n2 = fraction(names == elig[j], Y, P, rate)
+                    L, U = newcombe(x1, n1, x2, n2, 1 - a / m)
+                    hi = max(hi, abs(L), abs(U))
+                    L, U = newcombe(x1, n1, x2, n2, 1 - a / (2 * m))
+                    lo = max(lo, L if L > 0 else (-U if U < 0 else 0.0))
+            return lo, hi
+        k = len(elig)
+        for g in elig:
+            x1, n1 = fraction(names == g, Y, P, rate)
+            x2, n2 = fraction(names != g, Y, P, rate)
+            if n2 == 0:
+                continue
+            s = n2 / (n1 + n2)
+            L, U = newcombe(x1, n1, x2, n2, 1 - a / k)
+            hi = max(hi, s * max(abs(L), abs(U)))
+            L, U = newcombe(x1, n1, x2, n2, 1 - a / (2 * k))
+            lo = max(lo, s * (L if L > 0 else (-U if U < 0 else 0.0)))
+        return lo, hi
+
+    def box(rate):
+        each = (1 - alpha / 2) ** (1 / len(elig))
+        return [wilson(*fraction(names == g, Y, P, rate), each) for g in elig]
+
+    def min_over_max(b):
+        ls, us = [w[0] for w in b], [w[1] for w in b]
+        return (min(ls) / max(us) if max(us) > 0 else 0.0,
+                min(1.0, min(us) / max(ls)) if max(ls) > 0 else 1.0)
+
+    def ratio_to_overall(rate):
+        k = len(elig)
+        each = math.sqrt(1 - alpha / (2 * k))
+        lo = hi = 1.0
+        for g in elig:
+            x1, n1 = fraction(names == g, Y, P, rate)
+            x2, n2 = fraction(names != g, Y, P, rate)
+            if n2 == 0:
+                continue
+            w = n1 / (n1 + n2)
+            lg, ug = wilson(x1, n1, each)
+            lr, ur = wilson(x2, n2, each)
+            theta = lambda pg, pr: pg / (w * pg + (1 - w) * pr) if w * pg + (1 - w) * pr > 0 else 1.0
+            a, b = theta(lg, ur), theta(ug, lr)
+            sym = lambda t: t if t <= 1 else 1 / t
+            if a <= 1 <= b:
+                lo_g, hi_g = min(sym(a), sym(b)), 1.0
+            else:
+                lo_g, hi_g = min(sym(a), sym(b)), max(sym(a), sym(b))
+            lo, hi = min(lo, lo_g), min(hi, hi_g)
+        return lo, hi
+
+    def theil():
+        n = len(Y)
+        fn = int((~P & Y).sum())
+        fp = int((P & ~Y).sum())
+        each = 1 - alpha / 4
+        lx, ux = wilson(fn, n, each)
+        ly, uy = wilson(fp, n, each)
+        # Brute force over a fine grid of the box (T is smooth), plus its corners.
+        xs = np.linspace(lx, ux, 401)
+        ys = np.linspace(ly, uy, 401)
+        X, Yg = np.meshgrid(xs, ys)
+        ok = X + Yg <= 1
+        mu = 1 - X + Yg
+        T = 2 * math.log(2) * Yg / mu - np.log(mu)
+        return max(0.0, float(T[ok].min())), float(T[ok].max())
+
+    def di():
+        b = box("selection_rate")
+        ref = cfg.get("reference", "majority")
+        if ref == "best":
+            return min_over_max(b)
+        r = cfg["_majority"] if ref == "majority" else [
+            g for g in groups if g == ref or g.split("=", 1)[1] == ref][0]
+        k = elig.index(r)
+        return (min(b[i][0] / b[k][1] for i in range(len(b)) if i != k),
+                min(b[i][1] / b[k][0] for i in range(len(b)) if i != k))
+
+    def odds(combine):
+        half = 1 - alpha / 2
+        t, f = gap("tpr", half), gap("fpr", half)
+        return combine(t, f)
+
+    def acc_min():
+        acc = box("accuracy")
+        return (min(w[0] for w in acc), min(w[1] for w in acc))
+
+    builders = {
+        "selection_rate": lambda: wilson(*fraction(everyone, Y, P, "selection_rate"), level),
+        "demographic_parity_difference": lambda: gap("selection_rate", level),
+        "equal_opportunity_difference": lambda: gap("tpr", level),
+        "predictive_parity_difference": lambda: gap("ppv", level),
+        "false_positive_rate_difference": lambda: gap("fpr", level),
+        "false_negative_rate_difference": lambda: gap("fnr", level),
+        "accuracy_difference": lambda: gap("accuracy", level),
+        "equalized_odds_difference": lambda: odds(
+            lambda t, f: (max(t[0], f[0]), max(t[1], f[1]))),
+        "average_odds_difference": lambda: odds(
+            lambda t, f: ((t[0] + f[0]) / 2, (t[1] + f[1]) / 2)),
+        "demographic_parity_ratio": lambda: (
+            min_over_max(box("selection_rate")) if agg == "between_groups"
+            else ratio_to_overall("selection_rate")),
+        "disparate_impact_ratio": di,
+        "group_accuracy_min": acc_min,
+        "theil_index": theil,
+    }
+    # Only defined metrics have an interval.
+    return {m: (list(build()) if values.get(m) is not None else None)
+            for m, build in builders.items()}
+
+
 def model_rows(hmda_csv, model_path):
     """The HMDA model's predictions with PyTorch (features and encodings as
     examples/export_models.py and criteria/hmda-credit-fairness.yaml declare them)."""
@@ -220,37 +401,10 @@ def main():
             results.append(out)
         print(json.dumps(results))
         return
-    # Bootstrap: row resampling with numpy (as Fairlearn's MetricFrame bootstrap does).
     cfg = cfgs
     names, Y, P = compute(cols, cfg)
     cfg, groups = with_majority(names, cfg)
-    min_size = cfg.get("min_group_size", 1)
-    eligible = [g for g in groups if int((names == g).sum()) >= min_size]
-    rng = np.random.default_rng(cfg.get("seed", 0))
-    level = cfg.get("confidence", 0.95)
-    n = len(Y)
-    reps = {m: [] for m in cfg["metrics"]}
-    for _ in range(cfg.get("resamples", 1000)):
-        idx = rng.integers(0, n, n)
-        out, _, _ = metrics_from(names[idx], Y[idx], P[idx], cfg, group_list=groups,
-                                 eligible=eligible)
-        for m in cfg["metrics"]:
-            if out[m] is not None:
-                reps[m].append(out[m])
-    # Poisson(1) row weights for the Theil index.
-    theil = []
-    b = P.astype(np.float64) - Y.astype(np.float64) + 1.0
-    for _ in range(cfg.get("resamples", 1000)):
-        w = rng.poisson(1.0, n).astype(np.float64)
-        mu = np.sum(w * b) / np.sum(w)
-        t = np.sum(w * np.where(b > 0, (b / mu) * np.log(np.where(b > 0, b, 1.0) / mu), 0.0))
-        theil.append(t / np.sum(w))
-    tail = (1 - level) / 2
-    res = {m: [float(np.quantile(v, tail)), float(np.quantile(v, 1 - tail))]
-           for m, v in reps.items()}
-    res["theil_index_poisson"] = [float(np.quantile(theil, tail)), float(np.quantile(theil, 1 - tail))]
-    print(json.dumps(res))
-
+    print(json.dumps(intervals(names, Y, P, cfg, groups, cfg.get("confidence", 0.95))))
 
 if __name__ == "__main__":
     main()
