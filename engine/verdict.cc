@@ -49,8 +49,14 @@ Judgement Judge(const Criterion& c, const Measurement& m) {
   if (pass) return {Status::kPass, "interval " + range + " satisfies " + t.ToString()};
   if (fail)
     return {soften(Status::kFail), "interval " + range + " lies wholly outside " + t.ToString()};
-  return {Status::kInconclusive, "interval " + range + " straddles the threshold " + t.ToString() +
-                                     ": more samples are needed at this confidence"};
+  // What would decide depends on the interval: the auditor says so when more data would not
+  // (a systematic band); otherwise the interval is a sampling interval and more data narrows it.
+  return {
+      Status::kInconclusive,
+      "interval " + range + " straddles the threshold " + t.ToString() +
+          ": not decided at this confidence; " +
+          (m.message.empty() ? "more data (rows, queries, repetitions) narrows a sampling interval"
+                             : m.message)};
 }
 
 Status OverallVerdict(std::span<const JudgedCriterion> results) {

@@ -18,7 +18,9 @@ struct Judgement {
 // With a confidence level, PASS needs the whole interval on the passing side of the threshold and
 // FAIL needs it wholly on the failing side; otherwise INCONCLUSIVE. Without one, the point
 // estimate decides. An undefined value is INCONCLUSIVE; a forced status wins; an advisory FAIL is
-// WARN.
+// WARN. When the interval straddles the threshold, the message says what would decide: the
+// measurement's own `message` when it has one (an auditor whose interval is a systematic band
+// says that more samples cannot narrow it), else that more data narrows a sampling interval.
 Judgement Judge(const Criterion& criterion, const Measurement& measurement);
 
 struct JudgedCriterion {
