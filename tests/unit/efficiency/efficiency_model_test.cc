@@ -295,16 +295,19 @@ BOOST_AUTO_TEST_CASE(offline_throughput_counts_samples_and_sweep_picks_best) {
   BOOST_TEST(s.details["sweep"]["best"]["threads"] == 1);
 }
 
-BOOST_AUTO_TEST_CASE(p999_needs_enough_queries_for_bounds) {
+BOOST_AUTO_TEST_CASE(p999_needs_enough_queries_per_repetition) {
   auto model = HmdaModel();
   auto data = HmdaRows();
   gl::AuditContext ctx(model.get(), *data, 1, nullptr);
   gl::AuditorRegistry registry;
   const auto m = Efficiency(registry).Measure(
       Request("latency_p999_ms", Quick({{"min_duration_s", 0.0}})), ctx);
-  // Exactly min_queries were run (no duration to reach), far below the 3688 p99.9 needs.
+  // Exactly min_queries were run (no duration to reach): 20 in each of 10 repetitions, far below
+  // the 1 / (1 - 0.999) = 1000 a repetition's p99.9 needs.
   BOOST_REQUIRE(m.forced_status.has_value());
-  BOOST_TEST(m.message.find("need at least 3688") != std::string::npos, m.message);
+  BOOST_TEST(m.message.find("need at least 1000 in each of the 10 repetitions, the smallest has "
+                            "20") != std::string::npos,
+             m.message);
 }
 
 BOOST_AUTO_TEST_CASE(bad_settings_are_input_errors) {
