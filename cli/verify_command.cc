@@ -29,10 +29,15 @@ struct VerifyArgs {
   std::vector<std::string> datasets;
   bool rerun = false;
   int threads = 0;
+  double tolerance = kDefaultRerunTolerance;
 };
 
 constexpr int kValid = 0;
 constexpr int kInvalid = 1;
+// The signature, the inputs and every deterministic result check out, but a measured result
+// moved beyond --tolerance: the machine or its load changed, which is not evidence of forgery.
+// The code of an inconclusive audit, which is what such a re-run is.
+constexpr int kDrifted = 2;
 
 int Invalid(const std::string& reason) {
   std::cout << "INVALID: " << reason << "\n";
@@ -46,11 +51,25 @@ std::string Fmt(const std::optional<double>& v) {
   return ss.str();
 }
 
+std::string FmtShort(double v) {
+  std::ostringstream ss;
+  ss << std::setprecision(4) << v;
+  return ss.str();
+}
+
 std::string FmtDiff(const RerunRow& r) {
   if (!r.recorded || !r.rerun) return "-";
   std::ostringstream ss;
   ss << std::setprecision(3) << std::fabs(*r.recorded - *r.rerun);
   return ss.str();
+}
+
+// What the row's figures were judged against.
+std::string Compared(const RerunRow& r) {
+  if (r.deterministic) return "exact (<= 1e-12)";
+  if (!r.interval_low || !r.rerun_low) return "-";
+  return "[" + FmtShort(*r.interval_low) + ", " + FmtShort(*r.interval_high) + "] vs [" +
+         FmtShort(*r.rerun_low) + ", " + FmtShort(*r.rerun_high) + "]";
 }
 
 void PrintTable(const std::vector<std::vector<std::string>>& rows) {
@@ -163,29 +182,44 @@ int Rerun(const ReportVerification& v, const VerifyArgs& args, const GlobalOptio
     inputs_ok = false;
   }
 
-  const auto rows = CompareResults(predicate["results"], again_statement["predicate"]["results"]);
+  const auto rows =
+      CompareResults(predicate["results"], again_statement["predicate"]["results"], args.tolerance);
   std::vector<std::vector<std::string>> table = {
-      {"ID", "METRIC", "KIND", "RECORDED", "RE-RUN", "|DIFF|", "ALLOWED", "RESULT", "NOTE"}};
-  size_t matched = 0;
+      {"ID", "METRIC", "KIND", "RECORDED", "RE-RUN", "|DIFF|", "COMPARED", "RESULT", "NOTE"}};
   for (const auto& r : rows) {
-    const std::string allowed =
-        r.deterministic ? "<= 1e-12"
-                        : (r.interval_low && r.interval_high
-                               ? "[" + Fmt(r.interval_low) + ", " + Fmt(r.interval_high) + "]"
-                               : "-");
     table.push_back({r.id, r.metric, r.deterministic ? "exact" : "measured", Fmt(r.recorded),
-                     Fmt(r.rerun), FmtDiff(r), allowed, r.match ? "match" : "MISMATCH", r.note});
-    matched += r.match ? 1 : 0;
+                     Fmt(r.rerun), FmtDiff(r), Compared(r), RerunOutcomeName(r.outcome), r.note});
   }
   std::cout << "\n";
   PrintTable(table);
+
+  // The environments side by side: what may explain a measured figure's move.
+  std::vector<std::vector<std::string>> env = {{"ENVIRONMENT", "RECORDED", "RE-RUN", ""}};
+  for (const auto& e : CompareEnvironments(predicate, again_statement["predicate"])) {
+    env.push_back({e.field, e.recorded, e.rerun, e.differs ? "differs" : ""});
+  }
+  std::cout << "\n";
+  PrintTable(env);
   std::cout << "\n";
   if (!inputs_ok) return Invalid("the re-run did not use the audited inputs (see above)");
-  if (matched != rows.size()) {
-    return Invalid("re-run: " + std::to_string(rows.size() - matched) + " of " +
-                   std::to_string(rows.size()) + " results not reproduced");
+  const RerunSummary sum = Summarize(rows);
+  if (sum.invalid > 0) {
+    return Invalid("re-run: " + std::to_string(sum.invalid) + " of " + std::to_string(rows.size()) +
+                   " results not reproduced (a deterministic figure differs, or a criterion is "
+                   "missing, added or renamed)");
   }
-  std::cout << "re-run: all " << rows.size() << " results reproduced\n";
+  std::ostringstream tol;
+  tol << args.tolerance * 100.0 << "%";
+  if (sum.drifted > 0) {
+    std::cout << "DRIFTED: " << sum.drifted << " of " << (sum.consistent + sum.drifted)
+              << " measured results moved beyond the tolerance (" << tol.str() << "); all "
+              << sum.match
+              << " deterministic results match. The measurements differ, which the environment "
+                 "above may explain; it is not evidence of a forged report.\n";
+    return kDrifted;
+  }
+  std::cout << "re-run: " << sum.match << " deterministic results match; " << sum.consistent
+            << " measured results CONSISTENT (tolerance " << tol.str() << ")\n";
   return kValid;
 }
 
@@ -240,8 +274,12 @@ void AddVerifyCommand(CLI::App& app, const GlobalOptions& global, int* exit_code
       "Verify a signed report (DSSE envelope): the signature against the trusted keys (before\n"
       "reading the payload), the in-toto statement, and that the given model, criteria and\n"
       "dataset files are the audited ones. --rerun runs the audit again and compares every "
-      "result.\n"
-      "Exit: 0 valid, 1 invalid (the reason is printed), 3 bad input, 4 runtime error.");
+      "result:\n"
+      "deterministic ones exactly, measured ones (timing, energy) as two measurements whose\n"
+      "intervals must agree within --tolerance (CONSISTENT) or not (DRIFTED).\n"
+      "Exit: 0 valid (re-run: every measured result CONSISTENT), 1 invalid (signature, digest\n"
+      "or deterministic mismatch; the reason is printed), 2 re-run DRIFTED (valid report,\n"
+      "measurements moved), 3 bad input, 4 runtime error.");
   cmd->add_option("envelope", args->envelope, "report.dsse.json")->required();
   cmd->add_option("-k,--pubkey", args->pubkeys, "trusted public key (PEM); repeat for several")
       ->required();
@@ -253,6 +291,11 @@ void AddVerifyCommand(CLI::App& app, const GlobalOptions& global, int* exit_code
                 "run the audit again (criteria, model, dataset) and compare result by result");
   cmd->add_option("--threads", args->threads, "intra-op threads for --rerun (default: as recorded)")
       ->check(CLI::Range(1, kMaxThreads));
+  cmd->add_option(
+         "--tolerance", args->tolerance,
+         "--rerun: largest gap between a measured result's recorded and re-run intervals,\n"
+         "as a fraction of the value (default 0.10; 0 = the intervals must overlap)")
+      ->check(CLI::Range(0.0, 10.0));
   cmd->callback([args, &global, exit_code] {
     *exit_code = RunGuarded([&] { return RunVerify(*args, global); });
   });

@@ -44,6 +44,12 @@ Judgement Judge(const Criterion& c, const Measurement& m) {
                                 "] does not contain the estimate " + Num(v) +
                                 ": the metric's interval is defective"};
   }
+  // What would decide depends on the interval: the auditor says so when more data would not
+  // (a systematic band); otherwise the interval is a sampling interval and more data narrows it.
+  const std::string what_decides =
+      "not decided at this confidence; " +
+      (m.message.empty() ? std::string("more data (rows, queries, repetitions) narrows a sampling interval")
+                         : m.message);
   const std::string level = Num(*c.confidence * 100) + "%";
   if (!OneSided(t)) {
     const std::string range = "interval [" + Num(lo) + ", " + Num(hi) + "] at " + level;
@@ -58,7 +64,8 @@ Judgement Judge(const Criterion& c, const Measurement& m) {
     }
     if (pass) return {Status::kPass, range + " satisfies " + t.ToString()};
     if (fail) return {soften(Status::kFail), range + " lies wholly outside " + t.ToString()};
-    return {Status::kInconclusive, range + " straddles the threshold " + t.ToString()};
+    return {Status::kInconclusive,
+            range + " straddles the threshold " + t.ToString() + ": " + what_decides};
   }
   // gt/gte: the lower bound must pass, and the upper bound must fail for a FAIL; lt/lte mirror.
   const bool upper_side = t.op == "lt" || t.op == "lte";
@@ -75,7 +82,8 @@ Judgement Judge(const Criterion& c, const Measurement& m) {
             bound(!upper_side, fail_bound) + " lies beyond the threshold " + t.ToString()};
   }
   return {Status::kInconclusive, "the one-sided " + level + " bounds [" + Num(lo) + ", " + Num(hi) +
-                                     "] straddle the threshold " + t.ToString()};
+                                     "] straddle the threshold " + t.ToString() + ": " +
+                                     what_decides};
 }
 
 Status OverallVerdict(std::span<const JudgedCriterion> results) {

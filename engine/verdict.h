@@ -28,6 +28,9 @@ double IntervalLevel(const Criterion& criterion);
 // Anything else is INCONCLUSIVE. Without a confidence, the point estimate decides. An undefined
 // value is INCONCLUSIVE; a forced status wins; an advisory FAIL is WARN. An interval that does not
 // contain its own estimate is ERROR: every interval must, so it is a defect of the metric.
+// When the bounds straddle the threshold, the message says what would decide: the measurement's
+// own `message` when it has one (an auditor whose interval is a systematic band says that more
+// samples cannot narrow it), else that more data narrows a sampling interval.
 Judgement Judge(const Criterion& criterion, const Measurement& measurement);
 
 struct JudgedCriterion {

@@ -55,11 +55,24 @@ std::string ConsoleReporter::Render(const Report& report) const {
   std::vector<std::vector<std::string>> rows = {
       {"ID", "METRIC", "VALUE", "INTERVAL", "N", "THRESHOLD", "SEVERITY", "STATUS"}};
   std::vector<Status> statuses = {Status::kPass};
+  // Timings and energy measured in a noisy context (details.noisy_context) are marked with "!"
+  // and the reasons listed once under the table.
+  std::vector<std::string> noisy;
   for (const auto& r : report.results) {
     std::string value =
         r.value ? Num(*r.value) + (r.unit.empty() || r.unit == "ratio" ? "" : " " + r.unit) : "-";
     std::string interval =
         r.interval ? "[" + Num(r.interval->low) + ", " + Num(r.interval->high) + "]" : "-";
+    if (r.details.contains("noisy_context") && r.details["noisy_context"].is_array() &&
+        !r.details["noisy_context"].empty()) {
+      interval += " !";
+      for (const auto& w : r.details["noisy_context"]) {
+        if (w.is_string() &&
+            std::find(noisy.begin(), noisy.end(), w.get<std::string>()) == noisy.end()) {
+          noisy.push_back(w.get<std::string>());
+        }
+      }
+    }
     rows.push_back({r.id, r.metric, value, interval, std::to_string(r.samples),
                     ThresholdText(r.threshold), r.severity, std::string(StatusName(r.status))});
     statuses.push_back(r.status);
@@ -89,6 +102,11 @@ std::string ConsoleReporter::Render(const Report& report) const {
     out << "\n";
   }
   out << "\n";
+  if (!noisy.empty()) {
+    out << "! noisy timing context:";
+    for (size_t i = 0; i < noisy.size(); ++i) out << (i == 0 ? " " : "; ") << noisy[i];
+    out << "\n\n";
+  }
   for (const auto& r : report.results) {
     if (r.status != Status::kPass && !r.message.empty()) {
       out << r.id << ": " << StatusName(r.status) << ": " << r.message << "\n";

@@ -1,7 +1,9 @@
 #include "reports/rerun_compare.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <set>
 
 namespace greenlight {
@@ -35,71 +37,173 @@ const nlohmann::json* FindById(const nlohmann::json& results, const std::string&
   return nullptr;
 }
 
-void Judge(RerunRow& row, const nlohmann::json& rerun) {
+const nlohmann::json& Details(const nlohmann::json& r) {
+  static const nlohmann::json kEmpty = nlohmann::json::object();
+  return r.is_object() && r.contains("details") && r["details"].is_object() ? r["details"] : kEmpty;
+}
+
+// The same-method key of a result with a systematic band, "" without one.
+std::string SameMethodKey(const nlohmann::json& r) {
+  const auto& d = Details(r);
+  if (!d.contains("systematic_band") || !d["systematic_band"].is_object()) return "";
+  return Str(d["systematic_band"], "same_method_key");
+}
+
+void JudgeDeterministic(RerunRow& row, const nlohmann::json& rerun) {
+  if (!row.recorded && !row.rerun) {
+    row.outcome =
+        row.recorded_status == row.rerun_status ? RerunOutcome::kMatch : RerunOutcome::kInvalid;
+    row.note = row.outcome == RerunOutcome::kMatch ? "both undefined" : "status differs";
+    return;
+  }
+  if (!row.recorded || !row.rerun) {
+    row.note = row.recorded ? "re-run has no value" : "recorded no value";
+    return;
+  }
+  const double delta = std::fabs(*row.recorded - *row.rerun);
+  if (!(delta <= kDeterministicTolerance)) {
+    row.note = "deterministic value differs by " + Fmt(delta) + " (allowed 1e-12)";
+    return;
+  }
+  if (row.recorded_status != row.rerun_status) {
+    row.note = "status differs";
+    return;
+  }
+  // A deterministic metric's interval (Wilson, seeded bootstrap) must reproduce as well.
+  const std::optional<double> low = IntervalEnd(rerun, "low");
+  const std::optional<double> high = IntervalEnd(rerun, "high");
+  if (row.interval_low.has_value() != low.has_value() ||
+      row.interval_high.has_value() != high.has_value()) {
+    row.note = "interval present on one side only";
+    return;
+  }
+  if (low && !(std::fabs(*low - *row.interval_low) <= kDeterministicTolerance &&
+               std::fabs(*high - *row.interval_high) <= kDeterministicTolerance)) {
+    row.note = "interval differs: recorded [" + Fmt(*row.interval_low) + ", " +
+               Fmt(*row.interval_high) + "], re-run [" + Fmt(*low) + ", " + Fmt(*high) + "]";
+    return;
+  }
+  row.outcome = RerunOutcome::kMatch;
+  row.note = delta == 0.0 ? "identical" : "|diff| " + Fmt(delta) + " <= 1e-12";
+}
+
+// The interval of a measured result to compare: the statistical one when `statistical`, else the
+// reported one; the value itself when there is none.
+std::pair<double, double> ComparedInterval(const nlohmann::json& r, double value,
+                                           bool statistical) {
+  const nlohmann::json* iv = nullptr;
+  if (statistical) {
+    const auto& d = Details(r);
+    if (d.contains("statistical_interval")) iv = &d["statistical_interval"];
+  } else if (r.contains("interval") && r["interval"].is_object()) {
+    iv = &r["interval"];
+  }
+  if (iv != nullptr) {
+    const auto lo = Num(*iv, "low"), hi = Num(*iv, "high");
+    if (lo && hi) return {std::min(*lo, *hi), std::max(*lo, *hi)};
+  }
+  return {value, value};
+}
+
+void JudgeMeasured(RerunRow& row, const nlohmann::json& recorded, const nlohmann::json& rerun,
+                   double tolerance) {
+  if (!row.recorded && !row.rerun) {
+    row.outcome = RerunOutcome::kConsistent;
+    row.note = "both undefined";
+    return;
+  }
+  if (!row.recorded || !row.rerun) {
+    row.outcome = RerunOutcome::kDrifted;
+    row.note = row.recorded ? "re-run has no value" : "recorded no value";
+    if (!row.rerun && rerun.contains("message") && rerun["message"].is_string()) {
+      row.note += ": " + rerun["message"].get<std::string>();
+    }
+    return;
+  }
+  // Two figures of the same method on the same machine share the band's error: compare what
+  // varies between them (the repetitions' intervals).
+  const std::string key = SameMethodKey(recorded);
+  const bool shared = !key.empty() && key == SameMethodKey(rerun) &&
+                      Details(recorded).contains("statistical_interval") &&
+                      Details(rerun).contains("statistical_interval");
+  const auto [lo1, hi1] = ComparedInterval(recorded, *row.recorded, shared);
+  const auto [lo2, hi2] = ComparedInterval(rerun, *row.rerun, shared);
+  row.interval_low = lo1;
+  row.interval_high = hi1;
+  row.rerun_low = lo2;
+  row.rerun_high = hi2;
+  const double gap = std::max(0.0, std::max(lo1, lo2) - std::min(hi1, hi2));
+  const double scale = std::max(std::fabs(*row.recorded), std::fabs(*row.rerun));
+  const double allowed = tolerance * scale;
+  const bool consistent = gap <= allowed;
+  row.outcome = consistent ? RerunOutcome::kConsistent : RerunOutcome::kDrifted;
+  if (gap == 0.0) {
+    row.note = lo1 == hi1 && lo2 == hi2 ? "equal values" : "intervals overlap";
+  } else {
+    row.note = "intervals " + Fmt(gap) + " apart (" + Fmt(scale > 0 ? 100.0 * gap / scale : 0.0) +
+               "% of the value; tolerance " + Fmt(100.0 * tolerance) + "%)";
+  }
+  if (shared) {
+    row.note +=
+        "; same method and machine: the shared band cancels, repetitions' intervals "
+        "compared";
+  } else if (!key.empty()) {
+    row.note +=
+        "; different method, coefficients or machine: the bands do not cancel, full "
+        "intervals compared";
+  }
+  if (row.recorded_status != row.rerun_status) row.note += " (status changed)";
+}
+
+void Judge(RerunRow& row, const nlohmann::json& recorded, const nlohmann::json& rerun,
+           double tolerance) {
   if (Str(rerun, "metric") != row.metric) {
     row.note = "metric differs: recorded " + row.metric + ", re-run " + Str(rerun, "metric");
     return;
   }
   if (row.deterministic) {
-    if (!row.recorded && !row.rerun) {
-      row.match = row.recorded_status == row.rerun_status;
-      row.note = row.match ? "both undefined" : "status differs";
-      return;
-    }
-    if (!row.recorded || !row.rerun) {
-      row.note = row.recorded ? "re-run has no value" : "recorded no value";
-      return;
-    }
-    const double delta = std::fabs(*row.recorded - *row.rerun);
-    if (!(delta <= kDeterministicTolerance)) {
-      row.note = "deterministic value differs by " + Fmt(delta) + " (allowed 1e-12)";
-      return;
-    }
-    if (row.recorded_status != row.rerun_status) {
-      row.note = "status differs";
-      return;
-    }
-    // A deterministic metric's interval (Wilson, seeded bootstrap) must reproduce as well.
-    const std::optional<double> low = IntervalEnd(rerun, "low");
-    const std::optional<double> high = IntervalEnd(rerun, "high");
-    if (row.interval_low.has_value() != low.has_value() ||
-        row.interval_high.has_value() != high.has_value()) {
-      row.note = "interval present on one side only";
-      return;
-    }
-    if (low && !(std::fabs(*low - *row.interval_low) <= kDeterministicTolerance &&
-                 std::fabs(*high - *row.interval_high) <= kDeterministicTolerance)) {
-      row.note = "interval differs: recorded [" + Fmt(*row.interval_low) + ", " +
-                 Fmt(*row.interval_high) + "], re-run [" + Fmt(*low) + ", " + Fmt(*high) + "]";
-      return;
-    }
-    row.match = true;
-    row.note = delta == 0.0 ? "identical" : "|diff| " + Fmt(delta) + " <= 1e-12";
-    return;
+    JudgeDeterministic(row, rerun);
+  } else {
+    JudgeMeasured(row, recorded, rerun, tolerance);
   }
-  // Measured: the recorded interval says how far a repeat may move.
-  if (!row.rerun) {
-    row.note = "re-run has no value";
-    return;
+}
+
+std::string Text(const nlohmann::json* v) {
+  if (v == nullptr || v->is_null()) return "-";
+  return v->is_string() ? v->get<std::string>() : v->dump();
+}
+
+// The benchmark context of the first measured result that has one.
+const nlohmann::json* TimingContext(const nlohmann::json& predicate) {
+  if (!predicate.contains("results") || !predicate["results"].is_array()) return nullptr;
+  for (const auto& r : predicate["results"]) {
+    const auto& d = Details(r);
+    if (d.contains("run") && d["run"].is_object() && d["run"].contains("gbench_context")) {
+      return &d["run"]["gbench_context"];
+    }
   }
-  if (!row.interval_low || !row.interval_high) {
-    row.note = "measured value recorded without an interval: cannot be compared";
-    return;
-  }
-  if (*row.rerun < *row.interval_low || *row.rerun > *row.interval_high) {
-    row.note = "outside the recorded interval [" + Fmt(*row.interval_low) + ", " +
-               Fmt(*row.interval_high) + "]";
-    return;
-  }
-  row.match = true;
-  row.note = "within the recorded interval";
-  if (row.recorded_status != row.rerun_status) row.note += " (status changed)";
+  return nullptr;
 }
 
 }  // namespace
 
+std::string RerunOutcomeName(RerunOutcome outcome) {
+  switch (outcome) {
+    case RerunOutcome::kMatch:
+      return "match";
+    case RerunOutcome::kConsistent:
+      return "CONSISTENT";
+    case RerunOutcome::kDrifted:
+      return "DRIFTED";
+    case RerunOutcome::kInvalid:
+      break;
+  }
+  return "INVALID";
+}
+
 std::vector<RerunRow> CompareResults(const nlohmann::json& recorded_results,
-                                     const nlohmann::json& rerun_results) {
+                                     const nlohmann::json& rerun_results,
+                                     double relative_tolerance) {
   std::vector<RerunRow> rows;
   std::set<std::string> seen;
   if (recorded_results.is_array()) {
@@ -111,10 +215,8 @@ std::vector<RerunRow> CompareResults(const nlohmann::json& recorded_results,
                             !rec["deterministic"].get<bool>());
       row.recorded = Num(rec, "value");
       row.recorded_status = Str(rec, "status");
-      if (rec.contains("interval") && rec["interval"].is_object()) {
-        row.interval_low = Num(rec["interval"], "low");
-        row.interval_high = Num(rec["interval"], "high");
-      }
+      row.interval_low = IntervalEnd(rec, "low");
+      row.interval_high = IntervalEnd(rec, "high");
       seen.insert(row.id);
       const nlohmann::json* again = FindById(rerun_results, row.id);
       if (again == nullptr) {
@@ -122,7 +224,7 @@ std::vector<RerunRow> CompareResults(const nlohmann::json& recorded_results,
       } else {
         row.rerun = Num(*again, "value");
         row.rerun_status = Str(*again, "status");
-        Judge(row, *again);
+        Judge(row, rec, *again, relative_tolerance);
       }
       rows.push_back(std::move(row));
     }
@@ -138,6 +240,70 @@ std::vector<RerunRow> CompareResults(const nlohmann::json& recorded_results,
       rows.push_back(std::move(row));
     }
   }
+  return rows;
+}
+
+RerunSummary Summarize(const std::vector<RerunRow>& rows) {
+  RerunSummary s;
+  for (const auto& r : rows) {
+    switch (r.outcome) {
+      case RerunOutcome::kMatch:
+        ++s.match;
+        break;
+      case RerunOutcome::kConsistent:
+        ++s.consistent;
+        break;
+      case RerunOutcome::kDrifted:
+        ++s.drifted;
+        break;
+      case RerunOutcome::kInvalid:
+        ++s.invalid;
+        break;
+    }
+  }
+  return s;
+}
+
+std::vector<EnvironmentRow> CompareEnvironments(const nlohmann::json& recorded_predicate,
+                                                const nlohmann::json& rerun_predicate) {
+  std::vector<EnvironmentRow> rows;
+  auto add = [&rows](const std::string& field, const nlohmann::json* a, const nlohmann::json* b) {
+    EnvironmentRow row{field, Text(a), Text(b), false};
+    row.differs = row.recorded != row.rerun;
+    rows.push_back(std::move(row));
+  };
+  auto object_at = [](const nlohmann::json* p, const char* key) -> const nlohmann::json* {
+    if (p == nullptr || !p->is_object() || !p->contains(key) || !(*p)[key].is_object()) {
+      return nullptr;
+    }
+    return &(*p)[key];
+  };
+  auto field = [](const nlohmann::json* p, const std::string& key) -> const nlohmann::json* {
+    if (p == nullptr || !p->contains(key)) return nullptr;
+    return &(*p)[key];
+  };
+  const nlohmann::json* env_a = object_at(&recorded_predicate, "environment");
+  const nlohmann::json* env_b = object_at(&rerun_predicate, "environment");
+  std::set<std::string> keys;
+  for (const auto* env : {env_a, env_b}) {
+    if (env == nullptr) continue;
+    for (const auto& [k, v] : env->items()) keys.insert(k);
+  }
+  for (const auto& k : keys) add(k, field(env_a, k), field(env_b, k));
+
+  const nlohmann::json* ctx_a = TimingContext(recorded_predicate);
+  const nlohmann::json* ctx_b = TimingContext(rerun_predicate);
+  if (ctx_a != nullptr || ctx_b != nullptr) {
+    const nlohmann::json* raw_a = object_at(ctx_a, "context");
+    const nlohmann::json* raw_b = object_at(ctx_b, "context");
+    add("load_avg", field(raw_a, "load_avg"), field(raw_b, "load_avg"));
+    for (const char* k : {"num_cpus", "mhz_per_cpu", "cpu_scaling", "library_build_type"}) {
+      add(k, field(ctx_a, k), field(ctx_b, k));
+    }
+    add("timing_warnings", field(ctx_a, "warnings"), field(ctx_b, "warnings"));
+  }
+  add("created_at", field(&recorded_predicate, "created_at"),
+      field(&rerun_predicate, "created_at"));
   return rows;
 }
 

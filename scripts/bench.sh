@@ -2,6 +2,8 @@
 # The project's own benchmarks (benchmarks/suite/), printed side by side with their baselines:
 #   - harness overhead: single-stream p50 through greenlight's harness / a bare module.forward loop
 #     on the same inputs, interleaved, for the example CNN and the HMDA model (goal <= 1.02);
+#   - timing consistency: ten identical latency audits, each run's value against the other runs'
+#     95 % intervals (goal: inside at least 8 of 9), reported and within-run intervals side by side;
 #   - fairness: every metric with 1,000 resamples on 1,000,000 rows and 8 groups (goal <= 100 ms
 #     after the one pass over the rows), against numpy row resampling timed in the same run.
 # Timing is noisy on shared machines: run on a quiet one and read the per-round medians too.
@@ -10,3 +12,4 @@ build=${1:-build}
 cd "$(dirname "$0")/.."
 "$build/benchmarks/suite/greenlight_overhead_benchmark" --rounds 200 --queries 100 --threads 1
 "$build/benchmarks/suite/fairness_benchmark" --numpy_resamples=100
+"$build/benchmarks/suite/greenlight_timing_consistency_benchmark" --runs 10

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <boost/math/distributions/students_t.hpp>
 #include <cmath>
+#include <cstdio>
+#include <functional>
 #include <limits>
 #include <numeric>
 
@@ -57,6 +59,10 @@ Interval MeanInterval(std::span<const double> values, double level, double* mean
   out.low = m - t * se;
   out.high = m + t * se;
   return out;
+}
+
+int64_t MinQueriesPerRepetition(double p) {
+  return static_cast<int64_t>(std::ceil(1.0 / std::min(p, 1.0 - p) - 1e-9));
 }
 
 nlohmann::json LatencyHistogram(std::span<const double> latencies_ms, int per_decade) {
@@ -154,20 +160,7 @@ std::string RuleFailureMessage(const RunResult& run) {
 }
 
 nlohmann::json GbenchContext(const RunResult& run) {
-  nlohmann::json warnings = nlohmann::json::array();
-  if (run.context.cpu_scaling == "enabled") {
-    warnings.push_back("CPU frequency scaling is enabled: real time measurements may be noisy");
-  }
-  if (run.context.library_build_type == "debug") {
-    warnings.push_back("Google Benchmark library was built as DEBUG: timings may be affected");
-  }
-  if (run.context.raw.contains("load_avg")) {
-    const auto& load = run.context.raw["load_avg"];
-    if (load.is_array() && !load.empty() && load[0].is_number() &&
-        load[0].get<double>() > static_cast<double>(run.context.num_cpus)) {
-      warnings.push_back("load average above the CPU count: other work competed for the CPUs");
-    }
-  }
+  const nlohmann::json warnings = harness::NoisyContextWarnings(run.context);
   return {{"num_cpus", run.context.num_cpus},
           {"mhz_per_cpu", run.context.mhz_per_cpu},
           {"cpu_scaling", run.context.cpu_scaling},
@@ -221,12 +214,53 @@ nlohmann::json RunDetails(const RunResult& run, const std::vector<double>& sorte
   };
 }
 
+// `figure` computed on each repetition's latencies (ms, in issue order) and timed seconds.
+std::vector<double> PerRepetition(
+    const RunResult& run,
+    const std::function<double(std::vector<double>& latencies_ms, double timed_s, int64_t samples)>&
+        figure) {
+  std::vector<double> out;
+  for (const harness::Repetition& r : run.repetitions) {
+    if (r.queries <= 0) continue;
+    std::vector<double> ms(static_cast<size_t>(r.queries));
+    for (int64_t i = 0; i < r.queries; ++i) {
+      ms[static_cast<size_t>(i)] =
+          static_cast<double>(run.latencies_ns[static_cast<size_t>(r.first_query + i)]) / 1e6;
+    }
+    out.push_back(
+        figure(ms, static_cast<double>(r.timed_ns) / 1e9, r.queries * run.settings.batch_size));
+  }
+  return out;
+}
+
+// Sets m.interval from the repetitions (sectioning) and keeps `within_run` (the single-run bound,
+// blind to run-to-run variation) as a detail next to the per-repetition figures.
+void SetRepetitionInterval(Measurement& m, const std::vector<double>& per_repetition, double level,
+                           const std::optional<Interval>& within_run) {
+  m.details["repetitions"] = {{"count", per_repetition.size()}, {"values", per_repetition}};
+  if (within_run) {
+    m.details["within_run_interval"] = {{"low", within_run->low},
+                                        {"high", within_run->high},
+                                        {"level", within_run->level},
+                                        {"method", within_run->method}};
+  }
+  if (auto iv = harness::RepetitionInterval(*m.value, per_repetition, level)) {
+    m.interval = *iv;
+  } else {
+    m.forced_status = Status::kInconclusive;
+    m.message = "the run holds " + std::to_string(per_repetition.size()) +
+                " repetition(s): an interval needs at least 2 (the run was cut short)";
+  }
+}
+
 // The metric `metric` from one run, with interval, run-length verdict and details.
 Measurement FromRun(const std::string& metric, const RunResult& run, double level) {
   const std::vector<double> sorted_ms = SortedLatenciesMs(run);
   Measurement m;
   m.deterministic = false;
   m.details["run"] = RunDetails(run, sorted_ms);
+  const nlohmann::json noisy = harness::NoisyContextWarnings(run.context);
+  if (!noisy.empty()) m.details["noisy_context"] = noisy;
   const std::string scenario = harness::ScenarioName(run.settings.scenario);
   if (sorted_ms.empty()) {
     m.forced_status = Status::kInconclusive;
@@ -235,32 +269,55 @@ Measurement FromRun(const std::string& metric, const RunResult& run, double leve
     m.method = "measured:" + scenario;
     return m;
   }
+  const std::string repetitions = std::to_string(run.repetitions.size()) + " repetitions";
   if (auto p = PercentileOf(metric)) {
     const auto e = efficiency::EstimatePercentile(sorted_ms, *p, level);
     m.value = e.value;
     m.unit = "ms";
     m.samples = run.queries;
     m.method = "measured:" + scenario +
-               ": per-query latency (steady_clock) percentile, linear interpolation; interval "
-               "from binomial order statistics";
+               ": per-query latency (steady_clock) percentile of the whole run, linear "
+               "interpolation; interval from the spread of the " +
+               repetitions + "' percentiles (sectioning)";
+    std::optional<Interval> within;
     if (e.low && e.high) {
-      m.interval = Interval{*e.low, *e.high, level, "order-statistic"};
+      within = Interval{*e.low, *e.high, level, "order-statistic"};
       m.details["order_statistics"] = {{"low_index", *e.low_index}, {"high_index", *e.high_index}};
-    } else {
+    }
+    SetRepetitionInterval(m,
+                          PerRepetition(run,
+                                        [&](std::vector<double>& ms, double, int64_t) {
+                                          std::sort(ms.begin(), ms.end());
+                                          return stats::QuantileSorted(ms, *p);
+                                        }),
+                          level, within);
+    // A repetition's percentile needs queries beyond it, or it is only that repetition's maximum.
+    const int64_t needed = efficiency::MinQueriesPerRepetition(*p);
+    int64_t fewest = run.queries;
+    for (const auto& r : run.repetitions) fewest = std::min(fewest, r.queries);
+    if (!m.forced_status && fewest < needed) {
       m.forced_status = Status::kInconclusive;
-      m.message = "too few queries for order-statistic bounds of this percentile at confidence " +
-                  std::to_string(level) + ": need at least " +
-                  std::to_string(efficiency::MinSamplesForBounds(*p, level)) + ", have " +
-                  std::to_string(run.queries) + " (raise min_queries)";
+      m.message = "too few queries per repetition for this percentile: need at least " +
+                  std::to_string(needed) + " in each of the " + repetitions +
+                  ", the smallest has " + std::to_string(fewest) +
+                  " (raise min_queries or min_duration_s)";
     }
   } else if (metric == "latency_mean_ms") {
     double mean = 0.0;
-    Interval iv = efficiency::MeanInterval(sorted_ms, level, &mean);
+    const Interval within = efficiency::MeanInterval(sorted_ms, level, &mean);
     m.value = mean;
-    m.interval = iv;
     m.unit = "ms";
     m.samples = run.queries;
-    m.method = "measured:" + scenario + ": mean per-query latency; Student-t interval";
+    m.method = "measured:" + scenario +
+               ": mean per-query latency; interval from the spread of the " + repetitions +
+               "' means (sectioning)";
+    SetRepetitionInterval(m,
+                          PerRepetition(run,
+                                        [](std::vector<double>& ms, double, int64_t) {
+                                          return std::accumulate(ms.begin(), ms.end(), 0.0) /
+                                                 static_cast<double>(ms.size());
+                                        }),
+                          level, within);
   } else if (metric == "throughput_samples_per_s") {
     double mean = 0.0;
     const Interval iv = efficiency::MeanInterval(sorted_ms, level, &mean);
@@ -269,12 +326,22 @@ Measurement FromRun(const std::string& metric, const RunResult& run, double leve
     m.value = throughput;
     m.unit = "samples/s";
     m.samples = run.samples;
+    std::optional<Interval> within;
     if (iv.low > 0 && iv.high > 0 && mean > 0) {
       // Throughput is samples over back-to-back query times: scale by the mean's interval.
-      m.interval = Interval{throughput * mean / iv.high, throughput * mean / iv.low, level,
-                            "student-t (mean query time, delta method)"};
+      within = Interval{throughput * mean / iv.high, throughput * mean / iv.low, level,
+                        "student-t (mean query time, delta method)"};
     }
-    m.method = "measured:" + scenario + ": samples / timed duration of back-to-back queries";
+    m.method = "measured:" + scenario +
+               ": samples / timed duration of back-to-back queries; interval from the spread of "
+               "the " +
+               repetitions + "' throughputs (sectioning)";
+    SetRepetitionInterval(m,
+                          PerRepetition(run,
+                                        [](std::vector<double>&, double t, int64_t samples) {
+                                          return t > 0.0 ? static_cast<double>(samples) / t : 0.0;
+                                        }),
+                          level, within);
   } else if (metric == "peak_memory_mb") {
     const int64_t delta = std::max<int64_t>(run.peak_rss_bytes - run.rss_before_bytes, 0);
     m.value = static_cast<double>(delta) / 1e6;
@@ -361,12 +428,13 @@ class EfficiencyAuditor final : public Auditor {
     for (const auto& m : kPercentileMetrics) {
       out.push_back({m.name, "ms", "efficiency",
                      std::string(m.label) +
-                         " per-query latency, with order-statistic bounds at the criterion's "
-                         "confidence",
+                         " per-query latency; interval from the spread between the run's "
+                         "repetitions",
                      swept, true, false});
     }
     out.push_back({"latency_mean_ms", "ms", "efficiency",
-                   "mean per-query latency, Student-t interval", swept, true, false});
+                   "mean per-query latency; interval from the spread between repetitions", swept,
+                   true, false});
     out.push_back({"throughput_samples_per_s", "samples/s", "efficiency",
                    "samples per second over the timed run (scenario offline for batches)", swept,
                    true, false});

@@ -36,6 +36,10 @@ int64_t MinSamplesForBounds(double p, double level);
 // Mean with a Student-t interval at `level` (n >= 2; for n < 2 the interval is [mean, mean]).
 Interval MeanInterval(std::span<const double> values, double level, double* mean);
 
+// Fewest queries a repetition needs for its own p-quantile to lie inside its data rather than at
+// its extreme: ceil(1 / min(p, 1 - p)) (2 for the median, 100 for p99, 1000 for p99.9).
+int64_t MinQueriesPerRepetition(double p);
+
 // Log-spaced histogram for charts: `per_decade` buckets per factor of 10, edges at
 // 10^(k / per_decade) ms covering [min, max]. {"unit": "ms", "edges": [...], "counts": [...]},
 // with edges.size() == counts.size() + 1 and bucket i = [edges[i], edges[i+1]).

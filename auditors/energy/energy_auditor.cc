@@ -3,6 +3,7 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <sstream>
 #include <thread>
 
@@ -315,6 +316,25 @@ std::string Rfc3339(double unix_s) {
   return FormatRfc3339Utc(tp);
 }
 
+// Two figures whose keys are equal come from the same method with the same coefficients on the
+// same machine: the band's error is common to both (e.g. both estimates use the same watts per
+// thread), so their ratio does not carry it.
+std::string SameMethodKey(const EnergyReading& reading, const harness::RunResult& run) {
+  std::ostringstream key;
+  key << reading.method << "|host=" << run.context.host_name;
+  for (const auto& [meter, facts] : reading.details.items()) {
+    if (!facts.is_object()) continue;
+    for (const char* field : {"cpu_model", "watts_per_thread", "memory_watts_per_gb"}) {
+      if (facts.contains(field)) key << "|" << field << "=" << facts[field].dump();
+    }
+  }
+  for (const char* field : {"cpu_model", "watts_per_thread", "memory_watts_per_gb"}) {
+    if (reading.details.contains(field))
+      key << "|" << field << "=" << reading.details[field].dump();
+  }
+  return key.str();
+}
+
 class EnergyAuditor final : public Auditor {
  public:
 
@@ -465,9 +485,6 @@ class EnergyAuditor final : public Auditor {
     d["queries"] = run->queries;
     d["energy_j"] = {{"value", e}, {"low", lo}, {"high", hi}, {"gross", reading.energy_j}};
     d["uncertainty_basis"] = reading.uncertainty_basis;
-    d["interval_note"] =
-        "the interval is the meter's accuracy band (or the estimate's ×0.5–×2 band), not a "
-        "sampling confidence interval";
     d["idle_baseline"] = idle ? nlohmann::json{{"measured", true},
                                                {"duration_s", idle->duration_s},
                                                {"power_w", idle->power_w},
@@ -484,6 +501,9 @@ class EnergyAuditor final : public Auditor {
                 {"threads", run->threads},
                 {"device", run->device},
                 {"valid", run->valid()}};
+    if (const nlohmann::json noisy = harness::NoisyContextWarnings(run->context); !noisy.empty()) {
+      d["noisy_context"] = noisy;
+    }
     if (!estimate) {
       // The estimate over the same window, for comparison.
       if (auto est = observer->Reading(run->key, MeterKey("estimate", req))) {
@@ -491,24 +511,23 @@ class EnergyAuditor final : public Auditor {
       }
     }
 
-    auto per_unit = [&](double scale) {
-      return std::array<double, 3>{e / n * scale, lo / n * scale, hi / n * scale};
-    };
-    std::array<double, 3> v{};  // value, low, high
     const std::string& metric = req.metric;
     if (n <= 0.0 || t <= 0.0) {
       m.message = "the run's window holds no inference";
       m.details = d;
       return m;
     }
+    // The metric as a function of a window's energy (J), inferences and duration (s), so that the
+    // whole window, the band's ends and each repetition go through the same arithmetic.
+    std::function<double(double, double, double)> figure;
     if (metric == "energy_per_inference_mj") {
-      v = per_unit(1e3);
+      figure = [](double e_j, double k, double) { return e_j / k * 1e3; };
     } else if (metric == "energy_per_1000_inferences_wh") {
-      v = per_unit(1000.0 / 3600.0);
+      figure = [](double e_j, double k, double) { return e_j / k * 1000.0 / 3600.0; };
     } else if (metric == "average_power_w") {
-      v = {e / t, lo / t, hi / t};
+      figure = [](double e_j, double, double s) { return e_j / s; };
     } else if (metric == "inferences_per_joule") {
-      v = {e > 0.0 ? n / e : NAN, hi > 0.0 ? n / hi : NAN, lo > 0.0 ? n / lo : NAN};
+      figure = [](double e_j, double k, double) { return e_j > 0.0 ? k / e_j : NAN; };
     } else {
       double intensity = 0.0;
       nlohmann::json grid;
@@ -536,8 +555,9 @@ class EnergyAuditor final : public Auditor {
       grid["pue"] = pue;
       d["carbon"] = grid;
       if (metric == "carbon_per_1000_inferences_g") {
-        auto c = [&](double j) { return CarbonGrams(j / n * 1000.0, intensity, pue); };
-        v = {c(e), c(lo), c(hi)};
+        figure = [intensity, pue](double e_j, double k, double) {
+          return CarbonGrams(e_j / k * 1000.0, intensity, pue);
+        };
       } else {
         EmbodiedInputs in;
         in.total_embodied_g = req.Param<double>("embodied_total_g", 1.0e6);
@@ -549,10 +569,12 @@ class EnergyAuditor final : public Auditor {
         in.resources_total = req.Param<double>("resources_total", cores);
         if (in.total_embodied_g < 0.0) throw InputError("embodied_total_g must be >= 0");
         const double embodied = EmbodiedGrams(in);
-        auto sci = [&](double j) {
-          return SciPerUnit(j * pue / kJoulesPerKwh, intensity, embodied, n);
+        // A repetition reserves the machine for its own duration: M scales with it.
+        figure = [in, intensity, pue](double e_j, double k, double s) {
+          EmbodiedInputs part = in;
+          part.time_reserved_s = s;
+          return SciPerUnit(e_j * pue / kJoulesPerKwh, intensity, EmbodiedGrams(part), k);
         };
-        v = {sci(e), sci(lo), sci(hi)};
         d["sci"] = {{"E_kwh", e * pue / kJoulesPerKwh},
                     {"I_g_per_kwh", intensity},
                     {"M_g", embodied},
@@ -566,13 +588,88 @@ class EnergyAuditor final : public Auditor {
                     {"note", "E includes PUE; M is not scaled by PUE"}};
       }
     }
-    if (std::isfinite(v[0])) m.value = v[0];
-    if (std::isfinite(v[1]) && std::isfinite(v[2])) {
-      m.interval = Interval{std::min(v[1], v[2]), std::max(v[1], v[2]), req.confidence,
-                            estimate ? "estimate-band-x0.5-x2" : "meter-accuracy-band"};
+    const double value = figure(e, n, t);
+    const double band_a = figure(lo, n, t), band_b = figure(hi, n, t);
+    if (std::isfinite(value)) m.value = value;
+
+    // Each repetition metered on its own (same meters, same idle treatment): the spread between
+    // them is the run-to-run variation; the meter's band is a systematic error shared by all.
+    std::vector<double> per_repetition;
+    nlohmann::json reps = nlohmann::json::array();
+    for (size_t r = 0; r < run->repetitions.size(); ++r) {
+      std::vector<EnergyReading> rep_parts;
+      for (const auto& key : keys) {
+        auto reading =
+            observer->Reading(harness::RepetitionWindow(run->key, static_cast<int>(r + 1)), key);
+        if (!reading || !reading->valid) break;
+        rep_parts.push_back(*reading);
+      }
+      if (rep_parts.size() != keys.size()) {
+        per_repetition.clear();
+        reps = nlohmann::json::array();
+        break;
+      }
+      const EnergyReading rr = CombineReadings(rep_parts);
+      const double rn = static_cast<double>(run->repetitions[r].queries * run->settings.batch_size);
+      const double re = rr.energy_j - (subtract ? idle->power_w * rr.duration_s : 0.0);
+      if (rn <= 0.0 || rr.duration_s <= 0.0) continue;
+      per_repetition.push_back(figure(re, rn, rr.duration_s));
+      reps.push_back({{"energy_j", re},
+                      {"inferences", rn},
+                      {"duration_s", rr.duration_s},
+                      {"value", per_repetition.back()}});
+    }
+    d["repetitions"] = reps;
+    std::optional<Interval> statistical;
+    if (m.value)
+      statistical = harness::RepetitionInterval(*m.value, per_repetition, req.confidence);
+    const std::string band_name = estimate ? "estimate band x0.5-x2" : "meter accuracy band";
+    d["systematic_band"] = {
+        {"low", std::min(band_a, band_b)},
+        {"high", std::max(band_a, band_b)},
+        {"basis", reading.uncertainty_basis},
+        {"method", reading.method},
+        // The band is the method's own error (the estimate's coefficients, a meter's accuracy):
+        // two figures from the same method on the same machine share it, so it cancels in their
+        // ratio; it does not shrink with more queries or repetitions.
+        {"shared_by", "figures of the same method on the same machine"},
+        {"same_method_key", SameMethodKey(reading, *run)}};
+    if (statistical) {
+      d["statistical_interval"] = {{"low", statistical->low},
+                                   {"high", statistical->high},
+                                   {"level", statistical->level},
+                                   {"method", statistical->method}};
+    }
+    d["interval_note"] =
+        "the interval is the repetitions' interval (run-to-run variation, at the criterion's "
+        "confidence) widened on each side by the distance from the value to the end of the " +
+        band_name +
+        " (a documented bound on the method's error, not a sampling interval; more queries do not "
+        "narrow it)";
+    if (m.value && std::isfinite(band_a) && std::isfinite(band_b)) {
+      const double below = *m.value - std::min(band_a, band_b);
+      const double above = std::max(band_a, band_b) - *m.value;
+      if (statistical) {
+        // Sampling variation and the method's error add up: each side of the repetitions'
+        // interval moves out by the band's reach on that side.
+        m.interval = Interval{statistical->low - below, statistical->high + above, req.confidence,
+                              statistical->method + " + " + band_name};
+      } else {
+        m.interval =
+            Interval{std::min(band_a, band_b), std::max(band_a, band_b), req.confidence, band_name};
+      }
     }
     if (!m.value) m.message = "undefined: the window's energy is not positive";
     m.details = d;
+    if (m.value && estimate) {
+      // What the verdict shows when the interval straddles a threshold: the band dominates and no
+      // amount of sampling removes it.
+      m.message =
+          "the estimate's x0.5-x2 band is the error of its power model, not sampling noise: more "
+          "queries or repetitions cannot narrow it; a meter (RAPL, NVML or an external power log) "
+          "can decide, and a comparison with another estimate of the same method on the same "
+          "machine cancels the band (verify --rerun does)";
+    }
 
     // Rules that override the threshold comparison.
     if (req.Param<std::string>("method", "any") == "measured" && estimate) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/math/distributions/students_t.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -140,6 +141,14 @@ struct RunState {
   int64_t rewarm_done = 0;
 
   std::vector<int64_t> latencies_ns;
+  // Repetitions: query counts at which repetition 1, 2, ... ends (all but the last, which ends
+  // with the window), the one in progress (1-based) and the timed ns when it began.
+  std::vector<int64_t> repetition_ends;
+  size_t next_repetition_end = 0;
+  int repetition = 0;
+  int64_t repetition_first_query = 0;
+  int64_t repetition_start_timed_ns = 0;
+  std::vector<Repetition> repetitions;
   bool window_open = false;
   bool done = false;
   bool stopped_at_max_duration = false;
@@ -148,6 +157,22 @@ struct RunState {
   int64_t window_end_steady_ns = 0, window_end_system_ns = 0;
   int64_t timed_ns = 0;
 };
+
+void BeginRepetition(RunState& s, int64_t timed_ns_now) {
+  ++s.repetition;
+  s.repetition_first_query = static_cast<int64_t>(s.latencies_ns.size());
+  s.repetition_start_timed_ns = timed_ns_now;
+  const std::string window = RepetitionWindow(s.key, s.repetition);
+  for (const auto& observer : *s.observers) observer->Begin(window);
+}
+
+void EndRepetition(RunState& s, int64_t timed_ns_now) {
+  const std::string window = RepetitionWindow(s.key, s.repetition);
+  for (auto it = s.observers->rbegin(); it != s.observers->rend(); ++it) (*it)->End(window);
+  s.repetitions.push_back({s.repetition_first_query,
+                           static_cast<int64_t>(s.latencies_ns.size()) - s.repetition_first_query,
+                           timed_ns_now - s.repetition_start_timed_ns});
+}
 
 // One segment: `state.max_iterations` queries, each timed individually. Google Benchmark times
 // the loop as a whole; the per-query times are ours (steady_clock), so percentiles are per query.
@@ -173,6 +198,7 @@ void RunSegment(RunState& s, benchmark::State& state) {
       s.window_start_system_ns = SystemNs();
       s.window_start_steady_ns = SteadyNs();
       if (s.deadline_steady_ns != 0) s.deadline_steady_ns += s.window_start_steady_ns;
+      BeginRepetition(s, 0);
     }
     segment_start = SteadyNs();
     for (auto _ : state) {
@@ -185,6 +211,13 @@ void RunSegment(RunState& s, benchmark::State& state) {
       s.latencies_ns.push_back(
           std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
       benchmark::DoNotOptimize(y);
+      if (s.next_repetition_end < s.repetition_ends.size() &&
+          static_cast<int64_t>(s.latencies_ns.size()) == s.repetition_ends[s.next_repetition_end]) {
+        ++s.next_repetition_end;
+        const int64_t timed_now = s.timed_ns + (SteadyNs() - segment_start);
+        EndRepetition(s, timed_now);
+        BeginRepetition(s, timed_now);
+      }
       if (s.deadline_steady_ns != 0 &&
           std::chrono::duration_cast<std::chrono::nanoseconds>(t1.time_since_epoch()).count() >=
               s.deadline_steady_ns) {
@@ -207,6 +240,7 @@ void RunSegment(RunState& s, benchmark::State& state) {
 
 void CloseWindow(RunState& s) {
   if (!s.window_open) return;
+  EndRepetition(s, s.timed_ns);
   s.window_end_steady_ns = SteadyNs();
   s.window_end_system_ns = SystemNs();
   s.window_open = false;
@@ -310,6 +344,11 @@ RunSettings SettingsFromParams(const nlohmann::json& params) {
   s.min_queries = IntParam(params, "min_queries", s.min_queries);
   s.min_duration_s = NumberParam(params, "min_duration_s", s.min_duration_s);
   s.max_duration_s = NumberParam(params, "max_duration_s", s.max_duration_s);
+  s.repetitions = static_cast<int>(IntParam(params, "repetitions", s.repetitions));
+  if (s.repetitions < kMinRepetitions || s.repetitions > 1000) {
+    throw InputError("repetitions must be between " + std::to_string(kMinRepetitions) +
+                     " and 1000");
+  }
   if (s.batch_size < 1) throw InputError("batch_size must be at least 1");
   if (s.scenario == Scenario::kSingleStream && s.batch_size != 1) {
     throw InputError("single_stream queries have batch_size 1 (use scenario: offline for batches)");
@@ -343,6 +382,10 @@ std::vector<ParamSpec> RunParamSpecs() {
        "stop the timed run after this long (0: no maximum); a run stopped before its minimums "
        "is INCONCLUSIVE",
        0.0},
+      {"repetitions", ParamType::kInteger,
+       "contiguous repetitions the timed run is split into; timing and energy intervals come "
+       "from the spread between them (at least 5)",
+       10},
   };
 }
 
@@ -351,7 +394,8 @@ std::string RunKey(const ModelInfo& model, const RunSettings& s) {
   return "harness:run:" + model.sha256 + ":" + ScenarioName(s.scenario) + ":b" +
          std::to_string(s.batch_size) + ":t" + std::to_string(s.threads) + ":dev=" + device + ":w" +
          std::to_string(s.warmup_queries) + ":q" + std::to_string(s.min_queries) + ":d" +
-         FormatNumber(s.min_duration_s) + ":m" + FormatNumber(s.max_duration_s);
+         FormatNumber(s.min_duration_s) + ":m" + FormatNumber(s.max_duration_s) + ":r" +
+         std::to_string(s.repetitions);
 }
 
 std::shared_ptr<const RunResult> Run(
@@ -453,6 +497,13 @@ std::shared_ptr<const RunResult> RunImpl(
                        std::ceil(kPlanMargin * static_cast<double>(missing_ns) / estimate_ns)));
     }
     planned = std::min(planned, kMaxQueriesPerSegment);
+    if (segment == 0) {
+      // Repetitions of equal query counts over the planned run, at least one query each.
+      planned = std::max<int64_t>(planned, settings.repetitions);
+      for (int r = 1; r < settings.repetitions; ++r) {
+        s.repetition_ends.push_back(planned * r / settings.repetitions);
+      }
+    }
     s.latencies_ns.reserve(static_cast<size_t>(have + planned));
     const std::string name =
         "greenlight_harness/run" + std::to_string(run_id) + "/segment" + std::to_string(segment);
@@ -485,6 +536,7 @@ std::shared_ptr<const RunResult> RunImpl(
   result->window_end_system_ns = s.window_end_system_ns;
   result->duration_ns = s.window_end_steady_ns - s.window_start_steady_ns;
   result->timed_ns = s.timed_ns;
+  result->repetitions = std::move(s.repetitions);
   result->stopped_at_max_duration = s.stopped_at_max_duration;
   result->min_queries_met = result->queries >= settings.min_queries;
   result->min_duration_met = s.timed_ns >= s.min_duration_ns;
@@ -513,6 +565,59 @@ std::shared_ptr<const RunResult> GetOrRunShared(AuditContext& ctx, const RunSett
     ctx.Progress(criterion_id, "benchmark " + ScenarioName(settings.scenario), 1.0);
     return result;
   });
+}
+
+nlohmann::json NoisyContextWarnings(const harness::BenchmarkContext& context) {
+  nlohmann::json warnings = nlohmann::json::array();
+  if (context.raw.contains("load_avg")) {
+    const auto& load = context.raw["load_avg"];
+    if (load.is_array() && !load.empty() && load[0].is_number() && context.num_cpus > 0 &&
+        load[0].get<double>() > static_cast<double>(context.num_cpus)) {
+      char buf[160];
+      std::snprintf(buf, sizeof buf,
+                    "load average %.2f above the %d CPUs: other work competed for them",
+                    load[0].get<double>(), context.num_cpus);
+      warnings.push_back(buf);
+    }
+  }
+  if (context.cpu_scaling == "enabled") {
+    warnings.push_back("CPU frequency scaling is enabled: real time measurements may be noisy");
+  }
+  if (context.library_build_type == "debug") {
+    warnings.push_back("Google Benchmark library was built as DEBUG: timings may be affected");
+  }
+  return warnings;
+}
+
+std::string RepetitionWindow(const std::string& key, int repetition) {
+  return key + "#repetition" + std::to_string(repetition);
+}
+
+std::optional<Interval> RepetitionInterval(double overall, std::span<const double> per_repetition,
+                                           double level) {
+  const size_t r = per_repetition.size();
+  if (r < 2 || !std::isfinite(overall)) return std::nullopt;
+  bool positive = overall > 0.0;
+  for (double x : per_repetition) {
+    if (!std::isfinite(x)) return std::nullopt;
+    positive = positive && x > 0.0;
+  }
+  // Load and frequency changes scale a timing (or an energy) rather than shift it: on the log
+  // scale the repetitions' spread is closer to normal and the interval is asymmetric like the
+  // figure's distribution. Figures that are not all positive use the linear scale.
+  auto scale = [positive](double x) { return positive ? std::log(x) : x; };
+  double ss = 0.0;
+  for (double x : per_repetition) ss += (scale(x) - scale(overall)) * (scale(x) - scale(overall));
+  const double n = static_cast<double>(r);
+  const double half_width = boost::math::quantile(boost::math::complement(
+                                boost::math::students_t(n - 1.0), (1.0 - level) / 2.0)) *
+                            std::sqrt(ss / (n - 1.0)) / std::sqrt(n);
+  const std::string method = std::string("sectioning-t") + (positive ? " log-scale" : "") + " (" +
+                             std::to_string(r) + " repetitions)";
+  if (positive) {
+    return Interval{overall * std::exp(-half_width), overall * std::exp(half_width), level, method};
+  }
+  return Interval{overall - half_width, overall + half_width, level, method};
 }
 
 }  // namespace greenlight::harness

@@ -11,10 +11,13 @@
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "auditors/auditor.h"
+#include "core/result.h"
 #include "datasets/dataset.h"
 #include "models/model.h"
 
@@ -38,7 +41,14 @@ struct RunSettings {
   int64_t min_queries = 1024;    // Run-length rule 1.
   double min_duration_s = 10.0;  // Run-length rule 2.
   double max_duration_s = 0.0;   // Stop the timed run after this long; 0 = no maximum.
+  // The timed run is measured as this many contiguous repetitions of about equal query counts;
+  // intervals come from the spread between them (see RepetitionInterval). At least kMinRepetitions.
+  int repetitions = 10;
 };
+
+// Fewest repetitions a run may be split into: with fewer, a t-interval rests on too few degrees
+// of freedom (t at 95 % is 12.7 with 2 repetitions, 2.78 with 5).
+inline constexpr int kMinRepetitions = 5;
 
 // Settings from a criterion's params (names as above; "scenario" a string). Validates ranges
 // (InputError). In single_stream, batch_size must be 1.
@@ -49,7 +59,7 @@ std::vector<ParamSpec> RunParamSpecs();
 
 // The cache key of a run: model digest + every setting that changes what is measured.
 // Two criteria with the same key share one run. Stable text, e.g.
-// "harness:run:<sha256>:single_stream:b1:t0:dev=cpu:w64:q1024:d10:m0".
+// "harness:run:<sha256>:single_stream:b1:t0:dev=cpu:w64:q1024:d10:m0:r10".
 std::string RunKey(const ModelInfo& model, const RunSettings& settings);
 
 // Google Benchmark's view of the machine (from its JSONReporter context).
@@ -61,6 +71,19 @@ struct BenchmarkContext {
   std::string host_name;
   nlohmann::json raw;  // The whole context object as Google Benchmark wrote it.
 };
+
+// One repetition of a run: queries [first_query, first_query + queries) of RunResult's
+// latencies_ns, timed back to back. timed_ns covers the queries and the loop between them (the
+// same accounting as RunResult::timed_ns; the repetitions' timed_ns sum to it).
+struct Repetition {
+  int64_t first_query = 0;
+  int64_t queries = 0;
+  int64_t timed_ns = 0;
+};
+
+// Warnings that the run's context makes timings noisy (load average above the CPU count, CPU
+// frequency scaling, a debug build of Google Benchmark), one sentence each; empty when quiet.
+nlohmann::json NoisyContextWarnings(const BenchmarkContext& context);
 
 // Everything one run produced. Times: steady_ns = std::chrono::steady_clock ns since its epoch;
 // system_ns = std::chrono::system_clock ns since the Unix epoch.
@@ -81,9 +104,13 @@ struct RunResult {
   int64_t window_end_steady_ns = 0;
   int64_t window_start_system_ns = 0;
   int64_t window_end_system_ns = 0;
-  int64_t duration_ns = 0;         // window_end_steady_ns - window_start_steady_ns.
-  int64_t timed_ns = 0;            // Sum of segment durations (queries only, no gaps).
-  int segments = 0;                // Google Benchmark runs making up the timed part (usually 1).
+  int64_t duration_ns = 0;  // window_end_steady_ns - window_start_steady_ns.
+  int64_t timed_ns = 0;     // Sum of segment durations (queries only, no gaps).
+  int segments = 0;         // Google Benchmark runs making up the timed part (usually 1).
+  // Contiguous repetitions, in order, covering every timed query once. Planned as
+  // settings.repetitions of equal size; a run stopped at max_duration_s may have fewer, and queries
+  // of extension segments (a run still short of min_duration_s) join the last one.
+  std::vector<Repetition> repetitions;
   int64_t warmup_queries_run = 0;  // Untimed: the warm-up plus up to 4 before the window.
 
   // Run-length rules.
@@ -104,6 +131,13 @@ struct RunResult {
   BenchmarkContext context;
 };
 
+// The window name of repetition `repetition` (1-based) of the run keyed `key`. Observers see
+// Begin/End of each repetition's window, between two timed queries, nested inside Begin/End(key):
+// Begin(key), Begin(RepetitionWindow(key, 1)), End(RepetitionWindow(key, 1)), ...,
+// End(RepetitionWindow(key, R)), End(key). Figures whose interval comes from between-repetition
+// variation (energy) read one value per repetition window.
+std::string RepetitionWindow(const std::string& key, int repetition);
+
 // Runs one measurement now (no caching). `observers` see Begin/End(key) around the timed part.
 // Throws InputError when the dataset has no features or its sample shape does not fit the model,
 // RuntimeError when the model's runtime offers no TensorAccess or fails.
@@ -116,5 +150,22 @@ std::shared_ptr<const RunResult> Run(Model& model, const Dataset& dataset,
 // mode (no model).
 std::shared_ptr<const RunResult> GetOrRunShared(AuditContext& ctx, const RunSettings& settings,
                                                 const std::string& criterion_id = "");
+
+// The interval of a figure measured over R repetitions, from their spread (sectioning: Asmussen
+// and Glynn, "Stochastic Simulation: Algorithms and Analysis", Springer 2007, §III.5a; the
+// batch-quantile analysis of Seila, Management Science 28(5), 1982). `overall` is the figure over
+// the whole run (the pooled percentile, total samples / total time, ...), `per_repetition` the
+// same figure computed on each repetition alone. With every figure positive the interval is
+// built on the log scale (load scales a timing rather than shifting it):
+//   overall · exp(± t_{R-1, (1+level)/2} · S / √R),  S² = Σ (ln x_r − ln overall)² / (R − 1),
+// otherwise on the linear scale (overall ± t · S / √R with S from x_r − overall). Either way it
+// contains `overall`. It treats repetitions as independent,
+// identically distributed replicates of the run: it includes load changes, frequency changes and
+// other drift from one repetition to the next, which the within-run order-statistic bound cannot.
+// Needs R >= 2 (otherwise nullopt). method: "sectioning-t log-scale (R repetitions)" or
+// "sectioning-t (R repetitions)". Coverage by simulation: tests/unit/efficiency,
+// docs/efficiency.md.
+std::optional<Interval> RepetitionInterval(double overall, std::span<const double> per_repetition,
+                                           double level);
 
 }  // namespace greenlight::harness

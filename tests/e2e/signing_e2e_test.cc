@@ -203,9 +203,10 @@ BOOST_AUTO_TEST_CASE(rerun_reproduces_every_result) {
   const auto r = s.Verify("--pubkey " + t::Quote(s.pub) + " --model " + t::Quote(s.model) +
                           " --criteria " + t::Quote(s.criteria) + " --rerun");
   BOOST_TEST(r.exit_code == 0, r.out << r.err);
-  BOOST_TEST(Has(r.out, "re-run: all 2 results reproduced"), r.out);
+  BOOST_TEST(Has(r.out, "re-run: 2 deterministic results match; 0 measured results CONSISTENT"),
+             r.out);
   BOOST_TEST(Has(r.out, "ACC-01"), r.out);
-  BOOST_TEST(!Has(r.out, "MISMATCH"), r.out);
+  BOOST_TEST(!Has(r.out, "INVALID"), r.out);
   BOOST_TEST(Has(r.out, "\nverified\n"), r.out);
 }
 
@@ -225,8 +226,63 @@ BOOST_AUTO_TEST_CASE(rerun_exposes_a_signed_report_with_inflated_numbers) {
                            t::Quote(s.pub) + " --model " + t::Quote(s.model) + " --criteria " +
                            t::Quote(s.criteria) + " --rerun");
   BOOST_TEST(r.exit_code == 1, r.out << r.err);
-  BOOST_TEST(Has(r.out, "MISMATCH"), r.out);
+  BOOST_TEST(Has(r.out, "INVALID"), r.out);
   BOOST_TEST(Has(r.out, "1 of 2 results not reproduced"), r.out);
+}
+
+// Measured results (latency, energy) are compared as two measurements: a re-run on the same
+// machine is CONSISTENT (exit 0), and a signed report whose timing the machine no longer shows is
+// DRIFTED (exit 2), not INVALID: the deterministic figures still match.
+BOOST_AUTO_TEST_CASE(rerun_of_measured_results_is_consistent_or_drifted_never_invalid) {
+  t::TempDir dir;
+  const auto criteria = dir / "timing.yaml";
+  const std::string run = "{threads: 1, min_queries: 300, min_duration_s: 0.5, warmup_queries: 16}";
+  t::WriteText(
+      criteria,
+      "apiVersion: greenlight/v1\nkind: Criteria\nmetadata: {name: rerun-e2e, version: "
+      "'1'}\nsettings: {seed: 5}\n" +
+          t::FashionCnnSections(t::ModelsDir() / "fashion_cnn.pt", 200) +
+          "criteria:\n"
+          "  - {id: ACC-01, metric: accuracy, threshold: {gte: 0.5}, severity: mandatory}\n"
+          "  - {id: LAT-01, metric: latency_p50_ms, params: " +
+          run +
+          ", threshold: {lte: 1000}, severity: mandatory, confidence: 0.95}\n"
+          "  - {id: NRG-01, metric: energy_per_inference_mj, params: {threads: 1, "
+          "min_queries: 300, min_duration_s: 0.5, warmup_queries: 16, meter: estimate, "
+          "idle_baseline_s: 0}, threshold: {lte: 100000}, severity: mandatory}\n");
+  const Signed& s = Shared();
+  auto r = t::RunCli("audit --criteria " + t::Quote(criteria) + " --out " + t::Quote(dir / "out") +
+                     " --key " + t::Quote(s.key));
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.out << r.err);
+  const std::string verify = " --pubkey " + t::Quote(s.pub) + " --model " + t::Quote(s.model) +
+                             " --criteria " + t::Quote(criteria) + " --rerun";
+  // The same machine a moment later; a wide tolerance (the intervals may lie half a value apart)
+  // keeps a loaded test machine from drifting.
+  r = t::RunCli("verify " + t::Quote(dir / "out" / "report.dsse.json") + verify +
+                " --tolerance 0.5");
+  BOOST_TEST(r.exit_code == 0, r.out << r.err);
+  BOOST_TEST(Has(r.out, "1 deterministic results match; 2 measured results CONSISTENT"), r.out);
+  BOOST_TEST(Has(r.out, "ENVIRONMENT"), r.out);
+  BOOST_TEST(Has(r.out, "load_avg"), r.out);
+  BOOST_TEST(Has(r.out, "same method and machine: the shared band cancels"), r.out);
+
+  // A genuine signature on a latency ten times below anything this machine does.
+  json statement = json::parse(t::ReadText(dir / "out" / "report.json"));
+  for (auto& res : statement["predicate"]["results"]) {
+    if (res["id"] != "LAT-01") continue;
+    res["value"] = res["value"].get<double>() / 10.0;
+    res["interval"]["low"] = res["interval"]["low"].get<double>() / 10.0;
+    res["interval"]["high"] = res["interval"]["high"].get<double>() / 10.0;
+  }
+  const auto key = greenlight::Ed25519PrivateKey::FromPemFile(s.key);
+  t::WriteText(dir / "fast.dsse.json",
+               greenlight::SerializeEnvelope(greenlight::SignEnvelope(
+                   greenlight::kInTotoPayloadType, statement.dump(2) + "\n", key)));
+  r = t::RunCli("verify " + t::Quote(dir / "fast.dsse.json") + verify + " --tolerance 0.5");
+  BOOST_TEST(r.exit_code == 2, r.out << r.err);
+  BOOST_TEST(Has(r.out, "DRIFTED: 1 of 2 measured results moved beyond the tolerance (50%)"),
+             r.out);
+  BOOST_TEST(!Has(r.out, "INVALID"), r.out);
 }
 
 BOOST_AUTO_TEST_CASE(show_says_whether_the_signature_was_checked) {

@@ -2,7 +2,9 @@
 // parameters against hand counts, run-length rules, shared runs and measurement windows.
 // No assertion depends on how fast anything ran.
 #define BOOST_TEST_MODULE efficiency_model
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
+#include <cmath>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -169,15 +171,20 @@ BOOST_AUTO_TEST_CASE(shared_run_with_one_window_per_key) {
   const auto p50 = auditor.Measure(Request("latency_p50_ms", Quick()), ctx);
   const auto p90 = auditor.Measure(Request("latency_p90_ms", Quick()), ctx);
   const auto mean = auditor.Measure(Request("latency_mean_ms", Quick()), ctx);
-  // Three criteria, one run: one window, named by the run's key.
-  BOOST_TEST(observer->begins.size() == 1u);
-  BOOST_TEST(observer->ends.size() == 1u);
+  // Three criteria, one run: one window, named by the run's key, holding the ten repetitions'
+  // windows one after another.
+  BOOST_REQUIRE(observer->begins.size() == 11u);
+  BOOST_REQUIRE(observer->ends.size() == 11u);
   const auto settings = h::SettingsFromParams(Quick());
   const std::string key = h::RunKey(model->info(), settings);
   BOOST_TEST(observer->begins[0] == key);
-  BOOST_TEST(observer->ends[0] == key);
+  BOOST_TEST(observer->ends[10] == key);
+  for (int r = 1; r <= 10; ++r) {
+    BOOST_TEST(observer->begins[r] == key + "#repetition" + std::to_string(r));
+    BOOST_TEST(observer->ends[r - 1] == h::RepetitionWindow(key, r));
+  }
   const auto run = h::GetOrRunShared(ctx, settings);
-  BOOST_TEST(observer->begins.size() == 1u);  // cached, not run again
+  BOOST_TEST(observer->begins.size() == 11u);  // cached, not run again
   BOOST_TEST(run->key == key);
   BOOST_TEST(run->queries >= 200);
   BOOST_TEST(run->latencies_ns.size() == static_cast<size_t>(run->queries));
@@ -195,7 +202,42 @@ BOOST_AUTO_TEST_CASE(shared_run_with_one_window_per_key) {
     BOOST_TEST(*m->value <= m->interval->high);
     BOOST_TEST(m->samples == run->queries);
   }
-  BOOST_TEST(p50.interval->method == "order-statistic");
+  // Ten contiguous repetitions (the default) cover every query once, in order, each metered as a
+  // nested window; the interval comes from their spread, the within-run bound is a detail.
+  BOOST_REQUIRE(run->repetitions.size() == 10u);
+  int64_t next = 0, timed = 0;
+  for (const auto& r : run->repetitions) {
+    BOOST_TEST(r.first_query == next);
+    BOOST_TEST(r.queries >= 20);  // 200 planned queries / 10
+    next += r.queries;
+    timed += r.timed_ns;
+  }
+  BOOST_TEST(next == run->queries);
+  BOOST_TEST(timed == run->timed_ns);
+  BOOST_TEST(p50.interval->method == "sectioning-t log-scale (10 repetitions)");
+  BOOST_TEST(p50.details["repetitions"]["values"].size() == 10u);
+  BOOST_TEST(p50.details["within_run_interval"]["method"] == "order-statistic");
+  // Each repetition's median from its own queries (middle of the sorted latencies, computed
+  // here), and the interval overall·exp(±t₉·S/√10) of those medians (t₉ from a printed table).
+  std::vector<double> logs;
+  for (size_t i = 0; i < run->repetitions.size(); ++i) {
+    const auto& r = run->repetitions[i];
+    std::vector<double> ms;
+    for (int64_t q = r.first_query; q < r.first_query + r.queries; ++q) {
+      ms.push_back(static_cast<double>(run->latencies_ns[static_cast<size_t>(q)]) / 1e6);
+    }
+    std::sort(ms.begin(), ms.end());
+    const size_t n = ms.size();
+    const double median = n % 2 == 1 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
+    BOOST_TEST(p50.details["repetitions"]["values"][i].get<double>() == median,
+               boost::test_tools::tolerance(1e-12));
+    logs.push_back(std::log(median / *p50.value));
+  }
+  double ss = 0.0;
+  for (double l : logs) ss += l * l;
+  const double half = 2.262157163 * std::sqrt(ss / 9.0) / std::sqrt(10.0);
+  BOOST_TEST(p50.interval->high == *p50.value * std::exp(half), boost::test_tools::tolerance(1e-9));
+  BOOST_TEST(mean.interval->method == "sectioning-t log-scale (10 repetitions)");
   // Histogram counts every query once.
   int64_t total = 0;
   for (const auto& c : p50.details["run"]["histogram"]["counts"]) total += c.get<int64_t>();
@@ -204,7 +246,7 @@ BOOST_AUTO_TEST_CASE(shared_run_with_one_window_per_key) {
 
   // Peak memory comes from the same run (no new window) and is a non-negative measured figure.
   const auto mem = auditor.Measure(Request("peak_memory_mb", Quick()), ctx);
-  BOOST_TEST(observer->begins.size() == 1u);
+  BOOST_TEST(observer->begins.size() == 11u);
   BOOST_TEST(!mem.deterministic);
   BOOST_REQUIRE(mem.value.has_value());
   BOOST_TEST(*mem.value >= 0.0);
@@ -253,16 +295,19 @@ BOOST_AUTO_TEST_CASE(offline_throughput_counts_samples_and_sweep_picks_best) {
   BOOST_TEST(s.details["sweep"]["best"]["threads"] == 1);
 }
 
-BOOST_AUTO_TEST_CASE(p999_needs_enough_queries_for_bounds) {
+BOOST_AUTO_TEST_CASE(p999_needs_enough_queries_per_repetition) {
   auto model = HmdaModel();
   auto data = HmdaRows();
   gl::AuditContext ctx(model.get(), *data, 1, nullptr);
   gl::AuditorRegistry registry;
   const auto m = Efficiency(registry).Measure(
       Request("latency_p999_ms", Quick({{"min_duration_s", 0.0}})), ctx);
-  // Exactly min_queries were run (no duration to reach), far below the 3688 p99.9 needs.
+  // Exactly min_queries were run (no duration to reach): 20 in each of 10 repetitions, far below
+  // the 1 / (1 - 0.999) = 1000 a repetition's p99.9 needs.
   BOOST_REQUIRE(m.forced_status.has_value());
-  BOOST_TEST(m.message.find("need at least 3688") != std::string::npos, m.message);
+  BOOST_TEST(m.message.find("need at least 1000 in each of the 10 repetitions, the smallest has "
+                            "20") != std::string::npos,
+             m.message);
 }
 
 BOOST_AUTO_TEST_CASE(bad_settings_are_input_errors) {

@@ -94,10 +94,12 @@ std::vector<Measurement> Audit(Fixture& f, AuditContext& ctx,
   return out;
 }
 
-// Counts harness windows.
+// Counts harness runs (windows other than a run's repetitions).
 struct CountingObserver : WindowObserver {
   int begins = 0;
-  void Begin(const std::string&) override { ++begins; }
+  void Begin(const std::string& window) override {
+    if (window.find("#repetition") == std::string::npos) ++begins;
+  }
   void End(const std::string&) override {}
 };
 
@@ -173,7 +175,36 @@ BOOST_AUTO_TEST_CASE(energy_shares_the_latency_run_and_reports_its_figures) {
   BOOST_TEST(*ms[2].value == e / n * 1000 / 3600, tt::tolerance(1e-12));
   BOOST_TEST(*ms[3].value == e / t, tt::tolerance(1e-12));
   BOOST_TEST(*ms[4].value == n / e, tt::tolerance(1e-12));
-  BOOST_TEST(ms[4].interval->low == n / hi, tt::tolerance(1e-12));
+  // The interval: the repetitions' interval widened by the band's reach on each side (for
+  // inferences per joule the band's low end is n / (2e), its high end n / (e / 2)).
+  for (size_t i = 1; i < ms.size(); ++i) {
+    const auto& d = ms[i].details;
+    BOOST_REQUIRE(d.contains("statistical_interval"));
+    BOOST_TEST(d["repetitions"].size() == 10u);
+    const double v = *ms[i].value;
+    const double s_lo = d["statistical_interval"]["low"].get<double>();
+    const double s_hi = d["statistical_interval"]["high"].get<double>();
+    const double b_lo = d["systematic_band"]["low"].get<double>();
+    const double b_hi = d["systematic_band"]["high"].get<double>();
+    BOOST_TEST(s_lo <= v);
+    BOOST_TEST(v <= s_hi);
+    BOOST_TEST(ms[i].interval->low == s_lo - (v - b_lo), tt::tolerance(1e-9));
+    BOOST_TEST(ms[i].interval->high == s_hi + (b_hi - v), tt::tolerance(1e-9));
+  }
+  BOOST_TEST(ms[4].details["systematic_band"]["low"].get<double>() == n / hi, tt::tolerance(1e-12));
+  // Per repetition, energy per inference is the repetition's energy over its inferences, and the
+  // repetitions' inferences add up to the run's.
+  double inferences = 0.0;
+  for (const auto& r : ms[1].details["repetitions"]) {
+    inferences += r["inferences"].get<double>();
+    BOOST_TEST(r["value"].get<double>() ==
+                   r["energy_j"].get<double>() / r["inferences"].get<double>() * 1e3,
+               tt::tolerance(1e-12));
+  }
+  BOOST_TEST(inferences == n);
+  // The estimate's band is not sampling noise: the note says more queries cannot narrow it.
+  BOOST_TEST(ms[1].message.find("more queries or repetitions cannot narrow it") !=
+             std::string::npos);
   // Carbon: (e / n × 1000) J / 3.6e6 × 400 g/kWh × PUE 1.5.
   BOOST_TEST(*ms[5].value == e / n * 1000 / 3.6e6 * 400 * 1.5, tt::tolerance(1e-12));
   // SCI: (e × 1.5 / 3.6e6 × 400 + 1e6 × t / (4 × 365.25 × 86400) × 1/2) / n.

@@ -133,6 +133,23 @@ BOOST_AUTO_TEST_CASE(an_interval_without_its_estimate_is_an_error) {
              j.message);
 }
 
+BOOST_AUTO_TEST_CASE(an_undecided_interval_says_what_would_decide) {
+  // A sampling interval: more data narrows it.
+  const auto sampling = gl::Judge(Make("gte", 0.85, 0.95), Value(0.86, 0.84, 0.88));
+  BOOST_TEST(sampling.message.find("more data (rows, queries, repetitions) narrows") !=
+             std::string::npos);
+  // A systematic band (the energy estimate's): the auditor's note replaces that advice, and no
+  // message asks for more samples.
+  gl::Measurement band = Value(10.0, 5.0, 20.0);
+  band.message = "the band does not shrink with samples";
+  const auto j = gl::Judge(Make("lte", 12.0, 0.95), band);
+  BOOST_TEST((j.status == Status::kInconclusive));
+  BOOST_TEST(j.message.find("straddle") != std::string::npos, j.message);
+  BOOST_TEST(j.message.find("the band does not shrink with samples") != std::string::npos);
+  BOOST_TEST(j.message.find("more data") == std::string::npos, j.message);
+  BOOST_TEST(j.message.find("more samples are needed") == std::string::npos, j.message);
+}
+
 BOOST_AUTO_TEST_CASE(advisory_failures_warn_and_undefined_is_inconclusive) {
   const auto advisory = Make("gte", 0.85, {}, gl::Severity::kAdvisory);
   BOOST_TEST((gl::Judge(advisory, Value(0.5, 0.4, 0.6)).status == Status::kWarn));
