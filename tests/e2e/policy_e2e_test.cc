@@ -152,8 +152,11 @@ BOOST_AUTO_TEST_CASE(vendor_extends_by_url_audits_signs_and_submits) {
   BOOST_CHECK_EQUAL(again["receipt_id"], receipt["receipt_id"]);
   BOOST_CHECK_EQUAL(again["duplicate"], true);
   // Both requests carried the envelope's digest as the idempotency key.
-  const auto seen =
-      t::RunShell("curl -s --cacert " + t::Quote(server.ca_file()) + " " + server.Url("/requests"));
+  const auto seen = t::RunShell(
+      std::string(GREENLIGHT_PYTHON) +
+      " -c \"import ssl, sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], "
+      "context=ssl.create_default_context(cafile=sys.argv[2])).read().decode())\" " +
+      server.Url("/requests") + " " + t::Quote(server.ca_file()));
   int keyed = 0;
   for (const auto& r : json::parse(seen.out)) {
     if (r["path"] == "/intake" &&
@@ -253,6 +256,34 @@ BOOST_AUTO_TEST_CASE(parameters_are_checked_where_they_are_given) {
                              ", with: {sensitive: afam, min_group_size: 0}}\n" + HmdaSections());
   BOOST_CHECK_NE(Cli("validate " + t::Quote(criteria)).err.find("out of the declared range"),
                  std::string::npos);
+}
+
+// An error in a profile's criterion is reported at the profile's file and line.
+BOOST_AUTO_TEST_CASE(errors_in_a_profile_name_the_profile) {
+  const auto profile = tmp / "p.yaml";
+  t::WriteText(profile,
+               "apiVersion: greenlight/v1\nkind: Profile\n"
+               "metadata: {name: p, version: '1', authority: test}\n"
+               "parameters: {level: {type: number, description: a level}}\n"
+               "criteria:\n"
+               "  - {id: A, metric: accuracy, threshold: {gte: '${level}'}, severity: mandatory, "
+               "reference: r}\n"
+               "  - {id: B, metric: acuracy, threshold: {gte: 0.5}, severity: mandatory, "
+               "reference: r}\n");
+  const auto criteria = tmp / "c.yaml";
+  t::WriteText(criteria,
+               Header() + "extends: {path: p.yaml, with: {level: 0.5}}\n" + HmdaSections());
+  const auto r = Cli("validate " + t::Quote(criteria));
+  BOOST_CHECK_EQUAL(r.exit_code, 3);
+  BOOST_TEST_INFO(r.err);
+  BOOST_CHECK_NE(r.err.find(profile.string() + ":7:"), std::string::npos);
+  BOOST_CHECK_NE(r.err.find("unknown metric 'acuracy'"), std::string::npos);
+  // A reference to an undeclared parameter is caught when the profile is validated on its own.
+  t::WriteText(profile,
+               t::ReadText(profile).replace(t::ReadText(profile).find("${level}"), 8, "${levle}"));
+  const auto v = Cli("validate " + t::Quote(profile));
+  BOOST_CHECK_EQUAL(v.exit_code, 3);
+  BOOST_CHECK_NE(v.err.find("unknown parameter '${levle}'"), std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(bad_remote_profiles_are_exit_3_and_nothing_is_written) {
