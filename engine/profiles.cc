@@ -184,6 +184,15 @@ std::string PinnedField(const nlohmann::json& entry, const char* key) {
   return entry.contains(key) && entry[key].is_string() ? entry[key].get<std::string>() : "";
 }
 
+// A digest of digits only (or digits and one 'e') reads as a YAML number: ask for quotes.
+void RequireTextDigest(const YamlDocument& doc, const nlohmann::json& entry,
+                       const std::string& pointer) {
+  if (entry.contains("sha256") && !entry["sha256"].is_string()) {
+    Fail(doc, pointer + "/sha256",
+         "expected 64 hex digits as a string (quote it: sha256: \"...\")");
+  }
+}
+
 // Rethrows a network or fetch failure with the position of the field that named the URL.
 template <typename F>
 auto AtPosition(const YamlDocument& doc, const std::string& pointer, F&& body) {
@@ -236,6 +245,7 @@ void ResolveRemoteInputs(EffectiveCriteria& out,
       continue;
     }
     if (!field.is_object()) continue;  // The schema reports it.
+    RequireTextDigest(out.doc, field, pointer);
     const std::string url = PinnedField(field, "url");
     const std::string sha = PinnedField(field, "sha256");
     if (url.empty() || sha.empty() || field.size() != 2) {
@@ -313,6 +323,7 @@ EffectiveCriteria ResolveEffectiveCriteria(const YamlDocument& doc) {
         }
       }
       std::string text, source, display;
+      RequireTextDigest(doc, entry, at);
       if (entry.contains("url")) {
         source = PinnedField(entry, "url");
         const std::string sha = PinnedField(entry, "sha256");
