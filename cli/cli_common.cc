@@ -76,6 +76,13 @@ Report BuildReport(const CriteriaFile& criteria, const AuditOutcome& outcome) {
                 criteria.sha256,
                 criteria.metadata.description,
                 criteria.metadata.authority};
+  auto profile_of = [](const ProfileRef& p) {
+    return ReportProfile{p.name, p.version, p.sha256, p.source, p.authority};
+  };
+  for (const auto& p : criteria.profiles) r.criteria.profiles.push_back(profile_of(p));
+  for (const auto& i : criteria.remote_inputs) {
+    r.criteria.remote_inputs.push_back({i.field, i.url, i.sha256});
+  }
   if (outcome.model) {
     Report::Model m;
     m.path = std::filesystem::absolute(outcome.model->path).lexically_normal().string();
@@ -124,6 +131,8 @@ Report BuildReport(const CriteriaFile& criteria, const AuditOutcome& outcome) {
     x.params = c.params;
     x.details = o.measurement.details;
     x.elapsed_s = o.elapsed_s;
+    if (c.profile) x.profile = profile_of(*c.profile);
+    x.overrides = c.overrides;
     r.results.push_back(std::move(x));
   }
   return r;

@@ -55,5 +55,6 @@ void AddMetricsCommand(CLI::App& app, const GlobalOptions& global, int* exit_cod
 void AddKeygenCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void AddVerifyCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void AddShowCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
+void AddSubmitCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
 
 }  // namespace greenlight::cli

@@ -18,6 +18,7 @@ greenlight_require(valijson libvalijson-dev)        # engine (criteria schema)
 greenlight_require(OpenSSL libssl-dev 3)            # core (digests), reports (Ed25519)
 greenlight_require(CLI11 libcli11-dev)              # cli
 greenlight_require(ZLIB zlib1g-dev)                 # datasets (gzip IDX)
+greenlight_require(CURL libcurl4-openssl-dev)       # net (pinned HTTPS inputs, submit, grid intensity)
 greenlight_require(benchmark libbenchmark-dev)      # the timing harness behind latency metrics
 greenlight_require(Boost libboost-dev 1.74)         # Boost.Math (headers) for the statistics
 find_package(Threads REQUIRED)

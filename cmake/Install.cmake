@@ -6,7 +6,7 @@ include(CMakePackageConfigHelpers)
 
 # Library targets and the names they are exported under (greenlight::<name>, as the aliases).
 set(GREENLIGHT_EXPORTED_LIBRARIES
-  greenlight_torch greenlight_core greenlight_models greenlight_datasets greenlight_reports
+  greenlight_torch greenlight_core greenlight_net greenlight_models greenlight_datasets greenlight_reports
   greenlight_harness greenlight_auditor_api greenlight_accuracy greenlight_efficiency
   greenlight_energy greenlight_fairness greenlight_safety greenlight_auditors greenlight_engine
   greenlight_cli_commands)
@@ -27,7 +27,7 @@ install(TARGETS ${GREENLIGHT_EXPORTED_LIBRARIES} greenlight
 
 # Public headers keep their folders: <includedir>/greenlight/core/error.h is "core/error.h".
 set(GREENLIGHT_HEADER_ROOT ${CMAKE_INSTALL_INCLUDEDIR}/greenlight)
-install(DIRECTORY core models datasets reports auditors engine cli
+install(DIRECTORY core net models datasets reports auditors engine cli
   DESTINATION ${GREENLIGHT_HEADER_ROOT} FILES_MATCHING PATTERN "*.h")
 install(DIRECTORY benchmarks/harness
   DESTINATION ${GREENLIGHT_HEADER_ROOT}/benchmarks FILES_MATCHING PATTERN "*.h")

@@ -171,8 +171,8 @@ std::string YamlDocument::Where(const std::string& pointer) const {
   while (true) {
     auto it = marks.find(p);
     if (it != marks.end()) {
-      return path.string() + ":" + std::to_string(it->second.line) + ":" +
-             std::to_string(it->second.column);
+      return (it->second.file.empty() ? path.string() : it->second.file) + ":" +
+             std::to_string(it->second.line) + ":" + std::to_string(it->second.column);
     }
     if (p.empty()) return path.string();
     p = p.substr(0, p.rfind('/'));

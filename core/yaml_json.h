@@ -12,6 +12,9 @@ namespace greenlight {
 struct SourceMark {
   int line = 0;    // 1-based
   int column = 0;  // 1-based
+  // The file the node came from when it is not the document's own (an extended profile's
+  // criterion in an effective criteria document); empty otherwise.
+  std::string file;
 };
 
 struct YamlDocument {

@@ -189,8 +189,10 @@ CriteriaFile ParseCriteria(const std::string& text, const std::filesystem::path&
                            const AuditorRegistry& registry,
                            const std::optional<std::filesystem::path>& model_override,
                            const ModelRegistry& runtimes) {
-  const YamlDocument doc = ParseYaml(text, path);
-  if (!doc.value.is_object()) Fail(doc, "", "a criteria file must be a YAML mapping");
+  const YamlDocument source = ParseYaml(text, path);
+  if (!source.value.is_object()) Fail(source, "", "a criteria file must be a YAML mapping");
+  const EffectiveCriteria effective = ResolveEffectiveCriteria(source);
+  const YamlDocument& doc = effective.doc;
   ValidateAgainstSchema(doc);
   const nlohmann::json& v = doc.value;
   const std::filesystem::path base = std::filesystem::absolute(path).parent_path();
@@ -198,6 +200,8 @@ CriteriaFile ParseCriteria(const std::string& text, const std::filesystem::path&
   CriteriaFile out;
   out.path = path;
   out.sha256 = Sha256Hex(text);
+  out.profiles = effective.profiles;
+  out.remote_inputs = effective.remote_inputs;
   const auto& meta = v["metadata"];
   out.metadata = {meta["name"].get<std::string>(), meta["version"].get<std::string>(),
                   meta.value("description", ""), meta.value("authority", "")};
@@ -397,6 +401,10 @@ CriteriaFile ParseCriteria(const std::string& text, const std::filesystem::path&
                                                                   : Severity::kAdvisory;
     if (c.contains("confidence")) cr.confidence = c["confidence"].get<double>();
     cr.reference = c.value("reference", "");
+    if (const auto o = effective.origins.find(cr.id); o != effective.origins.end()) {
+      if (o->second.profile >= 0) cr.profile = effective.profiles[o->second.profile];
+      cr.overrides = o->second.overrides;
+    }
     out.criteria.push_back(std::move(cr));
   }
   return out;

@@ -13,6 +13,7 @@
 #include "auditors/params.h"
 #include "core/yaml_json.h"
 #include "datasets/dataset.h"
+#include "engine/profiles.h"
 #include "models/model.h"
 #include "models/model_registry.h"
 
@@ -41,7 +42,9 @@ struct Criterion {
   Severity severity = Severity::kMandatory;
   std::optional<double> confidence;
   std::string reference;
-  std::string where;  // "file:line:col" of the criterion, for messages.
+  std::string where;                  // "file:line:col" of the criterion, for messages.
+  std::optional<ProfileRef> profile;  // The profile it came from (extends:); none for own ones.
+  nlohmann::json overrides = nlohmann::json::array();  // [{field, profile_value, value}]
 };
 
 struct CriteriaMetadata {
@@ -60,9 +63,12 @@ struct CriteriaFile {
   std::vector<Criterion> criteria;
   uint64_t seed = 0;
   std::optional<int> threads;
+  std::vector<ProfileRef> profiles;        // Extended profiles, in order.
+  std::vector<RemoteInput> remote_inputs;  // Pinned https inputs, with their cached copies.
 };
 
-// Loads and validates a criteria file. `model_override` replaces model.path (the model section
+// Loads and validates a criteria file, after resolving its profiles and remote inputs
+// (ResolveEffectiveCriteria). `model_override` replaces model.path (the model section
 // must then still declare output and input). Relative paths resolve against the file's folder.
 // model.format (default torchscript) must be a format `runtimes` knows.
 // Throws InputError "<file>:<line>:<col>: <field>: <problem>".

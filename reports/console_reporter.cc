@@ -88,7 +88,12 @@ std::string ConsoleReporter::Render(const Report& report) const {
     out << "model   " << report.model->path << "  sha256:" << report.model->sha256.substr(0, 16)
         << "…  " << report.model->parameters << " parameters\n";
   }
-  out << "dataset " << report.dataset.path << "  " << AuditedRowsText(report.dataset) << "\n\n";
+  out << "dataset " << report.dataset.path << "  " << AuditedRowsText(report.dataset) << "\n";
+  for (const auto& p : report.criteria.profiles) {
+    out << "profile " << p.name << " " << p.version << "  sha256:" << p.sha256.substr(0, 16)
+        << "…  " << p.source << "\n";
+  }
+  out << "\n";
   for (size_t i = 0; i < rows.size(); ++i) {
     for (size_t c = 0; c < rows[i].size(); ++c) {
       const bool last = c + 1 == rows[i].size();
@@ -106,6 +111,16 @@ std::string ConsoleReporter::Render(const Report& report) const {
     out << "! noisy timing context:";
     for (size_t i = 0; i < noisy.size(); ++i) out << (i == 0 ? " " : "; ") << noisy[i];
     out << "\n\n";
+  }
+  // Overrides of a profile's criteria are shown whatever the status: a loosened threshold is the
+  // first thing a regulator looks for.
+  for (const auto& r : report.results) {
+    for (const auto& o : r.overrides) {
+      out << r.id << ": overrides " << o.value("field", "?") << " of profile "
+          << (r.profile ? r.profile->name + " " + r.profile->version : std::string("?")) << ": "
+          << o.value("profile_value", nlohmann::json()).dump() << " -> "
+          << o.value("value", nlohmann::json()).dump() << "\n";
+    }
   }
   for (const auto& r : report.results) {
     if (r.status != Status::kPass && !r.message.empty()) {

@@ -11,6 +11,16 @@ nlohmann::json OptionalNumber(const std::optional<double>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
 
+nlohmann::json ProfileJson(const ReportProfile& p) {
+  return {{"name", p.name},
+          {"version", p.version},
+          {"sha256", p.sha256},
+          {"source", p.source},
+          {"authority", p.authority}};
+}
+
+ReportProfile ProfileFromJson(const nlohmann::json& j, const std::string& where);
+
 nlohmann::json ResultJson(const ReportResult& r) {
   nlohmann::json j = {
       {"id", r.id},
@@ -31,6 +41,8 @@ nlohmann::json ResultJson(const ReportResult& r) {
       {"params", r.params},
       {"details", r.details},
       {"elapsed_s", r.elapsed_s},
+      {"profile", r.profile ? ProfileJson(*r.profile) : nlohmann::json(nullptr)},
+      {"overrides", r.overrides},
   };
   if (r.threshold.high) j["threshold"]["high"] = *r.threshold.high;
   if (r.interval) {
@@ -92,6 +104,11 @@ std::string Grouped(int64_t n) {
   return (n < 0 ? "-" : "") + digits;
 }
 
+ReportProfile ProfileFromJson(const nlohmann::json& j, const std::string& where) {
+  return {Get<std::string>(j, "name", where), Get<std::string>(j, "version", where),
+          Get<std::string>(j, "sha256", where), j.value("source", ""), j.value("authority", "")};
+}
+
 }  // namespace
 
 std::string AuditedRowsText(const Report::Dataset& d) {
@@ -128,6 +145,12 @@ nlohmann::json ToStatement(const Report& report) {
   for (const auto& f : report.dataset.files) {
     files.push_back({{"path", f.path}, {"sha256", f.sha256}, {"role", f.role}});
   }
+  nlohmann::json profiles = nlohmann::json::array();
+  for (const auto& p : report.criteria.profiles) profiles.push_back(ProfileJson(p));
+  nlohmann::json remote_inputs = nlohmann::json::array();
+  for (const auto& i : report.criteria.remote_inputs) {
+    remote_inputs.push_back({{"field", i.field}, {"url", i.url}, {"sha256", i.sha256}});
+  }
   nlohmann::json results = nlohmann::json::array();
   nlohmann::json counts = nlohmann::json::object();
   for (const auto& r : report.results) {
@@ -148,7 +171,9 @@ nlohmann::json ToStatement(const Report& report) {
         {"path", report.criteria.path},
         {"sha256", report.criteria.sha256},
         {"description", report.criteria.description},
-        {"authority", report.criteria.authority}}},
+        {"authority", report.criteria.authority},
+        {"profiles", profiles},
+        {"remote_inputs", remote_inputs}}},
       {"model", nullptr},
       {"dataset",
        {{"format", report.dataset.format},
@@ -208,6 +233,15 @@ Report FromStatementUnchecked(const nlohmann::json& st) {
                 Get<std::string>(c, "sha256", "predicate.criteria"),
                 c.value("description", ""),
                 c.value("authority", "")};
+  for (const auto& j : c.value("profiles", nlohmann::json::array())) {
+    r.criteria.profiles.push_back(ProfileFromJson(j, "predicate.criteria.profiles"));
+  }
+  for (const auto& j : c.value("remote_inputs", nlohmann::json::array())) {
+    const std::string w = "predicate.criteria.remote_inputs";
+    r.criteria.remote_inputs.push_back({Get<std::string>(j, "field", w),
+                                        Get<std::string>(j, "url", w),
+                                        Get<std::string>(j, "sha256", w)});
+  }
   if (p.contains("model") && !p["model"].is_null()) {
     const auto& m = p["model"];
     Report::Model model;
@@ -272,6 +306,10 @@ Report FromStatementUnchecked(const nlohmann::json& st) {
     x.params = j.value("params", nlohmann::json::object());
     x.details = j.value("details", nlohmann::json::object());
     x.elapsed_s = j.value("elapsed_s", 0.0);
+    if (j.contains("profile") && !j["profile"].is_null()) {
+      x.profile = ProfileFromJson(j["profile"], where + ".profile");
+    }
+    x.overrides = j.value("overrides", nlohmann::json::array());
     r.results.push_back(std::move(x));
   }
   return r;

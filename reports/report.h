@@ -22,6 +22,16 @@ struct ReportThreshold {
   std::optional<double> high;  // "between" only
 };
 
+// A policy profile the criteria extended (docs/profiles.md).
+struct ReportProfile {
+  std::string name, version, sha256, source, authority;
+};
+
+// An https input pinned by digest (model, dataset files, profiles are listed separately).
+struct ReportRemoteInput {
+  std::string field, url, sha256;
+};
+
 struct ReportResult {
   std::string id;
   std::string metric;
@@ -41,6 +51,9 @@ struct ReportResult {
   nlohmann::json params = nlohmann::json::object();
   nlohmann::json details = nlohmann::json::object();
   double elapsed_s = 0.0;
+  std::optional<ReportProfile> profile;  // The profile the criterion came from, if any.
+  // [{field, profile_value, value}]: what the criteria file changed from the profile.
+  nlohmann::json overrides = nlohmann::json::array();
 };
 
 struct ReportFile {
@@ -59,6 +72,8 @@ struct Report {
   std::string created_at;
   struct Criteria {
     std::string name, version, path, sha256, description, authority;
+    std::vector<ReportProfile> profiles;
+    std::vector<ReportRemoteInput> remote_inputs;
   } criteria;
   struct Model {
     std::string path, sha256, format, device;

@@ -10,6 +10,7 @@
 #include "auditors/energy/carbon.h"
 #include "auditors/energy/estimate_meter.h"
 #include "auditors/energy/external_log_meter.h"
+#include "auditors/energy/grid_intensity_source.h"
 #include "auditors/energy/nvml_meter.h"
 #include "auditors/energy/rapl_meter.h"
 #include "benchmarks/harness/harness.h"
@@ -153,6 +154,10 @@ std::vector<ParamSpec> CarbonParams() {
       {"grid_region", ParamType::kString,
        "country code (ISO 3166-1 alpha-2) in the shipped Ember 2023 table, or WORLD", "WORLD"},
       {"pue", ParamType::kNumber, "power usage effectiveness of the facility (>= 1)", 1.0},
+      {"grid_intensity", ParamType::kObject,
+       "live intensity {url, zone, token_file, require_live}; unreachable or malformed: "
+       "grid_intensity_g_per_kwh / grid_region as a labelled fallback, or INCONCLUSIVE with "
+       "require_live"},
   };
 }
 
@@ -511,6 +516,7 @@ class EnergyAuditor final : public Auditor {
       }
     }
 
+    bool live_required_missing = false;  // grid_intensity.require_live without a live figure.
     const std::string& metric = req.metric;
     if (n <= 0.0 || t <= 0.0) {
       m.message = "the run's window holds no inference";
@@ -531,8 +537,30 @@ class EnergyAuditor final : public Auditor {
     } else {
       double intensity = 0.0;
       nlohmann::json grid;
-      if (req.params.contains("grid_intensity_g_per_kwh") &&
-          !req.params["grid_intensity_g_per_kwh"].is_null()) {
+      // A live figure when one is configured and answers; otherwise the static figure below,
+      // labelled as the fallback (or INCONCLUSIVE when the criterion requires a live figure).
+      std::optional<LiveGridReading> live;
+      std::string live_error;
+      std::optional<LiveGridSpec> live_spec;
+      if (req.params.contains("grid_intensity") && !req.params["grid_intensity"].is_null()) {
+        live_spec = ParseLiveGridSpec(req.params["grid_intensity"]);
+        try {
+          live = FetchLiveGridIntensity(*live_spec);
+        } catch (const std::exception& e) {
+          live_error = e.what();
+        }
+      }
+      if (live) {
+        intensity = live->g_per_kwh;
+        grid = {{"intensity_g_per_kwh", live->g_per_kwh},
+                {"source", live_spec->url},
+                {"zone", live->zone},
+                {"timestamp", live->timestamp},
+                {"response_shape", live->shape},
+                {"figure", live->figure},
+                {"live", true}};
+      } else if (req.params.contains("grid_intensity_g_per_kwh") &&
+                 !req.params["grid_intensity_g_per_kwh"].is_null()) {
         intensity = req.params["grid_intensity_g_per_kwh"].get<double>();
         if (intensity < 0.0) throw InputError("grid_intensity_g_per_kwh must be >= 0");
         grid = {{"intensity_g_per_kwh", intensity}, {"source", "criteria parameter"}};
@@ -549,6 +577,13 @@ class EnergyAuditor final : public Auditor {
                 {"name", g->name},
                 {"year", g->year},
                 {"source", g->source}};
+      }
+      if (live_spec && !live) {
+        grid["live"] = false;
+        grid["fallback"] = true;
+        grid["live_source"] = live_spec->url;
+        grid["live_error"] = live_error;
+        if (live_spec->require_live) live_required_missing = true;
       }
       const double pue = req.Param<double>("pue", 1.0);
       if (pue < 1.0) throw InputError("pue must be >= 1");
@@ -672,7 +707,11 @@ class EnergyAuditor final : public Auditor {
     }
 
     // Rules that override the threshold comparison.
-    if (req.Param<std::string>("method", "any") == "measured" && estimate) {
+    if (live_required_missing) {
+      m.forced_status = Status::kInconclusive;
+      m.message = "the criterion requires a live grid intensity and none was obtained (" +
+                  d["carbon"].value("live_error", std::string()) + ")";
+    } else if (req.Param<std::string>("method", "any") == "measured" && estimate) {
       m.forced_status = Status::kInconclusive;
       std::string why;
       for (const auto& [kind, reason] : unavailable.items()) {

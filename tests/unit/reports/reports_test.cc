@@ -74,6 +74,31 @@ BOOST_AUTO_TEST_CASE(statement_shape_and_round_trip) {
   BOOST_TEST(ValidAgainstReportSchema(st, &why), why);
 }
 
+// Profile provenance and overrides survive the round trip, and the console summary shows both.
+BOOST_AUTO_TEST_CASE(profile_provenance_round_trip_and_summary) {
+  gl::Report r = Sample();
+  const gl::ReportProfile p{"us-ugesp-four-fifths", "1.0.0", std::string(64, 'd'),
+                            "https://regulator.example/p.yaml", "29 CFR 1607.4(D)"};
+  r.criteria.profiles = {p};
+  r.criteria.remote_inputs = {{"model.path", "https://vendor.example/m.pt", std::string(64, 'b')}};
+  r.results[0].profile = p;
+  r.results[0].overrides =
+      nlohmann::json::array({{{"field", "confidence"}, {"profile_value", 0.95}, {"value", 0.9}}});
+  const nlohmann::json st = gl::ToStatement(r);
+  BOOST_TEST(st["predicate"]["results"][0]["profile"]["sha256"] == std::string(64, 'd'));
+  BOOST_TEST(st["predicate"]["results"][1]["profile"].is_null());
+  BOOST_TEST(st["predicate"]["criteria"]["remote_inputs"][0]["field"] == "model.path");
+  std::string why;
+  BOOST_TEST(ValidAgainstReportSchema(st, &why), why);
+  const gl::Report back = gl::FromStatement(st);
+  BOOST_TEST(gl::SerializeStatement(back) == gl::SerializeStatement(r));
+  const std::string text = gl::ConsoleReporter(false).Render(r);
+  BOOST_TEST(text.find("profile us-ugesp-four-fifths 1.0.0  sha256:dddddddddddddddd") !=
+             std::string::npos);
+  BOOST_TEST(text.find("ACC-01: overrides confidence of profile us-ugesp-four-fifths 1.0.0: "
+                       "0.95 -> 0.9") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(schema_rejects_broken_reports) {
   nlohmann::json st = gl::ToStatement(Sample());
   st["predicate"]["results"][0]["status"] = "MAYBE";
