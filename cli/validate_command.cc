@@ -24,14 +24,15 @@ void AddValidateCommand(CLI::App& app, const GlobalOptions& /*global*/, int* exi
       RegisterBuiltinAuditors(registry);
       for (const auto& f : *files) {
         const CriteriaFile c = LoadCriteria(f, registry);
-        std::cout << f << ": valid (" << c.criteria.size() << " criteria, " << c.metadata.name
-                  << " " << c.metadata.version << ")";
+        std::string line = f + ": valid (" + std::to_string(c.criteria.size()) + " criteria, " +
+                           c.metadata.name + " " + c.metadata.version + ")";
         if (*data) {
           const std::unique_ptr<Dataset> dataset = LoadDataset(c.dataset);
           CheckCriteriaAgainstData(c, registry, *dataset);
-          std::cout << "; data matches: " << AuditedRowsText(DatasetReport(dataset->info()));
+          line += "; data matches: " + AuditedRowsText(DatasetReport(dataset->info()));
         }
-        std::cout << "\n";
+        // Printed once every check passed, so a rejected file gets only the error line.
+        std::cout << line << "\n";
       }
       return 0;
     });
