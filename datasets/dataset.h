@@ -30,10 +30,10 @@ struct LabelSpec {
 // Black-box mode: recorded decisions instead of a model.
 struct PredictionSpec {
   std::optional<std::string> column;        // Predicted class column ...
-  std::optional<std::string> positive;      // ... value that means class 1 (see LabelSpec) ...
-  std::vector<std::string> negative;        // ... and the values that mean class 0.
+  std::optional<std::string> positive;      // ... value that means class 1 (see LabelSpec).
   std::optional<std::string> score_column;  // Or a score column ...
   std::optional<double> threshold;          // ... with prediction = (score >= threshold).
+  std::vector<std::string> negative;        // With `positive`: the values that mean class 0.
 };
 
 struct DatasetSpec {

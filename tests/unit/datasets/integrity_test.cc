@@ -74,7 +74,7 @@ BOOST_AUTO_TEST_CASE(label_positive_that_matches_no_row) {
 
 BOOST_AUTO_TEST_CASE(decision_and_negative_values_that_match_no_row) {
   gl::DatasetSpec spec = Hmda();
-  spec.predictions = gl::PredictionSpec{"deny", "YES", {}, std::nullopt, std::nullopt};
+  spec.predictions = gl::PredictionSpec{"deny", "YES", std::nullopt, std::nullopt, {}};
   std::string err = LoadError(spec);
   BOOST_TEST(Has(err, "dataset.predictions.positive: \"YES\" occurs in no row of column 'deny'"),
              err);
