@@ -1,5 +1,6 @@
 #include "engine/verdict.h"
 
+#include <cmath>
 #include <sstream>
 
 namespace greenlight {
@@ -18,7 +19,9 @@ bool OneSided(const Threshold& t) { return t.op != "between" && t.op != "eq"; }
 
 double IntervalLevel(const Criterion& c) {
   if (!c.confidence) return 0.95;
-  return OneSided(c.threshold) ? 2.0 * *c.confidence - 1.0 : *c.confidence;
+  if (!OneSided(c.threshold)) return *c.confidence;
+  // Rounded to 12 decimals so that reports show 0.9, not 0.8999999999999999, for c = 0.95.
+  return std::round((2.0 * *c.confidence - 1.0) * 1e12) / 1e12;
 }
 
 Judgement Judge(const Criterion& c, const Measurement& m) {

@@ -39,7 +39,7 @@ BOOST_AUTO_TEST_CASE(cifar10c_parameters) {
 }
 
 BOOST_AUTO_TEST_CASE(contrast_and_brightness_by_hand) {
-  std::mt19937_64 rng(1);
+  greenlight::random::Rng rng(1);
   std::vector<float> x{0.0f, 0.25f, 0.5f, 1.0f};  // mean 0.4375
   Corrupt("contrast", 2, x, {1, 2, 2}, rng);      // c = 0.5
   const std::vector<double> want{0.21875, 0.34375, 0.46875, 0.71875};
@@ -62,7 +62,7 @@ BOOST_AUTO_TEST_CASE(contrast_and_brightness_by_hand) {
 
 BOOST_AUTO_TEST_CASE(noise_statistics) {
   const size_t n = 200000;
-  std::mt19937_64 rng(3);
+  greenlight::random::Rng rng(3);
   std::vector<float> g(n, 0.5f);
   Corrupt("gaussian_noise", 3, g, {1, 1, static_cast<int64_t>(n)}, rng);  // sigma 0.08
   BOOST_TEST(std::sqrt(Var(g, Mean(g))) == 0.08, boost::test_tools::tolerance(0.02));
@@ -88,7 +88,7 @@ BOOST_AUTO_TEST_CASE(noise_statistics) {
 
 BOOST_AUTO_TEST_CASE(seeded) {
   std::vector<float> a(100, 0.3f), b(100, 0.3f);
-  std::mt19937_64 r1(5), r2(5);
+  greenlight::random::Rng r1(5), r2(5);
   Corrupt("gaussian_noise", 1, a, {1, 10, 10}, r1);
   Corrupt("gaussian_noise", 1, b, {1, 10, 10}, r2);
   BOOST_TEST(a == b);

@@ -24,7 +24,7 @@ BOOST_AUTO_TEST_CASE(auroc_by_hand) {
 }
 
 BOOST_AUTO_TEST_CASE(ood_sets) {
-  std::mt19937_64 rng(1);
+  greenlight::random::Rng rng(1);
   std::vector<float> x{0.0f, 0.25f, 1.0f}, out(3);
   safety::MakeOodSample("inverted", x, 0.0, 1.0, 1.0, rng, out);
   BOOST_TEST(out == (std::vector<float>{1.0f, 0.75f, 0.0f}));
