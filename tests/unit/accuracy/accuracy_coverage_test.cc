@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "auditors/accuracy/accuracy_auditor.h"
+#include "auditors/accuracy/accuracy_metrics.h"
 #include "core/random.h"
 #include "core/stats.h"
 
