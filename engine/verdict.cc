@@ -51,8 +51,9 @@ Judgement Judge(const Criterion& c, const Measurement& m) {
   // (a systematic band); otherwise the interval is a sampling interval and more data narrows it.
   const std::string what_decides =
       "not decided at this confidence; " +
-      (m.message.empty() ? std::string("more data (rows, queries, repetitions) narrows a sampling interval")
-                         : m.message);
+      (m.message.empty()
+           ? std::string("more data (rows, queries, repetitions) narrows a sampling interval")
+           : m.message);
   const std::string level = Num(*c.confidence * 100) + "%";
   if (!OneSided(t)) {
     const std::string range = "interval [" + Num(lo) + ", " + Num(hi) + "] at " + level;

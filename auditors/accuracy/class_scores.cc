@@ -84,8 +84,8 @@ class ClassScoreMetric final : public TypedMetric<ClassScoreParams, ConfusionSta
     }
     // Bootstrap over rows = multinomial draws over the confusion cells (same distribution), so
     // the interval depends on the counts and the seed only: merged partials give the same one.
-    auto boot = stats::CellBootstrap(m, static_cast<int>(p.bootstrap_resamples), ctx.seed,
-                                     statistic);
+    auto boot =
+        stats::CellBootstrap(m, static_cast<int>(p.bootstrap_resamples), ctx.seed, statistic);
     r.interval = stats::PercentileIntervalContaining(boot.replicates, ctx.confidence, *r.value);
     r.method = "count; percentile bootstrap over rows (multinomial on confusion cells)";
     r.details["bootstrap"] = {{"resamples", p.bootstrap_resamples},

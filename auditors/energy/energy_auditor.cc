@@ -342,7 +342,6 @@ std::string SameMethodKey(const EnergyReading& reading, const harness::RunResult
 
 class EnergyAuditor final : public Auditor {
  public:
-
   std::vector<MetricSpec> metrics() const override {
     const auto meter = MeterParams();
     auto with = [&](std::vector<ParamSpec> extra) {

@@ -194,7 +194,6 @@ nlohmann::json GroupRow(const std::string& name, const CellCounts& c, bool has_l
 
 class FairnessAuditor final : public Auditor {
  public:
-
   std::vector<MetricSpec> metrics() const override {
     const std::vector<ParamSpec> params = {
         {"sensitive", ParamType::kStringOrList,
