@@ -85,7 +85,11 @@ std::vector<std::string> ScalarList(const nlohmann::json& v) {
 
 Threshold ParseThreshold(const nlohmann::json& t) {
   Threshold out;
-  const auto& [op, value] = *t.items().begin();
+  // The schema allows exactly one key. (A structured binding of *t.items().begin() would refer
+  // into a temporary iterator that is gone at the end of that statement.)
+  const auto first = t.begin();
+  const std::string& op = first.key();
+  const nlohmann::json& value = first.value();
   out.op = op;
   if (op == "between") {
     out.value = value[0].get<double>();
