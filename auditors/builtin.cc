@@ -19,6 +19,7 @@ void RegisterBuiltinAuditors(AuditorRegistry& registry) {
   RegisterMetric(registry, accuracy::MakeRecall());
   RegisterMetric(registry, accuracy::MakeF1());
   RegisterMetric(registry, accuracy::MakeRocAuc());
+  RegisterMetric(registry, accuracy::MakeAccuracyRetention());
 
   // Legacy path: concerns whose metrics have not moved to the framework yet.
   RegisterEfficiencyAuditor(registry);

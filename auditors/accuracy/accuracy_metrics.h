@@ -16,12 +16,13 @@
 namespace greenlight {
 namespace accuracy {
 
-std::unique_ptr<Metric> MakeAccuracy();      // accuracy.cc
-std::unique_ptr<Metric> MakeTopKAccuracy();  // top_k_accuracy.cc
-std::unique_ptr<Metric> MakePrecision();     // class_scores.cc
-std::unique_ptr<Metric> MakeRecall();        // class_scores.cc
-std::unique_ptr<Metric> MakeF1();            // class_scores.cc
-std::unique_ptr<Metric> MakeRocAuc();        // roc_auc.cc
+std::unique_ptr<Metric> MakeAccuracy();           // accuracy.cc
+std::unique_ptr<Metric> MakeTopKAccuracy();       // top_k_accuracy.cc
+std::unique_ptr<Metric> MakePrecision();          // class_scores.cc
+std::unique_ptr<Metric> MakeRecall();             // class_scores.cc
+std::unique_ptr<Metric> MakeF1();                 // class_scores.cc
+std::unique_ptr<Metric> MakeRocAuc();             // roc_auc.cc
+std::unique_ptr<Metric> MakeAccuracyRetention();  // accuracy_retention.cc
 
 // Percentile-bootstrap resamples shared by the bootstrapped metrics of this family.
 inline constexpr int64_t kDefaultResamples = 1000;

@@ -38,6 +38,7 @@ const std::map<std::string, std::vector<MergeCase>> kMergeCases = {
      {{Data::kFashion, {{"average", "micro"}, {"bootstrap_resamples", 200}}},
       {Data::kFashion, {{"class", 2}, {"bootstrap_resamples", 200}}}}},
     {"roc_auc", {{Data::kHmda, {{"bootstrap_resamples", 200}}}}},
+    {"accuracy_retention", {{Data::kFashion, {{"reference_accuracy", 0.9}}}}},
 };
 
 // Metrics still measured by a legacy auditor (auditors/auditor.h). Each port removes its names;
