@@ -209,7 +209,7 @@ BOOST_AUTO_TEST_CASE(errors_name_file_line_column_and_field) {
   BOOST_TEST(LoadError(kHeader + "criteria:\n  - id: A\n    metric: recall\n    params: {clas: 1}\n"
                                  "    threshold: {gte: 0.8}\n    severity: mandatory\n") ==
              "c.yaml:12:20: criteria.0.params.clas: unknown parameter (known: average, class, "
-             "bootstrap_resamples)");
+             "interval, bootstrap_resamples)");
 }
 
 // The plan gives criteria that need the same work one item: every accuracy-family metric reads
