@@ -209,7 +209,7 @@ BOOST_AUTO_TEST_CASE(errors_name_file_line_column_and_field) {
   BOOST_TEST(LoadError(kHeader + "criteria:\n  - id: A\n    metric: recall\n    params: {clas: 1}\n"
                                  "    threshold: {gte: 0.8}\n    severity: mandatory\n") ==
              "c.yaml:12:20: criteria.0.params.clas: unknown parameter (known: average, class, "
-             "bootstrap_resamples)");
+             "interval, bootstrap_resamples)");
 }
 
 // The plan gives criteria that need the same work one item: every accuracy-family metric reads
@@ -231,8 +231,10 @@ BOOST_AUTO_TEST_CASE(plan_shares_work_and_binds_typed_params) {
   BOOST_REQUIRE(file.criteria[1].bound != nullptr);
   BOOST_TEST(file.criteria[1].bound->key() == "{\"k\":3}");
   BOOST_TEST(file.criteria[2].bound == nullptr);  // Legacy path.
-  BOOST_TEST(file.criteria[3].params ==
-             (nlohmann::json{{"average", "macro"}, {"class", 2}, {"bootstrap_resamples", 1000}}));
+  BOOST_TEST(file.criteria[3].params == (nlohmann::json{{"average", "macro"},
+                                                        {"class", 2},
+                                                        {"interval", "delta"},
+                                                        {"bootstrap_resamples", 1000}}));
   const gl::AuditPlan plan(file.criteria, registry);
   BOOST_REQUIRE(plan.items().size() == 1u);
   BOOST_TEST(plan.items()[0].work->key() == "outputs");
