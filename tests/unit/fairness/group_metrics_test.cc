@@ -534,3 +534,55 @@ BOOST_AUTO_TEST_CASE(bad_parameters_name_the_problem) {
   BOOST_TEST(metric->Needs(*metric->Bind({{"sensitive", "race"}}))->key() !=
              metric->Needs(*metric->Bind({{"sensitive", "sex"}}))->key());
 }
+
+// The statistics are the per-group counts, keyed by the groups' values: they travel as JSON, and
+// partials of different groupings (or of different prediction sources) refuse to merge.
+BOOST_AUTO_TEST_CASE(statistics_travel_as_counts_and_refuse_foreign_partials) {
+  const Rows rows = GeneratedRows();
+  auto data = ToDataset(rows);
+  AuditContext ctx(nullptr, *data, 7, nullptr);
+  const auto metric = MakeMetric("accuracy_difference");
+  const auto by_race = metric->Bind({{"sensitive", "race"}});
+  const auto by_sex = metric->Bind({{"sensitive", "sex"}});
+  const auto race_rows = metric->Needs(*by_race)->Run(ctx, {});
+  const auto sex_rows = metric->Needs(*by_sex)->Run(ctx, {});
+  const auto race = metric->Accumulate(*by_race, {*race_rows, nullptr, {0, 1000}});
+  const json shipped = race->ToJson();
+  // Hand count of race = d among the first 1,000 rows (favourable 1).
+  int64_t d_tp = 0, d_size = 0;
+  for (size_t i = 0; i < 1000; ++i) {
+    if (rows.sensitive[0][i] != "d") continue;
+    ++d_size;
+    d_tp += rows.label[i] == 1 && rows.pred[i] == 1 ? 1 : 0;
+  }
+  bool found = false;
+  for (const json& g : shipped.at("groups")) {
+    if (g.at("values") == json::array({"d"})) {
+      found = true;
+      BOOST_TEST(g.at("tp").get<int64_t>() == d_tp);
+      BOOST_TEST(g.at("tp").get<int64_t>() + g.at("fp").get<int64_t>() + g.at("fn").get<int64_t>() +
+                     g.at("tn").get<int64_t>() ==
+                 d_size);
+    }
+  }
+  BOOST_TEST(found == (d_size > 0));
+  const auto sex = metric->Accumulate(*by_sex, {*sex_rows, nullptr, {1000, 2000}});
+  BOOST_CHECK_THROW(metric->Merge(*metric->StatsFromJson(shipped), *sex), greenlight::RuntimeError);
+  json broken = shipped;
+  broken["groups"][0]["values"] = json::array({"a", "f"});  // two values for one column
+  BOOST_CHECK_THROW(metric->StatsFromJson(broken), greenlight::InputError);
+}
+
+// `sensitive` is one column or a list (StringOrList): bound as the list, shown as written.
+BOOST_AUTO_TEST_CASE(sensitive_binds_one_column_or_a_list) {
+  const auto metric = MakeMetric("demographic_parity_difference");
+  BOOST_TEST(metric->Bind({{"sensitive", "race"}})->values().at("sensitive") == json("race"));
+  BOOST_TEST(metric->Bind({{"sensitive", {"race", "sex"}}})->values().at("sensitive") ==
+             json::array({"race", "sex"}));
+  BOOST_TEST(metric->Bind(json::object())->values().at("sensitive").is_null());
+  BOOST_CHECK_THROW(metric->Bind({{"sensitive", {"race", 1}}}), greenlight::ParamError);
+  BOOST_CHECK_THROW(metric->Bind({{"sensitive", {{"col", "race"}}}}), greenlight::ParamError);
+  const auto spec_params = metric->spec().params;
+  BOOST_TEST(spec_params.front().name == "sensitive");
+  BOOST_TEST((spec_params.front().type == greenlight::ParamType::kStringOrList));
+}
