@@ -216,8 +216,8 @@ class TypedMetric : public Metric {
 };
 
 // The classifier outputs of every dataset row with their labels: the work of every metric that
-// reads predictions (accuracy today; fairness and calibration when they move). Computed once per
-// audit by AuditContext::Outputs, shared with the legacy path.
+// reads predictions (accuracy; calibration when it moves; fairness reads the same outputs beside
+// its groups). Computed once per audit by AuditContext::Outputs, shared with the legacy path.
 struct OutputsRecord final : WorkRecord {
   const ClassifierOutputs* outputs = nullptr;  // Owned by the AuditContext (or the caller).
   std::span<const int64_t> labels;             // Empty when the dataset has no labels.
