@@ -5,7 +5,7 @@
 #include "auditors/auditor.h"
 #include "auditors/efficiency/efficiency_auditor.h"
 #include "auditors/energy/energy_auditor.h"
-#include "auditors/fairness/fairness_auditor.h"
+#include "auditors/fairness/group_metrics.h"
 #include "auditors/metric.h"
 #include "auditors/safety/safety_auditor.h"
 
@@ -20,11 +20,24 @@ void RegisterBuiltinAuditors(AuditorRegistry& registry) {
   RegisterMetric(registry, accuracy::MakeF1());
   RegisterMetric(registry, accuracy::MakeRocAuc());
   RegisterMetric(registry, accuracy::MakeAccuracyRetention());
+  using fairness::MakeGroupMetric;
+  RegisterMetric(registry, MakeGroupMetric(fairness::Metric::kSelectionRate));
+  RegisterMetric(registry, MakeGroupMetric(fairness::Metric::kDemographicParityDifference));
+  RegisterMetric(registry, MakeGroupMetric(fairness::Metric::kDemographicParityRatio));
+  RegisterMetric(registry, MakeGroupMetric(fairness::Metric::kDisparateImpactRatio));
+  RegisterMetric(registry, MakeGroupMetric(fairness::Metric::kEqualOpportunityDifference));
+  RegisterMetric(registry, MakeGroupMetric(fairness::Metric::kEqualizedOddsDifference));
+  RegisterMetric(registry, MakeGroupMetric(fairness::Metric::kAverageOddsDifference));
+  RegisterMetric(registry, MakeGroupMetric(fairness::Metric::kPredictiveParityDifference));
+  RegisterMetric(registry, MakeGroupMetric(fairness::Metric::kFalsePositiveRateDifference));
+  RegisterMetric(registry, MakeGroupMetric(fairness::Metric::kFalseNegativeRateDifference));
+  RegisterMetric(registry, MakeGroupMetric(fairness::Metric::kAccuracyDifference));
+  RegisterMetric(registry, MakeGroupMetric(fairness::Metric::kGroupAccuracyMin));
+  RegisterMetric(registry, MakeGroupMetric(fairness::Metric::kTheilIndex));
 
   // Legacy path: concerns whose metrics have not moved to the framework yet.
   RegisterEfficiencyAuditor(registry);
   RegisterEnergyAuditor(registry);
-  RegisterFairnessAuditor(registry);
   RegisterSafetyAuditor(registry);
 }
 

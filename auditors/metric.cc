@@ -12,6 +12,16 @@ class MetricAuditor final : public Auditor {
  public:
   explicit MetricAuditor(std::unique_ptr<Metric> metric) : metric_(std::move(metric)) {}
   std::vector<MetricSpec> metrics() const override { return {metric_->spec()}; }
+  // The engine's data check (before anything is measured, and for `validate --data`).
+  void CheckData(const MetricRequest& req, const Dataset& data) const override {
+    std::shared_ptr<const BoundParams> params;
+    try {
+      params = metric_->Bind(req.params);
+    } catch (const ParamError& e) {
+      throw InputError(req.metric + ": params." + e.field() + ": " + e.what());
+    }
+    metric_->CheckData(*params, data);
+  }
   Measurement Measure(const MetricRequest& req, AuditContext& context) override {
     std::shared_ptr<const BoundParams> params;
     try {

@@ -73,6 +73,18 @@ class ParamError : public std::runtime_error {
 // %.17g (which round-trips every double), strings JSON-escaped. Equal keys mean equal values.
 std::string CanonicalText(const nlohmann::json& value);
 
+// A parameter given as one string or a list of strings (`sensitive: race` or `[race, sex]`). Bound
+// as the list; `single` remembers that one string was written, so the report shows it as written.
+struct StringOrList {
+  std::vector<std::string> values;
+  bool single = false;
+  bool operator==(const StringOrList&) const = default;
+};
+inline void to_json(nlohmann::json& j, const StringOrList& v) {
+  j = v.single && v.values.size() == 1 ? nlohmann::json(v.values.front())
+                                       : nlohmann::json(v.values);
+}
+
 // The bound parameters of one criterion, type-erased so they travel on the Criterion. Immutable.
 class BoundParams {
  public:
@@ -146,6 +158,18 @@ struct Traits<std::vector<E>> {
   static std::vector<E> From(const nlohmann::json& v) { return v.get<std::vector<E>>(); }
 };
 
+template <>
+struct Traits<StringOrList> {
+  static constexpr ParamType kType = ParamType::kStringOrList;
+  static bool Accepts(const nlohmann::json& v) {
+    return v.is_string() || Traits<std::vector<std::string>>::Accepts(v);
+  }
+  static StringOrList From(const nlohmann::json& v) {
+    if (v.is_string()) return {{v.get<std::string>()}, true};
+    return {v.get<std::vector<std::string>>(), false};
+  }
+};
+
 // Checks one scalar against the domain; throws ParamError.
 void CheckDomain(const std::string& name, const nlohmann::json& v, const ParamDomain& domain);
 
@@ -156,8 +180,8 @@ void CheckDomain(const std::string& name, const nlohmann::json& v, const ParamDo
 template <typename P>
 class ParamSchema {
  public:
-  // T: int64_t, double, bool, std::string, a std::vector of those, or std::optional of a scalar
-  // (absent unless given; with domain.required it must be given).
+  // T: int64_t, double, bool, std::string, a std::vector of those, StringOrList, or std::optional
+  // of one of those (absent unless given; with domain.required it must be given).
   template <typename T>
   ParamSchema& Field(std::string name, T P::*member, std::string description,
                      ParamDomain domain = {}) {
