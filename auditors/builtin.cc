@@ -7,7 +7,7 @@
 #include "auditors/energy/energy_auditor.h"
 #include "auditors/fairness/fairness_auditor.h"
 #include "auditors/metric.h"
-#include "auditors/safety/safety_auditor.h"
+#include "auditors/safety/safety_metrics.h"
 
 namespace greenlight {
 
@@ -19,12 +19,23 @@ void RegisterBuiltinAuditors(AuditorRegistry& registry) {
   RegisterMetric(registry, accuracy::MakeRecall());
   RegisterMetric(registry, accuracy::MakeF1());
   RegisterMetric(registry, accuracy::MakeRocAuc());
+  RegisterMetric(registry, safety::MakeEce());
+  RegisterMetric(registry, safety::MakeEceEqualMass());
+  RegisterMetric(registry, safety::MakeAdversarialAccuracy());
+  RegisterMetric(registry, safety::MakeAttackSuccessRate());
+  RegisterMetric(registry, safety::MakeEmpiricalRobustness());
+  RegisterMetric(registry, safety::MakeCorruptionAccuracy());
+  RegisterMetric(registry, safety::MakeCorruptionAccuracyDrop());
+  RegisterMetric(registry, safety::MakeDeterminismMaxAbsDiff());
+  RegisterMetric(registry, safety::MakeOodAuroc());
+  RegisterMetric(registry, safety::MakeMonotonicityViolationRate());
+  RegisterMetric(registry, safety::MakePerturbationFlipRate());
+  RegisterMetric(registry, safety::MakeInvalidInputSilentRate());
 
   // Legacy path: concerns whose metrics have not moved to the framework yet.
   RegisterEfficiencyAuditor(registry);
   RegisterEnergyAuditor(registry);
   RegisterFairnessAuditor(registry);
-  RegisterSafetyAuditor(registry);
 }
 
 }  // namespace greenlight
