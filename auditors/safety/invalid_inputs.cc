@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 #include "auditors/safety/common.h"
@@ -167,7 +168,7 @@ InvalidInputOutcome ProbeInvalidInput(Model& model_in, const std::string& name,
 namespace {
 
 struct InvalidInputParams {
-  std::vector<std::string> cases;  // Empty: every case.
+  std::optional<std::vector<std::string>> cases;  // Absent: every case.
   int64_t samples = 4;
   double timeout_s = 10.0;
 };
@@ -184,8 +185,9 @@ class ProbeWork final : public Work {
   explicit ProbeWork(const InvalidInputParams& p) : p_(p) {}
   std::string key() const override {
     return "safety.invalid_inputs:" +
-           CanonicalText(
-               {{"cases", p_.cases}, {"samples", p_.samples}, {"timeout_s", p_.timeout_s}});
+           CanonicalText({{"cases", p_.cases ? nlohmann::json(*p_.cases) : nlohmann::json(nullptr)},
+                          {"samples", p_.samples},
+                          {"timeout_s", p_.timeout_s}});
   }
   std::shared_ptr<const WorkRecord> Run(AuditContext& ctx,
                                         std::span<Instrument* const>) const override {
@@ -198,7 +200,7 @@ class ProbeWork final : public Work {
       throw InputError(metric + ": samples must be at least 1 (and the dataset non-empty)");
     }
     if (!(p_.timeout_s > 0)) throw InputError(metric + ": timeout_s must be > 0");
-    const std::vector<std::string> cases = p_.cases.empty() ? InvalidInputCases() : p_.cases;
+    const std::vector<std::string> cases = p_.cases.value_or(InvalidInputCases());
     const auto rows_data =
         data.features().subspan(0, static_cast<size_t>(record->samples * data.sample_size()));
     for (size_t k = 0; k < cases.size(); ++k) {

@@ -37,7 +37,7 @@ struct MonotonicityParams {
   std::string direction = "increasing";
   int64_t class_index = 1;
   int64_t grid = 11;
-  std::vector<double> range;  // Empty: the observed range.
+  std::optional<std::vector<double>> range;  // Absent: the observed range.
   double tolerance = 1e-6;
   int64_t limit = kDefaultLimit;
 };
@@ -57,11 +57,12 @@ class SweepWork final : public Work {
   // The sweep depends on the feature, grid, range, class and rows; direction and tolerance only
   // judge it.
   std::string key() const override {
-    return "safety.sweep:" + CanonicalText({{"feature", p_.feature.value_or("")},
-                                            {"class", p_.class_index},
-                                            {"grid", p_.grid},
-                                            {"range", p_.range},
-                                            {"limit", p_.limit}});
+    return "safety.sweep:" +
+           CanonicalText({{"feature", p_.feature.value_or("")},
+                          {"class", p_.class_index},
+                          {"grid", p_.grid},
+                          {"range", p_.range ? nlohmann::json(*p_.range) : nlohmann::json(nullptr)},
+                          {"limit", p_.limit}});
   }
   std::shared_ptr<const WorkRecord> Run(AuditContext& ctx,
                                         std::span<Instrument* const>) const override {
@@ -81,11 +82,12 @@ class SweepWork final : public Work {
       lo = std::min(lo, static_cast<double>(data.row(i)[static_cast<size_t>(f)]));
       hi = std::max(hi, static_cast<double>(data.row(i)[static_cast<size_t>(f)]));
     }
-    if (!p_.range.empty()) {
-      if (p_.range.size() != 2 || !(p_.range[0] < p_.range[1])) {
+    if (p_.range) {
+      const std::vector<double>& range = *p_.range;
+      if (range.size() != 2 || !(range[0] < range[1])) {
         throw InputError(metric + ": range must be [low, high] with low < high");
       }
-      lo = p_.range[0], hi = p_.range[1];
+      lo = range[0], hi = range[1];
     }
     if (!(hi > lo)) throw InputError(metric + ": feature '" + feature + "' is constant");
     auto record = std::make_shared<SweepRecord>();
@@ -227,7 +229,7 @@ class MonotonicityMetric final : public TypedMetric<MonotonicityParams, SweepRow
 // --- perturbation_flip_rate ---
 
 struct FlipParams {
-  std::vector<std::string> features;  // Empty: every non-binary feature.
+  std::optional<std::vector<std::string>> features;  // Absent: every non-binary feature.
   double noise = 0.05;
   int64_t draws = 10;
   std::optional<int64_t> seed;  // Absent: the run seed.
@@ -248,11 +250,12 @@ class FlipWork final : public Work {
   explicit FlipWork(const FlipParams& p) : p_(p) {}
   std::string key() const override {
     return "safety.flips:" +
-           CanonicalText({{"features", p_.features},
-                          {"noise", p_.noise},
-                          {"draws", p_.draws},
-                          {"seed", p_.seed ? nlohmann::json(*p_.seed) : nlohmann::json(nullptr)},
-                          {"limit", p_.limit}});
+           CanonicalText(
+               {{"features", p_.features ? nlohmann::json(*p_.features) : nlohmann::json(nullptr)},
+                {"noise", p_.noise},
+                {"draws", p_.draws},
+                {"seed", p_.seed ? nlohmann::json(*p_.seed) : nlohmann::json(nullptr)},
+                {"limit", p_.limit}});
   }
   std::shared_ptr<const WorkRecord> Run(AuditContext& ctx,
                                         std::span<Instrument* const>) const override {
@@ -281,8 +284,8 @@ class FlipWork final : public Work {
     }
     for (auto& v : sd) v = std::sqrt(v);
     std::vector<int64_t> perturbed;
-    if (!p_.features.empty()) {
-      for (const auto& name : p_.features) perturbed.push_back(FeatureIndex(data, name, metric));
+    if (p_.features) {
+      for (const auto& name : *p_.features) perturbed.push_back(FeatureIndex(data, name, metric));
     } else {
       // Default: numeric features, i.e. those with more than two distinct values (binary and
       // encoded yes/no columns are not perturbed).
