@@ -3,7 +3,7 @@
 // Metrics are written on the metric framework (auditors/metric.h, docs/metrics-framework.md):
 // typed parameters bound at load, work shared through the engine's plan, accumulate / merge /
 // finalize. RegisterMetric enters them into this registry. The Auditor interface below is the
-// legacy path, kept while the concerns that still use it (efficiency, energy, safety)
+// legacy path, kept while the concerns that still use it (efficiency, energy)
 // move to the framework: it reads string-keyed parameters (MetricRequest::Param) and shares work
 // through AuditContext::Shared. Either way, code here measures; the engine judges, and nothing
 // prints: progress goes through AuditContext, results are returned as data.

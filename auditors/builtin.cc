@@ -7,7 +7,7 @@
 #include "auditors/energy/energy_auditor.h"
 #include "auditors/fairness/group_metrics.h"
 #include "auditors/metric.h"
-#include "auditors/safety/safety_auditor.h"
+#include "auditors/safety/safety_metrics.h"
 
 namespace greenlight {
 
@@ -34,11 +34,22 @@ void RegisterBuiltinAuditors(AuditorRegistry& registry) {
   RegisterMetric(registry, MakeGroupMetric(fairness::Metric::kAccuracyDifference));
   RegisterMetric(registry, MakeGroupMetric(fairness::Metric::kGroupAccuracyMin));
   RegisterMetric(registry, MakeGroupMetric(fairness::Metric::kTheilIndex));
+  RegisterMetric(registry, safety::MakeEce());
+  RegisterMetric(registry, safety::MakeEceEqualMass());
+  RegisterMetric(registry, safety::MakeAdversarialAccuracy());
+  RegisterMetric(registry, safety::MakeAttackSuccessRate());
+  RegisterMetric(registry, safety::MakeEmpiricalRobustness());
+  RegisterMetric(registry, safety::MakeCorruptionAccuracy());
+  RegisterMetric(registry, safety::MakeCorruptionAccuracyDrop());
+  RegisterMetric(registry, safety::MakeDeterminismMaxAbsDiff());
+  RegisterMetric(registry, safety::MakeOodAuroc());
+  RegisterMetric(registry, safety::MakeMonotonicityViolationRate());
+  RegisterMetric(registry, safety::MakePerturbationFlipRate());
+  RegisterMetric(registry, safety::MakeInvalidInputSilentRate());
 
   // Legacy path: concerns whose metrics have not moved to the framework yet.
   RegisterEfficiencyAuditor(registry);
   RegisterEnergyAuditor(registry);
-  RegisterSafetyAuditor(registry);
 }
 
 }  // namespace greenlight
