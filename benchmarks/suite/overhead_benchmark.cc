@@ -19,10 +19,10 @@
 #include <string>
 #include <vector>
 
-#include "benchmarks/harness/harness.h"
-#include "benchmarks/harness/harness_torch.h"
 #include "core/stats.h"
 #include "datasets/dataset.h"
+#include "harness/harness.h"
+#include "harness/harness_torch.h"
 #include "models/torch_capabilities.h"
 
 namespace gl = greenlight;
