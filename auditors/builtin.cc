@@ -3,8 +3,8 @@
 // register their auditor.
 #include "auditors/accuracy/accuracy_metrics.h"
 #include "auditors/auditor.h"
-#include "auditors/efficiency/efficiency_auditor.h"
-#include "auditors/energy/energy_auditor.h"
+#include "auditors/efficiency/efficiency_metrics.h"
+#include "auditors/energy/energy_metrics.h"
 #include "auditors/fairness/group_metrics.h"
 #include "auditors/metric.h"
 #include "auditors/safety/safety_metrics.h"
@@ -47,9 +47,24 @@ void RegisterBuiltinAuditors(AuditorRegistry& registry) {
   RegisterMetric(registry, safety::MakePerturbationFlipRate());
   RegisterMetric(registry, safety::MakeInvalidInputSilentRate());
 
-  // Legacy path: concerns whose metrics have not moved to the framework yet.
-  RegisterEfficiencyAuditor(registry);
-  RegisterEnergyAuditor(registry);
+  RegisterMetric(registry, efficiency::MakeLatencyPercentile(0.5));
+  RegisterMetric(registry, efficiency::MakeLatencyPercentile(0.9));
+  RegisterMetric(registry, efficiency::MakeLatencyPercentile(0.95));
+  RegisterMetric(registry, efficiency::MakeLatencyPercentile(0.99));
+  RegisterMetric(registry, efficiency::MakeLatencyPercentile(0.999));
+  RegisterMetric(registry, efficiency::MakeLatencyMean());
+  RegisterMetric(registry, efficiency::MakeThroughput());
+  RegisterMetric(registry, efficiency::MakePeakMemory());
+  RegisterMetric(registry, efficiency::MakeModelParameters());
+  RegisterMetric(registry, efficiency::MakeModelSize());
+  RegisterMetric(registry, efficiency::MakeFlopsPerSample());
+  RegisterMetric(registry, energy::MakeEnergyPerInference());
+  RegisterMetric(registry, energy::MakeEnergyPer1000Inferences());
+  RegisterMetric(registry, energy::MakeAveragePower());
+  RegisterMetric(registry, energy::MakeInferencesPerJoule());
+  RegisterMetric(registry, energy::MakeCarbonPer1000Inferences());
+  RegisterMetric(registry, energy::MakeSciPerInference());
+
 }
 
 }  // namespace greenlight

@@ -138,11 +138,6 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
   }
   // Framework metrics: group their criteria by the work they need (see engine/plan.h).
   AuditPlan plan(criteria.criteria, registry);
-  // Legacy path: every auditor sees every request before anything runs (energy attaches to
-  // latency runs).
-  for (const MetricRequest& req : requests) {
-    if (Auditor* auditor = registry.FindAuditor(req.metric)) auditor->Prepare(req, context);
-  }
 
   std::vector<JudgedCriterion> judged;
   for (size_t i = 0; i < criteria.criteria.size(); ++i) {
