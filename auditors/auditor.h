@@ -4,13 +4,10 @@
 // typed parameters bound at load, work shared through the engine's plan, accumulate / merge /
 // finalize. RegisterMetric enters them into this registry. The Auditor interface below is the
 // legacy entry type of this registry: every built-in metric is now on the framework and enters
-// it through RegisterMetric's adapter. A legacy Auditor reads string-keyed parameters
-// (MetricRequest::Param) and shares work
-// through AuditContext::Shared. Either way, code here measures; the engine judges, and nothing
-// prints: progress goes through AuditContext, results are returned as data.
+// it through RegisterMetric's adapter. Either way, code here measures; the engine judges, and
+// nothing prints: progress goes through AuditContext, results are returned as data.
 #pragma once
 
-#include <any>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -97,8 +94,8 @@ class ProgressSink {
   virtual void Update(std::string_view criterion_id, std::string_view step, double fraction) = 0;
 };
 
-// Per-run state handed to auditors: the model (null in black-box mode), the dataset, shared
-// measurements, progress. Single-threaded: criteria run one after another.
+// Per-run state handed to work items: the model (null in black-box mode), the dataset, the
+// outputs pass, progress. Work is shared through the engine's plan (auditors/metric.h). Single-threaded: criteria run one after another.
 class AuditContext {
  public:
   AuditContext(Model* model, const Dataset& dataset, uint64_t seed, ProgressSink* progress);
@@ -111,25 +108,12 @@ class AuditContext {
   // Forward passes over the whole dataset (batched), or the recorded predictions in black-box mode.
   const ClassifierOutputs& Outputs(std::string_view criterion_id = "");
 
-  // Legacy path: a measurement shared by criteria that need the same run (same key), computed on
-  // first use. Framework metrics share work through the engine's plan (auditors/metric.h).
-  template <typename T>
-  std::shared_ptr<T> Shared(const std::string& key,
-                            const std::function<std::shared_ptr<T>()>& make) {
-    auto it = shared_.find(key);
-    if (it != shared_.end()) return std::any_cast<std::shared_ptr<T>>(it->second);
-    auto value = make();
-    shared_[key] = value;
-    return value;
-  }
-
  private:
   Model* model_;
   const Dataset& dataset_;
   uint64_t seed_;
   ProgressSink* progress_;
   std::optional<ClassifierOutputs> outputs_;
-  std::map<std::string, std::any> shared_;
 };
 
 // Legacy path: one implementation per concern. New metrics implement Metric (auditors/metric.h).
