@@ -60,7 +60,7 @@ bool ParseArgs(int argc, char** argv, Options& o) {
 
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
-  return gl::QuantileSorted(v, 0.5);
+  return gl::stats::QuantileSorted(v, 0.5);
 }
 
 // Wall seconds of one supervised audit, timed here (the worker's start and the model's loading
