@@ -12,6 +12,16 @@ class MetricAuditor final : public Auditor {
  public:
   explicit MetricAuditor(std::unique_ptr<Metric> metric) : metric_(std::move(metric)) {}
   std::vector<MetricSpec> metrics() const override { return {metric_->spec()}; }
+  // The engine's data check (before anything is measured, and for `validate --data`).
+  void CheckData(const MetricRequest& req, const Dataset& data) const override {
+    std::shared_ptr<const BoundParams> params;
+    try {
+      params = metric_->Bind(req.params);
+    } catch (const ParamError& e) {
+      throw InputError(req.metric + ": params." + e.field() + ": " + e.what());
+    }
+    metric_->CheckData(*params, data);
+  }
   Measurement Measure(const MetricRequest& req, AuditContext& context) override {
     std::shared_ptr<const BoundParams> params;
     try {
@@ -19,11 +29,15 @@ class MetricAuditor final : public Auditor {
     } catch (const ParamError& e) {
       throw InputError(req.metric + ": params." + e.field() + ": " + e.what());
     }
-    const auto record = metric_->Needs(*params)->Run(context, {});
+    const std::shared_ptr<Instrument> instrument = metric_->MakeInstrument(*params);
+    std::vector<Instrument*> instruments;
+    if (instrument) instruments.push_back(instrument.get());
+    const auto record = metric_->Needs(*params)->Run(context, instruments);
+    const auto reading = instrument ? instrument->Reading() : nullptr;
     FinalizeContext fin;
     fin.seed = req.seed;
     fin.confidence = req.confidence;
-    return MeasureRows(*metric_, *params, {*record, nullptr, {0, record->rows()}}, fin);
+    return MeasureRows(*metric_, *params, {*record, reading.get(), {0, record->rows()}}, fin);
   }
   const Metric& metric() const { return *metric_; }
 

@@ -48,6 +48,11 @@ class Instrument {
   virtual std::string key() const = 0;
   virtual void Begin() = 0;
   virtual void End() = 0;
+  // A run measured in repetitions (the timing harness) also calls BeginRepetition(r) and
+  // EndRepetition(r), r = 1, 2, ..., between Begin and End around each repetition's queries, so
+  // an instrument can read one figure per repetition. Default: ignored.
+  virtual void BeginRepetition(int /*repetition*/) {}
+  virtual void EndRepetition(int /*repetition*/) {}
   // Valid after End(); null when the instrument did not run.
   virtual std::shared_ptr<const WorkRecord> Reading() const = 0;
 };
@@ -102,6 +107,10 @@ class Metric {
   virtual std::map<std::string, ParamDomain> domains() const = 0;
   // Throws ParamError naming the offending parameter.
   virtual std::shared_ptr<const BoundParams> Bind(const nlohmann::json& params) const = 0;
+  // Checks the bound parameters against the loaded data before anything is measured (and for
+  // `validate --data`; no model): throws InputError when they name data that is not there (a
+  // column, a group that matches no row), so the run stops as bad input.
+  virtual void CheckData(const BoundParams& /*params*/, const Dataset& /*data*/) const {}
   virtual std::shared_ptr<const Work> Needs(const BoundParams& params) const = 0;
   virtual std::shared_ptr<Instrument> MakeInstrument(const BoundParams& /*params*/) const {
     return nullptr;
@@ -163,6 +172,9 @@ class TypedMetric : public Metric {
   std::shared_ptr<const BoundParams> Bind(const nlohmann::json& params) const final {
     return schema_.Bind(params);
   }
+  void CheckData(const BoundParams& params, const Dataset& data) const final {
+    CheckData(Typed(params), data);
+  }
   std::shared_ptr<const Work> Needs(const BoundParams& params) const final {
     return Needs(Typed(params));
   }
@@ -184,6 +196,7 @@ class TypedMetric : public Metric {
   }
 
  protected:
+  virtual void CheckData(const P& /*params*/, const Dataset& /*data*/) const {}
   virtual std::shared_ptr<const Work> Needs(const P& params) const = 0;
   virtual S Accumulate(const P& params, const R& record, const MetricInput& input) const = 0;
   virtual Measurement Finalize(const P& params, const S& stats,
@@ -208,8 +221,8 @@ class TypedMetric : public Metric {
 };
 
 // The classifier outputs of every dataset row with their labels: the work of every metric that
-// reads predictions (accuracy today; fairness and calibration when they move). Computed once per
-// audit by AuditContext::Outputs, shared with the legacy path.
+// reads predictions (accuracy; calibration when it moves; fairness reads the same outputs beside
+// its groups). Computed once per audit by AuditContext::Outputs, shared with the legacy path.
 struct OutputsRecord final : WorkRecord {
   const ClassifierOutputs* outputs = nullptr;  // Owned by the AuditContext (or the caller).
   std::span<const int64_t> labels;             // Empty when the dataset has no labels.

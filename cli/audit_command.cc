@@ -26,6 +26,7 @@ struct AuditArgs {
   double time_budget_s = 0.0;  // 0: each criterion's own time_budget_s.
   std::string key;
   bool insecure_key = false;
+  std::string format = "console";
 };
 
 // True for "<dir>/.<name>.XXXXXX", a temporary file WriteTemporaryFile makes for `name`.
@@ -88,6 +89,9 @@ int RunAuditCommand(const AuditArgs& args, const GlobalOptions& global) {
                        std::to_string(bad) + ")");
     }
   }
+  // An unknown format fails before anything runs.
+  const std::unique_ptr<Reporter> reporter =
+      BuiltinReporters().Make(args.format, {.color = UseColor(STDOUT_FILENO)});
   AuditorRegistry registry;
   RegisterBuiltinAuditors(registry);
   const std::filesystem::path criteria_path = args.criteria.empty()
@@ -117,11 +121,15 @@ int RunAuditCommand(const AuditArgs& args, const GlobalOptions& global) {
   // envelope from an earlier run is removed: it would sit next to a report it does not sign.
   if (key) envelope = SerializeEnvelope(SignEnvelope(kInTotoPayloadType, statement, *key));
   PublishReport(out_dir, statement, envelope);
-  std::cout << ConsoleReporter(UseColor(STDOUT_FILENO)).Render(report);
-  std::cout << "report: " << (out_dir / "report.json").string() << "\n";
-  if (key) {
-    std::cout << "signed: " << envelope_path.string() << " (keyid " << key->PublicKey().KeyId()
-              << ")\n";
+  std::cout << reporter->Render(report);
+  // Where the files went: below the table, or on stderr when stdout carries a machine format.
+  std::ostream& where = args.format == "console" ? std::cout : std::cerr;
+  if (args.format == "console" || !global.quiet) {
+    where << "report: " << (out_dir / "report.json").string() << "\n";
+    if (key) {
+      where << "signed: " << envelope_path.string() << " (keyid " << key->PublicKey().KeyId()
+            << ")\n";
+    }
   }
   return static_cast<int>(ExitCodeFor(outcome.verdict));
 }
@@ -139,6 +147,10 @@ void AddAuditCommand(CLI::App& app, const GlobalOptions& global, int* exit_code)
                   "criteria file (default: shipped criteria/demo.yaml)");
   cmd->add_option("-m,--model", args->model, "model file; overrides model.path in the criteria");
   cmd->add_option("-o,--out", args->out, "output directory for report.json")->capture_default_str();
+  cmd->add_option("--format", args->format,
+                  "what to print on stdout: " + BuiltinReporters().NameList() +
+                      " (report.json is written either way)")
+      ->capture_default_str();
   cmd->add_option("--threads", args->threads, "intra-op threads (overrides settings.threads)")
       ->check(CLI::Range(1, kMaxThreads));
   cmd->add_option("--time-budget", args->time_budget_s,

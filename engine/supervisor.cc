@@ -99,12 +99,6 @@ class ModelSide {
       }
     }
     context_ = std::make_unique<AuditContext>(model_.get(), dataset, in_.criteria->seed, progress_);
-    // Legacy path: every auditor sees every request before anything runs (energy attaches to
-    // latency runs).
-    for (const MetricRequest& req : in_.requests) {
-      if (Auditor* auditor = in_.registry->FindAuditor(req.metric))
-        auditor->Prepare(req, *context_);
-    }
   }
 
   WorkResult RunWork(size_t item, const std::vector<size_t>& criteria) {

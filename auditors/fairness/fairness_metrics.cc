@@ -21,14 +21,6 @@ CellCounts GroupedCounts::Total() const {
 
 namespace {
 
-void AddRow(CellCounts& c, bool label_favourable, bool predicted_favourable) {
-  if (label_favourable) {
-    ++(predicted_favourable ? c.tp : c.fn);
-  } else {
-    ++(predicted_favourable ? c.fp : c.tn);
-  }
-}
-
 void CheckLengths(size_t rows, std::span<const int64_t> labels, const std::string& what) {
   if (!labels.empty() && labels.size() != rows) {
     throw InputError("fairness: " + std::to_string(labels.size()) + " labels for " +
@@ -74,7 +66,7 @@ GroupedCounts CountGroups(const std::vector<std::string>& column_names,
       counts.emplace_back();
     }
     const bool y = !labels.empty() && labels[i] == favourable;
-    AddRow(counts[static_cast<size_t>(it->second)], y, predicted[i] == favourable);
+    counts[static_cast<size_t>(it->second)].Add(y, predicted[i] == favourable);
   }
   // Report groups sorted by name, so that output does not depend on row order.
   std::vector<std::string> names;
@@ -115,8 +107,8 @@ GroupedCounts CountCells(std::span<const int32_t> group_ids, std::vector<std::st
   for (size_t i = 0; i < predicted.size(); ++i) {
     const int32_t g = group_ids[i];
     if (g < 0 || g >= groups) throw InputError("fairness: group id out of range");
-    AddRow(out.cells[static_cast<size_t>(g)], !labels.empty() && labels[i] == favourable,
-           predicted[i] == favourable);
+    out.cells[static_cast<size_t>(g)].Add(!labels.empty() && labels[i] == favourable,
+                                          predicted[i] == favourable);
   }
   return out;
 }

@@ -1,6 +1,7 @@
-// Group fairness metrics as pure functions of per-group confusion counts, and the bootstraps
-// that give them intervals. No model, no dataset: the auditor (fairness_auditor.cc) and the
-// benchmark (benchmarks/suite/fairness_benchmark.cc) both build on these.
+// Group fairness metrics as pure functions of per-group confusion counts, their closed-form
+// intervals, and the count bootstraps the benchmark compares with. No model, no dataset: the
+// metrics (group_metrics.cc) and the benchmark (benchmarks/suite/fairness_benchmark.cc) both build
+// on these.
 //
 // Conventions (docs/fairness.md states them for users):
 // - "Positive" means the favourable outcome: a row is predicted positive when its predicted class
@@ -32,6 +33,14 @@ struct CellCounts {
   int64_t fn = 0;  // labelled favourable, predicted unfavourable
   int64_t tn = 0;  // labelled unfavourable, predicted unfavourable
   int64_t size() const { return tp + fp + fn + tn; }
+  // Counts one row.
+  void Add(bool labelled_favourable, bool predicted_favourable) {
+    if (labelled_favourable) {
+      ++(predicted_favourable ? tp : fn);
+    } else {
+      ++(predicted_favourable ? fp : tn);
+    }
+  }
   CellCounts& operator+=(const CellCounts& o) {
     tp += o.tp;
     fp += o.fp;
@@ -142,7 +151,7 @@ Evaluation Evaluate(Metric metric, std::span<const CellCounts> groups, const Cel
 // - equalized and average odds: the TPR and FPR gap intervals, each at half the error rate.
 // Each end is a one-sided bound at (1 + level) / 2 (so the interval is usable for one-sided
 // decisions at that level), and the interval contains the value Evaluate returns. nullopt when the
-// metric is undefined on these counts, or for theil_index (a Poisson bootstrap, below).
+// metric is undefined on these counts.
 // Conditional on the group sizes (and label counts), as the per-group rates are.
 std::optional<Interval> MetricInterval(Metric metric, std::span<const CellCounts> groups,
                                        const CellCounts& overall,

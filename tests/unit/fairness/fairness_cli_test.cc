@@ -153,3 +153,44 @@ BOOST_AUTO_TEST_CASE(hmda_credit_model_audit_matches_pytorch) {
     }
   }
 }
+
+// Recorded HMDA decisions without a label column: the label metrics are SKIPPED with the reason,
+// the selection metrics are measured (the published approval counts: 243 of 339, 1,852 of 2,041),
+// and a parameter outside its domain stops the run at its line and column (exit 3, no report).
+BOOST_AUTO_TEST_CASE(without_labels_label_metrics_are_skipped_and_bad_params_are_bad_input) {
+  namespace t = greenlight::testing;
+  const t::TempDir tmp;
+  auto criteria = [](const std::string& dp_params) {
+    return std::string(
+               "apiVersion: greenlight/v1\nkind: Criteria\nmetadata: {name: no-labels, version: "
+               "'1'}\nsettings: {seed: 3}\ndataset:\n  format: csv\n  path: ") +
+           GREENLIGHT_SOURCE_DIR +
+           "/examples/data/hmda.csv\n  predictions: {column: deny, positive: \"yes\"}\n"
+           "  sensitive: [afam]\ncriteria:\n"
+           "  - id: EOP\n    metric: equal_opportunity_difference\n    params: {favourable: 0}\n"
+           "    threshold: {lte: 0.1}\n    severity: mandatory\n"
+           "  - id: DP\n    metric: demographic_parity_difference\n    params: " +
+           dp_params + "\n    threshold: {lte: 0.5}\n    severity: mandatory\n";
+  };
+  t::WriteText(tmp / "ok.yaml", criteria("{favourable: 0}"));
+  const Run ok = Shell(std::string("'") + GREENLIGHT_CLI + "' audit --criteria '" +
+                       (tmp / "ok.yaml").string() + "' --out '" + (tmp / "ok").string() + "'");
+  BOOST_TEST(ok.exit_code == 0, ok.output);
+  auto results = ResultsById(tmp / "ok" / "report.json");
+  BOOST_TEST(results.at("EOP").at("status") == "SKIPPED");
+  BOOST_TEST(results.at("EOP").at("message").get<std::string>().find("needs labels") !=
+             std::string::npos);
+  BOOST_TEST(results.at("DP").at("status") == "PASS");
+  BOOST_TEST(std::abs(results.at("DP").at("value").get<double>() -
+                      (1852.0 / 2041.0 - 243.0 / 339.0)) <= 1e-12);
+  BOOST_TEST(results.at("DP").at("details").at("labels") == false);
+
+  t::WriteText(tmp / "bad.yaml", criteria("{favourable: 0, min_group_size: 0}"));
+  const Run bad = Shell(std::string("'") + GREENLIGHT_CLI + "' audit --criteria '" +
+                        (tmp / "bad.yaml").string() + "' --out '" + (tmp / "bad").string() + "'");
+  BOOST_TEST(bad.exit_code == 3, bad.output);
+  // Line 18 holds the DP criterion's params mapping; the value sits at its column.
+  BOOST_TEST(bad.output.find("bad.yaml:18:") != std::string::npos, bad.output);
+  BOOST_TEST(bad.output.find("criteria.1.params.min_group_size") != std::string::npos, bad.output);
+  BOOST_TEST(!fs::exists(tmp / "bad" / "report.json"));
+}
