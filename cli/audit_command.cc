@@ -11,6 +11,7 @@
 #include "cli/cli_common.h"
 #include "core/error.h"
 #include "core/files.h"
+#include "engine/supervisor.h"
 #include "reports/dsse.h"
 #include "reports/reporter.h"
 
@@ -22,6 +23,7 @@ struct AuditArgs {
   std::string model;
   std::string out = "greenlight-report";
   int threads = 0;
+  double time_budget_s = 0.0;  // 0: each criterion's own time_budget_s.
   std::string key;
   bool insecure_key = false;
   std::string format = "console";
@@ -106,6 +108,7 @@ int RunAuditCommand(const AuditArgs& args, const GlobalOptions& global) {
   AuditOptions options;
   options.progress = &progress;
   if (args.threads > 0) options.threads = args.threads;
+  if (args.time_budget_s > 0.0) options.time_budget_s = args.time_budget_s;
   const AuditOutcome outcome = RunAudit(criteria, registry, options);
   progress.Clear();
 
@@ -150,6 +153,11 @@ void AddAuditCommand(CLI::App& app, const GlobalOptions& global, int* exit_code)
       ->capture_default_str();
   cmd->add_option("--threads", args->threads, "intra-op threads (overrides settings.threads)")
       ->check(CLI::Range(1, kMaxThreads));
+  cmd->add_option("--time-budget", args->time_budget_s,
+                  "seconds the model may run for each criterion (overrides every criterion's "
+                  "time_budget_s; default " +
+                      std::to_string(static_cast<int>(kDefaultTimeBudgetS)) + ")")
+      ->check(CLI::Range(1e-3, kMaxTimeBudgetS));
   cmd->add_option("-k,--key", args->key,
                   "Ed25519 private key (greenlight keygen): also write DIR/report.dsse.json");
   cmd->add_flag("--insecure-key", args->insecure_key,

@@ -345,6 +345,7 @@ CriteriaFile ParseCriteria(const std::string& text, const std::filesystem::path&
     cr.severity = c["severity"].get<std::string>() == "mandatory" ? Severity::kMandatory
                                                                   : Severity::kAdvisory;
     if (c.contains("confidence")) cr.confidence = c["confidence"].get<double>();
+    if (c.contains("time_budget_s")) cr.time_budget_s = c["time_budget_s"].get<double>();
     cr.reference = c.value("reference", "");
     if (const auto o = effective.origins.find(cr.id); o != effective.origins.end()) {
       if (o->second.profile >= 0) cr.profile = effective.profiles[o->second.profile];
