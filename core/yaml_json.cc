@@ -1,5 +1,7 @@
 #include "core/yaml_json.h"
 
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
@@ -7,6 +9,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
+#include <sstream>
 #include <string_view>
 #include <vector>
 
@@ -179,6 +183,69 @@ std::string YamlDocument::Where(const std::string& pointer) const {
   }
 }
 
+namespace {
+
+// yaml-cpp 0.7 never returns on some malformed input: a document starting with ", x" makes its
+// parser emit null nodes forever (found by fuzz_criteria). A well-formed stream has at most a few
+// events per byte of text (each scalar, collection start or implicit null rests on at least one
+// token or indicator), so the text is first parsed with this handler, which only counts events and
+// stops at kEventsPerByte per byte. Aliases are single events here; their expansion is limited
+// separately when the nodes are converted.
+class EventBudget final : public YAML::EventHandler {
+ public:
+  static constexpr size_t kEventsPerByte = 4;
+  explicit EventBudget(size_t bytes) : max_(kEventsPerByte * bytes + 64) {}
+
+  void OnDocumentStart(const YAML::Mark& mark) override { Count(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { Count(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { Count(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    Count(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Count(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Count(mark);
+  }
+  void OnMapEnd() override {}
+
+  // Parses every document of `text` into this handler; returns false when the budget ran out.
+  bool Run(const std::string& text) {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    try {
+      while (parser.HandleNextDocument(*this)) {
+      }
+    } catch (const Stop&) {
+      return false;
+    }
+    return true;
+  }
+
+  // Set when the budget ran out: where the parser was.
+  const std::optional<YAML::Mark>& exceeded() const { return exceeded_; }
+
+ private:
+  struct Stop {};
+  void Count(const YAML::Mark& mark) {
+    if (++events_ > max_) {
+      exceeded_ = mark;
+      throw Stop{};
+    }
+  }
+  size_t max_;
+  size_t events_ = 0;
+  std::optional<YAML::Mark> exceeded_;
+};
+
+}  // namespace
+
 YamlDocument ParseYaml(const std::string& text, const std::filesystem::path& name) {
   YamlDocument doc;
   doc.path = name;
@@ -191,6 +258,13 @@ YamlDocument ParseYaml(const std::string& text, const std::filesystem::path& nam
   }
   std::vector<YAML::Node> documents;
   try {
+    EventBudget budget(text.size());
+    if (!budget.Run(text)) {
+      const YAML::Mark& m = *budget.exceeded();
+      throw InputError(name.string() + ":" + std::to_string(m.line + 1) + ":" +
+                       std::to_string(m.column + 1) +
+                       ": invalid YAML: the parser makes no progress here");
+    }
     documents = YAML::LoadAll(text);
   } catch (const YAML::Exception& e) {
     throw InputError(name.string() + ":" + std::to_string(e.mark.line + 1) + ":" +
