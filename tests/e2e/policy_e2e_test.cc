@@ -491,9 +491,11 @@ BOOST_AUTO_TEST_CASE(shipped_profiles_run_on_the_example_models) {
   }
 }
 
-// The MLPerf quality target on the int8 example model: the value is the model's accuracy, computed
-// by PyTorch here, divided by the declared reference; the advisory criterion's bound is the
-// one-sided 95 % Wilson bound (level 0.9 two-sided), computed here from its formula.
+// The MLPerf quality target on the FP32 example model (the int8 model's dynamic quantisation
+// depends on the batch, so its PyTorch reference would have to copy greenlight's batching): the
+// value is the model's accuracy, computed by PyTorch here, divided by the declared reference; the
+// advisory criterion's bound is the one-sided 95 % Wilson bound (level 0.9 two-sided), computed
+// here from its formula.
 BOOST_AUTO_TEST_CASE(mlperf_retention_is_accuracy_over_the_declared_reference) {
   t::TempDir tmp;
   const int rows = 2000;
@@ -504,7 +506,7 @@ BOOST_AUTO_TEST_CASE(mlperf_retention_is_accuracy_over_the_declared_reference) {
                "extends: {path: " +
                    (ProfilesDir() / "mlperf-accuracy-retention.yaml").string() +
                    ", with: {reference_accuracy: 0.8771, reference_source: fp32}}\n" +
-                   t::FashionCnnSections(t::ModelsDir() / "fashion_cnn_int8.pt", rows));
+                   t::FashionCnnSections(t::ModelsDir() / "fashion_cnn.pt", rows));
   const auto r = t::RunCli("-q audit -c " + t::Quote(criteria) + " -o " + t::Quote(tmp / "out"));
   BOOST_REQUIRE_MESSAGE(r.exit_code <= 2, r.err);
   const json report = ReadJson(tmp / "out" / "report.json");
@@ -515,7 +517,7 @@ BOOST_AUTO_TEST_CASE(mlperf_retention_is_accuracy_over_the_declared_reference) {
       "').read()[16:], np.uint8).astype(np.float32) / 255.0\n"
       "y = np.frombuffer(gzip.open('" +
       (t::FashionDir() / "t10k-labels-idx1-ubyte.gz").string() + "').read()[8:], np.uint8)\n" +
-      "m = torch.jit.load('" + (t::ModelsDir() / "fashion_cnn_int8.pt").string() + "')\n" +
+      "m = torch.jit.load('" + (t::ModelsDir() / "fashion_cnn.pt").string() + "')\n" +
       "n = " + std::to_string(rows) + "\n" +
       "with torch.no_grad(): p = m(torch.from_numpy(x[:n * 784].copy()).reshape(-1, 1, 28, "
       "28)).argmax(1).numpy()\n"
