@@ -95,7 +95,8 @@ class ProgressSink {
 };
 
 // Per-run state handed to work items: the model (null in black-box mode), the dataset, the
-// outputs pass, progress. Work is shared through the engine's plan (auditors/metric.h). Single-threaded: criteria run one after another.
+// outputs pass, progress. Work is shared through the engine's plan (auditors/metric.h).
+// Single-threaded: criteria run one after another.
 class AuditContext {
  public:
   AuditContext(Model* model, const Dataset& dataset, uint64_t seed, ProgressSink* progress);

@@ -64,7 +64,6 @@ void RegisterBuiltinAuditors(AuditorRegistry& registry) {
   RegisterMetric(registry, energy::MakeInferencesPerJoule());
   RegisterMetric(registry, energy::MakeCarbonPer1000Inferences());
   RegisterMetric(registry, energy::MakeSciPerInference());
-
 }
 
 }  // namespace greenlight
