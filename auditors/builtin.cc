@@ -1,6 +1,5 @@
 // The explicit list of built-in metrics (see docs/architecture: no static registration). A
-// framework metric is registered by one line here; concerns still on the legacy Auditor path
-// register their auditor.
+// metric is registered by one line here.
 #include "auditors/accuracy/accuracy_metrics.h"
 #include "auditors/auditor.h"
 #include "auditors/efficiency/efficiency_metrics.h"
