@@ -42,9 +42,10 @@ sanitize: deps
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest -L sanitize --output-on-failure
 
 FUZZ_SECONDS ?= 60
+FUZZ_SEED ?= 0
 # fuzz_criteria reads the metric catalog from the regular build's binary.
 fuzz: build
-	FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) bash scripts/fuzz.sh
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SEED=$(FUZZ_SEED) JOBS=$(JOBS) bash scripts/fuzz.sh
 
 bench: build models
 	bash scripts/bench.sh $(BUILD_DIR)

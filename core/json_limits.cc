@@ -31,12 +31,25 @@ std::optional<std::string> CheckJsonDepth(std::string_view text, size_t max_dept
   return std::nullopt;
 }
 
+std::string JsonErrorText(const nlohmann::json::exception& e) {
+  // nlohmann's messages start with "[json.exception.<kind>.<id>] "; the rest is the reason.
+  std::string text = e.what();
+  if (const size_t close = text.find("] "); text.rfind("[json.exception.", 0) == 0 &&
+                                             close != std::string::npos) {
+    text.erase(0, close + 2);
+  }
+  return text;
+}
+
 nlohmann::json ParseJsonDocument(std::string_view text, const std::string& what) {
   if (auto deep = CheckJsonDepth(text)) throw InputError(what + ": " + *deep);
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     throw InputError(what + ": not valid JSON at byte " + std::to_string(e.byte));
+  } catch (const nlohmann::json::exception& e) {
+    // out_of_range.406: a number such as 1e999 that no double can hold.
+    throw InputError(what + ": " + JsonErrorText(e));
   }
 }
 

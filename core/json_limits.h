@@ -18,8 +18,12 @@ inline constexpr size_t kMaxJsonDepth = 64;
 // valid JSON (the parser reports that).
 std::optional<std::string> CheckJsonDepth(std::string_view text, size_t max_depth = kMaxJsonDepth);
 
+// The reason in a nlohmann exception without its "[json.exception.kind.id] " prefix, e.g.
+// "number overflow parsing '1e999'".
+std::string JsonErrorText(const nlohmann::json::exception& e);
+
 // Parses user-supplied JSON after CheckJsonDepth. Throws InputError "<what>: <problem>" (byte
-// offset of a syntax error, or the depth limit).
+// offset of a syntax error, a number no double can hold, or the depth limit).
 nlohmann::json ParseJsonDocument(std::string_view text, const std::string& what);
 
 }  // namespace greenlight

@@ -54,6 +54,8 @@ std::optional<DsseEnvelope> ParseEnvelope(std::string_view json_text, std::strin
   } catch (const nlohmann::json::parse_error& e) {
     return fail("not a DSSE envelope: invalid JSON at byte " + std::to_string(e.byte) +
                 " (truncated or corrupted file?)");
+  } catch (const nlohmann::json::exception& e) {
+    return fail("not a DSSE envelope: " + JsonErrorText(e));
   }
   if (!doc.is_object()) return fail("not a DSSE envelope: the top level is not a JSON object");
   for (const char* field : {"payloadType", "payload", "signatures"}) {

@@ -115,6 +115,8 @@ ReportVerification VerifySignedReport(std::string_view envelope_text,
     }
   } catch (const nlohmann::json::parse_error& e) {
     return invalid("the signed payload is not JSON (byte " + std::to_string(e.byte) + ")");
+  } catch (const nlohmann::json::exception& e) {
+    return invalid("the signed payload is not valid JSON: " + JsonErrorText(e));
   }
   if (auto bad = CheckStatementShape(out.statement, request.predicate_type)) return invalid(*bad);
   for (const auto& s : out.statement["subject"]) {

@@ -5,11 +5,14 @@
 #   FUZZ_SECONDS  seconds per target (default 60)
 #   FUZZ_TARGETS  space-separated subset (default: all)
 #   FUZZ_JOBS     targets run side by side (default 1)
+#   FUZZ_SEED     libFuzzer's -seed (default 0: a new seed each run); CI fixes it so that a run on
+#                 a fresh corpus repeats the same mutations, which a developer can replay locally
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build-fuzz}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_JOBS=${FUZZ_JOBS:-1}
+FUZZ_SEED=${FUZZ_SEED:-0}
 JOBS=${JOBS:-$(nproc)}
 ALL="criteria envelope show_json csv idx base64 pem"
 TARGETS=${FUZZ_TARGETS:-$ALL}
@@ -39,7 +42,7 @@ run_one() {
   # Crash inputs land in $findings (artifact_prefix).
   "$BUILD_DIR/fuzz/fuzz_$t" "$corpus" "${seeds[@]}" -dict=fuzz/yaml_json.dict \
     -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=4096 -max_len=65536 \
-    -use_value_profile=1 -print_final_stats=1 -artifact_prefix="$findings/" \
+    -use_value_profile=1 -seed="$FUZZ_SEED" -print_final_stats=1 -artifact_prefix="$findings/" \
     >"$BUILD_DIR/fuzz_$t.log" 2>&1 && rc=0 || rc=$?
   local execs
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$BUILD_DIR/fuzz_$t.log" | grep -o '[0-9]*$' || echo "?")

@@ -181,4 +181,8 @@ BOOST_AUTO_TEST_CASE(json_depth_is_checked_before_parsing) {
   BOOST_TEST(Has(InputErrorOf([] { gl::ParseJsonDocument("{\"a\": ", "r.json"); }),
                  "r.json: not valid JSON at byte"));
   BOOST_TEST(gl::ParseJsonDocument("{\"a\": [1]}", "r.json")["a"][0] == 1);
+  // A number no double can hold is an input error, not an uncaught out_of_range (found by
+  // fuzz_show_json).
+  BOOST_TEST(InputErrorOf([] { gl::ParseJsonDocument("{\"a\": 1e999}", "r.json"); }) ==
+             "r.json: number overflow parsing '1e999'");
 }

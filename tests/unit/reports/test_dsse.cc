@@ -72,6 +72,14 @@ BOOST_AUTO_TEST_CASE(accepts_url_safe_unpadded_base64_and_missing_keyid) {
   BOOST_TEST(VerifyEnvelope(*parsed, keys).valid);
 }
 
+BOOST_AUTO_TEST_CASE(an_envelope_with_an_unrepresentable_number_is_refused) {
+  std::string error;
+  const auto parsed =
+      ParseEnvelope(R"({"payloadType": "x/y", "payload": "", "signatures": [], "n": -1e999})", &error);
+  BOOST_TEST(!parsed.has_value());
+  BOOST_TEST(error == "not a DSSE envelope: number overflow parsing '-1e999'");
+}
+
 BOOST_AUTO_TEST_CASE(any_trusted_key_and_any_signature_may_verify) {
   const auto a = Ed25519PrivateKey::Generate();
   const auto b = Ed25519PrivateKey::Generate();

@@ -248,6 +248,11 @@ BOOST_AUTO_TEST_CASE(a_genuine_signature_over_the_wrong_content_is_rejected) {
   check = VerifySignedReport(SerializeEnvelope(SignEnvelope(kInTotoPayloadType, "{not json", key)),
                              Request());
   BOOST_TEST(Contains(check.reason, "not JSON"), check.reason);
+  // A signed payload holding a number no double can hold is refused with a reason, not a crash.
+  check = VerifySignedReport(
+      SerializeEnvelope(SignEnvelope(kInTotoPayloadType, "{\"n\": 1e999}", key)), Request());
+  BOOST_TEST(!check.valid);
+  BOOST_TEST(Contains(check.reason, "number overflow parsing '1e999'"), check.reason);
 
   nlohmann::json wrong_type = MakeStatement(std::string(64, 'a'));
   wrong_type["_type"] = "https://in-toto.io/Statement/v0.1";
