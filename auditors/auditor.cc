@@ -59,10 +59,26 @@ const ClassifierOutputs& AuditContext::Outputs(std::string_view criterion_id) {
     outputs_ = std::move(out);
     return *outputs_;
   }
-  if (dataset_.sample_size() != model_->input_size()) {
-    throw InputError(model_->spec().path.string() + ": dataset rows have " +
+  out = ForwardAll(*model_, "forward passes", criterion_id);
+  outputs_ = std::move(out);
+  return *outputs_;
+}
+
+const ClassifierOutputs& AuditContext::ReferenceOutputs(std::string_view criterion_id) {
+  if (reference_outputs_) return *reference_outputs_;
+  if (reference_ == nullptr) throw RuntimeError("the audit has no reference model");
+  reference_outputs_ = ForwardAll(*reference_, "reference forward passes", criterion_id);
+  return *reference_outputs_;
+}
+
+ClassifierOutputs AuditContext::ForwardAll(Model& model, std::string_view step,
+                                           std::string_view criterion_id) const {
+  ClassifierOutputs out;
+  out.rows = dataset_.rows();
+  if (dataset_.sample_size() != model.input_size()) {
+    throw InputError(model.spec().path.string() + ": dataset rows have " +
                      std::to_string(dataset_.sample_size()) + " values but model input.shape has " +
-                     std::to_string(model_->input_size()));
+                     std::to_string(model.input_size()));
   }
   constexpr int64_t kBatch = 256;
   out.predicted.resize(static_cast<size_t>(out.rows));
@@ -72,10 +88,9 @@ const ClassifierOutputs& AuditContext::Outputs(std::string_view criterion_id) {
         dataset_.features().subspan(static_cast<size_t>(start * dataset_.sample_size()),
                                     static_cast<size_t>(b * dataset_.sample_size()));
     int64_t classes = 0;
-    const std::vector<float> raw = model_->Forward(input, b, &classes);
+    const std::vector<float> raw = model.Forward(input, b, &classes);
     int64_t c = 0;
-    const std::vector<double> p =
-        OutputsToProbabilities(raw, b, classes, model_->spec().output, &c);
+    const std::vector<double> p = OutputsToProbabilities(raw, b, classes, model.spec().output, &c);
     if (out.classes == 0) {
       out.classes = c;
       out.probabilities.reserve(static_cast<size_t>(out.rows * c));
@@ -86,16 +101,15 @@ const ClassifierOutputs& AuditContext::Outputs(std::string_view criterion_id) {
       out.predicted[static_cast<size_t>(start + i)] = std::max_element(first, first + c) - first;
     }
     out.probabilities.insert(out.probabilities.end(), p.begin(), p.end());
-    Progress(criterion_id, "forward passes", static_cast<double>(start + b) / out.rows);
+    Progress(criterion_id, step, static_cast<double>(start + b) / out.rows);
   }
   if (out.classes == 2) {
     for (int64_t i = 0; i < out.rows; ++i) {
       out.positive_scores.push_back(out.probabilities[static_cast<size_t>(i * 2 + 1)]);
     }
   }
-  out.source = "model:" + model_->info().sha256;
-  outputs_ = std::move(out);
-  return *outputs_;
+  out.source = "model:" + model.info().sha256;
+  return out;
 }
 
 void AuditorRegistry::Register(std::unique_ptr<Auditor> auditor) {

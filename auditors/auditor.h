@@ -56,6 +56,10 @@ struct MetricSpec {
   std::vector<ParamSpec> params;
   bool needs_model = true;   // false: works on recorded predictions (black-box mode).
   bool needs_labels = true;  // true: SKIPPED when the dataset has no label.
+  // true: compares the model with the reference model (criteria reference:); the loader rejects
+  // the criterion without one. A metric may need it for some parameters only
+  // (Metric::NeedsReference).
+  bool needs_reference = false;
 };
 
 // Legacy path: what the engine asks an auditor to measure for one criterion.
@@ -102,15 +106,25 @@ class AuditContext {
   AuditContext(Model* model, const Dataset& dataset, uint64_t seed, ProgressSink* progress);
 
   Model* model() const { return model_; }
+  // The reference model (criteria reference:), or null. Not owned; set before any work runs.
+  Model* reference() const { return reference_; }
+  void SetReference(Model* reference) { reference_ = reference; }
   const Dataset& dataset() const { return dataset_; }
   uint64_t seed() const { return seed_; }
   void Progress(std::string_view criterion_id, std::string_view step, double fraction) const;
 
   // Forward passes over the whole dataset (batched), or the recorded predictions in black-box mode.
   const ClassifierOutputs& Outputs(std::string_view criterion_id = "");
+  // The reference model's forward passes over the same rows. Throws RuntimeError without one.
+  const ClassifierOutputs& ReferenceOutputs(std::string_view criterion_id = "");
 
  private:
   Model* model_;
+  Model* reference_ = nullptr;
+  std::optional<ClassifierOutputs> reference_outputs_;
+  // Every row through `model` in batches, with progress reported as `step`.
+  ClassifierOutputs ForwardAll(Model& model, std::string_view step,
+                               std::string_view criterion_id) const;
   const Dataset& dataset_;
   uint64_t seed_;
   ProgressSink* progress_;

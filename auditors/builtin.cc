@@ -19,6 +19,9 @@ void RegisterBuiltinAuditors(AuditorRegistry& registry) {
   RegisterMetric(registry, accuracy::MakeF1());
   RegisterMetric(registry, accuracy::MakeRocAuc());
   RegisterMetric(registry, accuracy::MakeAccuracyRetention());
+  RegisterMetric(registry, accuracy::MakeAccuracyDelta());
+  RegisterMetric(registry, accuracy::MakePredictionAgreement());
+  RegisterMetric(registry, accuracy::MakeMcNemarPValue());
   using fairness::MakeGroupMetric;
   RegisterMetric(registry, MakeGroupMetric(fairness::Metric::kSelectionRate));
   RegisterMetric(registry, MakeGroupMetric(fairness::Metric::kDemographicParityDifference));

@@ -88,4 +88,21 @@ std::shared_ptr<const WorkRecord> OutputsWork::Run(
   return record;
 }
 
+std::shared_ptr<const WorkRecord> PairedOutputsWork::Run(
+    AuditContext& context, std::span<Instrument* const> /*instruments*/) const {
+  auto record = std::make_shared<OutputsRecord>();
+  record->outputs = &context.Outputs("outputs");
+  record->reference = &context.ReferenceOutputs("outputs+reference");
+  if (record->reference->rows != record->outputs->rows) {
+    throw RuntimeError("the reference model's outputs cover " +
+                       std::to_string(record->reference->rows) + " rows, the model's " +
+                       std::to_string(record->outputs->rows));
+  }
+  const Dataset& data = context.dataset();
+  if (data.has_labels()) record->labels = data.labels();
+  record->classes =
+      std::max({record->outputs->classes, record->reference->classes, data.num_classes()});
+  return record;
+}
+
 }  // namespace greenlight

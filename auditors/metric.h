@@ -112,6 +112,11 @@ class Metric {
   // column, a group that matches no row), so the run stops as bad input.
   virtual void CheckData(const BoundParams& /*params*/, const Dataset& /*data*/) const {}
   virtual std::shared_ptr<const Work> Needs(const BoundParams& params) const = 0;
+  // Whether the criterion compares with the reference model (criteria reference:), so the loader
+  // can reject it without one, naming the criterion. Default: spec().needs_reference.
+  virtual bool NeedsReference(const BoundParams& /*params*/) const {
+    return spec().needs_reference;
+  }
   virtual std::shared_ptr<Instrument> MakeInstrument(const BoundParams& /*params*/) const {
     return nullptr;
   }
@@ -178,6 +183,9 @@ class TypedMetric : public Metric {
   std::shared_ptr<const Work> Needs(const BoundParams& params) const final {
     return Needs(Typed(params));
   }
+  bool NeedsReference(const BoundParams& params) const final {
+    return UsesReference(Typed(params));
+  }
   std::unique_ptr<MetricStats> Accumulate(const BoundParams& params,
                                           const MetricInput& input) const final {
     const auto* record = dynamic_cast<const R*>(&input.record);
@@ -198,6 +206,8 @@ class TypedMetric : public Metric {
  protected:
   virtual void CheckData(const P& /*params*/, const Dataset& /*data*/) const {}
   virtual std::shared_ptr<const Work> Needs(const P& params) const = 0;
+  // Override when only some parameters compare with the reference model.
+  virtual bool UsesReference(const P& /*params*/) const { return spec_.needs_reference; }
   virtual S Accumulate(const P& params, const R& record, const MetricInput& input) const = 0;
   virtual Measurement Finalize(const P& params, const S& stats,
                                const FinalizeContext& context) const = 0;
@@ -225,7 +235,10 @@ class TypedMetric : public Metric {
 // its groups). Computed once per audit by AuditContext::Outputs, shared with the legacy path.
 struct OutputsRecord final : WorkRecord {
   const ClassifierOutputs* outputs = nullptr;  // Owned by the AuditContext (or the caller).
-  std::span<const int64_t> labels;             // Empty when the dataset has no labels.
+  // The reference model's outputs on the same rows, in the same order (PairedOutputsWork); null
+  // for the model's outputs alone. Owned like `outputs`.
+  const ClassifierOutputs* reference = nullptr;
+  std::span<const int64_t> labels;  // Empty when the dataset has no labels.
   int64_t classes = 0;  // max(output classes, dataset classes): the confusion matrix's side.
   int64_t rows() const override { return outputs->rows; }
 };
@@ -233,6 +246,17 @@ struct OutputsRecord final : WorkRecord {
 class OutputsWork final : public Work {
  public:
   std::string key() const override { return "outputs"; }
+  std::shared_ptr<const WorkRecord> Run(AuditContext& context,
+                                        std::span<Instrument* const> instruments) const override;
+};
+
+// The model's and the reference model's outputs on every row (an OutputsRecord with `reference`
+// set): the work of the paired metrics, which compare the two models row by row. The model's pass
+// is the one OutputsWork uses (AuditContext keeps it), so only the reference's pass is extra.
+// Throws RuntimeError when the audit has no reference model.
+class PairedOutputsWork final : public Work {
+ public:
+  std::string key() const override { return "outputs+reference"; }
   std::shared_ptr<const WorkRecord> Run(AuditContext& context,
                                         std::span<Instrument* const> instruments) const override;
 };

@@ -21,6 +21,7 @@ namespace {
 struct AuditArgs {
   std::string criteria;
   std::string model;
+  std::string reference;
   std::string out = "greenlight-report";
   int threads = 0;
   double time_budget_s = 0.0;  // 0: each criterion's own time_budget_s.
@@ -83,7 +84,8 @@ int RunAuditCommand(const AuditArgs& args, const GlobalOptions& global) {
   // Paths are recorded in the report, which is JSON and so UTF-8.
   for (const auto& [option, value] :
        {std::pair<const char*, const std::string*>{"--criteria", &args.criteria},
-        {"--model", &args.model}}) {
+        {"--model", &args.model},
+        {"--reference", &args.reference}}) {
     if (const size_t bad = FindInvalidUtf8(*value); bad != std::string::npos) {
       throw InputError(std::string(option) + ": the path is not valid UTF-8 (byte " +
                        std::to_string(bad) + ")");
@@ -99,7 +101,10 @@ int RunAuditCommand(const AuditArgs& args, const GlobalOptions& global) {
                                                   : std::filesystem::path(args.criteria);
   std::optional<std::filesystem::path> model;
   if (!args.model.empty()) model = args.model;
-  const CriteriaFile criteria = LoadCriteria(criteria_path, registry, model);
+  std::optional<std::filesystem::path> reference;
+  if (!args.reference.empty()) reference = args.reference;
+  const CriteriaFile criteria =
+      LoadCriteria(criteria_path, registry, model, BuiltinModelRegistry(), reference);
   // Load the signing key before the audit, so a bad key fails in seconds, not after the run.
   std::optional<Ed25519PrivateKey> key;
   if (!args.key.empty()) key = Ed25519PrivateKey::FromPemFile(args.key, args.insecure_key);
@@ -146,6 +151,10 @@ void AddAuditCommand(CLI::App& app, const GlobalOptions& global, int* exit_code)
   cmd->add_option("-c,--criteria", args->criteria,
                   "criteria file (default: shipped criteria/demo.yaml)");
   cmd->add_option("-m,--model", args->model, "model file; overrides model.path in the criteria");
+  cmd->add_option(
+      "--reference", args->reference,
+      "reference model to compare with; overrides reference.path in the criteria (without "
+      "a reference: section it is read as the model is)");
   cmd->add_option("-o,--out", args->out, "output directory for report.json")->capture_default_str();
   cmd->add_option("--format", args->format,
                   "what to print on stdout: " + BuiltinReporters().NameList() +

@@ -83,16 +83,18 @@ Report BuildReport(const CriteriaFile& criteria, const AuditOutcome& outcome) {
   for (const auto& i : criteria.remote_inputs) {
     r.criteria.remote_inputs.push_back({i.field, i.url, i.sha256});
   }
-  if (outcome.model) {
+  auto model_of = [](const ModelInfo& info) {
     Report::Model m;
-    m.path = std::filesystem::absolute(outcome.model->path).lexically_normal().string();
-    m.sha256 = outcome.model->sha256;
-    m.format = outcome.model->format;
-    m.device = outcome.model->device;
-    m.parameters = outcome.model->parameters;
-    m.size_bytes = outcome.model->size_bytes;
-    r.model = m;
-  }
+    m.path = std::filesystem::absolute(info.path).lexically_normal().string();
+    m.sha256 = info.sha256;
+    m.format = info.format;
+    m.device = info.device;
+    m.parameters = info.parameters;
+    m.size_bytes = info.size_bytes;
+    return m;
+  };
+  if (outcome.model) r.model = model_of(*outcome.model);
+  if (outcome.reference) r.reference = model_of(*outcome.reference);
   r.dataset = DatasetReport(outcome.dataset);
   const EnvironmentInfo& e = outcome.environment;
   r.environment = {{"cpu_model", e.cpu_model},

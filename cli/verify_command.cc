@@ -112,10 +112,20 @@ int Rerun(const ReportVerification& v, const VerifyArgs& args, const GlobalOptio
     }
   }
   // The model: the first --model (already matched against a subject), else the recorded path.
+  // With a reference model among the subjects, the --model files are told apart by digest.
+  auto given_with_digest = [&](const std::string& sha256) -> std::optional<std::filesystem::path> {
+    for (const auto& m : args.models) {
+      if (Sha256File(m) == sha256) return std::filesystem::path(m);
+    }
+    return std::nullopt;
+  };
   std::optional<std::filesystem::path> model;
-  if (!args.models.empty()) {
+  if (recorded.model && recorded.reference) {
+    model = given_with_digest(recorded.model->sha256);
+  } else if (!args.models.empty()) {
     model = args.models.front();
-  } else if (recorded.model) {
+  }
+  if (!model && recorded.model) {
     model = recorded.model->path;
     if (!std::filesystem::exists(*model)) {
       throw InputError("--rerun needs the model file: the recorded " + model->string() +
@@ -127,9 +137,27 @@ int Rerun(const ReportVerification& v, const VerifyArgs& args, const GlobalOptio
     }
   }
 
+  // The reference model: a --model with its digest, else the recorded path.
+  std::optional<std::filesystem::path> reference;
+  if (recorded.reference) {
+    reference = given_with_digest(recorded.reference->sha256);
+    if (!reference) {
+      reference = recorded.reference->path;
+      if (!std::filesystem::exists(*reference)) {
+        throw InputError("--rerun needs the reference model file: the recorded " +
+                         reference->string() + " does not exist here; pass --model FILE");
+      }
+      if (Sha256File(*reference) != recorded.reference->sha256) {
+        return Invalid("the reference model file at the recorded path " + reference->string() +
+                       " is not the audited one (sha256 differs); pass --model FILE");
+      }
+    }
+  }
+
   AuditorRegistry registry;
   RegisterBuiltinAuditors(registry);
-  const CriteriaFile criteria = LoadCriteria(criteria_path, registry, model);
+  const CriteriaFile criteria =
+      LoadCriteria(criteria_path, registry, model, BuiltinModelRegistry(), reference);
   TerminalProgress progress(!global.quiet && isatty(STDERR_FILENO) == 1);
   AuditOptions options;
   options.progress = &progress;

@@ -91,8 +91,12 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
   // The model is read once, here; it is loaded where it runs (the supervised worker, from these
   // bytes, or this process when not isolated).
   std::optional<ModelSpec> model_spec = criteria.model;
+  std::optional<ModelSpec> reference_spec = criteria.reference;
   if (model_spec) {
     if (options.isolate_model) model_spec->bytes = ReadModelBytes(*model_spec);
+    if (reference_spec && options.isolate_model) {
+      reference_spec->bytes = ReadModelBytes(*reference_spec);
+    }
     if (auto threads = options.threads ? options.threads : criteria.threads) {
       if (*threads < 1 || *threads > kMaxThreads) {
         throw InputError(criteria.path.string() + ": threads " + std::to_string(*threads) +
@@ -102,11 +106,12 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
   }
   const std::unique_ptr<Dataset> dataset = LoadDataset(criteria.dataset);
   out.dataset = dataset->info();
-  if (model_spec) {
+  for (const std::optional<ModelSpec>* spec : {&model_spec, &reference_spec}) {
+    if (!*spec) continue;
     int64_t input_size = 1;
-    for (int64_t d : model_spec->input_shape) input_size *= d;
+    for (int64_t d : (*spec)->input_shape) input_size *= d;
     if (dataset->sample_size() != input_size) {
-      throw InputError(model_spec->path.string() + ": input.shape declares " +
+      throw InputError((*spec)->path.string() + ": input.shape declares " +
                        std::to_string(input_size) + " values per sample but the dataset has " +
                        std::to_string(dataset->sample_size()));
     }
@@ -120,6 +125,7 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
   inputs.runtimes = options.runtimes != nullptr ? options.runtimes : &BuiltinModelRegistry();
   inputs.dataset = dataset.get();
   inputs.model = model_spec;
+  if (model_spec) inputs.reference = reference_spec;
   inputs.threads = options.threads ? options.threads : criteria.threads;
   for (const Criterion& c : criteria.criteria) inputs.requests.push_back(RequestFor(c, criteria));
   const std::vector<MetricRequest> requests = inputs.requests;
@@ -138,17 +144,19 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
     preflight_budget = options.time_budget_s.value_or(kDefaultTimeBudgetS);
   const StartResult start = executor->Start(preflight_budget);
   if (model_spec) {
-    if (start.info) {
-      out.model = *start.info;
-    } else {
-      // The model hung or crashed while loading: the report still names the bytes it was given.
+    // A model that hung or crashed while loading: the report still names the bytes it was given.
+    auto from_bytes = [](const ModelSpec& spec) {
       ModelInfo info;
-      info.path = model_spec->path;
-      info.sha256 = Sha256Hex(*model_spec->bytes);
-      info.size_bytes = static_cast<int64_t>(model_spec->bytes->size());
-      info.format = model_spec->format;
-      info.device = model_spec->device;
-      out.model = info;
+      info.path = spec.path;
+      info.sha256 = Sha256Hex(*spec.bytes);
+      info.size_bytes = static_cast<int64_t>(spec.bytes->size());
+      info.format = spec.format;
+      info.device = spec.device;
+      return info;
+    };
+    out.model = start.info ? *start.info : from_bytes(*model_spec);
+    if (reference_spec) {
+      out.reference = start.reference_info ? *start.reference_info : from_bytes(*reference_spec);
     }
     out.environment.device = out.model->device;
     out.environment.threads = start.threads;

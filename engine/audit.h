@@ -53,7 +53,8 @@ struct EnvironmentInfo {
 };
 
 struct AuditOutcome {
-  std::optional<ModelInfo> model;  // Absent in black-box mode.
+  std::optional<ModelInfo> model;      // Absent in black-box mode.
+  std::optional<ModelInfo> reference;  // The reference model (criteria reference:), if any.
   DatasetInfo dataset;
   EnvironmentInfo environment;
   Status verdict = Status::kError;

@@ -100,6 +100,39 @@ Threshold ParseThreshold(const nlohmann::json& t) {
   return out;
 }
 
+// A model: or reference: section. A reference's output, input, format and device default to
+// the model's (`inherit`); a model's path is required by the schema.
+ModelSpec ParseModelSpec(const YamlDocument& doc, const std::string& at, const nlohmann::json& m,
+                         const std::filesystem::path& base, const ModelRegistry& runtimes,
+                         const std::optional<ModelSpec>& inherit) {
+  ModelSpec spec = inherit.value_or(ModelSpec{});
+  spec.format = m.value("format", spec.format);
+  if (!runtimes.Has(spec.format)) {
+    Fail(doc, at + "/format",
+         "unknown model format '" + spec.format + "' (known: " + runtimes.FormatList() + ")");
+  }
+  spec.path = Resolve(base, m["path"].get<std::string>());
+  if (m.contains("output")) {
+    const std::string output = m["output"].get<std::string>();
+    spec.output = output == "logits"          ? OutputKind::kLogits
+                  : output == "probabilities" ? OutputKind::kProbabilities
+                                              : OutputKind::kLogProbabilities;
+  }
+  if (m.contains("input")) {
+    spec.input_shape = m["input"]["shape"].get<std::vector<int64_t>>();
+    if (m["input"].contains("range")) {
+      spec.input_min = m["input"]["range"][0].get<double>();
+      spec.input_max = m["input"]["range"][1].get<double>();
+      if (!(spec.input_min < spec.input_max)) {
+        Fail(doc, at + "/input/range", "the range must be [low, high] with low < high");
+      }
+    }
+  }
+  spec.device = m.value("device", inherit ? inherit->device : std::string("cpu"));
+  spec.bytes.reset();
+  return spec;
+}
+
 }  // namespace
 
 bool Threshold::Passes(double x) const {
@@ -125,15 +158,17 @@ const std::string& CriteriaSchemaText() {
 
 CriteriaFile LoadCriteria(const std::filesystem::path& path, const AuditorRegistry& registry,
                           const std::optional<std::filesystem::path>& model_override,
-                          const ModelRegistry& runtimes) {
+                          const ModelRegistry& runtimes,
+                          const std::optional<std::filesystem::path>& reference_override) {
   return ParseCriteria(ReadFile(path, kMaxCriteriaBytes, "criteria file"), path, registry,
-                       model_override, runtimes);
+                       model_override, runtimes, reference_override);
 }
 
 CriteriaFile ParseCriteria(const std::string& text, const std::filesystem::path& path,
                            const AuditorRegistry& registry,
                            const std::optional<std::filesystem::path>& model_override,
-                           const ModelRegistry& runtimes) {
+                           const ModelRegistry& runtimes,
+                           const std::optional<std::filesystem::path>& reference_override) {
   const YamlDocument source = ParseYaml(text, path);
   if (!source.value.is_object()) Fail(source, "", "a criteria file must be a YAML mapping");
   const EffectiveCriteria effective = ResolveEffectiveCriteria(source);
@@ -156,32 +191,28 @@ CriteriaFile ParseCriteria(const std::string& text, const std::filesystem::path&
   }
 
   if (v.contains("model")) {
-    const auto& m = v["model"];
-    ModelSpec spec;
-    spec.format = m.value("format", spec.format);
-    if (!runtimes.Has(spec.format)) {
-      Fail(doc, "/model/format",
-           "unknown model format '" + spec.format + "' (known: " + runtimes.FormatList() + ")");
-    }
-    spec.path = model_override ? *model_override : Resolve(base, m["path"].get<std::string>());
-    const std::string output = m["output"].get<std::string>();
-    spec.output = output == "logits"          ? OutputKind::kLogits
-                  : output == "probabilities" ? OutputKind::kProbabilities
-                                              : OutputKind::kLogProbabilities;
-    spec.input_shape = m["input"]["shape"].get<std::vector<int64_t>>();
-    if (m["input"].contains("range")) {
-      spec.input_min = m["input"]["range"][0].get<double>();
-      spec.input_max = m["input"]["range"][1].get<double>();
-      if (!(spec.input_min < spec.input_max)) {
-        Fail(doc, "/model/input/range", "the range must be [low, high] with low < high");
-      }
-    }
-    spec.device = m.value("device", "cpu");
+    ModelSpec spec = ParseModelSpec(doc, "/model", v["model"], base, runtimes, std::nullopt);
+    if (model_override) spec.path = *model_override;
     out.model = spec;
   } else if (model_override) {
     throw InputError(path.string() +
                      ": --model given but the criteria have no model: section "
                      "(it declares the model's output and input shape)");
+  }
+  if (v.contains("reference")) {
+    if (!out.model) Fail(doc, "/reference", "a reference model needs a model: section to compare");
+    ModelSpec spec = ParseModelSpec(doc, "/reference", v["reference"], base, runtimes, out.model);
+    if (reference_override) spec.path = *reference_override;
+    out.reference = spec;
+  } else if (reference_override) {
+    if (!out.model) {
+      throw InputError(path.string() +
+                       ": --reference given but the criteria have no model: section to compare");
+    }
+    // Without a reference: section the reference is read as the model is.
+    ModelSpec spec = *out.model;
+    spec.path = *reference_override;
+    out.reference = spec;
   }
 
   const auto& d = v["dataset"];
@@ -283,6 +314,11 @@ CriteriaFile ParseCriteria(const std::string& text, const std::filesystem::path&
         const std::string pp =
             at + "/params" + (e.field().empty() ? "" : "/" + JsonPointerEscape(e.field()));
         Fail(doc, pp, e.what());
+      }
+      if (metric->NeedsReference(*cr.bound) && !out.reference) {
+        Fail(doc, at + "/metric",
+             "criterion " + cr.id + ": metric '" + cr.metric +
+                 "' compares with a reference model: add a reference: section (or --reference)");
       }
       // The report lists the parameters in effect; optional ones left out stay out.
       cr.params = nlohmann::json::object();

@@ -62,6 +62,10 @@ struct CriteriaFile {
   std::string sha256;
   CriteriaMetadata metadata;
   std::optional<ModelSpec> model;  // Absent in black-box mode.
+  // The reference model a compressed (or otherwise changed) model is compared with (reference:,
+  // or --reference): read, hashed and loaded like the model, in the same worker. Absent unless
+  // given.
+  std::optional<ModelSpec> reference;
   DatasetSpec dataset;
   std::vector<Criterion> criteria;
   uint64_t seed = 0;
@@ -72,18 +76,23 @@ struct CriteriaFile {
 
 // Loads and validates a criteria file, after resolving its profiles and remote inputs
 // (ResolveEffectiveCriteria). `model_override` replaces model.path (the model section
-// must then still declare output and input). Relative paths resolve against the file's folder.
-// model.format (default torchscript) must be a format `runtimes` knows.
+// must then still declare output and input). `reference_override` replaces reference.path, or,
+// without a reference: section, names a reference read as the model is (its output, input, format
+// and device). Relative paths resolve against the file's folder. model.format and
+// reference.format (default torchscript) must be formats `runtimes` knows. A criterion whose
+// metric compares with the reference model (Metric::NeedsReference) needs a reference.
 // Throws InputError "<file>:<line>:<col>: <field>: <problem>".
 CriteriaFile LoadCriteria(const std::filesystem::path& path, const AuditorRegistry& registry,
                           const std::optional<std::filesystem::path>& model_override = {},
-                          const ModelRegistry& runtimes = BuiltinModelRegistry());
+                          const ModelRegistry& runtimes = BuiltinModelRegistry(),
+                          const std::optional<std::filesystem::path>& reference_override = {});
 
 // LoadCriteria on the file's bytes, already read (`path` names it and anchors relative paths).
 CriteriaFile ParseCriteria(const std::string& text, const std::filesystem::path& path,
                            const AuditorRegistry& registry,
                            const std::optional<std::filesystem::path>& model_override = {},
-                           const ModelRegistry& runtimes = BuiltinModelRegistry());
+                           const ModelRegistry& runtimes = BuiltinModelRegistry(),
+                           const std::optional<std::filesystem::path>& reference_override = {});
 
 // The criteria JSON Schema compiled into the binary (schemas/criteria.schema.json).
 const std::string& CriteriaSchemaText();

@@ -71,12 +71,17 @@ class ModelSide {
 
   // `loaded` is called as soon as the model is loaded, before the preflight, so the audit knows
   // the model (digest, parameters, device) even when the preflight then hangs.
-  void Start(bool preflight, const std::function<void(const ModelInfo&, int)>& loaded) {
+  void Start(bool preflight,
+             const std::function<void(const ModelInfo&, const ModelInfo*, int)>& loaded) {
     const Dataset& dataset = *in_.dataset;
     if (in_.model) {
       model_ = in_.runtimes->Load(*in_.model);
-      if (in_.threads) model_->SetThreads(*in_.threads);
-      loaded(model_->info(), model_->threads());
+      if (in_.reference) reference_ = in_.runtimes->Load(*in_.reference);
+      if (in_.threads) {
+        model_->SetThreads(*in_.threads);
+        if (reference_) reference_->SetThreads(*in_.threads);
+      }
+      loaded(model_->info(), reference_ ? &reference_->info() : nullptr, model_->threads());
     }
     if (model_ && preflight && dataset.rows() > 0) {
       // Preflight: one real sample through the model, so a model that cannot take the declared
@@ -97,8 +102,19 @@ class ModelSide {
                          std::to_string(outputs) + " output classes (0.." +
                          std::to_string(outputs - 1) + ")");
       }
+      if (reference_) {
+        // Paired metrics compare top-1 classes row by row: both models must mean the same classes.
+        int64_t reference_outputs = 0;
+        reference_->Forward(dataset.row(0), 1, &reference_outputs);
+        if (reference_outputs != outputs) {
+          throw InputError(in_.reference->path.string() + ": the reference model gives " +
+                           std::to_string(reference_outputs) + " outputs per sample, the model " +
+                           std::to_string(outputs) + "; they cannot be compared");
+        }
+      }
     }
     context_ = std::make_unique<AuditContext>(model_.get(), dataset, in_.criteria->seed, progress_);
+    context_->SetReference(reference_.get());
   }
 
   WorkResult RunWork(size_t item, const std::vector<size_t>& criteria) {
@@ -143,6 +159,7 @@ class ModelSide {
   ProgressSink* progress_;
   AuditPlan plan_;
   std::unique_ptr<Model> model_;
+  std::unique_ptr<Model> reference_;
   std::unique_ptr<AuditContext> context_;
 };
 
@@ -153,10 +170,12 @@ class InProcessExecutor final : public ModelExecutor {
 
   StartResult Start(double /*budget_s*/) override {
     StartResult out;
-    side_.Start(/*preflight=*/true, [&](const ModelInfo& info, int threads) {
-      out.info = info;
-      out.threads = threads;
-    });
+    side_.Start(/*preflight=*/true,
+                [&](const ModelInfo& info, const ModelInfo* reference, int threads) {
+                  out.info = info;
+                  if (reference != nullptr) out.reference_info = *reference;
+                  out.threads = threads;
+                });
     return out;
   }
   WorkResult RunWork(size_t item, const std::vector<size_t>& criteria, double) override {
@@ -312,9 +331,12 @@ WorkResult WorkResultFromJson(const json& j, const ModelSideInputs& in) {
     try {
       const std::string op = command->at("op").get<std::string>();
       if (op == "start") {
-        side.Start(command->at("preflight").get<bool>(), [&](const ModelInfo& info, int threads) {
-          SendMessage(fd, {{"loaded", {{"info", InfoToJson(info)}, {"threads", threads}}}});
-        });
+        side.Start(command->at("preflight").get<bool>(),
+                   [&](const ModelInfo& info, const ModelInfo* reference, int threads) {
+                     json loaded = {{"info", InfoToJson(info)}, {"threads", threads}};
+                     if (reference != nullptr) loaded["reference"] = InfoToJson(*reference);
+                     SendMessage(fd, {{"loaded", loaded}});
+                   });
         reply = json::object();
       } else if (op == "work") {
         reply = WorkResultToJson(side.RunWork(command->at("item").get<size_t>(),
@@ -352,6 +374,7 @@ class SupervisedExecutor final : public ModelExecutor {
         Spawn(/*preflight=*/true, deadline, budget_s, "loading the model and its preflight");
     if (info_) {
       out.info = info_;
+      out.reference_info = reference_info_;
       out.threads = threads_;
     }
     if (!x.reply) {
@@ -498,6 +521,9 @@ class SupervisedExecutor final : public ModelExecutor {
         }
       } else if (message->contains("loaded")) {
         info_ = InfoFromJson((*message)["loaded"].at("info"));
+        if ((*message)["loaded"].contains("reference")) {
+          reference_info_ = InfoFromJson((*message)["loaded"]["reference"]);
+        }
         threads_ = (*message)["loaded"].at("threads").get<int>();
       } else if (message->contains("reply")) {
         return {(*message)["reply"], {}};
@@ -556,6 +582,7 @@ class SupervisedExecutor final : public ModelExecutor {
   int fd_ = -1;
   std::optional<int> reaped_;  // Wait status, when Await already reaped the worker.
   std::optional<ModelInfo> info_;
+  std::optional<ModelInfo> reference_info_;
   int threads_ = 0;
 };
 

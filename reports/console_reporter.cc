@@ -87,6 +87,11 @@ std::string ConsoleReporter::Render(const Report& report) const {
   if (report.model) {
     out << "model   " << report.model->path << "  sha256:" << report.model->sha256.substr(0, 16)
         << "…  " << report.model->parameters << " parameters\n";
+    if (report.reference) {
+      out << "reference " << report.reference->path
+          << "  sha256:" << report.reference->sha256.substr(0, 16) << "…  "
+          << report.reference->parameters << " parameters\n";
+    }
   }
   out << "dataset " << report.dataset.path << "  " << AuditedRowsText(report.dataset) << "\n";
   for (const auto& p : report.criteria.profiles) {

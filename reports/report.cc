@@ -135,6 +135,11 @@ nlohmann::json ToStatement(const Report& report) {
   if (report.model) {
     subject.push_back({{"name", std::filesystem::path(report.model->path).filename().string()},
                        {"digest", {{"sha256", report.model->sha256}}}});
+    if (report.reference) {
+      subject.push_back(
+          {{"name", std::filesystem::path(report.reference->path).filename().string()},
+           {"digest", {{"sha256", report.reference->sha256}}}});
+    }
   } else {
     for (const auto& f : report.dataset.files) {
       subject.push_back({{"name", std::filesystem::path(f.path).filename().string()},
@@ -193,14 +198,14 @@ nlohmann::json ToStatement(const Report& report) {
   if (report.dataset.selection) {
     predicate["dataset"]["selection"] = SelectionJson(*report.dataset.selection);
   }
-  if (report.model) {
-    predicate["model"] = {{"path", report.model->path},
-                          {"sha256", report.model->sha256},
-                          {"format", report.model->format},
-                          {"device", report.model->device},
-                          {"parameters", report.model->parameters},
-                          {"size_bytes", report.model->size_bytes}};
-  }
+  auto model_json = [](const Report::Model& m) {
+    return nlohmann::json{
+        {"path", m.path},     {"sha256", m.sha256},         {"format", m.format},
+        {"device", m.device}, {"parameters", m.parameters}, {"size_bytes", m.size_bytes}};
+  };
+  if (report.model) predicate["model"] = model_json(*report.model);
+  // Only when there is one: reports without a reference keep their exact bytes.
+  if (report.reference) predicate["reference"] = model_json(*report.reference);
   return {{"_type", kStatementType},
           {"subject", subject},
           {"predicateType", kPredicateType},
@@ -242,16 +247,18 @@ Report FromStatementUnchecked(const nlohmann::json& st) {
                                         Get<std::string>(j, "url", w),
                                         Get<std::string>(j, "sha256", w)});
   }
-  if (p.contains("model") && !p["model"].is_null()) {
-    const auto& m = p["model"];
+  for (const std::string field : {"model", "reference"}) {
+    if (!p.contains(field) || p[field].is_null()) continue;
+    const auto& m = p[field];
+    const std::string where = "predicate." + field;
     Report::Model model;
-    model.path = Get<std::string>(m, "path", "predicate.model");
-    model.sha256 = Get<std::string>(m, "sha256", "predicate.model");
+    model.path = Get<std::string>(m, "path", where);
+    model.sha256 = Get<std::string>(m, "sha256", where);
     model.format = m.value("format", "");
     model.device = m.value("device", "");
-    model.parameters = Get<int64_t>(m, "parameters", "predicate.model");
-    model.size_bytes = Get<int64_t>(m, "size_bytes", "predicate.model");
-    r.model = model;
+    model.parameters = Get<int64_t>(m, "parameters", where);
+    model.size_bytes = Get<int64_t>(m, "size_bytes", where);
+    (field == "model" ? r.model : r.reference) = model;
   }
   const auto& d = p.at("dataset");
   r.dataset.format = d.value("format", "");

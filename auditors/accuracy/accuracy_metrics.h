@@ -16,13 +16,16 @@
 namespace greenlight {
 namespace accuracy {
 
-std::unique_ptr<Metric> MakeAccuracy();           // accuracy.cc
-std::unique_ptr<Metric> MakeTopKAccuracy();       // top_k_accuracy.cc
-std::unique_ptr<Metric> MakePrecision();          // class_scores.cc
-std::unique_ptr<Metric> MakeRecall();             // class_scores.cc
-std::unique_ptr<Metric> MakeF1();                 // class_scores.cc
-std::unique_ptr<Metric> MakeRocAuc();             // roc_auc.cc
-std::unique_ptr<Metric> MakeAccuracyRetention();  // accuracy_retention.cc
+std::unique_ptr<Metric> MakeAccuracy();             // accuracy.cc
+std::unique_ptr<Metric> MakeTopKAccuracy();         // top_k_accuracy.cc
+std::unique_ptr<Metric> MakePrecision();            // class_scores.cc
+std::unique_ptr<Metric> MakeRecall();               // class_scores.cc
+std::unique_ptr<Metric> MakeF1();                   // class_scores.cc
+std::unique_ptr<Metric> MakeRocAuc();               // roc_auc.cc
+std::unique_ptr<Metric> MakeAccuracyRetention();    // accuracy_retention.cc
+std::unique_ptr<Metric> MakeAccuracyDelta();        // paired.cc
+std::unique_ptr<Metric> MakePredictionAgreement();  // paired.cc
+std::unique_ptr<Metric> MakeMcNemarPValue();        // paired.cc
 
 // Percentile-bootstrap resamples shared by the bootstrapped metrics of this family.
 inline constexpr int64_t kDefaultResamples = 1000;
@@ -44,6 +47,49 @@ struct ConfusionStats {
   // Details shared by the count metrics: the matrix and the prediction source.
   nlohmann::json Details() const;
 };
+
+// Sufficient statistics of the paired metrics, which compare the model with the reference model on
+// the same rows: the 2 x 2 table of correctness (model by reference) and how many rows get the
+// same top-1 class from both. Merge adds cells: exact in any order.
+struct PairedCounts {
+  int64_t rows = 0;
+  int64_t agree = 0;           // Rows where both models predict the same class.
+  int64_t both_correct = 0;    // The four cells count labelled rows only.
+  int64_t model_only = 0;      // b: the model right, the reference wrong.
+  int64_t reference_only = 0;  // c: the reference right, the model wrong.
+  int64_t both_wrong = 0;
+  std::string model_source, reference_source;  // "model:<sha256>" each.
+
+  int64_t labelled() const { return both_correct + model_only + reference_only + both_wrong; }
+  double model_accuracy() const;      // (a + b) / labelled
+  double reference_accuracy() const;  // (a + c) / labelled
+  void Merge(const PairedCounts& other);
+  nlohmann::json ToJson() const;
+  static PairedCounts FromJson(const nlohmann::json& json);
+  // The rows [begin, end) of an outputs record with the reference's outputs. Throws RuntimeError
+  // without them.
+  static PairedCounts Of(const OutputsRecord& record, RowRange rows);
+  nlohmann::json Details() const;
+};
+
+// Interval of the paired accuracy difference model - reference, (b - c) / n: the adjusted Wald
+// interval of Bonett and Price ("Adjusted Wald confidence interval for a difference of binomial
+// proportions based on paired data", J. Educ. Behav. Stat. 37, 2012): with b~ = (b + 1) / (n + 2)
+// and c~ = (c + 1) / (n + 2), (b~ - c~) +- z sqrt((b~ + c~ - (b~ - c~)^2) / (n + 2)), widened to
+// contain the estimate when the adjustment moved it out.
+Interval PairedDifferenceInterval(const PairedCounts& counts, double level);
+
+// Interval of the ratio of paired accuracies (a + b) / (a + c): the log-ratio interval with the
+// delta-method variance of two proportions from one multinomial table,
+// var(ln) = (b + c) / ((a + b)(a + c)), computed on counts with 1 added to each accuracy's
+// numerator and each discordant cell (as Bonett and Price, "Confidence intervals for a ratio of
+// binomial proportions based on paired data", Stat. Med. 25, 2006, adjust it), so that no
+// discordant pairs still give a width; widened to contain the estimate.
+Interval PairedRatioInterval(const PairedCounts& counts, double level);
+
+// McNemar's exact test: the two-sided p-value of the discordant pairs b, c under b ~ Binomial(b +
+// c, 1/2): min(1, 2 P(X <= min(b, c))). 1 when there are no discordant pairs.
+double McNemarExactPValue(int64_t b, int64_t c);
 
 // confusion[true * classes + predicted]: counts.
 std::vector<int64_t> ConfusionMatrix(std::span<const int64_t> labels,

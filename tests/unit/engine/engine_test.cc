@@ -293,6 +293,61 @@ BOOST_AUTO_TEST_CASE(defaults_and_relative_paths) {
   BOOST_TEST(overridden.model->path == "/elsewhere/x.pt");
 }
 
+// reference: is read like model:, its output, input, format and device defaulting to the
+// model's; --reference replaces its path or stands in for the section; a metric that compares
+// with the reference is a load error without one, at the criterion's metric.
+BOOST_AUTO_TEST_CASE(reference_model_section_and_override) {
+  const std::string paired =
+      "criteria:\n  - id: CMP-01\n    metric: accuracy_delta\n    threshold: {gte: -0.01}\n"
+      "    severity: mandatory\n";
+  t::TempDir dir;
+  t::WriteText(dir / "c.yaml",
+               kHeader + "reference: {path: r.pt, output: probabilities}\n" + paired);
+  gl::AuditorRegistry registry;
+  gl::RegisterBuiltinAuditors(registry);
+  const auto c = gl::LoadCriteria(dir / "c.yaml", registry);
+  BOOST_REQUIRE(c.reference.has_value());
+  BOOST_TEST(c.reference->path == dir / "r.pt");
+  BOOST_TEST((c.reference->output == gl::OutputKind::kProbabilities));
+  BOOST_TEST((c.reference->input_shape == std::vector<int64_t>{1, 28, 28}));
+  BOOST_TEST(c.reference->device == "cpu");
+  const auto overridden = gl::LoadCriteria(dir / "c.yaml", registry, std::nullopt,
+                                           gl::BuiltinModelRegistry(), "/elsewhere/r.pt");
+  BOOST_TEST(overridden.reference->path == "/elsewhere/r.pt");
+  BOOST_TEST((overridden.reference->output == gl::OutputKind::kProbabilities));
+
+  // Without a section, --reference is read as the model is.
+  t::WriteText(dir / "bare.yaml", kHeader + paired);
+  const auto bare = gl::LoadCriteria(dir / "bare.yaml", registry, std::nullopt,
+                                     gl::BuiltinModelRegistry(), "/elsewhere/r.pt");
+  BOOST_REQUIRE(bare.reference.has_value());
+  BOOST_TEST((bare.reference->output == gl::OutputKind::kLogits));
+  BOOST_TEST(bare.reference->path == "/elsewhere/r.pt");
+
+  BOOST_TEST(LoadError(kHeader + paired) ==
+             "c.yaml:11:13: criteria.0.metric: criterion CMP-01: metric 'accuracy_delta' "
+             "compares with a reference model: add a reference: section (or --reference)");
+  // accuracy_retention needs the reference model only without a declared reference_accuracy.
+  BOOST_TEST(LoadError(kHeader + "criteria:\n  - id: R\n    metric: accuracy_retention\n"
+                                 "    threshold: {gte: 0.99}\n    severity: mandatory\n") ==
+             "c.yaml:11:13: criteria.0.metric: criterion R: metric 'accuracy_retention' "
+             "compares with a reference model: add a reference: section (or --reference)");
+  BOOST_TEST(LoadError(kHeader + "criteria:\n  - id: R\n    metric: accuracy_retention\n"
+                                 "    params: {reference_accuracy: 0.88}\n"
+                                 "    threshold: {gte: 0.99}\n    severity: mandatory\n") == "");
+  BOOST_TEST(LoadError(kHeader + "reference: {path: r.pt, format: onnx}\n" + paired) ==
+             "c.yaml:9:33: reference.format: unknown model format 'onnx' (known: torchscript)");
+  const auto extra = LoadError(kHeader + "reference: {path: r.pt, outputs: logits}\n" + paired);
+  BOOST_TEST(extra.find("c.yaml:9:") == 0u, extra);
+  BOOST_TEST(extra.find("schema violation") != std::string::npos, extra);
+  const auto range = LoadError(
+      kHeader + "reference: {path: r.pt, input: {shape: [784], range: [1, 0]}}\n" + paired);
+  BOOST_TEST(range.find("c.yaml:9:") == 0u, range);
+  BOOST_TEST(
+      range.find("reference.input.range: the range must be [low, high]") != std::string::npos,
+      range);
+}
+
 BOOST_AUTO_TEST_CASE(every_shipped_criteria_file_validates) {
   gl::AuditorRegistry registry;
   gl::RegisterBuiltinAuditors(registry);

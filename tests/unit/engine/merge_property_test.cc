@@ -56,7 +56,12 @@ const std::map<std::string, std::vector<MergeCase>> kMergeCases = {
      {{Data::kFashion, {{"average", "micro"}, {"bootstrap_resamples", 200}}},
       {Data::kFashion, {{"class", 2}, {"bootstrap_resamples", 200}}}}},
     {"roc_auc", {{Data::kHmda, {{"bootstrap_resamples", 200}}}}},
-    {"accuracy_retention", {{Data::kFashion, {{"reference_accuracy", 0.9}}}}},
+    {"accuracy_retention",
+     {{Data::kFashion, {{"reference_accuracy", 0.9}}}, {Data::kFashion, nlohmann::json::object()}}},
+    // Paired with the int8 twin as the reference model (RealAudit below).
+    {"accuracy_delta", {{Data::kFashion, nlohmann::json::object()}}},
+    {"prediction_agreement", {{Data::kFashion, nlohmann::json::object()}}},
+    {"mcnemar_p_value", {{Data::kFashion, nlohmann::json::object()}}},
     // fairness: HMDA by race (afam) and race x marital status (single), favourable = approved (0)
     {"selection_rate",
      {{Data::kHmda, {{"sensitive", "afam"}, {"favourable", 0}}},
@@ -145,10 +150,12 @@ const std::map<std::string, std::vector<MergeCase>> kMergeCases = {
     {"sci_per_inference_g", {{Data::kHmda, QuickEnergy({{"grid_intensity_g_per_kwh", 300.0}})}}},
 };
 
-// A loaded model and dataset with their AuditContext, from a shipped criteria file.
+// A loaded model and dataset with their AuditContext, from a shipped criteria file; the Fashion
+// audit compares with the int8 twin as its reference model.
 struct RealAudit {
   gl::CriteriaFile criteria;
   std::unique_ptr<gl::Model> model;
+  std::unique_ptr<gl::Model> reference;
   std::unique_ptr<gl::Dataset> dataset;
   std::unique_ptr<gl::AuditContext> context;
 
@@ -158,6 +165,12 @@ struct RealAudit {
     model = gl::LoadTorchScriptModel(*criteria.model);
     dataset = gl::LoadDataset(criteria.dataset);
     context = std::make_unique<gl::AuditContext>(model.get(), *dataset, criteria.seed, nullptr);
+    if (criteria.model->input_shape == std::vector<int64_t>{1, 28, 28}) {
+      gl::ModelSpec spec = *criteria.model;
+      spec.path = gl::testing::ModelsDir() / "fashion_cnn_int8.pt";
+      reference = gl::LoadTorchScriptModel(spec);
+      context->SetReference(reference.get());
+    }
   }
 };
 

@@ -1,0 +1,184 @@
+// End-to-end compression audit: the int8 twin (examples/models/fashion_cnn_int8.pt) against its
+// FP32 reference (fashion_cnn.pt) on the first Fashion-MNIST test images, through the greenlight
+// binary. The paired figures (agreement, accuracy delta, McNemar's exact p, retention) are
+// recomputed independently with PyTorch and numpy (and exact fractions for the p-value), in batches
+// of 256 rows as greenlight runs them (int8 dynamic quantisation scales activations per batch). The
+// report names both models as subjects; verify --model checks either; a paired metric without a
+// reference is bad input naming the criterion.
+#define BOOST_TEST_MODULE compare_e2e
+#include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "tests/test_util.h"
+
+namespace t = greenlight::testing;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr int kRows = 2000;
+
+const json& Result(const json& report, const std::string& id) {
+  for (const json& r : report["predicate"]["results"]) {
+    if (r["id"] == id) return r;
+  }
+  BOOST_FAIL("no result " + id);
+  static const json none;
+  return none;
+}
+
+std::string PairedCriteria(const std::string& reference_section) {
+  return "apiVersion: greenlight/v1\nkind: Criteria\nmetadata: {name: compare, version: '1'}\n" +
+         t::FashionCnnSections(t::ModelsDir() / "fashion_cnn_int8.pt", kRows) + reference_section +
+         "criteria:\n"
+         "  - {id: D, metric: accuracy_delta, threshold: {gte: -0.02}, severity: mandatory,"
+         " confidence: 0.95}\n"
+         "  - {id: A, metric: prediction_agreement, threshold: {gte: 0.95}, severity: mandatory}\n"
+         "  - {id: M, metric: mcnemar_p_value, threshold: {gte: 0.01}, severity: advisory}\n"
+         "  - {id: R, metric: accuracy_retention, threshold: {gte: 0.99}, severity: mandatory,"
+         " confidence: 0.95}\n";
+}
+
+// b (int8 right, fp32 wrong), c, a, d, agreeing rows, and McNemar's exact p, by PyTorch and
+// Python's exact fractions.
+struct Reference {
+  int64_t a = 0, b = 0, c = 0, d = 0, agree = 0;
+  double p = 0.0;
+};
+
+// Computed once for both test cases.
+const Reference& ComputeWithPyTorch() {
+  static const Reference computed = [] {
+    const auto py = t::RunPython(
+        "import gzip, math, numpy as np, torch\n"
+        "torch.backends.quantized.engine = 'qnnpack'  # As greenlight's runtime selects it.\n"
+        "from fractions import Fraction\n"
+        "x = np.frombuffer(gzip.open('" +
+        (t::FashionDir() / "t10k-images-idx3-ubyte.gz").string() +
+        "').read()[16:], np.uint8).astype(np.float32) / 255.0\n"
+        "y = np.frombuffer(gzip.open('" +
+        (t::FashionDir() / "t10k-labels-idx1-ubyte.gz").string() +
+        "').read()[8:], np.uint8).astype(np.int64)\n"
+        "n = " +
+        std::to_string(kRows) +
+        "\n"
+        "def predict(path):\n"
+        "    m = torch.jit.load(path)\n"
+        "    out = []\n"
+        "    with torch.no_grad():\n"
+        "        for s in range(0, n, 256):\n"
+        "            e = min(n, s + 256)\n"
+        "            xb = torch.from_numpy(x[s * 784:e * 784].copy()).reshape(-1, 1, 28, 28)\n"
+        "            out.append(m(xb).argmax(1).numpy())\n"
+        "    return np.concatenate(out)\n"
+        "cand = predict('" +
+        (t::ModelsDir() / "fashion_cnn_int8.pt").string() + "')\nref = predict('" +
+        (t::ModelsDir() / "fashion_cnn.pt").string() +
+        "')\n"
+        "yc, yr = cand == y[:n], ref == y[:n]\n"
+        "a, b, c, d = [int(v) for v in ((yc & yr).sum(), (yc & ~yr).sum(), (~yc & yr).sum(),"
+        " (~yc & ~yr).sum())]\n"
+        "m = b + c\n"
+        "p = min(Fraction(1), 2 * Fraction(sum(math.comb(m, i) for i in range(min(b, c) + 1)),"
+        " 2 ** m)) if m else Fraction(1)\n"
+        "print(a, b, c, d, int((cand == ref).sum()), repr(float(p)))\n");
+    BOOST_REQUIRE_MESSAGE(py.exit_code == 0, py.err);
+    std::istringstream in(py.out);
+    Reference r;
+    in >> r.a >> r.b >> r.c >> r.d >> r.agree >> r.p;
+    BOOST_REQUIRE(r.a + r.b + r.c + r.d == kRows);
+    return r;
+  }();
+  return computed;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(paired_metrics_equal_pytorch_and_both_models_are_subjects) {
+  t::TempDir tmp;
+  t::WriteText(tmp / "c.yaml",
+               PairedCriteria("reference: {path: " + (t::ModelsDir() / "fashion_cnn.pt").string() +
+                              ", output: log_probabilities}\n"));
+  const auto keygen = t::RunCli("keygen --out " + t::Quote(tmp / "k"));
+  BOOST_REQUIRE_MESSAGE(keygen.exit_code == 0, keygen.err);
+  const auto audit = t::RunCli("audit -c " + t::Quote(tmp / "c.yaml") + " -o " +
+                               t::Quote(tmp / "out") + " -k " + t::Quote(tmp / "k.key"));
+  BOOST_REQUIRE_MESSAGE(audit.exit_code <= 2, audit.out << audit.err);
+  BOOST_TEST(audit.out.find("reference ") != std::string::npos, audit.out);
+  const json report = json::parse(t::ReadText(tmp / "out" / "report.json"));
+  const Reference& ref = ComputeWithPyTorch();
+
+  const json& delta = Result(report, "D");
+  BOOST_TEST(delta["value"].get<double>() == static_cast<double>(ref.b - ref.c) / kRows);
+  BOOST_TEST(delta["details"]["paired_table"]["both_correct"] == ref.a);
+  BOOST_TEST(delta["details"]["paired_table"]["model_only_correct"] == ref.b);
+  BOOST_TEST(delta["details"]["paired_table"]["reference_only_correct"] == ref.c);
+  BOOST_TEST(delta["details"]["paired_table"]["both_wrong"] == ref.d);
+  BOOST_TEST(delta["interval"]["low"].get<double>() <= delta["value"].get<double>());
+  BOOST_TEST(delta["value"].get<double>() <= delta["interval"]["high"].get<double>());
+
+  const json& agreement = Result(report, "A");
+  BOOST_TEST(agreement["value"].get<double>() == static_cast<double>(ref.agree) / kRows);
+  BOOST_TEST(agreement["samples"] == kRows);
+
+  const json& mcnemar = Result(report, "M");
+  BOOST_TEST(mcnemar["value"].get<double>() == ref.p, boost::test_tools::tolerance(1e-10));
+  BOOST_TEST(mcnemar["details"]["discordant_pairs"] == ref.b + ref.c);
+
+  const json& retention = Result(report, "R");
+  BOOST_TEST(retention["value"].get<double>() ==
+             static_cast<double>(ref.a + ref.b) / static_cast<double>(ref.a + ref.c));
+  BOOST_TEST(retention["interval"]["low"].get<double>() <= retention["value"].get<double>());
+
+  // Both models are subjects, with the digests of their files.
+  const json& subject = report["subject"];
+  BOOST_REQUIRE(subject.size() == 2u);
+  const auto sha = [](const std::filesystem::path& p) {
+    return t::RunShell("sha256sum " + t::Quote(p)).out.substr(0, 64);
+  };
+  BOOST_TEST(subject[0]["name"] == "fashion_cnn_int8.pt");
+  BOOST_TEST(subject[0]["digest"]["sha256"] == sha(t::ModelsDir() / "fashion_cnn_int8.pt"));
+  BOOST_TEST(subject[1]["name"] == "fashion_cnn.pt");
+  BOOST_TEST(subject[1]["digest"]["sha256"] == sha(t::ModelsDir() / "fashion_cnn.pt"));
+  BOOST_TEST(report["predicate"]["reference"]["sha256"] == subject[1]["digest"]["sha256"]);
+
+  // verify --model accepts either subject, and rejects a file that is neither.
+  const std::string verify = "verify " + t::Quote(tmp / "out" / "report.dsse.json") + " --pubkey " +
+                             t::Quote(tmp / "k.pub");
+  auto v = t::RunCli(verify + " --model " + t::Quote(t::ModelsDir() / "fashion_cnn_int8.pt") +
+                     " --model " + t::Quote(t::ModelsDir() / "fashion_cnn.pt"));
+  BOOST_TEST(v.exit_code == 0, v.out << v.err);
+  v = t::RunCli(verify + " --model " + t::Quote(t::ModelsDir() / "hmda_credit.pt"));
+  BOOST_TEST(v.exit_code == 1, v.out << v.err);
+}
+
+// The same criteria audit any pair given on the command line; without a reference, a paired
+// metric is bad input naming the criterion, and nothing is written.
+BOOST_AUTO_TEST_CASE(reference_on_the_command_line_and_missing) {
+  t::TempDir tmp;
+  t::WriteText(tmp / "c.yaml", PairedCriteria(""));
+  const auto missing =
+      t::RunCli("audit -c " + t::Quote(tmp / "c.yaml") + " -o " + t::Quote(tmp / "none"));
+  BOOST_TEST(missing.exit_code == 3, missing.err);
+  BOOST_TEST(missing.err.find("c.yaml:") != std::string::npos, missing.err);
+  BOOST_TEST(missing.err.find("criterion D: metric 'accuracy_delta' compares with a reference "
+                              "model") != std::string::npos,
+             missing.err);
+  BOOST_TEST(!std::filesystem::exists(tmp / "none"));
+
+  // Swapped: the FP32 model as the candidate, the int8 twin as its reference.
+  const auto swapped =
+      t::RunCli("audit -c " + t::Quote(tmp / "c.yaml") + " -o " + t::Quote(tmp / "out") +
+                " --model " + t::Quote(t::ModelsDir() / "fashion_cnn.pt") + " --reference " +
+                t::Quote(t::ModelsDir() / "fashion_cnn_int8.pt"));
+  BOOST_REQUIRE_MESSAGE(swapped.exit_code <= 2, swapped.out << swapped.err);
+  const json report = json::parse(t::ReadText(tmp / "out" / "report.json"));
+  const Reference& ref = ComputeWithPyTorch();
+  // Model and reference exchanged: the discordant cells swap, the delta changes sign.
+  BOOST_TEST(Result(report, "D")["value"].get<double>() ==
+             static_cast<double>(ref.c - ref.b) / kRows);
+  BOOST_TEST(Result(report, "M")["value"].get<double>() == ref.p,
+             boost::test_tools::tolerance(1e-10));
+  BOOST_TEST(report["subject"][1]["name"] == "fashion_cnn_int8.pt");
+}
