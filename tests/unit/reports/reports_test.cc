@@ -99,6 +99,32 @@ BOOST_AUTO_TEST_CASE(profile_provenance_round_trip_and_summary) {
                        "0.95 -> 0.9") != std::string::npos);
 }
 
+// A reference model is the second subject and a predicate field of its own; a report without one
+// has neither (its bytes are those of a report written before references existed).
+BOOST_AUTO_TEST_CASE(reference_model_is_a_second_subject) {
+  gl::Report r = Sample();
+  BOOST_TEST(!gl::ToStatement(r)["predicate"].contains("reference"));
+  BOOST_TEST(gl::ToStatement(r)["subject"].size() == 1u);
+  gl::Report::Model ref = *r.model;
+  ref.path = "/models/fp32.pt";
+  ref.sha256 = std::string(64, 'e');
+  ref.parameters = 123;
+  r.reference = ref;
+  const nlohmann::json st = gl::ToStatement(r);
+  BOOST_REQUIRE(st["subject"].size() == 2u);
+  BOOST_TEST(st["subject"][1]["name"] == "fp32.pt");
+  BOOST_TEST(st["subject"][1]["digest"]["sha256"] == std::string(64, 'e'));
+  BOOST_TEST(st["predicate"]["reference"]["parameters"] == 123);
+  std::string why;
+  BOOST_TEST(ValidAgainstReportSchema(st, &why), why);
+  const gl::Report back = gl::FromStatement(st);
+  BOOST_REQUIRE(back.reference.has_value());
+  BOOST_TEST(gl::SerializeStatement(back) == gl::SerializeStatement(r));
+  const std::string text = gl::ConsoleReporter(false).Render(r);
+  BOOST_TEST(text.find("reference /models/fp32.pt  sha256:eeeeeeeeeeeeeeee") != std::string::npos,
+             text);
+}
+
 BOOST_AUTO_TEST_CASE(schema_rejects_broken_reports) {
   nlohmann::json st = gl::ToStatement(Sample());
   st["predicate"]["results"][0]["status"] = "MAYBE";
