@@ -60,6 +60,11 @@ void RegisterBuiltinAuditors(AuditorRegistry& registry) {
   RegisterMetric(registry, efficiency::MakeModelParameters());
   RegisterMetric(registry, efficiency::MakeModelSize());
   RegisterMetric(registry, efficiency::MakeFlopsPerSample());
+  RegisterMetric(registry, efficiency::MakeSparsity());
+  RegisterMetric(registry, efficiency::MakeNonzeroParameters());
+  RegisterMetric(registry, efficiency::MakeParameterReduction());
+  RegisterMetric(registry, efficiency::MakeSizeReduction());
+  RegisterMetric(registry, efficiency::MakeLatencySpeedup());
   RegisterMetric(registry, energy::MakeEnergyPerInference());
   RegisterMetric(registry, energy::MakeEnergyPer1000Inferences());
   RegisterMetric(registry, energy::MakeAveragePower());

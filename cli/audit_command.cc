@@ -81,6 +81,7 @@ void PublishReport(const std::filesystem::path& out_dir, const std::string& stat
 }
 
 int RunAuditCommand(const AuditArgs& args, const GlobalOptions& global) {
+  SetRuntimeLogVerbose(global.verbose);
   // Paths are recorded in the report, which is JSON and so UTF-8.
   for (const auto& [option, value] :
        {std::pair<const char*, const std::string*>{"--criteria", &args.criteria},

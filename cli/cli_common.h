@@ -17,6 +17,7 @@ namespace greenlight::cli {
 // Options every subcommand shares.
 struct GlobalOptions {
   bool quiet = false;
+  bool verbose = false;  // The model runtime's own log messages on stderr (SetRuntimeLogVerbose).
 };
 
 // Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org).

@@ -40,6 +40,8 @@ int Run(int argc, char** argv) {
   app.require_subcommand(0, 1);
   cli::GlobalOptions global;
   app.add_flag("-q,--quiet", global.quiet, "no progress output on stderr");
+  app.add_flag("-v,--verbose", global.verbose,
+               "show the model runtime's own log messages (LibTorch warnings) on stderr");
   int exit_code = -1;
   cli::AddAuditCommand(app, global, &exit_code);
   cli::AddValidateCommand(app, global, &exit_code);

@@ -90,6 +90,7 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows) {
 // Re-runs the audit the verified statement describes and compares result by result. The
 // criteria and model used must be byte-identical to the audited ones (checked by digest first).
 int Rerun(const ReportVerification& v, const VerifyArgs& args, const GlobalOptions& global) {
+  SetRuntimeLogVerbose(global.verbose);
   const nlohmann::json& predicate = v.statement["predicate"];
   Report recorded;
   try {

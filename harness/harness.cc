@@ -4,6 +4,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/math/distributions/students_t.hpp>
 #include <chrono>
@@ -512,6 +513,56 @@ nlohmann::json NoisyContextWarnings(const harness::BenchmarkContext& context) {
     warnings.push_back("Google Benchmark library was built as DEBUG: timings may be affected");
   }
   return warnings;
+}
+
+InterleavedResult RunInterleaved(Model& a, Model& b, const Dataset& dataset,
+                                 const InterleavedSettings& settings) {
+  if (settings.rounds < 1 || settings.queries_per_round < 1 || settings.warmup_queries < 0) {
+    throw InputError("an interleaved run needs at least 1 round of at least 1 query");
+  }
+  InterleavedResult out;
+  out.settings = settings;
+  ThreadsGuard threads_guard(a, settings.threads);  // Process-wide: serves both models.
+  out.threads = a.threads();
+  TensorAccess* tensors[2] = {&RequireCapability<TensorAccess>(a),
+                              &RequireCapability<TensorAccess>(b)};
+  std::vector<torch::Tensor> inputs[2] = {BuildQueryInputs(dataset, a, 1),
+                                          BuildQueryInputs(dataset, b, 1)};
+  size_t next[2] = {0, 0};
+  auto query = [&](int m) {
+    const torch::Tensor& x = inputs[m][next[m]];
+    if (++next[m] == inputs[m].size()) next[m] = 0;
+    const int64_t t0 = SteadyNs();
+    torch::Tensor y = tensors[m]->ForwardTensor(x);
+    if (!tensors[m]->device().is_cpu()) y = y.to(torch::kCPU);
+    const int64_t t1 = SteadyNs();
+    benchmark::DoNotOptimize(y);
+    return t1 - t0;
+  };
+  out.latencies_ns.assign(2,
+                          std::vector<std::vector<int64_t>>(static_cast<size_t>(settings.rounds)));
+  try {
+    torch::NoGradGuard no_grad;
+    for (int m : {0, 1}) {
+      for (int64_t i = 0; i < settings.warmup_queries; ++i) query(m);
+    }
+    for (int64_t r = 0; r < settings.rounds; ++r) {
+      const bool a_first = r % 4 == 0 || r % 4 == 3;
+      out.a_first.push_back(a_first);
+      for (int m : a_first ? std::array<int, 2>{0, 1} : std::array<int, 2>{1, 0}) {
+        // Both models start from the same row in a round: the same queries, in the same order.
+        next[m] = static_cast<size_t>((r * settings.queries_per_round) %
+                                      static_cast<int64_t>(inputs[m].size()));
+        auto& round = out.latencies_ns[static_cast<size_t>(m)][static_cast<size_t>(r)];
+        round.reserve(static_cast<size_t>(settings.queries_per_round));
+        for (int64_t q = 0; q < settings.queries_per_round; ++q) round.push_back(query(m));
+      }
+    }
+  } catch (const c10::Error& e) {
+    throw RuntimeError("interleaved timing: forward pass failed: " +
+                       std::string(e.what_without_backtrace()));
+  }
+  return out;
 }
 
 std::string RepetitionWindow(const std::string& key, int repetition) {

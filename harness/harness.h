@@ -152,6 +152,31 @@ std::shared_ptr<const RunResult> Run(Model& model, const Dataset& dataset,
                                      const RunSettings& settings,
                                      const std::vector<std::shared_ptr<WindowObserver>>& observers);
 
+// Two models timed in the same run, interleaved so that machine drift (load, frequency, thermal
+// state) falls on both alike: rounds of `queries_per_round` single-sample queries on each model,
+// in the order A B, B A, B A, A B, ... (round r runs A first when r mod 4 is 0 or 3), so that a
+// drift linear within four rounds cancels. Queries are the same dataset rows for both models (the
+// rows of BuildQueryInputs, rotated). Untimed warm-up of `warmup_queries` on each model first.
+struct InterleavedSettings {
+  int64_t rounds = 20;
+  int64_t queries_per_round = 64;
+  int64_t warmup_queries = 64;
+  int threads = 0;  // Intra-op threads during the run; 0 = leave LibTorch's setting.
+};
+
+struct InterleavedResult {
+  InterleavedSettings settings;
+  int threads = 0;
+  // latencies_ns[m][r]: model m's (0: A, 1: B) per-query latencies in round r, in issue order.
+  std::vector<std::vector<std::vector<int64_t>>> latencies_ns;
+  std::vector<bool> a_first;  // Per round: whether A ran before B.
+};
+
+// Throws InputError on settings below 1 round or query, RuntimeError when a model offers no
+// TensorAccess or a forward pass fails.
+InterleavedResult RunInterleaved(Model& a, Model& b, const Dataset& dataset,
+                                 const InterleavedSettings& settings);
+
 // The interval of a figure measured over R repetitions, from their spread (sectioning: Asmussen
 // and Glynn, "Stochastic Simulation: Algorithms and Analysis", Springer 2007, §III.5a; the
 // batch-quantile analysis of Seila, Management Science 28(5), 1982). `overall` is the figure over

@@ -48,4 +48,23 @@ class GraphIntrospection {
   virtual FlopCount CountFlops(std::span<const float> input, int64_t batch) = 0;
 };
 
+// The model's weights, counted: what pruning changes (a pruned model keeps its shapes, so its
+// parameter count does not move, but its zeros do).
+struct WeightCounts {
+  // Elements of every parameter tensor and of every packed quantized weight and bias: the same
+  // elements ModelInfo::parameters counts.
+  int64_t elements = 0;
+  // Those exactly zero (a quantized weight: whose dequantized value is zero).
+  int64_t zeros = 0;
+  int64_t tensors = 0;
+};
+
+class WeightInspection {
+ public:
+  static constexpr std::string_view kName = "weight inspection";
+  virtual ~WeightInspection() = default;
+  // Reads the weights (no forward pass). Throws RuntimeError when they cannot be read.
+  virtual WeightCounts CountWeights() = 0;
+};
+
 }  // namespace greenlight

@@ -119,6 +119,14 @@ std::vector<double> ToProbabilities(std::span<const float> outputs, OutputKind k
 std::vector<double> OutputsToProbabilities(std::span<const float> raw, int64_t batch,
                                            int64_t outputs, OutputKind kind, int64_t* classes);
 
+// Whether the model runtime's own log messages reach standard error. LibTorch warns through its
+// warning handler on every call of some kernels (qnnpack's dynamic-quantized linear layers warn
+// on each forward pass: hundreds of thousands of lines in an int8 audit), which would bury
+// greenlight's own output; by default they are dropped. Process-wide; a worker forked afterwards
+// inherits the setting. Default: false (quiet).
+void SetRuntimeLogVerbose(bool verbose);
+bool RuntimeLogVerbose();
+
 // The LibTorch version the library was built against ("1.13.1").
 std::string TorchVersion();
 

@@ -5,6 +5,7 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#include <atomic>
 #include <filesystem>
 #include <sstream>
 
@@ -36,6 +37,34 @@ std::string ShapeString(c10::IntArrayRef shape) {
   for (size_t i = 0; i < shape.size(); ++i) ss << (i ? ", " : "") << shape[i];
   ss << "]";
   return ss.str();
+}
+
+std::atomic<bool> runtime_log_verbose{false};
+
+// Routes LibTorch's warnings (TORCH_WARN): to LibTorch's own handler (glog on stderr) when the
+// runtime's log is verbose, dropped otherwise.
+class RoutedWarnings final : public c10::WarningHandler {
+ public:
+  explicit RoutedWarnings(c10::WarningHandler* original) : original_(original) {}
+  void process(const c10::SourceLocation& where, const std::string& message,
+               const bool verbatim) override {
+    if (runtime_log_verbose.load(std::memory_order_relaxed)) {
+      original_->process(where, message, verbatim);
+    }
+  }
+
+ private:
+  c10::WarningHandler* original_;
+};
+
+// Installed once, before the first model loads (LibTorch keeps a pointer: never destroyed).
+void RouteRuntimeWarnings() {
+  static RoutedWarnings* const routed = [] {
+    auto* handler = new RoutedWarnings(c10::Warning::get_warning_handler());
+    c10::Warning::set_warning_handler(handler);
+    return handler;
+  }();
+  (void)routed;
 }
 
 void SelectQuantizedEngine() {
@@ -85,6 +114,7 @@ TorchScriptModel::TorchScriptModel(const ModelSpec& spec, std::optional<std::str
   if (device_.is_cuda() && !torch::cuda::is_available()) {
     throw InputError(file + ": device '" + spec.device + "' requested but CUDA is not available");
   }
+  RouteRuntimeWarnings();
   SelectQuantizedEngine();
   try {
     std::istringstream in(bytes_);
@@ -165,6 +195,33 @@ c10::IValue TorchScriptModel::ForwardRaw(const torch::Tensor& input) {
   return module_.forward({input});
 }
 
+WeightCounts TorchScriptModel::CountWeights() {
+  WeightCounts out;
+  auto add = [&out](const at::Tensor& t) {
+    const at::Tensor values = t.is_quantized() ? t.dequantize() : t;
+    out.elements += values.numel();
+    out.zeros += (values == 0).sum().item<int64_t>();
+    ++out.tensors;
+  };
+  try {
+    torch::NoGradGuard no_grad;
+    // The elements CountParameters counts: parameters, then packed quantized weights and biases.
+    for (const auto& p : module_.parameters(/*recurse=*/true)) add(p);
+    for (const auto& sub : module_.modules()) {
+      if (auto method = sub.find_method("_weight_bias")) {
+        auto wb = (*method)(std::vector<c10::IValue>{}).toTuple();
+        for (const auto& e : wb->elements()) {
+          if (e.isTensor()) add(e.toTensor());
+        }
+      }
+    }
+  } catch (const c10::Error& e) {
+    throw RuntimeError(spec_.path.string() +
+                       ": cannot read the weights: " + FirstLine(e.what_without_backtrace()));
+  }
+  return out;
+}
+
 FlopCount TorchScriptModel::CountFlops(std::span<const float> input, int64_t batch) {
   return CountTorchScriptFlops(*this, MakeInput(input, batch).clone());
 }
@@ -202,6 +259,7 @@ void* TorchScriptModel::FindCapability(const std::type_info& type) {
   if (type == typeid(TensorAccess)) return static_cast<TensorAccess*>(this);
   if (type == typeid(RawInputs)) return static_cast<RawInputs*>(this);
   if (type == typeid(GraphIntrospection)) return static_cast<GraphIntrospection*>(this);
+  if (type == typeid(WeightInspection)) return static_cast<WeightInspection*>(this);
   if (type == typeid(InputGradients)) {
     ProbeGradients();
     return gradient_gap_->empty() ? static_cast<InputGradients*>(this) : nullptr;
@@ -229,5 +287,8 @@ std::unique_ptr<Model> LoadTorchScriptModel(const ModelSpec& spec) {
 }
 
 std::string TorchVersion() { return TORCH_VERSION; }
+
+void SetRuntimeLogVerbose(bool verbose) { runtime_log_verbose.store(verbose); }
+bool RuntimeLogVerbose() { return runtime_log_verbose.load(); }
 
 }  // namespace greenlight

@@ -18,7 +18,8 @@ class TorchScriptModel final : public Model,
                                public TensorAccess,
                                public InputGradients,
                                public RawInputs,
-                               public GraphIntrospection {
+                               public GraphIntrospection,
+                               public WeightInspection {
  public:
   // Throws InputError naming the file when it is missing, corrupt or not TorchScript.
   // `bytes`: the model file as already read (a twin on another device is made from the same
@@ -46,6 +47,8 @@ class TorchScriptModel final : public Model,
 
   // GraphIntrospection.
   FlopCount CountFlops(std::span<const float> input, int64_t batch) override;
+  // WeightInspection.
+  WeightCounts CountWeights() override;
 
   torch::jit::Module& module() { return module_; }
   // The model file's bytes as read once at load: the module was deserialised from them and

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "auditors/metric.h"
@@ -26,6 +27,32 @@ std::unique_ptr<Metric> MakePeakMemory();
 std::unique_ptr<Metric> MakeModelParameters();
 std::unique_ptr<Metric> MakeModelSize();
 std::unique_ptr<Metric> MakeFlopsPerSample();
+// compression_metrics.cc: weights (WeightInspection) and file sizes, of the model and against the
+// reference model.
+std::unique_ptr<Metric> MakeSparsity();
+std::unique_ptr<Metric> MakeNonzeroParameters();
+std::unique_ptr<Metric> MakeParameterReduction();
+std::unique_ptr<Metric> MakeSizeReduction();
+// speedup.cc: reference latency / model latency, timed interleaved (harness::RunInterleaved).
+std::unique_ptr<Metric> MakeLatencySpeedup();
+
+// One interleaved round: both models' per-query latencies, ns.
+struct SpeedupRound {
+  std::vector<int64_t> model_ns;
+  std::vector<int64_t> reference_ns;
+};
+struct SpeedupEstimate {
+  double value = 0.0;  // reference_ms / model_ms.
+  double model_ms = 0.0;
+  double reference_ms = 0.0;      // The statistic over every query of the run.
+  std::vector<double> per_round;  // The same ratio within each round.
+  Interval interval;
+};
+// `statistic`: "mean", "p50", "p90" or "p99" (type-7 quantile). The interval is
+// harness::RepetitionInterval(value, per_round, level): sectioning-t on the log scale over the
+// rounds, containing the value. Needs at least 2 rounds (RuntimeError otherwise).
+SpeedupEstimate EstimateSpeedup(std::span<const SpeedupRound> rounds, const std::string& statistic,
+                                double level);
 
 // The p-quantile of latency samples with order-statistic bounds at `level` (valid for any
 // continuous distribution of i.i.d. samples). `sorted_ms` ascending. The point estimate is the

@@ -106,6 +106,7 @@ BOOST_AUTO_TEST_CASE(paired_metrics_equal_pytorch_and_both_models_are_subjects) 
                                t::Quote(tmp / "out") + " -k " + t::Quote(tmp / "k.key"));
   BOOST_REQUIRE_MESSAGE(audit.exit_code <= 2, audit.out << audit.err);
   BOOST_TEST(audit.out.find("reference ") != std::string::npos, audit.out);
+  BOOST_TEST(audit.err.find("qnnpack") == std::string::npos, audit.err);  // LibTorch kept quiet.
   const json report = json::parse(t::ReadText(tmp / "out" / "report.json"));
   const Reference& ref = ComputeWithPyTorch();
 
@@ -181,4 +182,52 @@ BOOST_AUTO_TEST_CASE(reference_on_the_command_line_and_missing) {
   BOOST_TEST(Result(report, "M")["value"].get<double>() == ref.p,
              boost::test_tools::tolerance(1e-10));
   BOOST_TEST(report["subject"][1]["name"] == "fashion_cnn_int8.pt");
+}
+
+// LibTorch's qnnpack warns on every forward pass of the int8 twin (before routing: one glog line
+// a batch, hundreds of thousands in a full int8 audit with attacks). Quiet by default; --verbose
+// shows them.
+BOOST_AUTO_TEST_CASE(libtorch_warnings_are_quiet_unless_verbose) {
+  t::TempDir tmp;
+  t::WriteText(tmp / "c.yaml",
+               "apiVersion: greenlight/v1\nkind: Criteria\nmetadata: {name: q, version: '1'}\n" +
+                   t::FashionCnnSections(t::ModelsDir() / "fashion_cnn_int8.pt", 1000) +
+                   "criteria:\n  - {id: A, metric: accuracy, threshold: {gte: 0.5},"
+                   " severity: mandatory}\n");
+  const auto quiet =
+      t::RunCli("-q audit -c " + t::Quote(tmp / "c.yaml") + " -o " + t::Quote(tmp / "q"));
+  BOOST_REQUIRE_MESSAGE(quiet.exit_code == 0, quiet.err);
+  BOOST_TEST(quiet.err.size() < 200u, quiet.err);
+  BOOST_TEST(quiet.err.find("qnnpack") == std::string::npos, quiet.err);
+  const auto verbose =
+      t::RunCli("-q -v audit -c " + t::Quote(tmp / "c.yaml") + " -o " + t::Quote(tmp / "v"));
+  BOOST_REQUIRE_MESSAGE(verbose.exit_code == 0, verbose.err);
+  BOOST_TEST(verbose.err.find("qnnpack") != std::string::npos, verbose.err);
+}
+
+// The shipped compression policy on the shipped twins, as a user runs it: every criterion
+// measured (none ERROR), the sizes as the files are, the speedup's interval around its value.
+BOOST_AUTO_TEST_CASE(shipped_compression_policy_runs_on_the_int8_twin) {
+  t::TempDir tmp;
+  const auto r =
+      t::RunCli("-q audit -c " + t::Quote(t::SourceDir() / "criteria" / "compression.yaml") +
+                " -o " + t::Quote(tmp / "out"));
+  BOOST_REQUIRE_MESSAGE(r.exit_code <= 2, r.out << r.err);
+  BOOST_TEST(r.err.empty(), r.err);
+  const json report = json::parse(t::ReadText(tmp / "out" / "report.json"));
+  BOOST_TEST(report["subject"].size() == 2u);
+  for (const json& result : report["predicate"]["results"]) {
+    BOOST_TEST(result["status"] != "ERROR", result.dump());
+  }
+  const double int8_bytes =
+      static_cast<double>(std::filesystem::file_size(t::ModelsDir() / "fashion_cnn_int8.pt"));
+  const double fp32_bytes =
+      static_cast<double>(std::filesystem::file_size(t::ModelsDir() / "fashion_cnn.pt"));
+  BOOST_TEST(Result(report, "CMP-06")["value"].get<double>() == 1.0 - int8_bytes / fp32_bytes,
+             boost::test_tools::tolerance(1e-12));
+  const json& speedup = Result(report, "CMP-05");
+  BOOST_TEST(speedup["value"].get<double>() > 0.0);
+  BOOST_TEST(speedup["interval"]["low"].get<double>() <= speedup["value"].get<double>());
+  BOOST_TEST(speedup["value"].get<double>() <= speedup["interval"]["high"].get<double>());
+  BOOST_TEST(speedup["samples"] == 20);
 }

@@ -197,3 +197,62 @@ BOOST_AUTO_TEST_CASE(registry_loads_by_format_and_lists_the_known_ones) {
   BOOST_TEST(loads == 1);
   BOOST_CHECK_THROW(registry.Register("torchscript", &gl::LoadTorchScriptModel), std::logic_error);
 }
+
+// Weight counts (WeightInspection) against PyTorch's own: parameters plus the packed weights of
+// dynamic-quantized layers (dequantized), on the FP32 CNN, its int8 twin and a copy of the FP32 CNN
+// magnitude-pruned here (70 % of every weight tensor set to zero), so every count is nonzero.
+BOOST_AUTO_TEST_CASE(weight_counts_match_pytorch) {
+  t::TempDir dir;
+  const std::string pruned = (dir / "pruned.pt").string();
+  const auto r = t::RunPython(
+      "import torch\n"
+      "torch.backends.quantized.engine = 'qnnpack'\n"
+      "m = torch.jit.load('" +
+      (t::ModelsDir() / "fashion_cnn.pt").string() +
+      "')\n"
+      "with torch.no_grad():\n"
+      "    for name, p in m.named_parameters():\n"
+      "        if name.endswith('weight'):\n"
+      "            k = int(0.7 * p.numel())\n"
+      "            cut = p.abs().flatten().kthvalue(k).values\n"
+      "            p[p.abs() <= cut] = 0\n"
+      "m.save('" +
+      pruned +
+      "')\n"
+      "def count(path):\n"
+      "    m = torch.jit.load(path)\n"
+      "    el = z = n = 0\n"
+      "    tensors = list(m.parameters())\n"
+      "    for sub in m.modules():\n"
+      "        if hasattr(sub, '_weight_bias'):\n"
+      "            tensors += [e for e in sub._weight_bias() if isinstance(e, torch.Tensor)]\n"
+      "    for e in tensors:\n"
+      "        d = e.dequantize() if e.is_quantized else e\n"
+      "        el += d.numel(); z += int((d == 0).sum()); n += 1\n"
+      "    print(el, z, n)\n"
+      "for path in ['" +
+      (t::ModelsDir() / "fashion_cnn.pt").string() + "', '" +
+      (t::ModelsDir() / "fashion_cnn_int8.pt").string() + "', '" + pruned +
+      "']:\n"
+      "    count(path)\n");
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  std::istringstream expected(r.out);
+  for (const std::string file : {"fashion_cnn.pt", "fashion_cnn_int8.pt", "pruned"}) {
+    gl::ModelSpec spec = CnnSpec("fashion_cnn.pt");
+    spec.path = file == "pruned" ? std::filesystem::path(pruned) : t::ModelsDir() / file;
+    auto model = gl::LoadTorchScriptModel(spec);
+    auto* weights = model->Capability<gl::WeightInspection>();
+    BOOST_REQUIRE(weights != nullptr);
+    const gl::WeightCounts c = weights->CountWeights();
+    int64_t elements = 0, zeros = 0, tensors = 0;
+    expected >> elements >> zeros >> tensors;
+    BOOST_TEST_CONTEXT(file) {
+      BOOST_TEST(c.elements == elements);
+      BOOST_TEST(c.zeros == zeros);
+      BOOST_TEST(c.tensors == tensors);
+      BOOST_TEST(c.elements ==
+                 model->info().parameters);  // The same elements model_parameters counts.
+      if (file == "pruned") BOOST_TEST(c.zeros > c.elements / 2);
+    }
+  }
+}
