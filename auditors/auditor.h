@@ -3,13 +3,11 @@
 // Metrics are written on the metric framework (auditors/metric.h, docs/metrics-framework.md):
 // typed parameters bound at load, work shared through the engine's plan, accumulate / merge /
 // finalize. RegisterMetric enters them into this registry. The Auditor interface below is the
-// legacy path, kept while the concerns that still use it (efficiency, energy, safety)
-// move to the framework: it reads string-keyed parameters (MetricRequest::Param) and shares work
-// through AuditContext::Shared. Either way, code here measures; the engine judges, and nothing
-// prints: progress goes through AuditContext, results are returned as data.
+// legacy entry type of this registry: every built-in metric is now on the framework and enters
+// it through RegisterMetric's adapter. Either way, code here measures; the engine judges, and
+// nothing prints: progress goes through AuditContext, results are returned as data.
 #pragma once
 
-#include <any>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -96,19 +94,8 @@ class ProgressSink {
   virtual void Update(std::string_view criterion_id, std::string_view step, double fraction) = 0;
 };
 
-// Observes measurement windows, the timed part of a benchmark run, so that figures measured
-// around the same forward passes (energy around latency) come from one run. Begin and End are
-// called on the thread that runs the model, immediately before the first and after the last timed
-// query; `window` is the run's key (the same key the harness caches the run under).
-class WindowObserver {
- public:
-  virtual ~WindowObserver() = default;
-  virtual void Begin(const std::string& window) = 0;
-  virtual void End(const std::string& window) = 0;
-};
-
-// Per-run state handed to auditors: the model (null in black-box mode), the dataset, shared
-// measurements, progress. Single-threaded: criteria run one after another.
+// Per-run state handed to work items: the model (null in black-box mode), the dataset, the
+// outputs pass, progress. Work is shared through the engine's plan (auditors/metric.h). Single-threaded: criteria run one after another.
 class AuditContext {
  public:
   AuditContext(Model* model, const Dataset& dataset, uint64_t seed, ProgressSink* progress);
@@ -118,28 +105,8 @@ class AuditContext {
   uint64_t seed() const { return seed_; }
   void Progress(std::string_view criterion_id, std::string_view step, double fraction) const;
 
-  // Observers attached to every measurement window of this run (see WindowObserver).
-  void AddWindowObserver(std::shared_ptr<WindowObserver> observer) {
-    observers_.push_back(std::move(observer));
-  }
-  const std::vector<std::shared_ptr<WindowObserver>>& window_observers() const {
-    return observers_;
-  }
-
   // Forward passes over the whole dataset (batched), or the recorded predictions in black-box mode.
   const ClassifierOutputs& Outputs(std::string_view criterion_id = "");
-
-  // Legacy path: a measurement shared by criteria that need the same run (same key), computed on
-  // first use. Framework metrics share work through the engine's plan (auditors/metric.h).
-  template <typename T>
-  std::shared_ptr<T> Shared(const std::string& key,
-                            const std::function<std::shared_ptr<T>()>& make) {
-    auto it = shared_.find(key);
-    if (it != shared_.end()) return std::any_cast<std::shared_ptr<T>>(it->second);
-    auto value = make();
-    shared_[key] = value;
-    return value;
-  }
 
  private:
   Model* model_;
@@ -147,8 +114,6 @@ class AuditContext {
   uint64_t seed_;
   ProgressSink* progress_;
   std::optional<ClassifierOutputs> outputs_;
-  std::map<std::string, std::any> shared_;
-  std::vector<std::shared_ptr<WindowObserver>> observers_;
 };
 
 // Legacy path: one implementation per concern. New metrics implement Metric (auditors/metric.h).
@@ -156,9 +121,6 @@ class Auditor {
  public:
   virtual ~Auditor() = default;
   virtual std::vector<MetricSpec> metrics() const = 0;
-  // Called for every criterion of the run before any is measured: an auditor that needs to
-  // observe other auditors' runs (energy around latency) attaches its WindowObserver here.
-  virtual void Prepare(const MetricRequest& /*request*/, AuditContext& /*context*/) {}
   // Called for every criterion once the dataset is loaded and before anything is measured (and by
   // `validate --data`, without a model). Throws InputError when the request names data that is
   // not there (a column, a group or value that matches no row), so the run stops as bad input

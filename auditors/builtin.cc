@@ -3,11 +3,11 @@
 // register their auditor.
 #include "auditors/accuracy/accuracy_metrics.h"
 #include "auditors/auditor.h"
-#include "auditors/efficiency/efficiency_auditor.h"
-#include "auditors/energy/energy_auditor.h"
+#include "auditors/efficiency/efficiency_metrics.h"
+#include "auditors/energy/energy_metrics.h"
 #include "auditors/fairness/group_metrics.h"
 #include "auditors/metric.h"
-#include "auditors/safety/safety_auditor.h"
+#include "auditors/safety/safety_metrics.h"
 
 namespace greenlight {
 
@@ -19,6 +19,7 @@ void RegisterBuiltinAuditors(AuditorRegistry& registry) {
   RegisterMetric(registry, accuracy::MakeRecall());
   RegisterMetric(registry, accuracy::MakeF1());
   RegisterMetric(registry, accuracy::MakeRocAuc());
+  RegisterMetric(registry, accuracy::MakeAccuracyRetention());
   using fairness::MakeGroupMetric;
   RegisterMetric(registry, MakeGroupMetric(fairness::Metric::kSelectionRate));
   RegisterMetric(registry, MakeGroupMetric(fairness::Metric::kDemographicParityDifference));
@@ -33,11 +34,37 @@ void RegisterBuiltinAuditors(AuditorRegistry& registry) {
   RegisterMetric(registry, MakeGroupMetric(fairness::Metric::kAccuracyDifference));
   RegisterMetric(registry, MakeGroupMetric(fairness::Metric::kGroupAccuracyMin));
   RegisterMetric(registry, MakeGroupMetric(fairness::Metric::kTheilIndex));
+  RegisterMetric(registry, safety::MakeEce());
+  RegisterMetric(registry, safety::MakeEceEqualMass());
+  RegisterMetric(registry, safety::MakeAdversarialAccuracy());
+  RegisterMetric(registry, safety::MakeAttackSuccessRate());
+  RegisterMetric(registry, safety::MakeEmpiricalRobustness());
+  RegisterMetric(registry, safety::MakeCorruptionAccuracy());
+  RegisterMetric(registry, safety::MakeCorruptionAccuracyDrop());
+  RegisterMetric(registry, safety::MakeDeterminismMaxAbsDiff());
+  RegisterMetric(registry, safety::MakeOodAuroc());
+  RegisterMetric(registry, safety::MakeMonotonicityViolationRate());
+  RegisterMetric(registry, safety::MakePerturbationFlipRate());
+  RegisterMetric(registry, safety::MakeInvalidInputSilentRate());
 
-  // Legacy path: concerns whose metrics have not moved to the framework yet.
-  RegisterEfficiencyAuditor(registry);
-  RegisterEnergyAuditor(registry);
-  RegisterSafetyAuditor(registry);
+  RegisterMetric(registry, efficiency::MakeLatencyPercentile(0.5));
+  RegisterMetric(registry, efficiency::MakeLatencyPercentile(0.9));
+  RegisterMetric(registry, efficiency::MakeLatencyPercentile(0.95));
+  RegisterMetric(registry, efficiency::MakeLatencyPercentile(0.99));
+  RegisterMetric(registry, efficiency::MakeLatencyPercentile(0.999));
+  RegisterMetric(registry, efficiency::MakeLatencyMean());
+  RegisterMetric(registry, efficiency::MakeThroughput());
+  RegisterMetric(registry, efficiency::MakePeakMemory());
+  RegisterMetric(registry, efficiency::MakeModelParameters());
+  RegisterMetric(registry, efficiency::MakeModelSize());
+  RegisterMetric(registry, efficiency::MakeFlopsPerSample());
+  RegisterMetric(registry, energy::MakeEnergyPerInference());
+  RegisterMetric(registry, energy::MakeEnergyPer1000Inferences());
+  RegisterMetric(registry, energy::MakeAveragePower());
+  RegisterMetric(registry, energy::MakeInferencesPerJoule());
+  RegisterMetric(registry, energy::MakeCarbonPer1000Inferences());
+  RegisterMetric(registry, energy::MakeSciPerInference());
+
 }
 
 }  // namespace greenlight

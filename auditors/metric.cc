@@ -29,11 +29,15 @@ class MetricAuditor final : public Auditor {
     } catch (const ParamError& e) {
       throw InputError(req.metric + ": params." + e.field() + ": " + e.what());
     }
-    const auto record = metric_->Needs(*params)->Run(context, {});
+    const std::shared_ptr<Instrument> instrument = metric_->MakeInstrument(*params);
+    std::vector<Instrument*> instruments;
+    if (instrument) instruments.push_back(instrument.get());
+    const auto record = metric_->Needs(*params)->Run(context, instruments);
+    const auto reading = instrument ? instrument->Reading() : nullptr;
     FinalizeContext fin;
     fin.seed = req.seed;
     fin.confidence = req.confidence;
-    return MeasureRows(*metric_, *params, {*record, nullptr, {0, record->rows()}}, fin);
+    return MeasureRows(*metric_, *params, {*record, reading.get(), {0, record->rows()}}, fin);
   }
   const Metric& metric() const { return *metric_; }
 

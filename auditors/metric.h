@@ -48,6 +48,11 @@ class Instrument {
   virtual std::string key() const = 0;
   virtual void Begin() = 0;
   virtual void End() = 0;
+  // A run measured in repetitions (the timing harness) also calls BeginRepetition(r) and
+  // EndRepetition(r), r = 1, 2, ..., between Begin and End around each repetition's queries, so
+  // an instrument can read one figure per repetition. Default: ignored.
+  virtual void BeginRepetition(int /*repetition*/) {}
+  virtual void EndRepetition(int /*repetition*/) {}
   // Valid after End(); null when the instrument did not run.
   virtual std::shared_ptr<const WorkRecord> Reading() const = 0;
 };

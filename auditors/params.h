@@ -143,6 +143,14 @@ struct Traits<std::string> {
   static bool Accepts(const nlohmann::json& v) { return v.is_string(); }
   static std::string From(const nlohmann::json& v) { return v.get<std::string>(); }
 };
+// A mapping of its own (e.g. a sweep {batch_sizes: [..], threads: [..]}): the metric checks its
+// keys with ParamSchema::Check.
+template <>
+struct Traits<nlohmann::json> {
+  static constexpr ParamType kType = ParamType::kObject;
+  static bool Accepts(const nlohmann::json& v) { return v.is_object(); }
+  static nlohmann::json From(const nlohmann::json& v) { return v; }
+};
 template <typename E>
 struct Traits<std::vector<E>> {
   static constexpr ParamType kType = std::is_same_v<E, std::string> ? ParamType::kStringList
@@ -180,8 +188,9 @@ void CheckDomain(const std::string& name, const nlohmann::json& v, const ParamDo
 template <typename P>
 class ParamSchema {
  public:
-  // T: int64_t, double, bool, std::string, a std::vector of those, StringOrList, or std::optional
-  // of one of those (absent unless given; with domain.required it must be given).
+  // T: int64_t, double, bool, std::string, a std::vector of those, StringOrList, nlohmann::json (a
+  // mapping), or std::optional of one of those (absent unless given; with domain.required it must
+  // be given).
   template <typename T>
   ParamSchema& Field(std::string name, T P::*member, std::string description,
                      ParamDomain domain = {}) {
@@ -209,6 +218,14 @@ class ParamSchema {
     };
     e.get = [member](const P& p) { return ToJson(p.*member); };
     entries_.push_back(std::move(e));
+    return *this;
+  }
+
+  // A rule over the bound struct that no single field's domain states (one field that depends on
+  // another, the keys of a mapping). Runs after every field is bound, in the order added; throws
+  // ParamError naming the field.
+  ParamSchema& Check(std::function<void(const P&)> check) {
+    checks_.push_back(std::move(check));
     return *this;
   }
 
@@ -246,6 +263,7 @@ class ParamSchema {
       }
       values[e.spec.name] = e.get(p);
     }
+    for (const auto& check : checks_) check(p);
     return std::make_shared<const Bound<P>>(std::move(p), std::move(values));
   }
 
@@ -280,6 +298,7 @@ class ParamSchema {
     return nullptr;
   }
   std::vector<Entry> entries_;
+  std::vector<std::function<void(const P&)>> checks_;
 };
 
 }  // namespace greenlight

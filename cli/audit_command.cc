@@ -11,6 +11,7 @@
 #include "cli/cli_common.h"
 #include "core/error.h"
 #include "core/files.h"
+#include "engine/supervisor.h"
 #include "reports/dsse.h"
 #include "reports/reporter.h"
 
@@ -22,8 +23,10 @@ struct AuditArgs {
   std::string model;
   std::string out = "greenlight-report";
   int threads = 0;
+  double time_budget_s = 0.0;  // 0: each criterion's own time_budget_s.
   std::string key;
   bool insecure_key = false;
+  std::string format = "console";
 };
 
 // True for "<dir>/.<name>.XXXXXX", a temporary file WriteTemporaryFile makes for `name`.
@@ -86,6 +89,9 @@ int RunAuditCommand(const AuditArgs& args, const GlobalOptions& global) {
                        std::to_string(bad) + ")");
     }
   }
+  // An unknown format fails before anything runs.
+  const std::unique_ptr<Reporter> reporter =
+      BuiltinReporters().Make(args.format, {.color = UseColor(STDOUT_FILENO)});
   AuditorRegistry registry;
   RegisterBuiltinAuditors(registry);
   const std::filesystem::path criteria_path = args.criteria.empty()
@@ -102,6 +108,7 @@ int RunAuditCommand(const AuditArgs& args, const GlobalOptions& global) {
   AuditOptions options;
   options.progress = &progress;
   if (args.threads > 0) options.threads = args.threads;
+  if (args.time_budget_s > 0.0) options.time_budget_s = args.time_budget_s;
   const AuditOutcome outcome = RunAudit(criteria, registry, options);
   progress.Clear();
 
@@ -114,11 +121,15 @@ int RunAuditCommand(const AuditArgs& args, const GlobalOptions& global) {
   // envelope from an earlier run is removed: it would sit next to a report it does not sign.
   if (key) envelope = SerializeEnvelope(SignEnvelope(kInTotoPayloadType, statement, *key));
   PublishReport(out_dir, statement, envelope);
-  std::cout << ConsoleReporter(UseColor(STDOUT_FILENO)).Render(report);
-  std::cout << "report: " << (out_dir / "report.json").string() << "\n";
-  if (key) {
-    std::cout << "signed: " << envelope_path.string() << " (keyid " << key->PublicKey().KeyId()
-              << ")\n";
+  std::cout << reporter->Render(report);
+  // Where the files went: below the table, or on stderr when stdout carries a machine format.
+  std::ostream& where = args.format == "console" ? std::cout : std::cerr;
+  if (args.format == "console" || !global.quiet) {
+    where << "report: " << (out_dir / "report.json").string() << "\n";
+    if (key) {
+      where << "signed: " << envelope_path.string() << " (keyid " << key->PublicKey().KeyId()
+            << ")\n";
+    }
   }
   return static_cast<int>(ExitCodeFor(outcome.verdict));
 }
@@ -136,8 +147,17 @@ void AddAuditCommand(CLI::App& app, const GlobalOptions& global, int* exit_code)
                   "criteria file (default: shipped criteria/demo.yaml)");
   cmd->add_option("-m,--model", args->model, "model file; overrides model.path in the criteria");
   cmd->add_option("-o,--out", args->out, "output directory for report.json")->capture_default_str();
+  cmd->add_option("--format", args->format,
+                  "what to print on stdout: " + BuiltinReporters().NameList() +
+                      " (report.json is written either way)")
+      ->capture_default_str();
   cmd->add_option("--threads", args->threads, "intra-op threads (overrides settings.threads)")
       ->check(CLI::Range(1, kMaxThreads));
+  cmd->add_option("--time-budget", args->time_budget_s,
+                  "seconds the model may run for each criterion (overrides every criterion's "
+                  "time_budget_s; default " +
+                      std::to_string(static_cast<int>(kDefaultTimeBudgetS)) + ")")
+      ->check(CLI::Range(1e-3, kMaxTimeBudgetS));
   cmd->add_option("-k,--key", args->key,
                   "Ed25519 private key (greenlight keygen): also write DIR/report.dsse.json");
   cmd->add_flag("--insecure-key", args->insecure_key,

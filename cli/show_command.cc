@@ -18,9 +18,12 @@ namespace {
 struct ShowArgs {
   std::string file;
   std::vector<std::string> pubkeys;
+  std::string format = "console";
 };
 
 int RunShow(const ShowArgs& args) {
+  const std::unique_ptr<Reporter> reporter =
+      BuiltinReporters().Make(args.format, {.color = UseColor(STDOUT_FILENO)});
   std::vector<Ed25519PublicKey> keys;
   for (const auto& pub : args.pubkeys) keys.push_back(Ed25519PublicKey::FromPemFile(pub));
   const std::string text = ReadFile(args.file, kMaxReportBytes, "report file");
@@ -57,7 +60,13 @@ int RunShow(const ShowArgs& args) {
     statement = ParseJsonDocument(envelope->payload, args.file + " (payload)");
   }
   const Report report = FromStatement(statement);
-  std::cout << banner << ConsoleReporter(UseColor(STDOUT_FILENO)).Render(report);
+  if (args.format != "console") {
+    // stdout carries the machine format alone; the signature status goes to stderr.
+    std::cerr << banner;
+    std::cout << reporter->Render(report);
+    return rc;
+  }
+  std::cout << banner << reporter->Render(report);
   if (!banner.empty()) std::cout << banner;  // Repeated below a long table, where the eye ends.
   return rc;
 }
@@ -68,11 +77,14 @@ void AddShowCommand(CLI::App& app, const GlobalOptions& /*global*/, int* exit_co
   auto args = std::make_shared<ShowArgs>();
   CLI::App* cmd = app.add_subcommand(
       "show",
-      "Print a report.json or a signed report.dsse.json as the summary table. For an envelope,\n"
-      "give --pubkey to check the signature (otherwise it says it was not checked).\n"
+      "Print a report.json or a signed report.dsse.json as the summary table (or --format json).\n"
+      "For an envelope, give --pubkey to check the signature (otherwise it says it was not "
+      "checked).\n"
       "Exit: 0 shown, 1 the envelope's signature is invalid, 3 bad input, 4 runtime error.");
   cmd->add_option("file", args->file, "report.json or report.dsse.json")->required();
   cmd->add_option("-k,--pubkey", args->pubkeys, "trusted public key (PEM); repeat for several");
+  cmd->add_option("--format", args->format, "output format: " + BuiltinReporters().NameList())
+      ->capture_default_str();
   cmd->callback([args, exit_code] { *exit_code = RunGuarded([&] { return RunShow(*args); }); });
 }
 

@@ -27,10 +27,8 @@ install(TARGETS ${GREENLIGHT_EXPORTED_LIBRARIES} greenlight
 
 # Public headers keep their folders: <includedir>/greenlight/core/error.h is "core/error.h".
 set(GREENLIGHT_HEADER_ROOT ${CMAKE_INSTALL_INCLUDEDIR}/greenlight)
-install(DIRECTORY core net models datasets reports auditors engine cli
+install(DIRECTORY core net models datasets reports harness auditors engine cli
   DESTINATION ${GREENLIGHT_HEADER_ROOT} FILES_MATCHING PATTERN "*.h")
-install(DIRECTORY benchmarks/harness
-  DESTINATION ${GREENLIGHT_HEADER_ROOT}/benchmarks FILES_MATCHING PATTERN "*.h")
 
 install(DIRECTORY schemas criteria DESTINATION ${CMAKE_INSTALL_DATADIR}/greenlight)
 

@@ -53,6 +53,36 @@ Interval WilsonInterval(int64_t successes, int64_t n, double level) {
   return out;
 }
 
+Interval EffectiveWilsonInterval(double estimate, double n_eff, double level) {
+  if (!(n_eff > 0.0) || !(estimate >= 0.0 && estimate <= 1.0)) {
+    throw RuntimeError("effective-count Wilson interval needs n_eff > 0 and 0 <= estimate <= 1");
+  }
+  const double z = NormalQuantile(1.0 - (1.0 - level) / 2.0);
+  const double p = estimate;
+  const double z2 = z * z;
+  const double denom = 1.0 + z2 / n_eff;
+  const double centre = (p + z2 / (2.0 * n_eff)) / denom;
+  const double half = z * std::sqrt(p * (1.0 - p) / n_eff + z2 / (4.0 * n_eff * n_eff)) / denom;
+  Interval out;
+  out.low = p <= 0.0 ? 0.0 : std::max(0.0, centre - half);
+  out.high = p >= 1.0 ? 1.0 : std::min(1.0, centre + half);
+  const double x_star = n_eff <= 50.0 ? 2.0 : 3.0;
+  const double tail = (1.0 - level) / 2.0;
+  const double successes = n_eff * p, failures = n_eff * (1.0 - p);
+  if (successes > 0.0 && successes <= x_star) {
+    out.low = std::min(out.low, boost::math::gamma_p_inv(successes, tail) / n_eff);
+  }
+  if (failures > 0.0 && failures <= x_star) {
+    out.high = std::max(out.high, 1.0 - boost::math::gamma_p_inv(failures, tail) / n_eff);
+  }
+  // The score limits bracket p exactly in real arithmetic; absorb rounding.
+  out.low = std::min(out.low, p);
+  out.high = std::max(out.high, p);
+  out.level = level;
+  out.method = "wilson-effective-n";
+  return out;
+}
+
 double QuantileSorted(std::span<const double> sorted, double p) {
   if (sorted.empty()) throw InputError("quantile of an empty sample");
   const double h = (static_cast<double>(sorted.size()) - 1.0) * p;
@@ -188,6 +218,117 @@ std::optional<double> RocAuc(std::span<const double> scores, std::span<const uin
   }
   if (pos_total == 0.0 || neg_total == 0.0) return std::nullopt;
   return u / (pos_total * neg_total);
+}
+
+namespace {
+
+// Mid-ranks (1-based, ties averaged) of `values`, as Sun & Xu's algorithm needs them.
+std::vector<double> MidRanks(std::span<const double> values) {
+  std::vector<size_t> order(values.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return values[a] < values[b]; });
+  std::vector<double> ranks(values.size());
+  for (size_t g = 0; g < order.size();) {
+    size_t end = g;
+    while (end < order.size() && values[order[end]] == values[order[g]]) ++end;
+    // Positions g .. end - 1 (0-based) share the mean rank (g + 1 + end) / 2.
+    const double rank = 0.5 * static_cast<double>(g + 1 + end);
+    for (size_t k = g; k < end; ++k) ranks[order[k]] = rank;
+    g = end;
+  }
+  return ranks;
+}
+
+double SampleVariance(std::span<const double> v) {
+  double mean = 0.0;
+  for (double x : v) mean += x;
+  mean /= static_cast<double>(v.size());
+  double ss = 0.0;
+  for (double x : v) ss += (x - mean) * (x - mean);
+  return ss / static_cast<double>(v.size() - 1);
+}
+
+}  // namespace
+
+std::optional<DeLongAuc> DeLongRocAuc(std::span<const double> scores,
+                                      std::span<const uint8_t> positive) {
+  std::vector<double> pos, neg;
+  for (size_t i = 0; i < scores.size(); ++i) (positive[i] != 0 ? pos : neg).push_back(scores[i]);
+  if (pos.empty() || neg.empty()) return std::nullopt;
+  const auto m = static_cast<double>(pos.size());
+  const auto n = static_cast<double>(neg.size());
+  std::vector<double> all(pos);
+  all.insert(all.end(), neg.begin(), neg.end());
+  const std::vector<double> tz = MidRanks(all), tx = MidRanks(pos), ty = MidRanks(neg);
+  // Placement values: V10_i = share of negatives below positive i (ties 1/2), V01_j = share of
+  // positives above negative j. Both average to the AUC.
+  std::vector<double> v10(pos.size()), v01(neg.size());
+  double rank_sum = 0.0;
+  for (size_t i = 0; i < pos.size(); ++i) {
+    v10[i] = (tz[i] - tx[i]) / n;
+    rank_sum += tz[i];
+  }
+  for (size_t j = 0; j < neg.size(); ++j) v01[j] = 1.0 - (tz[pos.size() + j] - ty[j]) / m;
+  DeLongAuc out;
+  out.auc = (rank_sum - m * (m + 1.0) / 2.0) / (m * n);
+  out.positives = static_cast<int64_t>(pos.size());
+  out.negatives = static_cast<int64_t>(neg.size());
+  if (pos.size() >= 2 && neg.size() >= 2) {
+    out.variance = SampleVariance(v10) / m + SampleVariance(v01) / n;
+  }
+  return out;
+}
+
+Interval AucScoreInterval(double auc, int64_t positives, int64_t negatives, double level) {
+  const double z = NormalQuantile(1.0 - (1.0 - level) / 2.0);
+  const auto m = static_cast<double>(positives);
+  const auto n = static_cast<double>(negatives);
+  const double n_star = (m + n) / 2.0 - 1.0;
+  // Hanley & McNeil (Radiology 143, 1982) with Q1 - t^2 = t (1 - t)^2 / (2 - t) and
+  // Q2 - t^2 = t^2 (1 - t) / (1 + t); positive for every t in (0, 1) and m + n >= 2.
+  auto variance = [&](double t) {
+    return t * (1.0 - t) * (1.0 + (n_star - 1.0) * ((1.0 - t) / (2.0 - t) + t / (1.0 + t))) /
+           (m * n);
+  };
+  auto outside = [&](double t) { return (auc - t) * (auc - t) > z * z * variance(t); };
+  // Each limit is where (auc - t)^2 = z^2 V(t), found by bisection between the estimate (inside)
+  // and the end of [0, 1] (outside unless the limit is the end itself).
+  Interval out;
+  out.low = 0.0;
+  out.high = 1.0;
+  if (auc > 0.0 && outside(0.0)) {
+    double in = auc, out_t = 0.0;
+    for (int k = 0; k < 100; ++k) {
+      const double mid = 0.5 * (in + out_t);
+      (outside(mid) ? out_t : in) = mid;
+    }
+    out.low = in;
+  }
+  if (auc < 1.0 && outside(1.0)) {
+    double in = auc, out_t = 1.0;
+    for (int k = 0; k < 100; ++k) {
+      const double mid = 0.5 * (in + out_t);
+      (outside(mid) ? out_t : in) = mid;
+    }
+    out.high = in;
+  }
+  out.level = level;
+  out.method = "newcombe-score";
+  return out;
+}
+
+Interval AucInterval(const DeLongAuc& a, double level) {
+  Interval out = AucScoreInterval(a.auc, a.positives, a.negatives, level);
+  if (a.variance && *a.variance > 0.0 && a.auc > 0.0 && a.auc < 1.0) {
+    const double z = NormalQuantile(1.0 - (1.0 - level) / 2.0);
+    const double logit = std::log(a.auc / (1.0 - a.auc));
+    const double se = std::sqrt(*a.variance) / (a.auc * (1.0 - a.auc));
+    auto expit = [](double x) { return 1.0 / (1.0 + std::exp(-x)); };
+    out.low = std::min(out.low, expit(logit - z * se));
+    out.high = std::max(out.high, expit(logit + z * se));
+    out.method = "delong-logit+newcombe-score";
+  }
+  return out;
 }
 
 std::vector<int64_t> MultinomialDraw(int64_t n, std::span<const double> weights, random::Rng& rng) {

@@ -10,8 +10,10 @@
 
 #include "auditors/metric.h"
 #include "core/clock.h"
+#include "core/digest.h"
 #include "core/error.h"
 #include "engine/plan.h"
+#include "engine/supervisor.h"
 
 namespace greenlight {
 
@@ -47,17 +49,14 @@ MetricRequest RequestFor(const Criterion& c, const CriteriaFile& criteria) {
   return req;
 }
 
-// One framework criterion: its work's record (run on first use), the statistics of every row,
-// and the value and interval from them.
-Measurement MeasureWithPlan(const Metric& metric, const Criterion& c, size_t index,
-                            const MetricRequest& req, AuditPlan& plan, AuditContext& context) {
-  const WorkRecord& record = plan.Record(index, context);
-  const MetricInput input{record, plan.Reading(index), RowRange{0, record.rows()}};
-  FinalizeContext fin;
-  fin.seed = req.seed;
-  fin.confidence = req.confidence;
-  fin.progress = [&context, &c](double f) { context.Progress(c.id, "finalize", f); };
-  return MeasureRows(metric, *c.bound, input, fin);
+// The seconds the model may run for criterion `c` (see docs/hardening.md).
+double BudgetOf(const Criterion& c, const AuditOptions& options) {
+  if (options.time_budget_s) return *options.time_budget_s;
+  return c.time_budget_s.value_or(kDefaultTimeBudgetS);
+}
+
+bool Skipped(const MetricSpec& spec, const Dataset& dataset) {
+  return spec.needs_labels && !dataset.has_labels();
 }
 
 }  // namespace
@@ -83,66 +82,84 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
   out.seed = criteria.seed;
   out.environment = DescribeHost();
 
-  std::unique_ptr<Model> model;
-  if (criteria.model) {
-    const ModelRegistry& runtimes =
-        options.runtimes != nullptr ? *options.runtimes : BuiltinModelRegistry();
-    model = runtimes.Load(*criteria.model);
+  if (options.time_budget_s &&
+      !(*options.time_budget_s > 0.0 && *options.time_budget_s <= kMaxTimeBudgetS)) {
+    throw InputError("time budget " + std::to_string(*options.time_budget_s) +
+                     " s is outside (0, " + std::to_string(static_cast<int64_t>(kMaxTimeBudgetS)) +
+                     "]");
+  }
+  // The model is read once, here; it is loaded where it runs (the supervised worker, from these
+  // bytes, or this process when not isolated).
+  std::optional<ModelSpec> model_spec = criteria.model;
+  if (model_spec) {
+    if (options.isolate_model) model_spec->bytes = ReadModelBytes(*model_spec);
     if (auto threads = options.threads ? options.threads : criteria.threads) {
       if (*threads < 1 || *threads > kMaxThreads) {
         throw InputError(criteria.path.string() + ": threads " + std::to_string(*threads) +
                          " is outside 1.." + std::to_string(kMaxThreads));
       }
-      model->SetThreads(*threads);
     }
-    out.model = model->info();
-    out.environment.device = model->info().device;
-    out.environment.threads = model->threads();
-  } else {
-    out.environment.device = "none (recorded predictions)";
   }
   const std::unique_ptr<Dataset> dataset = LoadDataset(criteria.dataset);
   out.dataset = dataset->info();
-  if (model && dataset->sample_size() != model->input_size()) {
-    throw InputError(criteria.model->path.string() + ": input.shape declares " +
-                     std::to_string(model->input_size()) +
-                     " values per sample but the dataset has " +
-                     std::to_string(dataset->sample_size()));
+  if (model_spec) {
+    int64_t input_size = 1;
+    for (int64_t d : model_spec->input_shape) input_size *= d;
+    if (dataset->sample_size() != input_size) {
+      throw InputError(model_spec->path.string() + ": input.shape declares " +
+                       std::to_string(input_size) + " values per sample but the dataset has " +
+                       std::to_string(dataset->sample_size()));
+    }
   }
 
   CheckCriteriaAgainstData(criteria, registry, *dataset);
 
-  if (model && dataset->rows() > 0) {
-    // Preflight: one real sample through the model, so a model that cannot take the declared
-    // input stops the run here (bad input, exit 3, no report) instead of erroring every criterion.
-    int64_t outputs = 0;
-    model->Forward(dataset->row(0), 1, &outputs);
-    // A label the model has no output for would be scored as a silent miss.
-    if (dataset->has_labels() && dataset->num_classes() > outputs) {
-      const auto labels = dataset->labels();
-      const auto bad =
-          std::find_if(labels.begin(), labels.end(), [&](int64_t l) { return l >= outputs; });
-      const auto& files = dataset->info().files;
-      const std::string where = files.empty() ? std::string("dataset") : files.back().path.string();
-      throw InputError(where + ": label " + std::to_string(*bad) + " (row " +
-                       std::to_string(bad - labels.begin() + 1) + ") is outside the model's " +
-                       std::to_string(outputs) + " output classes (0.." +
-                       std::to_string(outputs - 1) + ")");
+  ModelSideInputs inputs;
+  inputs.criteria = &criteria;
+  inputs.registry = &registry;
+  inputs.runtimes = options.runtimes != nullptr ? options.runtimes : &BuiltinModelRegistry();
+  inputs.dataset = dataset.get();
+  inputs.model = model_spec;
+  inputs.threads = options.threads ? options.threads : criteria.threads;
+  for (const Criterion& c : criteria.criteria) inputs.requests.push_back(RequestFor(c, criteria));
+  const std::vector<MetricRequest> requests = inputs.requests;
+  // Only a model can hang or crash; a black-box audit runs here.
+  std::unique_ptr<ModelExecutor> executor =
+      options.isolate_model && model_spec
+          ? MakeSupervisedExecutor(std::move(inputs), options.progress)
+          : MakeInProcessExecutor(std::move(inputs), options.progress);
+
+  // The preflight serves every criterion: it may take as long as the most patient of them.
+  double preflight_budget = 0.0;
+  for (const Criterion& c : criteria.criteria) {
+    preflight_budget = std::max(preflight_budget, BudgetOf(c, options));
+  }
+  if (criteria.criteria.empty())
+    preflight_budget = options.time_budget_s.value_or(kDefaultTimeBudgetS);
+  const StartResult start = executor->Start(preflight_budget);
+  if (model_spec) {
+    if (start.info) {
+      out.model = *start.info;
+    } else {
+      // The model hung or crashed while loading: the report still names the bytes it was given.
+      ModelInfo info;
+      info.path = model_spec->path;
+      info.sha256 = Sha256Hex(*model_spec->bytes);
+      info.size_bytes = static_cast<int64_t>(model_spec->bytes->size());
+      info.format = model_spec->format;
+      info.device = model_spec->device;
+      out.model = info;
     }
+    out.environment.device = out.model->device;
+    out.environment.threads = start.threads;
+  } else {
+    out.environment.device = "none (recorded predictions)";
   }
 
-  AuditContext context(model.get(), *dataset, criteria.seed, options.progress);
-  std::vector<MetricRequest> requests;
-  for (const Criterion& c : criteria.criteria) {
-    requests.push_back(RequestFor(c, criteria));
-  }
-  // Framework metrics: group their criteria by the work they need (see engine/plan.h).
-  AuditPlan plan(criteria.criteria, registry);
-  // Legacy path: every auditor sees every request before anything runs (energy attaches to
-  // latency runs).
-  for (const MetricRequest& req : requests) {
-    if (Auditor* auditor = registry.FindAuditor(req.metric)) auditor->Prepare(req, context);
-  }
+  // Framework metrics: group their criteria by the work they need (see engine/plan.h); each work
+  // item runs once, when its first criterion is measured, for all of its criteria.
+  const AuditPlan plan(criteria.criteria, registry);
+  std::vector<std::optional<WorkResult>> work(plan.items().size());
 
   std::vector<JudgedCriterion> judged;
   for (size_t i = 0; i < criteria.criteria.size(); ++i) {
@@ -153,16 +170,45 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
     r.concern = spec.concern;
     r.unit = spec.unit;
     const auto t0 = std::chrono::steady_clock::now();
-    context.Progress(c.id, "starting", 0.0);
-    if (spec.needs_labels && !dataset->has_labels()) {
+    if (options.progress != nullptr) options.progress->Update(c.id, "starting", 0.0);
+    if (Skipped(spec, *dataset)) {
       r.status = Status::kSkipped;
       r.message = "metric '" + c.metric + "' needs labels and the dataset declares no label column";
     } else {
       try {
         if (const Metric* metric = FindFrameworkMetric(registry, c.metric)) {
-          r.measurement = MeasureWithPlan(*metric, c, i, requests[i], plan, context);
+          const AuditPlan::Item* item = plan.ItemOf(i);
+          const size_t k = static_cast<size_t>(item - plan.items().data());
+          if (!work[k]) {
+            // A work item shared by several criteria runs once, under the largest of their
+            // budgets: the most patient criterion decides how long the shared run may take.
+            std::vector<size_t> members;
+            double budget = 0.0;
+            for (size_t m : item->criteria) {
+              if (Skipped(*registry.FindMetric(criteria.criteria[m].metric), *dataset)) continue;
+              members.push_back(m);
+              budget = std::max(budget, BudgetOf(criteria.criteria[m], options));
+            }
+            work[k] = executor->RunWork(k, members, budget);
+          }
+          const WorkResult& result = *work[k];
+          if (result.error) throw RuntimeError(*result.error);
+          const auto part = std::find_if(result.parts.begin(), result.parts.end(),
+                                         [&](const WorkPart& p) { return p.criterion == i; });
+          if (part == result.parts.end() || !part->stats) {
+            throw RuntimeError(part == result.parts.end() ? "no statistics" : part->error);
+          }
+          FinalizeContext fin;
+          fin.seed = requests[i].seed;
+          fin.confidence = requests[i].confidence;
+          fin.progress = [&options, &c](double f) {
+            if (options.progress != nullptr) options.progress->Update(c.id, "finalize", f);
+          };
+          r.measurement = metric->Finalize(*c.bound, *part->stats, fin);
         } else {
-          r.measurement = registry.FindAuditor(c.metric)->Measure(requests[i], context);
+          LegacyResult result = executor->MeasureLegacy(i, BudgetOf(c, options));
+          if (!result.measurement) throw RuntimeError(result.error);
+          r.measurement = std::move(*result.measurement);
         }
         if (r.measurement.unit.empty()) r.measurement.unit = spec.unit;
         r.unit = r.measurement.unit;
@@ -175,7 +221,7 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
       }
     }
     r.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    context.Progress(c.id, "done", 1.0);
+    if (options.progress != nullptr) options.progress->Update(c.id, "done", 1.0);
     judged.push_back({c.severity, r.status});
     out.results.push_back(std::move(r));
   }

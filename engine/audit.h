@@ -23,6 +23,13 @@ struct AuditOptions {
   std::optional<int> threads;        // Overrides settings.threads (intra-op threads).
   // Runtimes by model.format; null: BuiltinModelRegistry(). Not owned.
   const ModelRegistry* runtimes = nullptr;
+  // Run the model in a supervised worker process (engine/supervisor.h): a model that runs past a
+  // criterion's time budget or crashes ends that criterion in ERROR and the audit goes on. false:
+  // in this process, without budgets (for embedding and for measuring the supervision's cost); a
+  // process that has run a model in-process cannot supervise one afterwards (see supervisor.h).
+  bool isolate_model = true;
+  // Overrides every criterion's time_budget_s (seconds, in (0, kMaxTimeBudgetS]).
+  std::optional<double> time_budget_s;
 };
 
 struct CriterionOutcome {
@@ -59,7 +66,8 @@ struct AuditOutcome {
 // Throws InputError when the model or dataset cannot be loaded, when the threads exceed
 // kMaxThreads, or when the dataset's labels name classes the model does not output (no report is
 // written then);
-// a criterion whose auditor throws becomes ERROR and the others still run.
+// a criterion whose auditor throws, or whose model runs past its time budget or crashes, becomes
+// ERROR and the others still run.
 AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& registry,
                       const AuditOptions& options = {});
 

@@ -3,16 +3,12 @@
 #include <cmath>
 #include <set>
 #include <sstream>
-#include <valijson/adapters/nlohmann_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
-#include <valijson/validation_results.hpp>
-#include <valijson/validator.hpp>
 
 #include "auditors/metric.h"
 #include "core/digest.h"
 #include "core/error.h"
 #include "core/files.h"
+#include "engine/yaml_schema.h"
 #include "greenlight/criteria_schema.h"
 
 namespace greenlight {
@@ -24,66 +20,11 @@ std::string FormatNumber(double v) {
   return ss.str();
 }
 
-const valijson::Schema& CompiledSchema() {
-  static const valijson::Schema* schema = [] {
-    auto* s = new valijson::Schema();
-    const nlohmann::json doc = nlohmann::json::parse(CriteriaSchemaText());
-    valijson::SchemaParser parser;
-    valijson::adapters::NlohmannJsonAdapter adapter(doc);
-    parser.populateSchema(adapter, *s);
-    return s;
-  }();
-  return *schema;
-}
-
-// valijson reports a context path like ["<root>", "[criteria]", "[0]", "[metric]"]; turn it into
-// a JSON Pointer so the YAML marks can locate it.
-std::string ContextToPointer(const std::vector<std::string>& context) {
-  std::string pointer;
-  for (const auto& part : context) {
-    if (part == "<root>") continue;
-    std::string key = part;
-    if (key.size() >= 2 && key.front() == '[' && key.back() == ']')
-      key = key.substr(1, key.size() - 2);
-    if (key.size() >= 2 && key.front() == '"' && key.back() == '"')
-      key = key.substr(1, key.size() - 2);
-    pointer += "/" + JsonPointerEscape(key);
-  }
-  return pointer;
-}
-
-std::string FieldName(const std::string& pointer) {
-  if (pointer.empty()) return "(top level)";
-  std::string out = pointer.substr(1);
-  for (auto& c : out) {
-    if (c == '/') c = '.';
-  }
-  return out;
-}
-
-[[noreturn]] void Fail(const YamlDocument& doc, const std::string& pointer,
-                       const std::string& msg) {
-  throw InputError(doc.Where(pointer) + ": " + FieldName(pointer) + ": " + msg);
-}
+using yaml_doc::Fail;
 
 void ValidateAgainstSchema(const YamlDocument& doc) {
-  valijson::Validator validator(valijson::Validator::kStrongTypes);
-  valijson::ValidationResults results;
-  valijson::adapters::NlohmannJsonAdapter target(doc.value);
-  if (validator.validate(CompiledSchema(), target, &results)) return;
-  // The deepest error is the most specific one; valijson lists parents (allOf, oneOf) too.
-  valijson::ValidationResults::Error error;
-  valijson::ValidationResults::Error best;
-  size_t best_depth = 0;
-  bool have = false;
-  while (results.popError(error)) {
-    if (!have || error.context.size() > best_depth) {
-      best = error;
-      best_depth = error.context.size();
-      have = true;
-    }
-  }
-  Fail(doc, ContextToPointer(best.context), "schema violation: " + best.description);
+  static const yaml_doc::CompiledSchema schema(CriteriaSchemaText());
+  schema.Validate(doc);
 }
 
 bool TypeMatches(const nlohmann::json& v, ParamType type) {
@@ -144,7 +85,11 @@ std::vector<std::string> ScalarList(const nlohmann::json& v) {
 
 Threshold ParseThreshold(const nlohmann::json& t) {
   Threshold out;
-  const auto& [op, value] = *t.items().begin();
+  // The schema allows exactly one key. (A structured binding of *t.items().begin() would refer
+  // into a temporary iterator that is gone at the end of that statement.)
+  const auto first = t.begin();
+  const std::string& op = first.key();
+  const nlohmann::json& value = first.value();
   out.op = op;
   if (op == "between") {
     out.value = value[0].get<double>();
@@ -400,6 +345,7 @@ CriteriaFile ParseCriteria(const std::string& text, const std::filesystem::path&
     cr.severity = c["severity"].get<std::string>() == "mandatory" ? Severity::kMandatory
                                                                   : Severity::kAdvisory;
     if (c.contains("confidence")) cr.confidence = c["confidence"].get<double>();
+    if (c.contains("time_budget_s")) cr.time_budget_s = c["time_budget_s"].get<double>();
     cr.reference = c.value("reference", "");
     if (const auto o = effective.origins.find(cr.id); o != effective.origins.end()) {
       if (o->second.profile >= 0) cr.profile = effective.profiles[o->second.profile];

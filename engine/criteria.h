@@ -41,6 +41,9 @@ struct Criterion {
   Threshold threshold;
   Severity severity = Severity::kMandatory;
   std::optional<double> confidence;
+  // Longest the model may run for this criterion, seconds (time_budget_s); absent: the default
+  // (kDefaultTimeBudgetS in engine/supervisor.h) or AuditOptions::time_budget_s.
+  std::optional<double> time_budget_s;
   std::string reference;
   std::string where;                  // "file:line:col" of the criterion, for messages.
   std::optional<ProfileRef> profile;  // The profile it came from (extends:); none for own ones.

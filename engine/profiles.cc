@@ -7,76 +7,23 @@
 #include <memory>
 #include <regex>
 #include <set>
-#include <valijson/adapters/nlohmann_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
-#include <valijson/validation_results.hpp>
-#include <valijson/validator.hpp>
 
 #include "core/digest.h"
 #include "core/error.h"
 #include "core/files.h"
+#include "engine/yaml_schema.h"
 #include "greenlight/profile_schema.h"
 #include "net/pinned_fetch.h"
 
 namespace greenlight {
 namespace {
 
-std::string FieldName(const std::string& pointer) {
-  if (pointer.empty()) return "(top level)";
-  std::string out = pointer.substr(1);
-  for (auto& c : out) {
-    if (c == '/') c = '.';
-  }
-  return out;
-}
-
-[[noreturn]] void Fail(const YamlDocument& doc, const std::string& pointer,
-                       const std::string& msg) {
-  throw InputError(doc.Where(pointer) + ": " + FieldName(pointer) + ": " + msg);
-}
-
-const valijson::Schema& ProfileSchema() {
-  static const valijson::Schema* schema = [] {
-    auto* s = new valijson::Schema();
-    const nlohmann::json doc = nlohmann::json::parse(kProfileSchemaJson);
-    valijson::SchemaParser parser;
-    valijson::adapters::NlohmannJsonAdapter adapter(doc);
-    parser.populateSchema(adapter, *s);
-    return s;
-  }();
-  return *schema;
-}
-
-// valijson context ["<root>", "[criteria]", "[0]"] -> JSON Pointer "/criteria/0".
-std::string ContextToPointer(const std::vector<std::string>& context) {
-  std::string pointer;
-  for (const auto& part : context) {
-    if (part == "<root>") continue;
-    std::string key = part;
-    if (key.size() >= 2 && key.front() == '[' && key.back() == ']')
-      key = key.substr(1, key.size() - 2);
-    if (key.size() >= 2 && key.front() == '"' && key.back() == '"')
-      key = key.substr(1, key.size() - 2);
-    pointer += "/" + JsonPointerEscape(key);
-  }
-  return pointer;
-}
+using yaml_doc::Fail;
+using yaml_doc::FieldName;
 
 void ValidateProfileSchema(const YamlDocument& doc) {
-  valijson::Validator validator(valijson::Validator::kStrongTypes);
-  valijson::ValidationResults results;
-  valijson::adapters::NlohmannJsonAdapter target(doc.value);
-  if (validator.validate(ProfileSchema(), target, &results)) return;
-  valijson::ValidationResults::Error error, best;
-  bool have = false;
-  while (results.popError(error)) {
-    if (!have || error.context.size() > best.context.size()) {
-      best = error;
-      have = true;
-    }
-  }
-  Fail(doc, ContextToPointer(best.context), "schema violation: " + best.description);
+  static const yaml_doc::CompiledSchema schema(kProfileSchemaJson);
+  schema.Validate(doc);
 }
 
 bool ParamTypeMatches(const nlohmann::json& v, const std::string& type) {

@@ -1,22 +1,27 @@
-// Criteria loader: YAML -> JSON -> schema -> semantic checks against the metric catalog. Bad input
-// must surface as greenlight::InputError; any other exception or a crash is a finding.
+// Criteria loader: YAML -> JSON -> schema -> profiles -> typed parameter binding -> semantic checks
+// against the metric catalog. Bad input must surface as greenlight::InputError; any other
+// exception or a crash is a finding.
 //
-// The auditors link LibTorch, whose headers clang 14 cannot compile in C++20, so the catalog comes
-// from the real binary instead: GREENLIGHT_FUZZ_CATALOG names the output of
-// `greenlight metrics --json` (scripts/fuzz.sh writes it), and every metric in it is registered
-// with its real parameters, types, defaults and choices. Nothing is measured here.
+// The metrics that need no runtime (the accuracy family) are registered for real, so their typed
+// parameter binding is fuzzed too. The others live in libraries that include LibTorch, whose
+// headers clang 14 cannot compile in C++20, so their specs come from the real binary instead:
+// GREENLIGHT_FUZZ_CATALOG names the output of `greenlight metrics --json` (scripts/fuzz.sh writes
+// it), and every metric in it not registered already is entered with its real parameters, types,
+// defaults and choices. The "torchscript" format is known but never loaded: nothing is measured.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "auditors/accuracy/accuracy_metrics.h"
 #include "auditors/auditor.h"
+#include "auditors/metric.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "engine/criteria.h"
+#include "models/model_registry.h"
 
 namespace {
 
@@ -26,9 +31,7 @@ using greenlight::ParamType;
 
 class CatalogAuditor final : public greenlight::Auditor {
  public:
-  CatalogAuditor(std::string concern, std::vector<MetricSpec> metrics)
-      : concern_(std::move(concern)), metrics_(std::move(metrics)) {}
-  std::string_view concern() const override { return concern_; }
+  explicit CatalogAuditor(std::vector<MetricSpec> metrics) : metrics_(std::move(metrics)) {}
   std::vector<MetricSpec> metrics() const override { return metrics_; }
   greenlight::Measurement Measure(const greenlight::MetricRequest&,
                                   greenlight::AuditContext&) override {
@@ -36,7 +39,6 @@ class CatalogAuditor final : public greenlight::Auditor {
   }
 
  private:
-  std::string concern_;
   std::vector<MetricSpec> metrics_;
 };
 
@@ -54,23 +56,40 @@ const greenlight::AuditorRegistry& Registry() {
     const char* path = std::getenv("GREENLIGHT_FUZZ_CATALOG");
     if (path == nullptr) std::abort();
     const nlohmann::json catalog = nlohmann::json::parse(greenlight::ReadFile(path));
-    std::map<std::string, std::vector<MetricSpec>> by_concern;
+    auto* r = new greenlight::AuditorRegistry();
+    namespace accuracy = greenlight::accuracy;
+    for (auto make : {accuracy::MakeAccuracy, accuracy::MakeTopKAccuracy, accuracy::MakePrecision,
+                      accuracy::MakeRecall, accuracy::MakeF1, accuracy::MakeRocAuc,
+                      accuracy::MakeAccuracyRetention}) {
+      greenlight::RegisterMetric(*r, make());
+    }
+    std::vector<MetricSpec> catalog_metrics;
     for (const auto& m : catalog) {
+      if (greenlight::FindFrameworkMetric(*r, m["name"].get<std::string>()) != nullptr) continue;
       MetricSpec spec{m["name"], m["unit"],        m["concern"],     m["description"],
                       {},        m["needs_model"], m["needs_labels"]};
       for (const auto& p : m["params"]) {
         spec.params.push_back(ParamSpec{p["name"], ParseType(p["type"]), p["description"],
                                         p["default"], p["required"], p["choices"]});
       }
-      by_concern[spec.concern].push_back(std::move(spec));
+      catalog_metrics.push_back(std::move(spec));
     }
-    auto* r = new greenlight::AuditorRegistry();
-    for (auto& [concern, metrics] : by_concern) {
-      r->Register(std::make_unique<CatalogAuditor>(concern, std::move(metrics)));
-    }
+    r->Register(std::make_unique<CatalogAuditor>(std::move(catalog_metrics)));
     return r;
   }();
   return *registry;
+}
+
+const greenlight::ModelRegistry& Runtimes() {
+  static const greenlight::ModelRegistry* runtimes = [] {
+    auto* r = new greenlight::ModelRegistry();
+    r->Register("torchscript",
+                [](const greenlight::ModelSpec&) -> std::unique_ptr<greenlight::Model> {
+                  throw greenlight::RuntimeError("the fuzz target loads no model");
+                });
+    return r;
+  }();
+  return *runtimes;
 }
 
 }  // namespace
@@ -78,7 +97,7 @@ const greenlight::AuditorRegistry& Registry() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
   try {
-    greenlight::ParseCriteria(text, "/fuzz/criteria.yaml", Registry());
+    greenlight::ParseCriteria(text, "/fuzz/criteria.yaml", Registry(), {}, Runtimes());
   } catch (const greenlight::InputError&) {
   }
   return 0;

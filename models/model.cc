@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "core/files.h"
 
 namespace greenlight {
 
@@ -27,6 +28,14 @@ std::string Model::DescribeMissingCapability(std::string_view name,
 }
 
 void ThrowMissingCapability(const std::string& reason) { throw RuntimeError(reason); }
+
+std::shared_ptr<const std::string> ReadModelBytes(const ModelSpec& spec) {
+  std::error_code ec;
+  if (!std::filesystem::exists(spec.path, ec)) {
+    throw InputError(spec.path.string() + ": model file not found");
+  }
+  return std::make_shared<const std::string>(ReadFile(spec.path, kMaxModelBytes, "model file"));
+}
 
 std::vector<double> ToProbabilities(std::span<const float> outputs, OutputKind kind) {
   std::vector<double> p(outputs.begin(), outputs.end());

@@ -28,6 +28,11 @@ struct ModelSpec {
   double input_min = 0.0;            // Declared input range (safety auditors clip to it).
   double input_max = 1.0;
   std::string device = "cpu";  // "cpu" or "cuda" / "cuda:N".
+  // The model file as already read (ReadModelBytes), shared and immutable. When set, a runtime
+  // loads from these bytes and never reads `path` again, so every process that loads the model
+  // during one audit (the supervised worker and its restarts) measures the bytes whose digest the
+  // report records. Null: the runtime reads `path` itself, once.
+  std::shared_ptr<const std::string> bytes;
 };
 
 struct ModelInfo {
@@ -96,6 +101,10 @@ C& RequireCapability(Model& model) {
   if (C* c = model.Capability<C>()) return *c;
   ThrowMissingCapability(model.MissingCapability<C>());
 }
+
+// Reads the model file `spec.path` once (a regular file of at most kMaxModelBytes), for
+// ModelSpec::bytes. Throws InputError "<path>: model file not found" or ReadFile's errors.
+std::shared_ptr<const std::string> ReadModelBytes(const ModelSpec& spec);
 
 // Loads a TorchScript file (torch.jit.script / torch.jit.trace, int8 dynamic-quantized included).
 // Throws InputError naming the file when it is missing, corrupt or not TorchScript.

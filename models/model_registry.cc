@@ -33,17 +33,4 @@ std::unique_ptr<Model> ModelRegistry::Load(const ModelSpec& spec) const {
   return it->second(spec);
 }
 
-void RegisterBuiltinRuntimes(ModelRegistry& registry) {
-  registry.Register("torchscript", &LoadTorchScriptModel);
-}
-
-const ModelRegistry& BuiltinModelRegistry() {
-  static const ModelRegistry registry = [] {
-    ModelRegistry r;
-    RegisterBuiltinRuntimes(r);
-    return r;
-  }();
-  return registry;
-}
-
 }  // namespace greenlight

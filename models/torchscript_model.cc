@@ -68,14 +68,15 @@ int64_t CountParameters(torch::jit::Module& module) {
 TorchScriptModel::TorchScriptModel(const ModelSpec& spec, std::optional<std::string> bytes)
     : spec_(spec), device_(torch::kCPU) {
   const std::string file = spec.path.string();
+  // Read once: the module is deserialised from the same bytes whose digest the report records.
   if (bytes) {
     bytes_ = std::move(*bytes);
+  } else if (spec.bytes) {
+    bytes_ = *spec.bytes;
   } else {
-    std::error_code ec;
-    if (!std::filesystem::exists(spec.path, ec)) throw InputError(file + ": model file not found");
-    // Read once: the module is deserialised from the same bytes whose digest the report records.
-    bytes_ = ReadFile(spec.path, kMaxModelBytes, "model file");
+    bytes_ = *ReadModelBytes(spec);
   }
+  spec_.bytes.reset();  // Held once, in bytes_.
   try {
     device_ = torch::Device(spec.device);
   } catch (const c10::Error& e) {

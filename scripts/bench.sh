@@ -4,6 +4,8 @@
 #     on the same inputs, interleaved, for the example CNN and the HMDA model (goal <= 1.02);
 #   - timing consistency: ten identical latency audits, each run's value against the other runs'
 #     95 % intervals (goal: inside at least 8 of 9), reported and within-run intervals side by side;
+#   - supervision: the demo's model work audited in-process and in a supervised worker process,
+#     interleaved (goal <= 1.02);
 #   - fairness: every metric with 1,000 resamples on 1,000,000 rows and 8 groups (goal <= 100 ms
 #     after the one pass over the rows), against numpy row resampling timed in the same run.
 # Timing is noisy on shared machines: run on a quiet one and read the per-round medians too.
@@ -11,5 +13,6 @@ set -euo pipefail
 build=${1:-build}
 cd "$(dirname "$0")/.."
 "$build/benchmarks/suite/greenlight_overhead_benchmark" --rounds 200 --queries 100 --threads 1
+"$build/benchmarks/suite/greenlight_supervision_benchmark" --rounds 8
 "$build/benchmarks/suite/fairness_benchmark" --numpy_resamples=100
 "$build/benchmarks/suite/greenlight_timing_consistency_benchmark" --runs 10

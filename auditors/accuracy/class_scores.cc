@@ -1,7 +1,10 @@
-// precision, recall and f1: per class (Wilson interval for precision and recall, which are
-// binomial proportions) or averaged over classes (percentile bootstrap over rows, drawn as
-// multinomial counts over the confusion cells, which has the same distribution). One class serves
-// the three metrics; each is registered under its own name.
+// precision, recall and f1: per class or averaged over classes. Intervals: Wilson for a proportion
+// (one class's precision or recall; micro averages, which equal accuracy); otherwise the
+// delta-method variance from the confusion cells read as an effective number of trials
+// (DeltaScoreInterval). A percentile bootstrap over rows (multinomial draws over the confusion
+// cells, the same distribution) is available with `interval: bootstrap`; it under-covers with rare
+// classes or near-perfect classifiers in small samples (docs/statistics.md). One class serves the
+// three metrics; each is registered under its own name.
 
 #include "auditors/accuracy/accuracy_metrics.h"
 #include "core/random.h"
@@ -13,6 +16,7 @@ namespace {
 struct ClassScoreParams {
   std::string average = "macro";
   std::optional<int64_t> cls;
+  std::string interval = "delta";
   int64_t bootstrap_resamples = kDefaultResamples;
 };
 
@@ -22,8 +26,12 @@ ParamSchema<ClassScoreParams> Schema() {
              OneOf({"macro", "weighted", "micro"}))
       .Field("class", &ClassScoreParams::cls, "report this class's score instead of an average",
              AtLeast(0))
+      .Field("interval", &ClassScoreParams::interval,
+             "interval of averaged scores and one class's F1: delta (delta method, effective-n "
+             "Wilson) or bootstrap (percentile bootstrap over rows)",
+             OneOf({"delta", "bootstrap"}))
       .Field("bootstrap_resamples", &ClassScoreParams::bootstrap_resamples,
-             "percentile-bootstrap resamples for intervals", AtLeast(kMinResamples));
+             "percentile-bootstrap resamples (with interval: bootstrap)", AtLeast(kMinResamples));
 }
 
 class ClassScoreMetric final : public TypedMetric<ClassScoreParams, ConfusionStats, OutputsRecord> {
@@ -80,6 +88,23 @@ class ClassScoreMetric final : public TypedMetric<ClassScoreParams, ConfusionSta
       r.interval = stats::WilsonInterval(tp, den, ctx.confidence);
       r.samples = den;
       r.method = "count; Wilson score interval";
+      return r;
+    }
+    if (!p.cls && p.average == "micro") {
+      // Single-label micro precision = recall = F1 = accuracy: a binomial proportion.
+      int64_t correct = 0;
+      for (int64_t k = 0; k < classes; ++k) correct += m[static_cast<size_t>(k * classes + k)];
+      r.interval = stats::WilsonInterval(correct, n, ctx.confidence);
+      r.method = "count; Wilson score interval (micro average = accuracy)";
+      return r;
+    }
+    if (p.interval == "delta") {
+      // A function of the counts only: merged partials give the same interval.
+      r.interval = DeltaScoreInterval(m, classes, metric, p.average, p.cls, ctx.confidence);
+      stats::RequireContains(*r.interval, *r.value, metric);
+      r.method =
+          "count; delta-method variance from the confusion cells, Wilson interval at the "
+          "effective sample size";
       return r;
     }
     // Bootstrap over rows = multinomial draws over the confusion cells (same distribution), so

@@ -95,6 +95,122 @@ std::optional<double> Averaged(std::span<const int64_t> m, int64_t classes,
   return sum / weight;
 }
 
+std::optional<ScoreVariance> DeltaScoreVariance(std::span<const double> cells,
+                                                std::span<const int64_t> present_from,
+                                                int64_t classes, const std::string& metric,
+                                                const std::string& average,
+                                                std::optional<int64_t> cls) {
+  const auto k = static_cast<size_t>(classes);
+  auto at = [&](size_t i, size_t j) { return cells[i * k + j]; };
+  std::vector<double> row(k, 0.0), col(k, 0.0);
+  double n = 0.0;
+  for (size_t i = 0; i < k; ++i) {
+    for (size_t j = 0; j < k; ++j) {
+      row[i] += at(i, j);
+      col[j] += at(i, j);
+      n += at(i, j);
+    }
+  }
+  // Score of class c, adding `weight` x its gradient to g. Precision tp / col, recall tp / row,
+  // F1 2 tp / (row + col): the gradient is nonzero in row c and column c only.
+  std::vector<double> g(k * k, 0.0);
+  auto per_class = [&](size_t c, double weight) -> std::optional<double> {
+    const double tp = at(c, c);
+    const double den = metric == "precision" ? col[c]
+                       : metric == "recall"  ? row[c]
+                                             : row[c] + col[c];
+    if (den <= 0.0) return std::nullopt;
+    const double f = (metric == "f1" ? 2.0 : 1.0) * tp / den;
+    if (metric != "recall") {
+      for (size_t i = 0; i < k; ++i) g[i * k + c] -= weight * f / den;  // column c
+    }
+    if (metric != "precision") {
+      for (size_t j = 0; j < k; ++j) g[c * k + j] -= weight * f / den;  // row c
+    }
+    g[c * k + c] += weight * (metric == "f1" ? 2.0 : 1.0) / den;
+    return f;
+  };
+  double f = 0.0;
+  if (cls) {
+    const auto v = per_class(static_cast<size_t>(*cls), 1.0);
+    if (!v) return std::nullopt;
+    f = *v;
+  } else {
+    // The classes averaged over: present in the labels or predictions of `present_from`.
+    std::vector<bool> is_present(k, false);
+    for (size_t i = 0; i < k; ++i) {
+      for (size_t j = 0; j < k; ++j) {
+        if (present_from[i * k + j] > 0) is_present[i] = is_present[j] = true;
+      }
+    }
+    std::vector<size_t> present;
+    for (size_t c = 0; c < k; ++c) {
+      if (is_present[c]) present.push_back(c);
+    }
+    if (present.empty()) return std::nullopt;
+    const bool weighted = average == "weighted";
+    double total_weight = 0.0, sum = 0.0;
+    for (size_t c : present) total_weight += weighted ? row[c] : 1.0;
+    if (total_weight <= 0.0) return std::nullopt;
+    for (size_t c : present) {
+      const double w = weighted ? row[c] : 1.0;
+      const auto v = per_class(c, w);
+      if (!v) return std::nullopt;
+      sum += w * *v;
+      // A weight row[c] also moves with the cells of row c.
+      if (weighted) {
+        for (size_t j = 0; j < k; ++j) g[c * k + j] += *v;
+      }
+    }
+    f = sum / total_weight;
+    for (double& x : g) x /= total_weight;
+    if (weighted) {
+      // d(total_weight) / d m_ij = 1 for i present: the quotient rule's second term.
+      for (size_t c : present) {
+        for (size_t j = 0; j < k; ++j) g[c * k + j] -= f / total_weight;
+      }
+    }
+  }
+  double sum_mg2 = 0.0, sum_mg = 0.0;
+  for (size_t idx = 0; idx < k * k; ++idx) {
+    sum_mg2 += cells[idx] * g[idx] * g[idx];
+    sum_mg += cells[idx] * g[idx];
+  }
+  return ScoreVariance{f, std::max(0.0, sum_mg2 - sum_mg * sum_mg / n)};
+}
+
+Interval DeltaScoreInterval(std::span<const int64_t> confusion, int64_t classes,
+                            const std::string& metric, const std::string& average,
+                            std::optional<int64_t> cls, double level) {
+  const auto k = static_cast<size_t>(classes);
+  std::vector<double> observed(confusion.begin(), confusion.end());
+  std::vector<bool> present(k, false);
+  for (size_t i = 0; i < k; ++i) {
+    for (size_t j = 0; j < k; ++j) {
+      if (confusion[i * k + j] > 0) present[i] = present[j] = true;
+    }
+  }
+  std::vector<double> padded = observed;
+  for (size_t i = 0; i < k; ++i) {
+    for (size_t j = 0; j < k; ++j) {
+      if (cls || (present[i] && present[j])) padded[i * k + j] += 0.5;
+    }
+  }
+  const auto raw = DeltaScoreVariance(observed, confusion, classes, metric, average, cls);
+  if (!raw) throw RuntimeError(metric + ": interval of an undefined score");
+  double n = 0.0;
+  for (double v : observed) n += v;
+  double n_eff = n;
+  if (const auto pad = DeltaScoreVariance(padded, confusion, classes, metric, average, cls);
+      pad && pad->variance > 0.0) {
+    n_eff = pad->value * (1.0 - pad->value) / pad->variance;
+  }
+  if (raw->variance > 0.0 && raw->value > 0.0 && raw->value < 1.0) {
+    n_eff = std::min(n_eff, raw->value * (1.0 - raw->value) / raw->variance);
+  }
+  return stats::EffectiveWilsonInterval(raw->value, n_eff, level);
+}
+
 std::optional<double> RocAuc(std::span<const double> scores, std::span<const int64_t> labels,
                              std::span<const uint32_t> weights) {
   std::vector<uint8_t> positive(labels.size());

@@ -5,8 +5,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <numeric>
+#include <optional>
 
 #include "auditors/safety/common.h"
+#include "auditors/safety/safety_metrics.h"
 #include "core/error.h"
 #include "core/stats.h"
 #include "models/torch_capabilities.h"
@@ -208,12 +211,14 @@ AttackResult RunAttack(Model& model_in, std::span<const float> inputs,
   result.adversarial_predicted.assign(clean_predicted.begin(), clean_predicted.begin() + rows);
   result.linf.assign(static_cast<size_t>(rows), 0.0);
   result.l2.assign(static_cast<size_t>(rows), 0.0);
+  result.unchanged.assign(static_cast<size_t>(rows), 0);
   std::vector<int64_t> changed;
   for (int64_t i = 0; i < rows; ++i) {
     const float* a = adversarial.data() + i * size;
     const float* c = inputs.data() + i * size;
     if (std::memcmp(a, c, static_cast<size_t>(size) * sizeof(float)) == 0) {
       ++result.unchanged_rows;
+      result.unchanged[static_cast<size_t>(i)] = 1;
       continue;
     }
     double linf = 0.0, l2 = 0.0;
@@ -262,6 +267,9 @@ MinimalFgsmResult RunMinimalFgsm(Model& model_in, std::span<const float> inputs,
   // Epsilons step, 2 step, ... up to epsilon (ART accumulates the step; multiplying avoids drift).
   const int64_t steps = static_cast<int64_t>(std::floor(epsilon / step_size + 1e-9));
   MinimalFgsmResult result;
+  result.flip_step.assign(static_cast<size_t>(rows), 0);
+  result.row_ratio.assign(static_cast<size_t>(rows), std::nan(""));
+  result.zero_norm.assign(static_cast<size_t>(rows), 0);
   const torch::Tensor targets =
       torch::from_blob(const_cast<int64_t*>(clean_predicted.data()), {rows}, torch::kInt64).clone();
   for (int64_t start = 0; start < rows; start += batch_size) {
@@ -307,10 +315,13 @@ MinimalFgsmResult RunMinimalFgsm(Model& model_in, std::span<const float> inputs,
           }
         }
         if (norm == "2") dn = std::sqrt(dn), xn = std::sqrt(xn);
+        result.flip_step[static_cast<size_t>(start + i)] = k;
         if (xn == 0.0) {
           ++result.zero_norm_rows;
+          result.zero_norm[static_cast<size_t>(start + i)] = 1;
           continue;
         }
+        result.row_ratio[static_cast<size_t>(start + i)] = dn / xn;
         result.ratios.push_back(dn / xn);
         result.flip_epsilon.push_back(eps);
       }
@@ -320,170 +331,476 @@ MinimalFgsmResult RunMinimalFgsm(Model& model_in, std::span<const float> inputs,
   return result;
 }
 
-std::vector<MetricSpec> AdversarialMetrics() {
-  const ParamSpec norm{"norm", ParamType::kString, "perturbation norm", "inf", false, {"inf", "2"}};
-  const ParamSpec limit{"limit", ParamType::kInteger, "attack the first N dataset rows (0: all)",
-                        kDefaultLimit};
-  const ParamSpec batch{"batch_size", ParamType::kInteger, "rows per gradient batch", 128};
-  const std::vector<ParamSpec> attack_params{
-      {"attack", ParamType::kString, "fgsm or pgd", "fgsm", false, {"fgsm", "pgd"}},
-      norm,
-      {"epsilon", ParamType::kNumber, "perturbation budget in model input units", 0.1},
-      {"step_size", ParamType::kNumber,
-       "PGD step in input units (absent: 2.5 * epsilon / iterations)"},
-      {"iterations", ParamType::kInteger, "PGD iterations", 10},
-      {"random_start", ParamType::kBool, "PGD: start from a uniform point in the ball", true},
-      {"seed", ParamType::kInteger, "seed of the random start (absent: the run seed)"},
-      limit,
-      batch,
-  };
-  return {
-      {"adversarial_accuracy", "ratio", "safety",
-       "accuracy on FGSM/PGD adversarial inputs (white-box, cross-entropy on the labels)",
-       attack_params, true, true},
-      {"attack_success_rate", "ratio", "safety",
-       "share of correctly classified rows whose adversarial input is misclassified", attack_params,
-       true, true},
-      {"empirical_robustness",
-       "ratio",
-       "safety",
-       "ART empirical robustness: mean ||x_adv - x||_p / ||x||_p over rows flipped by minimal "
-       "FGSM",
-       {norm,
-        {"epsilon", ParamType::kNumber, "largest epsilon tried (input units)", 0.3},
-        {"step_size", ParamType::kNumber, "epsilon increment of the minimal search", 0.01},
-        limit,
-        batch,
-        {"bootstrap_resamples", ParamType::kInteger, "percentile-bootstrap resamples",
-         kDefaultResamples}},
-       true,
-       false},
-  };
+namespace {
+
+// The first min(limit, rows) rows (limit 0: all) of the dataset, the model that will run on them
+// and their clean predictions: what every attack starts from.
+struct AttackInputs {
+  Model* model = nullptr;
+  int64_t rows = 0;
+  std::span<const float> inputs;
+  std::span<const int64_t> clean_predicted;
+  std::pair<double, double> range;
+};
+
+AttackInputs PrepareAttack(AuditContext& ctx, const std::string& metric, int64_t limit) {
+  AttackInputs a;
+  a.model = &RequireModel(ctx, metric);
+  const Dataset& data = ctx.dataset();
+  if (data.rows() == 0) throw InputError(metric + ": the dataset has no rows");
+  a.rows = limit <= 0 ? data.rows() : std::min(limit, data.rows());
+  a.inputs = data.features().subspan(0, static_cast<size_t>(a.rows * data.sample_size()));
+  const ClassifierOutputs& clean = ctx.Outputs("attack");
+  a.clean_predicted =
+      std::span<const int64_t>(clean.predicted).subspan(0, static_cast<size_t>(a.rows));
+  a.range = InputRange(*a.model);
+  return a;
 }
 
-Measurement MeasureAdversarial(const MetricRequest& req, AuditContext& ctx) {
-  Model& model = RequireModel(ctx, req.metric);
-  const Dataset& data = ctx.dataset();
-  const int64_t n = SelectRows(req, data, kDefaultLimit);
-  const ClassifierOutputs& clean = ctx.Outputs(req.criterion_id);
-  const auto inputs = data.features().subspan(0, static_cast<size_t>(n * data.sample_size()));
-  const auto clean_pred =
-      std::span<const int64_t>(clean.predicted).subspan(0, static_cast<size_t>(n));
-  const auto [lo, hi] = InputRange(model);
-  auto progress = [&](double f) { ctx.Progress(req.criterion_id, "attack", f); };
-  Measurement r;
-  r.unit = "ratio";
+// --- adversarial_accuracy, attack_success_rate: one FGSM/PGD attack per distinct settings. ---
 
-  if (req.metric == "empirical_robustness") {
-    const std::string norm = req.Param<std::string>("norm", "inf");
-    const double eps = req.Param<double>("epsilon", 0.3);
-    const double step = req.Param<double>("step_size", 0.01);
-    const int64_t batch = req.Param<int64_t>("batch_size", 128);
-    const auto res = RunMinimalFgsm(model, inputs, clean_pred, n, norm, eps, step, batch, progress);
-    r.samples = static_cast<int64_t>(res.ratios.size());
-    r.details = {{"attack", "fgsm (minimal)"},
-                 {"norm", norm},
-                 {"epsilon_max", eps},
-                 {"step_size", step},
+struct AttackParams {
+  std::string attack = "fgsm";
+  std::string norm = "inf";
+  double epsilon = 0.1;
+  std::optional<double> step_size;  // Absent (or 0): 2.5 * epsilon / iterations.
+  int64_t iterations = 10;
+  bool random_start = true;
+  std::optional<int64_t> seed;  // Absent: the run seed.
+  int64_t limit = kDefaultLimit;
+  int64_t batch_size = 128;
+};
+
+ParamSchema<AttackParams> AttackSchema() {
+  return ParamSchema<AttackParams>()
+      .Field("attack", &AttackParams::attack, "fgsm or pgd", OneOf({"fgsm", "pgd"}))
+      .Field("norm", &AttackParams::norm, "perturbation norm", OneOf({"inf", "2"}))
+      .Field("epsilon", &AttackParams::epsilon, "perturbation budget in model input units",
+             AtLeast(0))
+      .Field("step_size", &AttackParams::step_size,
+             "PGD step in input units (absent or 0: 2.5 * epsilon / iterations)", AtLeast(0))
+      .Field("iterations", &AttackParams::iterations, "PGD iterations", AtLeast(1))
+      .Field("random_start", &AttackParams::random_start,
+             "PGD: start from a uniform point in the ball")
+      .Field("seed", &AttackParams::seed, "seed of the random start (absent: the run seed)",
+             AtLeast(0))
+      .Field("limit", &AttackParams::limit, "attack the first N dataset rows (0: all)", AtLeast(0))
+      .Field("batch_size", &AttackParams::batch_size, "rows per gradient batch", AtLeast(1));
+}
+
+// The attack's outcome on every attacked row, in row order.
+struct AttackRecord final : WorkRecord {
+  nlohmann::json config;  // AttackConfig::ToJson with the PGD step actually used.
+  std::pair<double, double> range;
+  std::vector<int64_t> labels, clean_predicted, adversarial_predicted;
+  std::vector<double> linf, l2;
+  std::vector<uint8_t> unchanged;
+  int64_t rows() const override { return static_cast<int64_t>(labels.size()); }
+};
+
+class AttackWork final : public Work {
+ public:
+  explicit AttackWork(const AttackParams& p) : p_(p) {}
+  // Exactly the settings the attack depends on: FGSM ignores the PGD-only ones.
+  std::string key() const override {
+    nlohmann::json k = {{"attack", p_.attack},
+                        {"norm", p_.norm},
+                        {"epsilon", p_.epsilon},
+                        {"limit", p_.limit},
+                        {"batch_size", p_.batch_size}};
+    if (p_.attack == "pgd") {
+      k["step_size"] = p_.step_size ? nlohmann::json(*p_.step_size) : nlohmann::json(nullptr);
+      k["iterations"] = p_.iterations;
+      k["random_start"] = p_.random_start;
+      k["seed"] = p_.seed ? nlohmann::json(*p_.seed) : nlohmann::json(nullptr);
+    }
+    return "safety.attack:" + CanonicalText(k);
+  }
+  std::shared_ptr<const WorkRecord> Run(AuditContext& ctx,
+                                        std::span<Instrument* const>) const override {
+    const AttackInputs a = PrepareAttack(ctx, "adversarial attack", p_.limit);
+    const Dataset& data = ctx.dataset();
+    if (!data.has_labels()) throw InputError("adversarial attacks need labels");
+    const auto labels = data.labels().subspan(0, static_cast<size_t>(a.rows));
+    AttackConfig config;
+    config.attack = p_.attack;
+    config.norm = p_.norm;
+    config.epsilon = p_.epsilon;
+    config.iterations = static_cast<int>(p_.iterations);
+    config.step_size = p_.step_size.value_or(0.0);
+    config.random_start = p_.random_start;
+    config.seed = p_.seed ? static_cast<uint64_t>(*p_.seed) : ctx.seed();
+    config.batch_size = p_.batch_size;
+    const AttackResult res =
+        RunAttack(*a.model, a.inputs, labels, a.clean_predicted, a.rows, config,
+                  [&ctx](double f) { ctx.Progress("attack", "adversarial inputs", f); });
+    auto record = std::make_shared<AttackRecord>();
+    record->config = config.ToJson();
+    if (config.attack == "pgd") record->config["step_size"] = res.step_size;
+    record->range = a.range;
+    record->labels.assign(labels.begin(), labels.end());
+    record->clean_predicted.assign(a.clean_predicted.begin(), a.clean_predicted.end());
+    record->adversarial_predicted = res.adversarial_predicted;
+    record->linf = res.linf;
+    record->l2 = res.l2;
+    record->unchanged = res.unchanged;
+    return record;
+  }
+
+ private:
+  AttackParams p_;
+};
+
+// Per-row outcomes of the attacked rows, in row order: whether the clean and the adversarial
+// prediction are right, whether the attack left the row bit-identical, and the perturbation's
+// norms. The report's means are sums in row order, so the rows themselves (not their sums) are
+// what merges exactly. Merge appends: partials are merged in row order.
+struct AttackRows {
+  nlohmann::json config;
+  std::pair<double, double> range{0.0, 0.0};
+  std::vector<uint8_t> clean_correct, adversarial_correct, unchanged;
+  std::vector<double> linf, l2;
+
+  void Merge(const AttackRows& other) {
+    if (other.config != config || other.range != range) {
+      throw RuntimeError("attack outcomes of different attacks");
+    }
+    auto append = [](auto& into, const auto& from) {
+      into.insert(into.end(), from.begin(), from.end());
+    };
+    append(clean_correct, other.clean_correct);
+    append(adversarial_correct, other.adversarial_correct);
+    append(unchanged, other.unchanged);
+    append(linf, other.linf);
+    append(l2, other.l2);
+  }
+  nlohmann::json ToJson() const {
+    return {{"config", config},
+            {"range", {range.first, range.second}},
+            {"clean_correct", clean_correct},
+            {"adversarial_correct", adversarial_correct},
+            {"unchanged", unchanged},
+            {"linf", ExactJson(linf)},
+            {"l2", ExactJson(l2)}};
+  }
+  static AttackRows FromJson(const nlohmann::json& j) {
+    AttackRows s;
+    s.config = j.at("config");
+    s.range = {j.at("range").at(0).get<double>(), j.at("range").at(1).get<double>()};
+    s.clean_correct = j.at("clean_correct").get<std::vector<uint8_t>>();
+    s.adversarial_correct = j.at("adversarial_correct").get<std::vector<uint8_t>>();
+    s.unchanged = j.at("unchanged").get<std::vector<uint8_t>>();
+    s.linf = ExactDoubles(j.at("linf"));
+    s.l2 = ExactDoubles(j.at("l2"));
+    const size_t n = s.clean_correct.size();
+    if (s.adversarial_correct.size() != n || s.unchanged.size() != n || s.linf.size() != n ||
+        s.l2.size() != n) {
+      throw InputError("attack statistics: per-row arrays differ in length");
+    }
+    return s;
+  }
+};
+
+// adversarial_accuracy and attack_success_rate read the same attack; `success_rate` picks which.
+class AttackMetric final : public TypedMetric<AttackParams, AttackRows, AttackRecord> {
+ public:
+  AttackMetric(std::string name, std::string description, bool success_rate)
+      : TypedMetric(DescribeMetric(std::move(name), "ratio", "safety", std::move(description),
+                                   /*needs_model=*/true, /*needs_labels=*/true),
+                    AttackSchema()),
+        success_rate_(success_rate) {}
+
+ protected:
+  std::shared_ptr<const Work> Needs(const AttackParams& p) const override {
+    return std::make_shared<AttackWork>(p);
+  }
+  AttackRows Accumulate(const AttackParams&, const AttackRecord& record,
+                        const MetricInput& input) const override {
+    AttackRows s;
+    s.config = record.config;
+    s.range = record.range;
+    for (int64_t i = input.rows.begin; i < input.rows.end; ++i) {
+      const auto row = static_cast<size_t>(i);
+      s.clean_correct.push_back(record.clean_predicted[row] == record.labels[row] ? 1 : 0);
+      s.adversarial_correct.push_back(record.adversarial_predicted[row] == record.labels[row] ? 1
+                                                                                              : 0);
+      s.unchanged.push_back(record.unchanged[row]);
+      s.linf.push_back(record.linf[row]);
+      s.l2.push_back(record.l2[row]);
+    }
+    return s;
+  }
+  Measurement Finalize(const AttackParams& p, const AttackRows& s,
+                       const FinalizeContext& ctx) const override {
+    const auto n = static_cast<int64_t>(s.clean_correct.size());
+    if (n == 0) throw InputError(spec().name + ": the dataset has no rows");
+    int64_t clean_correct = 0, adv_correct = 0, fooled = 0, unchanged = 0;
+    double max_linf = 0.0, max_l2 = 0.0, mean_linf = 0.0, mean_l2 = 0.0;
+    for (size_t i = 0; i < static_cast<size_t>(n); ++i) {
+      const bool c = s.clean_correct[i] != 0;
+      const bool a = s.adversarial_correct[i] != 0;
+      clean_correct += c;
+      adv_correct += a;
+      fooled += c && !a;
+      unchanged += s.unchanged[i];
+      max_linf = std::max(max_linf, s.linf[i]);
+      max_l2 = std::max(max_l2, s.l2[i]);
+      mean_linf += s.linf[i] / n;
+      mean_l2 += s.l2[i] / n;
+    }
+    Measurement r;
+    r.unit = "ratio";
+    r.details = {{"attack", s.config},
                  {"rows", n},
-                 {"flipped_rows", res.flipped},
-                 {"zero_norm_rows_skipped", res.zero_norm_rows},
+                 {"input_range", {s.range.first, s.range.second}},
+                 {"loss", "cross-entropy on the true labels"},
+                 {"clean_accuracy", static_cast<double>(clean_correct) / n},
+                 {"clean_correct", clean_correct},
+                 {"adversarial_correct", adv_correct},
+                 {"fooled", fooled},
+                 {"unchanged_rows", unchanged},
+                 {"perturbation",
+                  {{"max_linf", max_linf},
+                   {"max_l2", max_l2},
+                   {"mean_linf", mean_linf},
+                   {"mean_l2", mean_l2}}}};
+    if (p.attack == "pgd") {
+      r.details["success_rule"] = "a row counts as fooled when any PGD iterate is misclassified";
+    }
+    const std::string how =
+        p.attack == "pgd" ? "PGD-L" + p.norm + " (" + std::to_string(p.iterations) + " iterations)"
+                          : "FGSM-L" + p.norm;
+    if (!success_rate_) {
+      r.value = static_cast<double>(adv_correct) / n;
+      r.samples = n;
+      r.interval = stats::WilsonInterval(adv_correct, n, ctx.confidence);
+      r.method = "count: correct / rows on " + how + " adversarial inputs; Wilson score interval";
+      return r;
+    }
+    r.samples = clean_correct;
+    r.method = "count: fooled / correctly classified rows under " + how + "; Wilson score interval";
+    if (clean_correct == 0) {
+      r.message = "no row is classified correctly, so the success rate is undefined";
+      return r;
+    }
+    r.value = static_cast<double>(fooled) / clean_correct;
+    r.interval = stats::WilsonInterval(fooled, clean_correct, ctx.confidence);
+    return r;
+  }
+
+ private:
+  bool success_rate_;
+};
+
+// --- empirical_robustness: one minimal-FGSM search per distinct settings. ---
+
+struct RobustnessParams {
+  std::string norm = "inf";
+  double epsilon = 0.3;
+  double step_size = 0.01;
+  int64_t limit = kDefaultLimit;
+  int64_t batch_size = 128;
+  int64_t bootstrap_resamples = kBootstrapResamples;
+};
+
+// Every attacked row: whether minimal FGSM flipped it, at which step, and the perturbation ratio.
+struct RobustnessRecord final : WorkRecord {
+  std::pair<double, double> range;
+  std::vector<int64_t> flip_step;  // 0: not flipped; k: flipped at epsilon k * step_size.
+  std::vector<double> ratio;       // ||x_adv - x|| / ||x||; NaN where ||x|| = 0.
+  std::vector<uint8_t> zero_norm;  // Flipped with ||x|| = 0 (ratio undefined).
+  int64_t rows() const override { return static_cast<int64_t>(flip_step.size()); }
+};
+
+class MinimalFgsmWork final : public Work {
+ public:
+  explicit MinimalFgsmWork(const RobustnessParams& p) : p_(p) {}
+  std::string key() const override {
+    return "safety.minimal_fgsm:" + CanonicalText({{"norm", p_.norm},
+                                                   {"epsilon", p_.epsilon},
+                                                   {"step_size", p_.step_size},
+                                                   {"limit", p_.limit},
+                                                   {"batch_size", p_.batch_size}});
+  }
+  std::shared_ptr<const WorkRecord> Run(AuditContext& ctx,
+                                        std::span<Instrument* const>) const override {
+    const AttackInputs a = PrepareAttack(ctx, "empirical_robustness", p_.limit);
+    const MinimalFgsmResult res = RunMinimalFgsm(
+        *a.model, a.inputs, a.clean_predicted, a.rows, p_.norm, p_.epsilon, p_.step_size,
+        p_.batch_size, [&ctx](double f) { ctx.Progress("attack", "minimal FGSM", f); });
+    auto record = std::make_shared<RobustnessRecord>();
+    record->range = a.range;
+    record->flip_step = res.flip_step;
+    record->ratio = res.row_ratio;
+    record->zero_norm = res.zero_norm;
+    return record;
+  }
+
+ private:
+  RobustnessParams p_;
+};
+
+// The flipped rows with a defined ratio (their global row index, step and ratio) and the counts
+// of flipped and zero-norm rows. Merge appends (row order) and adds.
+struct RobustnessRows {
+  std::vector<int64_t> row, step;
+  std::vector<double> ratio;
+  int64_t flipped = 0;
+  int64_t zero_norm = 0;
+  int64_t rows = 0;
+  std::pair<double, double> range{0.0, 0.0};
+
+  void Merge(const RobustnessRows& other) {
+    if (other.range != range) throw RuntimeError("robustness rows of different models");
+    row.insert(row.end(), other.row.begin(), other.row.end());
+    step.insert(step.end(), other.step.begin(), other.step.end());
+    ratio.insert(ratio.end(), other.ratio.begin(), other.ratio.end());
+    flipped += other.flipped;
+    zero_norm += other.zero_norm;
+    rows += other.rows;
+  }
+  nlohmann::json ToJson() const {
+    return {{"row", row},
+            {"step", step},
+            {"ratio", ExactJson(ratio)},
+            {"flipped", flipped},
+            {"zero_norm", zero_norm},
+            {"rows", rows},
+            {"range", {range.first, range.second}}};
+  }
+  static RobustnessRows FromJson(const nlohmann::json& j) {
+    RobustnessRows s;
+    s.row = j.at("row").get<std::vector<int64_t>>();
+    s.step = j.at("step").get<std::vector<int64_t>>();
+    s.ratio = ExactDoubles(j.at("ratio"));
+    s.flipped = j.at("flipped").get<int64_t>();
+    s.zero_norm = j.at("zero_norm").get<int64_t>();
+    s.rows = j.at("rows").get<int64_t>();
+    s.range = {j.at("range").at(0).get<double>(), j.at("range").at(1).get<double>()};
+    if (s.step.size() != s.row.size() || s.ratio.size() != s.row.size()) {
+      throw InputError("robustness statistics: per-row arrays differ in length");
+    }
+    return s;
+  }
+};
+
+class EmpiricalRobustnessMetric final
+    : public TypedMetric<RobustnessParams, RobustnessRows, RobustnessRecord> {
+ public:
+  EmpiricalRobustnessMetric()
+      : TypedMetric(
+            DescribeMetric("empirical_robustness", "ratio", "safety",
+                           "ART empirical robustness: mean ||x_adv - x||_p / ||x||_p over rows "
+                           "flipped by minimal FGSM",
+                           /*needs_model=*/true, /*needs_labels=*/false),
+            ParamSchema<RobustnessParams>()
+                .Field("norm", &RobustnessParams::norm, "perturbation norm", OneOf({"inf", "2"}))
+                .Field("epsilon", &RobustnessParams::epsilon, "largest epsilon tried (input units)",
+                       AtLeast(0))
+                .Field("step_size", &RobustnessParams::step_size,
+                       "epsilon increment of the minimal search (0 < step_size <= epsilon)",
+                       AtLeast(0))
+                .Field("limit", &RobustnessParams::limit,
+                       "attack the first N dataset rows (0: all)", AtLeast(0))
+                .Field("batch_size", &RobustnessParams::batch_size, "rows per gradient batch",
+                       AtLeast(1))
+                .Field("bootstrap_resamples", &RobustnessParams::bootstrap_resamples,
+                       "percentile-bootstrap resamples", AtLeast(kMinBootstrapResamples))) {}
+
+ protected:
+  std::shared_ptr<const Work> Needs(const RobustnessParams& p) const override {
+    return std::make_shared<MinimalFgsmWork>(p);
+  }
+  RobustnessRows Accumulate(const RobustnessParams&, const RobustnessRecord& record,
+                            const MetricInput& input) const override {
+    RobustnessRows s;
+    s.range = record.range;
+    s.rows = input.rows.end - input.rows.begin;
+    for (int64_t i = input.rows.begin; i < input.rows.end; ++i) {
+      const auto row = static_cast<size_t>(i);
+      if (record.flip_step[row] == 0) continue;
+      ++s.flipped;
+      if (record.zero_norm[row]) {
+        ++s.zero_norm;
+        continue;
+      }
+      s.row.push_back(i);
+      s.step.push_back(record.flip_step[row]);
+      s.ratio.push_back(record.ratio[row]);
+    }
+    return s;
+  }
+  Measurement Finalize(const RobustnessParams& p, const RobustnessRows& s,
+                       const FinalizeContext& ctx) const override {
+    const auto [lo, hi] = s.range;
+    Measurement r;
+    r.unit = "ratio";
+    r.samples = static_cast<int64_t>(s.ratio.size());
+    r.details = {{"attack", "fgsm (minimal)"},
+                 {"norm", p.norm},
+                 {"epsilon_max", p.epsilon},
+                 {"step_size", p.step_size},
+                 {"rows", s.rows},
+                 {"flipped_rows", s.flipped},
+                 {"zero_norm_rows_skipped", s.zero_norm},
                  {"input_range", {lo, hi}},
                  {"loss", "cross-entropy on the clean predictions (ART's default without labels)"}};
-    r.method = "ART empirical_robustness: mean ||x_adv - x||_" + norm + " / ||x||_" + norm +
+    r.method = "ART empirical_robustness: mean ||x_adv - x||_" + p.norm + " / ||x||_" + p.norm +
                " over rows whose prediction flipped under minimal FGSM; percentile row bootstrap";
-    if (res.ratios.empty()) {
-      r.message = "no prediction flipped up to epsilon " + std::to_string(eps) +
+    if (s.ratio.empty()) {
+      r.message = "no prediction flipped up to epsilon " + std::to_string(p.epsilon) +
                   " (ART reports 0 here; greenlight reports it undefined)";
       return r;
     }
+    // The search runs batch by batch and, within a batch, step by step: flipped rows are listed
+    // by (batch, step, row), the order the mean and the row bootstrap have always used.
+    std::vector<size_t> order(s.ratio.size());
+    std::iota(order.begin(), order.end(), size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      const int64_t batch_a = s.row[a] / p.batch_size, batch_b = s.row[b] / p.batch_size;
+      return batch_a != batch_b ? batch_a < batch_b : s.step[a] < s.step[b];
+    });
+    std::vector<double> ratios, flip_epsilon;
+    for (size_t k : order) {
+      ratios.push_back(s.ratio[k]);
+      flip_epsilon.push_back(static_cast<double>(s.step[k]) * p.step_size);
+    }
     double sum = 0.0;
-    for (double v : res.ratios) sum += v;
-    r.value = sum / static_cast<double>(res.ratios.size());
-    std::vector<double> eps_sorted = res.flip_epsilon;
-    std::sort(eps_sorted.begin(), eps_sorted.end());
-    r.details["median_flip_epsilon"] = stats::QuantileSorted(eps_sorted, 0.5);
-    const auto& ratios = res.ratios;
+    for (double v : ratios) sum += v;
+    r.value = sum / static_cast<double>(ratios.size());
+    std::sort(flip_epsilon.begin(), flip_epsilon.end());
+    r.details["median_flip_epsilon"] = stats::QuantileSorted(flip_epsilon, 0.5);
     r.interval = BootstrapInterval(
-        static_cast<int64_t>(ratios.size()), Resamples(req), req.seed, req.confidence,
+        static_cast<int64_t>(ratios.size()), static_cast<int>(p.bootstrap_resamples), ctx.seed,
+        ctx.confidence,
         [&](std::span<const uint32_t> w) -> std::optional<double> {
-          double s = 0.0, c = 0.0;
-          for (size_t i = 0; i < ratios.size(); ++i) s += w[i] * ratios[i], c += w[i];
-          return s / c;
+          double total = 0.0, count = 0.0;
+          for (size_t i = 0; i < ratios.size(); ++i) total += w[i] * ratios[i], count += w[i];
+          return total / count;
         },
         r.details);
     return r;
   }
+};
 
-  const auto labels = RequireLabels(data, n, req.metric);
-  AttackConfig config;
-  config.attack = req.Param<std::string>("attack", "fgsm");
-  config.norm = req.Param<std::string>("norm", "inf");
-  config.epsilon = req.Param<double>("epsilon", 0.1);
-  config.iterations = static_cast<int>(req.Param<int64_t>("iterations", 10));
-  config.step_size = req.Param<double>("step_size", 0.0);
-  config.random_start = req.Param<bool>("random_start", true);
-  config.seed = RequestSeed(req);
-  config.batch_size = req.Param<int64_t>("batch_size", 128);
-  const std::string key = "safety.attack:" + config.ToJson().dump() + ":" + std::to_string(n);
-  const auto res = ctx.Shared<AttackResult>(key, [&] {
-    return std::make_shared<AttackResult>(
-        RunAttack(model, inputs, labels, clean_pred, n, config, progress));
-  });
-  int64_t clean_correct = 0, adv_correct = 0, fooled = 0;
-  double max_linf = 0.0, max_l2 = 0.0, mean_linf = 0.0, mean_l2 = 0.0;
-  for (int64_t i = 0; i < n; ++i) {
-    const bool c = clean_pred[static_cast<size_t>(i)] == labels[static_cast<size_t>(i)];
-    const bool a =
-        res->adversarial_predicted[static_cast<size_t>(i)] == labels[static_cast<size_t>(i)];
-    clean_correct += c;
-    adv_correct += a;
-    fooled += c && !a;
-    max_linf = std::max(max_linf, res->linf[static_cast<size_t>(i)]);
-    max_l2 = std::max(max_l2, res->l2[static_cast<size_t>(i)]);
-    mean_linf += res->linf[static_cast<size_t>(i)] / n;
-    mean_l2 += res->l2[static_cast<size_t>(i)] / n;
-  }
-  nlohmann::json cfg = config.ToJson();
-  if (config.attack == "pgd") cfg["step_size"] = res->step_size;
-  r.details = {{"attack", cfg},
-               {"rows", n},
-               {"input_range", {lo, hi}},
-               {"loss", "cross-entropy on the true labels"},
-               {"clean_accuracy", static_cast<double>(clean_correct) / n},
-               {"clean_correct", clean_correct},
-               {"adversarial_correct", adv_correct},
-               {"fooled", fooled},
-               {"unchanged_rows", res->unchanged_rows},
-               {"perturbation",
-                {{"max_linf", max_linf},
-                 {"max_l2", max_l2},
-                 {"mean_linf", mean_linf},
-                 {"mean_l2", mean_l2}}}};
-  if (config.attack == "pgd") {
-    r.details["success_rule"] = "a row counts as fooled when any PGD iterate is misclassified";
-  }
-  const std::string how =
-      config.attack == "pgd"
-          ? "PGD-L" + config.norm + " (" + std::to_string(config.iterations) + " iterations)"
-          : "FGSM-L" + config.norm;
-  if (req.metric == "adversarial_accuracy") {
-    r.value = static_cast<double>(adv_correct) / n;
-    r.samples = n;
-    r.interval = stats::WilsonInterval(adv_correct, n, req.confidence);
-    r.method = "count: correct / rows on " + how + " adversarial inputs; Wilson score interval";
-    return r;
-  }
-  // attack_success_rate.
-  r.samples = clean_correct;
-  r.method = "count: fooled / correctly classified rows under " + how + "; Wilson score interval";
-  if (clean_correct == 0) {
-    r.message = "no row is classified correctly, so the success rate is undefined";
-    return r;
-  }
-  r.value = static_cast<double>(fooled) / clean_correct;
-  r.interval = stats::WilsonInterval(fooled, clean_correct, req.confidence);
-  return r;
+}  // namespace
+
+std::unique_ptr<Metric> MakeAdversarialAccuracy() {
+  return std::make_unique<AttackMetric>(
+      "adversarial_accuracy",
+      "accuracy on FGSM/PGD adversarial inputs (white-box, cross-entropy on the labels)",
+      /*success_rate=*/false);
+}
+
+std::unique_ptr<Metric> MakeAttackSuccessRate() {
+  return std::make_unique<AttackMetric>(
+      "attack_success_rate",
+      "share of correctly classified rows whose adversarial input is misclassified",
+      /*success_rate=*/true);
+}
+
+std::unique_ptr<Metric> MakeEmpiricalRobustness() {
+  return std::make_unique<EmpiricalRobustnessMetric>();
 }
 
 }  // namespace greenlight::safety

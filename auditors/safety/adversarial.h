@@ -33,6 +33,7 @@ struct AttackResult {
   std::vector<double> linf;                    // ||x_adv - x||_inf per row.
   std::vector<double> l2;                      // ||x_adv - x||_2 per row.
   int64_t unchanged_rows = 0;                  // x_adv == x bit for bit (clean prediction reused).
+  std::vector<uint8_t> unchanged;              // Per row: 1 where x_adv == x bit for bit.
   double step_size = 0.0;                      // The step actually used.
 };
 
@@ -55,14 +56,16 @@ struct MinimalFgsmResult {
   std::vector<double> flip_epsilon;  // The epsilon that flipped it.
   int64_t flipped = 0;
   int64_t zero_norm_rows = 0;  // Flipped rows with ||x|| = 0 (ratio undefined, skipped).
+  // Per row, in row order: the step k that flipped it (epsilon k * step_size; 0: not flipped),
+  // its ratio (NaN unless flipped with ||x|| > 0), and 1 where it flipped with ||x|| = 0.
+  std::vector<int64_t> flip_step;
+  std::vector<double> row_ratio;
+  std::vector<uint8_t> zero_norm;
 };
 MinimalFgsmResult RunMinimalFgsm(Model& model, std::span<const float> inputs,
                                  std::span<const int64_t> clean_predicted, int64_t rows,
                                  const std::string& norm, double epsilon, double step_size,
                                  int64_t batch_size,
                                  const std::function<void(double)>& progress = nullptr);
-
-std::vector<MetricSpec> AdversarialMetrics();
-Measurement MeasureAdversarial(const MetricRequest& req, AuditContext& ctx);
 
 }  // namespace greenlight::safety

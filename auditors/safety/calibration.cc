@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "auditors/safety/common.h"
+#include "auditors/safety/safety_metrics.h"
 #include "core/error.h"
 
 namespace greenlight::safety {
@@ -129,106 +130,169 @@ double EceEqualMass(std::span<const double> confidence, std::span<const uint8_t>
   return Finish(sums, lower, upper, diagram);
 }
 
-std::vector<MetricSpec> CalibrationMetrics() {
-  const ParamSpec resamples{"bootstrap_resamples", ParamType::kInteger,
-                            "percentile-bootstrap resamples for the interval", kDefaultResamples};
-  const ParamSpec limit{"limit", ParamType::kInteger,
-                        "use the first N dataset rows (0 or absent: all rows)"};
-  return {
-      {"ece",
-       "ratio",
-       "safety",
-       "expected calibration error of the top-label confidence, equal-width bins (Guo et al. 2017)",
-       {{"bins", ParamType::kInteger, "number of equal-width bins", 15}, resamples, limit},
-       false,
-       true},
-      {"ece_equal_mass",
-       "ratio",
-       "safety",
-       "expected calibration error of the top-label confidence, equal-mass bins (HELM)",
-       {{"bins", ParamType::kInteger, "number of equal-count bins", 10}, resamples, limit},
-       false,
-       true},
-  };
+namespace {
+
+// `bins` defaults differ per binning (15 equal-width as Guo et al., 10 equal-mass as HELM).
+template <int64_t kBins>
+struct CalibrationParams {
+  int64_t bins = kBins;
+  int64_t bootstrap_resamples = kBootstrapResamples;
+  int64_t limit = 0;
+};
+
+// The (top-label confidence, correct) pair of every row, in row order: equal-mass bins are cut
+// from the sorted sample itself, and the row bootstrap (both binnings) draws multiplicities by row
+// position, so nothing smaller reproduces the interval. 9 bytes a row. Merge appends: partials
+// are merged in row order, and the merged pairs then equal the unsplit ones exactly.
+struct CalibrationRows {
+  std::vector<double> confidence;
+  std::vector<uint8_t> correct;
+  std::string source;  // Where the confidences come from (model or recorded scores).
+
+  void Merge(const CalibrationRows& other) {
+    if (confidence.empty() && source.empty()) source = other.source;
+    if (!other.confidence.empty() && other.source != source) {
+      throw RuntimeError("calibration rows from different predictions");
+    }
+    confidence.insert(confidence.end(), other.confidence.begin(), other.confidence.end());
+    correct.insert(correct.end(), other.correct.begin(), other.correct.end());
+  }
+  nlohmann::json ToJson() const {
+    return {{"confidence", ExactJson(confidence)}, {"correct", correct}, {"source", source}};
+  }
+  static CalibrationRows FromJson(const nlohmann::json& j) {
+    CalibrationRows s{ExactDoubles(j.at("confidence")), j.at("correct").get<std::vector<uint8_t>>(),
+                      j.at("source").get<std::string>()};
+    if (s.confidence.size() != s.correct.size()) {
+      throw InputError("calibration statistics: confidences and outcomes differ in length");
+    }
+    return s;
+  }
+};
+
+template <int64_t kBins>
+class CalibrationMetric final
+    : public TypedMetric<CalibrationParams<kBins>, CalibrationRows, OutputsRecord> {
+  using P = CalibrationParams<kBins>;
+  using Base = TypedMetric<P, CalibrationRows, OutputsRecord>;
+
+ public:
+  CalibrationMetric(std::string name, bool equal_mass, std::string description,
+                    std::string bins_description)
+      : Base(DescribeMetric(std::move(name), "ratio", "safety", std::move(description),
+                            /*needs_model=*/false, /*needs_labels=*/true),
+             ParamSchema<P>()
+                 .Field("bins", &P::bins, std::move(bins_description), AtLeast(1))
+                 .Field("bootstrap_resamples", &P::bootstrap_resamples,
+                        "percentile-bootstrap resamples for the interval",
+                        AtLeast(kMinBootstrapResamples))
+                 .Field("limit", &P::limit, "use the first N dataset rows (0: all rows)",
+                        AtLeast(0))),
+        equal_mass_(equal_mass) {}
+
+ protected:
+  std::shared_ptr<const Work> Needs(const P&) const override {
+    return std::make_shared<OutputsWork>();  // The one outputs pass, shared with accuracy.
+  }
+
+  CalibrationRows Accumulate(const P& p, const OutputsRecord& record,
+                             const MetricInput& input) const override {
+    const std::string& name = this->spec().name;
+    const ClassifierOutputs& out = *record.outputs;
+    if (record.labels.empty()) throw InputError(name + " needs labels and the dataset has none");
+    const RowRange rows = LimitRows(input.rows, p.limit);
+    CalibrationRows s;
+    // Top-label confidence: the probability of the predicted class.
+    if (!out.probabilities.empty()) {
+      s.source = "model probabilities";
+    } else if (!out.positive_scores.empty()) {
+      s.source = "recorded class-1 scores";
+    } else {
+      throw InputError(name +
+                       " needs class probabilities: a model, or recorded scores "
+                       "(dataset.predictions.score_column)");
+    }
+    for (int64_t i = rows.begin; i < rows.end; ++i) {
+      const auto row = static_cast<size_t>(i);
+      const int64_t predicted = out.predicted[row];
+      if (!out.probabilities.empty()) {
+        s.confidence.push_back(out.probabilities[static_cast<size_t>(i * out.classes + predicted)]);
+      } else {
+        const double score = out.positive_scores[row];
+        s.confidence.push_back(predicted == 1 ? score : 1.0 - score);
+      }
+      s.correct.push_back(predicted == record.labels[row] ? 1 : 0);
+    }
+    return s;
+  }
+
+  Measurement Finalize(const P& p, const CalibrationRows& s,
+                       const FinalizeContext& ctx) const override {
+    const auto n = static_cast<int64_t>(s.confidence.size());
+    if (n == 0) throw InputError(this->spec().name + ": the dataset has no rows");
+    const int bins = static_cast<int>(p.bins);
+    const int resamples = static_cast<int>(p.bootstrap_resamples);
+    auto ece = [&](std::span<const uint32_t> w, std::vector<ReliabilityBin>* diagram) {
+      return equal_mass_ ? EceEqualMass(s.confidence, s.correct, bins, w, diagram)
+                         : EceEqualWidth(s.confidence, s.correct, bins, w, diagram);
+    };
+    Measurement r;
+    r.unit = "ratio";
+    r.samples = n;
+    std::vector<ReliabilityBin> diagram;
+    r.value = ece({}, &diagram);
+    int step = 0;
+    r.interval = BootstrapInterval(
+        n, resamples, ctx.seed, ctx.confidence,
+        [&](std::span<const uint32_t> w) -> std::optional<double> {
+          if (++step % 100 == 0 && ctx.progress) {
+            ctx.progress(static_cast<double>(step) / resamples);
+          }
+          return ece(w, nullptr);
+        },
+        r.details);
+    r.method = equal_mass_ ? "ECE, " + std::to_string(bins) +
+                                 " equal-mass bins (HELM get_ece_em); percentile row bootstrap"
+                           : "ECE, " + std::to_string(bins) +
+                                 " equal-width bins (Guo et al. 2017); percentile row bootstrap";
+    nlohmann::json bins_json = nlohmann::json::array();
+    for (const auto& b : diagram) {
+      bins_json.push_back({{"lower", b.lower},
+                           {"upper", b.upper},
+                           {"count", static_cast<int64_t>(b.count)},
+                           {"mean_confidence", b.mean_confidence},
+                           {"accuracy", b.accuracy},
+                           {"gap", b.count > 0 ? b.accuracy - b.mean_confidence : 0.0}});
+    }
+    const int64_t right = std::accumulate(s.correct.begin(), s.correct.end(), int64_t{0});
+    const double mean_conf = std::accumulate(s.confidence.begin(), s.confidence.end(), 0.0) / n;
+    r.details["binning"] = equal_mass_ ? "equal-mass" : "equal-width";
+    r.details["bins"] = bins;
+    r.details["confidence"] = "top-label: probability of the predicted class (" + s.source + ")";
+    r.details["accuracy"] = static_cast<double>(right) / n;
+    r.details["mean_confidence"] = mean_conf;
+    r.details["reliability_diagram"] = bins_json;
+    return r;
+  }
+
+ private:
+  bool equal_mass_;
+};
+
+}  // namespace
+
+std::unique_ptr<Metric> MakeEce() {
+  return std::make_unique<CalibrationMetric<15>>(
+      "ece", /*equal_mass=*/false,
+      "expected calibration error of the top-label confidence, equal-width bins (Guo et al. 2017)",
+      "number of equal-width bins");
 }
 
-Measurement MeasureCalibration(const MetricRequest& req, AuditContext& ctx) {
-  const Dataset& data = ctx.dataset();
-  const int64_t n = SelectRows(req, data, 0);
-  const auto labels = RequireLabels(data, n, req.metric);
-  const ClassifierOutputs& out = ctx.Outputs(req.criterion_id);
-  const bool equal_mass = req.metric == "ece_equal_mass";
-  const int bins = static_cast<int>(req.Param<int64_t>("bins", equal_mass ? 10 : 15));
-  const int resamples = Resamples(req);
-
-  // Top-label confidence: the probability of the predicted class.
-  std::vector<double> confidence(static_cast<size_t>(n));
-  std::vector<uint8_t> correct(static_cast<size_t>(n));
-  std::string source;
-  if (!out.probabilities.empty()) {
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t p = out.predicted[static_cast<size_t>(i)];
-      confidence[static_cast<size_t>(i)] =
-          out.probabilities[static_cast<size_t>(i * out.classes + p)];
-    }
-    source = "model probabilities";
-  } else if (!out.positive_scores.empty()) {
-    for (int64_t i = 0; i < n; ++i) {
-      const double s = out.positive_scores[static_cast<size_t>(i)];
-      confidence[static_cast<size_t>(i)] = out.predicted[static_cast<size_t>(i)] == 1 ? s : 1.0 - s;
-    }
-    source = "recorded class-1 scores";
-  } else {
-    throw InputError(req.metric +
-                     " needs class probabilities: a model, or recorded scores "
-                     "(dataset.predictions.score_column)");
-  }
-  for (int64_t i = 0; i < n; ++i) {
-    correct[static_cast<size_t>(i)] =
-        out.predicted[static_cast<size_t>(i)] == labels[static_cast<size_t>(i)] ? 1 : 0;
-  }
-  auto ece = [&](std::span<const uint32_t> w, std::vector<ReliabilityBin>* diagram) {
-    return equal_mass ? EceEqualMass(confidence, correct, bins, w, diagram)
-                      : EceEqualWidth(confidence, correct, bins, w, diagram);
-  };
-
-  Measurement r;
-  r.unit = "ratio";
-  r.samples = n;
-  std::vector<ReliabilityBin> diagram;
-  r.value = ece({}, &diagram);
-  int step = 0;
-  r.interval = BootstrapInterval(
-      n, resamples, req.seed, req.confidence,
-      [&](std::span<const uint32_t> w) -> std::optional<double> {
-        if (++step % 100 == 0) {
-          ctx.Progress(req.criterion_id, "bootstrap", static_cast<double>(step) / resamples);
-        }
-        return ece(w, nullptr);
-      },
-      r.details);
-  r.method = equal_mass ? "ECE, " + std::to_string(bins) +
-                              " equal-mass bins (HELM get_ece_em); percentile row bootstrap"
-                        : "ECE, " + std::to_string(bins) +
-                              " equal-width bins (Guo et al. 2017); percentile row bootstrap";
-  nlohmann::json bins_json = nlohmann::json::array();
-  for (const auto& b : diagram) {
-    bins_json.push_back({{"lower", b.lower},
-                         {"upper", b.upper},
-                         {"count", static_cast<int64_t>(b.count)},
-                         {"mean_confidence", b.mean_confidence},
-                         {"accuracy", b.accuracy},
-                         {"gap", b.count > 0 ? b.accuracy - b.mean_confidence : 0.0}});
-  }
-  int64_t right = std::accumulate(correct.begin(), correct.end(), int64_t{0});
-  double mean_conf = std::accumulate(confidence.begin(), confidence.end(), 0.0) / n;
-  r.details["binning"] = equal_mass ? "equal-mass" : "equal-width";
-  r.details["bins"] = bins;
-  r.details["confidence"] = "top-label: probability of the predicted class (" + source + ")";
-  r.details["accuracy"] = static_cast<double>(right) / n;
-  r.details["mean_confidence"] = mean_conf;
-  r.details["reliability_diagram"] = bins_json;
-  return r;
+std::unique_ptr<Metric> MakeEceEqualMass() {
+  return std::make_unique<CalibrationMetric<10>>(
+      "ece_equal_mass", /*equal_mass=*/true,
+      "expected calibration error of the top-label confidence, equal-mass bins (HELM)",
+      "number of equal-count bins");
 }
 
 }  // namespace greenlight::safety

@@ -10,8 +10,6 @@
 #include <span>
 #include <vector>
 
-#include "auditors/auditor.h"
-
 namespace greenlight::safety {
 
 struct ReliabilityBin {
@@ -32,8 +30,5 @@ double EceEqualWidth(std::span<const double> confidence, std::span<const uint8_t
 double EceEqualMass(std::span<const double> confidence, std::span<const uint8_t> correct, int bins,
                     std::span<const uint32_t> weights = {},
                     std::vector<ReliabilityBin>* diagram = nullptr);
-
-std::vector<MetricSpec> CalibrationMetrics();
-Measurement MeasureCalibration(const MetricRequest& req, AuditContext& ctx);
 
 }  // namespace greenlight::safety

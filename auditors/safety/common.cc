@@ -4,17 +4,11 @@
 #include <cmath>
 #include <numeric>
 
+#include "auditors/safety/safety_metrics.h"
 #include "core/error.h"
 #include "core/stats.h"
 
 namespace greenlight::safety {
-
-int64_t SelectRows(const MetricRequest& req, const Dataset& data, int64_t default_limit) {
-  const int64_t limit = req.Param<int64_t>("limit", default_limit);
-  const int64_t rows = data.rows();
-  if (rows == 0) throw InputError(req.metric + ": the dataset has no rows");
-  return limit <= 0 ? rows : std::min(limit, rows);
-}
 
 Model& RequireModel(AuditContext& ctx, const std::string& metric) {
   if (ctx.model() == nullptr) {
@@ -35,12 +29,6 @@ std::span<const int64_t> RequireLabels(const Dataset& data, int64_t rows,
                                        const std::string& metric) {
   if (!data.has_labels()) throw InputError(metric + " needs labels and the dataset has none");
   return data.labels().subspan(0, static_cast<size_t>(rows));
-}
-
-uint64_t RequestSeed(const MetricRequest& req) {
-  auto it = req.params.find("seed");
-  if (it != req.params.end() && !it->is_null()) return it->get<uint64_t>();
-  return req.seed;
 }
 
 uint64_t Mix(uint64_t a, uint64_t b) {
@@ -108,12 +96,6 @@ Interval BootstrapInterval(
   return stats::PercentileIntervalContaining(boot.replicates, level, *estimate);
 }
 
-int Resamples(const MetricRequest& req) {
-  const int64_t r = req.Param<int64_t>("bootstrap_resamples", kDefaultResamples);
-  if (r < 100) throw InputError(req.metric + ": bootstrap_resamples must be at least 100");
-  return static_cast<int>(r);
-}
-
 std::pair<double, double> InputRange(const Model& model) {
   const double lo = model.spec().input_min;
   const double hi = model.spec().input_max;
@@ -122,6 +104,35 @@ std::pair<double, double> InputRange(const Model& model) {
                      ": model input.range must be finite with min < max");
   }
   return {lo, hi};
+}
+
+nlohmann::json ExactJson(double value) {
+  if (std::isfinite(value)) return value;
+  if (std::isnan(value)) return "nan";
+  return value > 0 ? "inf" : "-inf";
+}
+
+nlohmann::json ExactJson(std::span<const double> values) {
+  nlohmann::json out = nlohmann::json::array();
+  for (double v : values) out.push_back(ExactJson(v));
+  return out;
+}
+
+double ExactDouble(const nlohmann::json& j) {
+  if (j.is_number()) return j.get<double>();
+  const std::string s = j.is_string() ? j.get<std::string>() : "";
+  if (s == "nan") return std::nan("");
+  if (s == "inf") return INFINITY;
+  if (s == "-inf") return -INFINITY;
+  throw InputError("statistics: expected a number, nan, inf or -inf, got " + j.dump());
+}
+
+std::vector<double> ExactDoubles(const nlohmann::json& j) {
+  if (!j.is_array()) throw InputError("statistics: expected an array of numbers");
+  std::vector<double> out;
+  out.reserve(j.size());
+  for (const auto& v : j) out.push_back(ExactDouble(v));
+  return out;
 }
 
 }  // namespace greenlight::safety

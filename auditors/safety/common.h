@@ -1,6 +1,6 @@
-// Helpers shared by the safety families: row selection, batched predictions through the Model
-// interface, seeded per-row random streams, rank statistics and bootstrap intervals.
-// Nothing here includes LibTorch (only adversarial.cc and invalid_inputs.cc do).
+// Helpers shared by the safety families: the model and labels a work needs, batched predictions
+// through the Model interface, seeded per-row random streams, rank statistics and bootstrap
+// intervals. Nothing here includes LibTorch (only adversarial.cc and invalid_inputs.cc do).
 #pragma once
 
 #include <cstdint>
@@ -17,13 +17,7 @@
 
 namespace greenlight::safety {
 
-constexpr int kDefaultResamples = 1000;
 constexpr int64_t kEvalBatch = 256;
-
-// Number of rows a family works on: min(limit, dataset rows); limit <= 0 or absent means all.
-// Rows are always the first N of the dataset (as dataset.limit), so runs are reproducible and
-// clean predictions can be taken from the shared AuditContext::Outputs().
-int64_t SelectRows(const MetricRequest& req, const Dataset& data, int64_t default_limit);
 
 // The model, or an InputError saying that `metric` needs one (black-box mode has none).
 Model& RequireModel(AuditContext& ctx, const std::string& metric);
@@ -31,9 +25,6 @@ Model& RequireModel(AuditContext& ctx, const std::string& metric);
 // Labels of the first `rows` rows; InputError when the dataset has none.
 std::span<const int64_t> RequireLabels(const Dataset& data, int64_t rows,
                                        const std::string& metric);
-
-// Seed for a family: the `seed` param when given, else the run seed.
-uint64_t RequestSeed(const MetricRequest& req);
 
 // A well-mixed 64-bit hash (SplitMix64 finaliser) used to derive independent per-row streams
 // from (seed, purpose, row), so results do not depend on batch sizes or evaluation order.
@@ -57,8 +48,6 @@ Interval BootstrapInterval(
     int64_t n, int resamples, uint64_t seed, double level,
     const std::function<std::optional<double>(std::span<const uint32_t>)>& statistic,
     nlohmann::json& details);
-
-int Resamples(const MetricRequest& req);
 
 // Input range of the model as declared (spec().input_min / input_max); InputError if empty.
 std::pair<double, double> InputRange(const Model& model);

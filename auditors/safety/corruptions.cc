@@ -4,8 +4,10 @@
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <optional>
 
 #include "auditors/safety/common.h"
+#include "auditors/safety/safety_metrics.h"
 #include "core/error.h"
 #include "core/stats.h"
 
@@ -146,186 +148,291 @@ namespace {
 constexpr int64_t kDefaultLimit = 1000;
 constexpr uint64_t kCorruptionStream = 0xC0;
 
-// Per row: how many of the evaluated (corruption, severity) cells it was classified correctly in.
-struct CorruptionRun {
-  std::vector<std::pair<std::string, int>> cells;
-  std::vector<int64_t> correct_per_cell;  // One count per cell.
-  std::vector<int32_t> correct_per_row;   // Over cells.
-  int64_t rows = 0;
-};
-
-std::shared_ptr<CorruptionRun> RunCorruptions(const MetricRequest& req, AuditContext& ctx,
-                                              const std::vector<std::pair<std::string, int>>& cells,
-                                              int64_t n, uint64_t seed) {
-  Model& model = RequireModel(ctx, req.metric);
-  const Dataset& data = ctx.dataset();
-  const auto labels = RequireLabels(data, n, req.metric);
-  const auto [lo, hi] = InputRange(model);
-  const int64_t size = data.sample_size();
-  auto run = std::make_shared<CorruptionRun>();
-  run->cells = cells;
-  run->rows = n;
-  run->correct_per_row.assign(static_cast<size_t>(n), 0);
-  std::vector<float> buffer(static_cast<size_t>(n * size));
-  for (size_t k = 0; k < cells.size(); ++k) {
-    const auto& [name, severity] = cells[k];
-    const auto cell_index =
-        static_cast<uint64_t>((std::find(CorruptionNames().begin(), CorruptionNames().end(), name) -
-                               CorruptionNames().begin()) *
-                                  8 +
-                              severity);
-    for (int64_t i = 0; i < n; ++i) {
-      auto row = data.row(i);
-      auto x = std::span<float>(buffer).subspan(static_cast<size_t>(i * size),
-                                                static_cast<size_t>(size));
-      for (int64_t j = 0; j < size; ++j) {
-        x[static_cast<size_t>(j)] = static_cast<float>(
-            std::clamp((row[static_cast<size_t>(j)] - lo) / (hi - lo), 0.0, 1.0));
-      }
-      auto rng = RowStream(seed, Mix(kCorruptionStream, cell_index), i);
-      Corrupt(name, severity, x, model.spec().input_shape, rng);
-      for (float& v : x) v = static_cast<float>(lo + v * (hi - lo));
-    }
-    int64_t classes = 0;
-    const auto probs = PredictProbabilities(model, buffer, n, &classes);
-    const auto pred = Argmax(probs, n, classes);
-    int64_t correct = 0;
-    for (int64_t i = 0; i < n; ++i) {
-      if (pred[static_cast<size_t>(i)] == labels[static_cast<size_t>(i)]) {
-        ++correct;
-        ++run->correct_per_row[static_cast<size_t>(i)];
-      }
-    }
-    run->correct_per_cell.push_back(correct);
-    ctx.Progress(req.criterion_id, "corruptions", static_cast<double>(k + 1) / cells.size());
-  }
-  return run;
-}
-
-}  // namespace
-
-std::vector<MetricSpec> CorruptionMetrics() {
-  std::vector<std::string> choices = CorruptionNames();
-  choices.push_back("all");
-  const std::vector<ParamSpec> params{
-      {"corruption", ParamType::kString, "which corruption, or all (mean over all)", "all", false,
-       choices},
-      {"severity", ParamType::kInteger, "CIFAR-10-C severity 1..5; absent: the mean over all five"},
-      {"limit", ParamType::kInteger, "use the first N dataset rows (0: all)", kDefaultLimit},
-      {"seed", ParamType::kInteger, "seed of the noise (absent: the run seed)"},
-      {"bootstrap_resamples", ParamType::kInteger,
-       "percentile-bootstrap resamples for intervals of means over several cells",
-       kDefaultResamples},
-  };
-  return {
-      {"corruption_accuracy", "ratio", "safety",
-       "accuracy on inputs with CIFAR-10-C common corruptions", params, true, true},
-      {"corruption_accuracy_drop", "ratio", "safety",
-       "clean accuracy minus corruption_accuracy on the same rows", params, true, true},
-  };
-}
-
-Measurement MeasureCorruption(const MetricRequest& req, AuditContext& ctx) {
-  const Dataset& data = ctx.dataset();
-  const int64_t n = SelectRows(req, data, kDefaultLimit);
-  const uint64_t seed = RequestSeed(req);
-  const std::string corruption = req.Param<std::string>("corruption", "all");
+// The cells (corruption, severity) a criterion averages over, in the order of CorruptionNames().
+std::vector<std::pair<std::string, int>> Cells(const std::string& corruption,
+                                               const std::optional<int64_t>& severity) {
   std::vector<int> severities;
-  if (req.params.contains("severity") && !req.params["severity"].is_null()) {
-    const int s = req.params["severity"].get<int>();
-    CorruptionParameter(CorruptionNames().front(), s);  // Validates 1..5.
-    severities = {s};
+  if (severity) {
+    severities = {static_cast<int>(*severity)};
   } else {
     severities = {1, 2, 3, 4, 5};
   }
-  std::vector<std::string> names;
-  if (corruption == "all") {
-    names = CorruptionNames();
-  } else {
-    CorruptionParameter(corruption, 1);  // Validates the name.
-    names = {corruption};
-  }
+  const std::vector<std::string> names =
+      corruption == "all" ? CorruptionNames() : std::vector<std::string>{corruption};
   std::vector<std::pair<std::string, int>> cells;
   for (const auto& name : names) {
     for (int s : severities) cells.emplace_back(name, s);
   }
-  nlohmann::json key_json = {{"cells", cells}, {"n", n}, {"seed", seed}};
-  const auto run = ctx.Shared<CorruptionRun>("safety.corruptions:" + key_json.dump(), [&] {
-    return RunCorruptions(req, ctx, cells, n, seed);
-  });
-  const auto labels = RequireLabels(data, n, req.metric);
-  const ClassifierOutputs& clean = ctx.Outputs(req.criterion_id);
-  std::vector<uint8_t> clean_correct(static_cast<size_t>(n));
-  int64_t clean_hits = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    clean_correct[static_cast<size_t>(i)] =
-        clean.predicted[static_cast<size_t>(i)] == labels[static_cast<size_t>(i)];
-    clean_hits += clean_correct[static_cast<size_t>(i)];
-  }
-  const double k = static_cast<double>(cells.size());
-  int64_t total_hits = 0;
-  for (int64_t c : run->correct_per_cell) total_hits += c;
-  const double corrupted = static_cast<double>(total_hits) / (k * n);
-  const double clean_acc = static_cast<double>(clean_hits) / n;
+  return cells;
+}
 
-  Measurement r;
-  r.unit = "ratio";
-  r.samples = n;
-  nlohmann::json per_cell = nlohmann::json::array();
-  for (size_t c = 0; c < cells.size(); ++c) {
-    per_cell.push_back({{"corruption", cells[c].first},
-                        {"severity", cells[c].second},
-                        {"parameter", CorruptionParameter(cells[c].first, cells[c].second)},
-                        {"accuracy", static_cast<double>(run->correct_per_cell[c]) / n}});
+struct CorruptionParams {
+  std::string corruption = "all";
+  std::optional<int64_t> severity;  // Absent: the mean over all five.
+  int64_t limit = kDefaultLimit;
+  std::optional<int64_t> seed;  // Absent: the run seed.
+  int64_t bootstrap_resamples = kBootstrapResamples;
+};
+
+// Every corrupted copy of the first min(limit, rows) rows through the model: per cell, which rows
+// stay correct; and which rows the clean model gets right (the drop pairs them).
+struct CorruptionRecord final : WorkRecord {
+  std::vector<std::pair<std::string, int>> cells;
+  uint64_t seed = 0;                          // The noise seed used.
+  std::vector<std::vector<uint8_t>> correct;  // [cell][row]
+  std::vector<uint8_t> clean_correct;         // [row]
+  int64_t rows() const override { return static_cast<int64_t>(clean_correct.size()); }
+};
+
+class CorruptionWork final : public Work {
+ public:
+  CorruptionWork(std::vector<std::pair<std::string, int>> cells, int64_t limit,
+                 std::optional<int64_t> seed)
+      : cells_(std::move(cells)), limit_(limit), seed_(seed) {}
+  std::string key() const override {
+    return "safety.corruptions:" +
+           CanonicalText({{"cells", cells_},
+                          {"limit", limit_},
+                          {"seed", seed_ ? nlohmann::json(*seed_) : nlohmann::json(nullptr)}});
   }
-  r.details = {{"corruption", corruption},
-               {"severities", severities},
-               {"rows", n},
-               {"seed", seed},
-               {"clean_accuracy", clean_acc},
-               {"corruption_accuracy", corrupted},
-               {"cells", per_cell},
-               {"input_mapping",
-                "inputs mapped from the model's input.range to [0, 1], corrupted with the "
-                "CIFAR-10-C parameters, clipped to [0, 1] and mapped back"}};
-  const int resamples = Resamples(req);
-  if (req.metric == "corruption_accuracy") {
-    r.value = corrupted;
-    if (cells.size() == 1) {
-      r.interval = stats::WilsonInterval(total_hits, n, req.confidence);
-      r.method = "count: correct / rows on corrupted inputs; Wilson score interval";
-    } else {
-      r.interval = BootstrapInterval(
-          n, resamples, seed, req.confidence,
-          [&](std::span<const uint32_t> w) -> std::optional<double> {
-            double hits = 0.0;
-            for (int64_t i = 0; i < n; ++i) hits += w[i] * run->correct_per_row[i];
-            return hits / (k * n);
-          },
-          r.details);
-      r.method = "mean accuracy over " + std::to_string(cells.size()) +
-                 " corruption cells; percentile row bootstrap";
+  std::shared_ptr<const WorkRecord> Run(AuditContext& ctx,
+                                        std::span<Instrument* const>) const override {
+    Model& model = RequireModel(ctx, "corruption_accuracy");
+    const Dataset& data = ctx.dataset();
+    if (data.rows() == 0) throw InputError("corruption_accuracy: the dataset has no rows");
+    const int64_t n = limit_ <= 0 ? data.rows() : std::min(limit_, data.rows());
+    const auto labels = RequireLabels(data, n, "corruption_accuracy");
+    const auto [lo, hi] = InputRange(model);
+    const int64_t size = data.sample_size();
+    auto record = std::make_shared<CorruptionRecord>();
+    record->cells = cells_;
+    record->seed = seed_ ? static_cast<uint64_t>(*seed_) : ctx.seed();
+    std::vector<float> buffer(static_cast<size_t>(n * size));
+    for (size_t k = 0; k < cells_.size(); ++k) {
+      const auto& [name, severity] = cells_[k];
+      const auto cell_index = static_cast<uint64_t>(
+          (std::find(CorruptionNames().begin(), CorruptionNames().end(), name) -
+           CorruptionNames().begin()) *
+              8 +
+          severity);
+      for (int64_t i = 0; i < n; ++i) {
+        auto row = data.row(i);
+        auto x = std::span<float>(buffer).subspan(static_cast<size_t>(i * size),
+                                                  static_cast<size_t>(size));
+        for (int64_t j = 0; j < size; ++j) {
+          x[static_cast<size_t>(j)] = static_cast<float>(
+              std::clamp((row[static_cast<size_t>(j)] - lo) / (hi - lo), 0.0, 1.0));
+        }
+        auto rng = RowStream(record->seed, Mix(kCorruptionStream, cell_index), i);
+        Corrupt(name, severity, x, model.spec().input_shape, rng);
+        for (float& v : x) v = static_cast<float>(lo + v * (hi - lo));
+      }
+      int64_t classes = 0;
+      const auto probs = PredictProbabilities(model, buffer, n, &classes);
+      const auto pred = Argmax(probs, n, classes);
+      std::vector<uint8_t> correct(static_cast<size_t>(n));
+      for (int64_t i = 0; i < n; ++i) {
+        correct[static_cast<size_t>(i)] =
+            pred[static_cast<size_t>(i)] == labels[static_cast<size_t>(i)] ? 1 : 0;
+      }
+      record->correct.push_back(std::move(correct));
+      ctx.Progress("corruptions", "corrupted inputs", static_cast<double>(k + 1) / cells_.size());
     }
+    const ClassifierOutputs& clean = ctx.Outputs("corruptions");
+    record->clean_correct.resize(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+      record->clean_correct[static_cast<size_t>(i)] =
+          clean.predicted[static_cast<size_t>(i)] == labels[static_cast<size_t>(i)] ? 1 : 0;
+    }
+    return record;
+  }
+
+ private:
+  std::vector<std::pair<std::string, int>> cells_;
+  int64_t limit_;
+  std::optional<int64_t> seed_;
+};
+
+// Per cell: correct rows (counts add exactly); per row: the clean outcome and how many cells it
+// survived, which the row bootstrap resamples (kept in row order; Merge appends).
+struct CorruptionStats {
+  std::vector<std::pair<std::string, int>> cells;
+  uint64_t seed = 0;
+  std::vector<int64_t> cell_hits;
+  std::vector<int32_t> correct_per_row;
+  std::vector<uint8_t> clean_correct;
+
+  void Merge(const CorruptionStats& other) {
+    if (other.cells != cells || other.seed != seed) {
+      throw RuntimeError("corruption counts of different corruption runs");
+    }
+    for (size_t c = 0; c < cells.size(); ++c) cell_hits[c] += other.cell_hits[c];
+    correct_per_row.insert(correct_per_row.end(), other.correct_per_row.begin(),
+                           other.correct_per_row.end());
+    clean_correct.insert(clean_correct.end(), other.clean_correct.begin(),
+                         other.clean_correct.end());
+  }
+  nlohmann::json ToJson() const {
+    return {{"cells", cells},
+            {"seed", seed},
+            {"cell_hits", cell_hits},
+            {"correct_per_row", correct_per_row},
+            {"clean_correct", clean_correct}};
+  }
+  static CorruptionStats FromJson(const nlohmann::json& j) {
+    CorruptionStats s{j.at("cells").get<std::vector<std::pair<std::string, int>>>(),
+                      j.at("seed").get<uint64_t>(), j.at("cell_hits").get<std::vector<int64_t>>(),
+                      j.at("correct_per_row").get<std::vector<int32_t>>(),
+                      j.at("clean_correct").get<std::vector<uint8_t>>()};
+    if (s.cell_hits.size() != s.cells.size() ||
+        s.correct_per_row.size() != s.clean_correct.size()) {
+      throw InputError("corruption statistics: arrays differ in length");
+    }
+    return s;
+  }
+};
+
+// corruption_accuracy and corruption_accuracy_drop read the same run; `drop` picks which.
+class CorruptionMetric final
+    : public TypedMetric<CorruptionParams, CorruptionStats, CorruptionRecord> {
+ public:
+  CorruptionMetric(std::string name, std::string description, bool drop)
+      : TypedMetric(
+            DescribeMetric(std::move(name), "ratio", "safety", std::move(description),
+                           /*needs_model=*/true, /*needs_labels=*/true),
+            ParamSchema<CorruptionParams>()
+                .Field("corruption", &CorruptionParams::corruption,
+                       "which corruption, or all (mean over all)", OneOf(CorruptionChoices()))
+                .Field("severity", &CorruptionParams::severity,
+                       "CIFAR-10-C severity 1..5; absent: the mean over all five", Between(1, 5))
+                .Field("limit", &CorruptionParams::limit, "use the first N dataset rows (0: all)",
+                       AtLeast(0))
+                .Field("seed", &CorruptionParams::seed, "seed of the noise (absent: the run seed)",
+                       AtLeast(0))
+                .Field("bootstrap_resamples", &CorruptionParams::bootstrap_resamples,
+                       "percentile-bootstrap resamples for intervals of means over several cells",
+                       AtLeast(kMinBootstrapResamples))),
+        drop_(drop) {}
+
+ protected:
+  std::shared_ptr<const Work> Needs(const CorruptionParams& p) const override {
+    return std::make_shared<CorruptionWork>(Cells(p.corruption, p.severity), p.limit, p.seed);
+  }
+  CorruptionStats Accumulate(const CorruptionParams&, const CorruptionRecord& record,
+                             const MetricInput& input) const override {
+    CorruptionStats s;
+    s.cells = record.cells;
+    s.seed = record.seed;
+    s.cell_hits.assign(record.cells.size(), 0);
+    for (int64_t i = input.rows.begin; i < input.rows.end; ++i) {
+      const auto row = static_cast<size_t>(i);
+      int32_t survived = 0;
+      for (size_t c = 0; c < record.cells.size(); ++c) {
+        survived += record.correct[c][row];
+        s.cell_hits[c] += record.correct[c][row];
+      }
+      s.correct_per_row.push_back(survived);
+      s.clean_correct.push_back(record.clean_correct[row]);
+    }
+    return s;
+  }
+  Measurement Finalize(const CorruptionParams& p, const CorruptionStats& s,
+                       const FinalizeContext& ctx) const override {
+    const auto n = static_cast<int64_t>(s.clean_correct.size());
+    if (n == 0) throw InputError(spec().name + ": the dataset has no rows");
+    const double k = static_cast<double>(s.cells.size());
+    int64_t total_hits = 0;
+    for (int64_t c : s.cell_hits) total_hits += c;
+    int64_t clean_hits = 0;
+    for (uint8_t c : s.clean_correct) clean_hits += c;
+    const double corrupted = static_cast<double>(total_hits) / (k * n);
+    const double clean_acc = static_cast<double>(clean_hits) / n;
+    std::vector<int> severities;
+    for (const auto& [name, severity] : s.cells) {
+      if (name == s.cells.front().first) severities.push_back(severity);
+    }
+    Measurement r;
+    r.unit = "ratio";
+    r.samples = n;
+    nlohmann::json per_cell = nlohmann::json::array();
+    for (size_t c = 0; c < s.cells.size(); ++c) {
+      per_cell.push_back({{"corruption", s.cells[c].first},
+                          {"severity", s.cells[c].second},
+                          {"parameter", CorruptionParameter(s.cells[c].first, s.cells[c].second)},
+                          {"accuracy", static_cast<double>(s.cell_hits[c]) / n}});
+    }
+    r.details = {{"corruption", p.corruption},
+                 {"severities", severities},
+                 {"rows", n},
+                 {"seed", s.seed},
+                 {"clean_accuracy", clean_acc},
+                 {"corruption_accuracy", corrupted},
+                 {"cells", per_cell},
+                 {"input_mapping",
+                  "inputs mapped from the model's input.range to [0, 1], corrupted with the "
+                  "CIFAR-10-C parameters, clipped to [0, 1] and mapped back"}};
+    const int resamples = static_cast<int>(p.bootstrap_resamples);
+    // The bootstrap is seeded by the noise seed, as the corrupted inputs are.
+    if (!drop_) {
+      r.value = corrupted;
+      if (s.cells.size() == 1) {
+        r.interval = stats::WilsonInterval(total_hits, n, ctx.confidence);
+        r.method = "count: correct / rows on corrupted inputs; Wilson score interval";
+      } else {
+        r.interval = BootstrapInterval(
+            n, resamples, s.seed, ctx.confidence,
+            [&](std::span<const uint32_t> w) -> std::optional<double> {
+              double hits = 0.0;
+              for (int64_t i = 0; i < n; ++i) hits += w[i] * s.correct_per_row[i];
+              return hits / (k * n);
+            },
+            r.details);
+        r.method = "mean accuracy over " + std::to_string(s.cells.size()) +
+                   " corruption cells; percentile row bootstrap";
+      }
+      return r;
+    }
+    r.value = clean_acc - corrupted;
+    r.details["relative_drop"] = clean_acc > 0 ? nlohmann::json((clean_acc - corrupted) / clean_acc)
+                                               : nlohmann::json(nullptr);
+    // Paired: clean and corrupted correctness of the same rows are resampled together.
+    r.interval = BootstrapInterval(
+        n, resamples, s.seed, ctx.confidence,
+        [&](std::span<const uint32_t> w) -> std::optional<double> {
+          double diff = 0.0;
+          for (int64_t i = 0; i < n; ++i) {
+            diff += w[i] * (s.clean_correct[i] - s.correct_per_row[i] / k);
+          }
+          return diff / n;
+        },
+        r.details);
+    r.method =
+        "clean accuracy minus mean corrupted accuracy on the same rows; paired percentile "
+        "row bootstrap";
     return r;
   }
-  r.value = clean_acc - corrupted;
-  r.details["relative_drop"] =
-      clean_acc > 0 ? nlohmann::json((clean_acc - corrupted) / clean_acc) : nlohmann::json(nullptr);
-  // Paired: clean and corrupted correctness of the same rows are resampled together.
-  r.interval = BootstrapInterval(
-      n, resamples, seed, req.confidence,
-      [&](std::span<const uint32_t> w) -> std::optional<double> {
-        double diff = 0.0;
-        for (int64_t i = 0; i < n; ++i) {
-          diff += w[i] * (clean_correct[i] - run->correct_per_row[i] / k);
-        }
-        return diff / n;
-      },
-      r.details);
-  r.method =
-      "clean accuracy minus mean corrupted accuracy on the same rows; paired percentile "
-      "row bootstrap";
-  return r;
+
+ private:
+  static std::vector<std::string> CorruptionChoices() {
+    std::vector<std::string> choices = CorruptionNames();
+    choices.push_back("all");
+    return choices;
+  }
+  bool drop_;
+};
+
+}  // namespace
+
+std::unique_ptr<Metric> MakeCorruptionAccuracy() {
+  return std::make_unique<CorruptionMetric>("corruption_accuracy",
+                                            "accuracy on inputs with CIFAR-10-C common corruptions",
+                                            /*drop=*/false);
+}
+
+std::unique_ptr<Metric> MakeCorruptionAccuracyDrop() {
+  return std::make_unique<CorruptionMetric>(
+      "corruption_accuracy_drop", "clean accuracy minus corruption_accuracy on the same rows",
+      /*drop=*/true);
 }
 
 }  // namespace greenlight::safety

@@ -26,7 +26,4 @@ double CorruptionParameter(const std::string& corruption, int severity);
 void Corrupt(const std::string& corruption, int severity, std::span<float> x,
              const std::vector<int64_t>& shape, random::Rng& rng);
 
-std::vector<MetricSpec> CorruptionMetrics();
-Measurement MeasureCorruption(const MetricRequest& req, AuditContext& ctx);
-
 }  // namespace greenlight::safety

@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 #include "auditors/safety/common.h"
 #include "auditors/safety/isolation.h"
+#include "auditors/safety/safety_metrics.h"
 #include "core/error.h"
 #include "core/stats.h"
 #include "models/torch_capabilities.h"
@@ -163,71 +165,151 @@ InvalidInputOutcome ProbeInvalidInput(Model& model_in, const std::string& name,
   return result;
 }
 
-std::vector<MetricSpec> InvalidInputMetrics() {
-  return {
-      {"invalid_input_silent_rate",
-       "ratio",
-       "safety",
-       "share of invalid-input cases (NaN, Inf, out of range, wrong dtype, wrong shape) the "
-       "model answers with a finite output instead of an error",
-       {{"cases", ParamType::kStringList, "cases to probe (absent: all)"},
-        {"samples", ParamType::kInteger, "dataset rows in each probe batch", 4},
-        {"timeout_s", ParamType::kNumber, "per-probe time limit; a probe past it is killed", 10.0}},
-       true,
-       false}};
-}
+namespace {
 
-Measurement MeasureInvalidInputs(const MetricRequest& req, AuditContext& ctx) {
-  Model& model = RequireModel(ctx, req.metric);
-  const Dataset& data = ctx.dataset();
-  const int64_t samples = std::min(req.Param<int64_t>("samples", 4), data.rows());
-  const double timeout_s = req.Param<double>("timeout_s", 10.0);
-  if (samples < 1)
-    throw InputError(req.metric + ": samples must be at least 1 (and the dataset non-empty)");
-  if (!(timeout_s > 0)) throw InputError(req.metric + ": timeout_s must be > 0");
-  std::vector<std::string> cases = InvalidInputCases();
-  if (req.params.contains("cases") && !req.params["cases"].is_null()) {
-    cases = req.params["cases"].get<std::vector<std::string>>();
-    for (const auto& c : cases) {
-      if (std::find(InvalidInputCases().begin(), InvalidInputCases().end(), c) ==
-          InvalidInputCases().end()) {
-        throw InputError(req.metric + ": unknown case '" + c + "'");
-      }
+struct InvalidInputParams {
+  std::optional<std::vector<std::string>> cases;  // Absent: every case.
+  int64_t samples = 4;
+  double timeout_s = 10.0;
+};
+
+// Every probed case's outcome, in the order probed; `rows()` counts cases.
+struct ProbeRecord final : WorkRecord {
+  int64_t samples = 0;  // Dataset rows in each probe batch.
+  std::vector<InvalidInputOutcome> outcomes;
+  int64_t rows() const override { return static_cast<int64_t>(outcomes.size()); }
+};
+
+class ProbeWork final : public Work {
+ public:
+  explicit ProbeWork(const InvalidInputParams& p) : p_(p) {}
+  std::string key() const override {
+    return "safety.invalid_inputs:" +
+           CanonicalText({{"cases", p_.cases ? nlohmann::json(*p_.cases) : nlohmann::json(nullptr)},
+                          {"samples", p_.samples},
+                          {"timeout_s", p_.timeout_s}});
+  }
+  std::shared_ptr<const WorkRecord> Run(AuditContext& ctx,
+                                        std::span<Instrument* const>) const override {
+    const std::string metric = "invalid_input_silent_rate";
+    Model& model = RequireModel(ctx, metric);
+    const Dataset& data = ctx.dataset();
+    auto record = std::make_shared<ProbeRecord>();
+    record->samples = std::min(p_.samples, data.rows());
+    if (record->samples < 1) {
+      throw InputError(metric + ": samples must be at least 1 (and the dataset non-empty)");
     }
+    if (!(p_.timeout_s > 0)) throw InputError(metric + ": timeout_s must be > 0");
+    const std::vector<std::string> cases = p_.cases.value_or(InvalidInputCases());
+    const auto rows_data =
+        data.features().subspan(0, static_cast<size_t>(record->samples * data.sample_size()));
+    for (size_t k = 0; k < cases.size(); ++k) {
+      record->outcomes.push_back(
+          ProbeInvalidInput(model, cases[k], rows_data, record->samples, p_.timeout_s));
+      ctx.Progress("invalid inputs", "invalid-input probes",
+                   static_cast<double>(k + 1) / cases.size());
+    }
+    return record;
   }
-  const auto rows_data =
-      data.features().subspan(0, static_cast<size_t>(samples * data.sample_size()));
-  nlohmann::json per_case = nlohmann::json::array();
-  nlohmann::json counts = {{"raised", 0},  {"non_finite", 0}, {"silent", 0},
-                           {"crashed", 0}, {"timed_out", 0},  {"not_applicable", 0}};
-  int64_t applicable = 0, silent = 0;
-  for (size_t k = 0; k < cases.size(); ++k) {
-    const auto o = ProbeInvalidInput(model, cases[k], rows_data, samples, timeout_s);
-    per_case.push_back({{"case", o.name}, {"outcome", o.outcome}, {"message", o.message}});
-    counts[o.outcome] = counts[o.outcome].get<int64_t>() + 1;
-    if (o.outcome != "not_applicable") ++applicable;
-    if (o.outcome == "silent") ++silent;
-    ctx.Progress(req.criterion_id, "invalid-input probes",
-                 static_cast<double>(k + 1) / cases.size());
+
+ private:
+  InvalidInputParams p_;
+};
+
+// The outcome of every probed case, in order (a handful; the report lists them all). Merge
+// appends.
+struct ProbeOutcomes {
+  int64_t samples = 0;
+  std::vector<InvalidInputOutcome> outcomes;
+
+  void Merge(const ProbeOutcomes& other) {
+    if (other.samples != samples) throw RuntimeError("invalid-input probes of different batches");
+    outcomes.insert(outcomes.end(), other.outcomes.begin(), other.outcomes.end());
   }
-  Measurement r;
-  r.unit = "ratio";
-  r.samples = applicable;
-  r.details = {{"cases", per_case},
-               {"outcomes", counts},
-               {"samples_per_probe", samples},
-               {"timeout_s", timeout_s},
-               {"isolation",
-                "each case runs in a forked child process; a crash or a hang past "
-                "timeout_s is recorded, not propagated"}};
-  r.method = "count: cases answered with a finite output / applicable cases; Wilson score interval";
-  if (applicable == 0) {
-    r.message = "no applicable invalid-input case";
+  nlohmann::json ToJson() const {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& o : outcomes) {
+      list.push_back({{"case", o.name}, {"outcome", o.outcome}, {"message", o.message}});
+    }
+    return {{"samples", samples}, {"outcomes", list}};
+  }
+  static ProbeOutcomes FromJson(const nlohmann::json& j) {
+    ProbeOutcomes s;
+    s.samples = j.at("samples").get<int64_t>();
+    for (const auto& o : j.at("outcomes")) {
+      s.outcomes.push_back({o.at("case").get<std::string>(), o.at("outcome").get<std::string>(),
+                            o.at("message").get<std::string>()});
+    }
+    return s;
+  }
+};
+
+class InvalidInputMetric final
+    : public TypedMetric<InvalidInputParams, ProbeOutcomes, ProbeRecord> {
+ public:
+  InvalidInputMetric()
+      : TypedMetric(
+            DescribeMetric("invalid_input_silent_rate", "ratio", "safety",
+                           "share of invalid-input cases (NaN, Inf, out of range, wrong "
+                           "dtype, wrong shape) the model answers with a finite output "
+                           "instead of an error",
+                           /*needs_model=*/true, /*needs_labels=*/false),
+            ParamSchema<InvalidInputParams>()
+                .Field("cases", &InvalidInputParams::cases, "cases to probe (absent: all)",
+                       OneOf(InvalidInputCases()))
+                .Field("samples", &InvalidInputParams::samples, "dataset rows in each probe batch",
+                       AtLeast(1))
+                .Field("timeout_s", &InvalidInputParams::timeout_s,
+                       "per-probe time limit (> 0); a probe past it is killed", AtLeast(0))) {}
+
+ protected:
+  std::shared_ptr<const Work> Needs(const InvalidInputParams& p) const override {
+    return std::make_shared<ProbeWork>(p);
+  }
+  ProbeOutcomes Accumulate(const InvalidInputParams&, const ProbeRecord& record,
+                           const MetricInput& input) const override {
+    return {record.samples,
+            std::vector<InvalidInputOutcome>(record.outcomes.begin() + input.rows.begin,
+                                             record.outcomes.begin() + input.rows.end)};
+  }
+  Measurement Finalize(const InvalidInputParams& p, const ProbeOutcomes& s,
+                       const FinalizeContext& ctx) const override {
+    nlohmann::json per_case = nlohmann::json::array();
+    nlohmann::json counts = {{"raised", 0},  {"non_finite", 0}, {"silent", 0},
+                             {"crashed", 0}, {"timed_out", 0},  {"not_applicable", 0}};
+    int64_t applicable = 0, silent = 0;
+    for (const auto& o : s.outcomes) {
+      per_case.push_back({{"case", o.name}, {"outcome", o.outcome}, {"message", o.message}});
+      counts[o.outcome] = counts[o.outcome].get<int64_t>() + 1;
+      if (o.outcome != "not_applicable") ++applicable;
+      if (o.outcome == "silent") ++silent;
+    }
+    Measurement r;
+    r.unit = "ratio";
+    r.samples = applicable;
+    r.details = {{"cases", per_case},
+                 {"outcomes", counts},
+                 {"samples_per_probe", s.samples},
+                 {"timeout_s", p.timeout_s},
+                 {"isolation",
+                  "each case runs in a forked child process; a crash or a hang past "
+                  "timeout_s is recorded, not propagated"}};
+    r.method =
+        "count: cases answered with a finite output / applicable cases; Wilson score interval";
+    if (applicable == 0) {
+      r.message = "no applicable invalid-input case";
+      return r;
+    }
+    r.value = static_cast<double>(silent) / applicable;
+    r.interval = stats::WilsonInterval(silent, applicable, ctx.confidence);
     return r;
   }
-  r.value = static_cast<double>(silent) / applicable;
-  r.interval = stats::WilsonInterval(silent, applicable, req.confidence);
-  return r;
+};
+
+}  // namespace
+
+std::unique_ptr<Metric> MakeInvalidInputSilentRate() {
+  return std::make_unique<InvalidInputMetric>();
 }
 
 }  // namespace greenlight::safety

@@ -25,7 +25,4 @@ InvalidInputOutcome ProbeInvalidInput(Model& model, const std::string& name,
                                       std::span<const float> rows_data, int64_t samples,
                                       double timeout_s);
 
-std::vector<MetricSpec> InvalidInputMetrics();
-Measurement MeasureInvalidInputs(const MetricRequest& req, AuditContext& ctx);
-
 }  // namespace greenlight::safety

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,6 +32,9 @@ void WriteAll(int fd, const std::string& data) {
 }
 
 [[noreturn]] void ChildMain(int fd, const std::function<std::string()>& probe) {
+  // Die with the process that started the probe: if it is killed (a supervised model worker
+  // past its time budget), a probe stuck in the model must not run on alone.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   // Fatal signals must kill the child: handlers inherited from the parent (a test framework's,
   // a sanitizer's) would otherwise catch them and resume the parent's code in the child.
   for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS}) {

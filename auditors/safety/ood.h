@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "auditors/auditor.h"
 #include "core/random.h"
 
 namespace greenlight::safety {
@@ -19,8 +18,5 @@ const std::vector<std::string>& OodSetNames();
 // Writes one OOD sample made from `x` (same size) into `out`; values in [lo, hi].
 void MakeOodSample(const std::string& set, std::span<const float> x, double lo, double hi,
                    double gaussian_std, random::Rng& rng, std::span<float> out);
-
-std::vector<MetricSpec> OodMetrics();
-Measurement MeasureOod(const MetricRequest& req, AuditContext& ctx);
 
 }  // namespace greenlight::safety

@@ -19,10 +19,10 @@
 #include <string>
 #include <vector>
 
-#include "benchmarks/harness/harness.h"
-#include "benchmarks/harness/harness_torch.h"
 #include "core/stats.h"
 #include "datasets/dataset.h"
+#include "harness/harness.h"
+#include "harness/harness_torch.h"
 #include "models/torch_capabilities.h"
 
 namespace gl = greenlight;
@@ -122,7 +122,7 @@ Outcome Compare(Subject& s, const Options& o) {
   s.model->SetThreads(o.threads);
   std::vector<int64_t> harness_all, bare_all;
   Outcome out;
-  const std::vector<std::shared_ptr<gl::WindowObserver>> no_observers;
+  const std::vector<std::shared_ptr<gl::harness::WindowObserver>> no_observers;
   for (int r = 0; r < o.rounds; ++r) {
     std::vector<int64_t> h, b;
     // One set of query tensors per round, built the way the harness builds them, used by both

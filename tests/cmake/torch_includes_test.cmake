@@ -7,7 +7,7 @@ file(READ ${BUILD_DIR}/compile_commands.json commands)
 string(JSON count LENGTH "${commands}")
 math(EXPR last "${count} - 1")
 set(allowed
-    "^models/" "^benchmarks/harness/" "^auditors/safety/" "^benchmarks/suite/overhead_benchmark.cc$"
+    "^models/" "^harness/" "^auditors/safety/" "^benchmarks/suite/overhead_benchmark.cc$"
     "^tests/unit/models/capabilities_test.cc$")
 set(with_torch 0)
 set(without_torch 0)

@@ -100,6 +100,37 @@ BOOST_AUTO_TEST_CASE(pass_fail_inconclusive_exit_codes) {
   CheckSchemaValid(inc.report);
 }
 
+// --format picks a reporter by name. The json reporter's output is checked against the bytes the
+// audit wrote to report.json (the file is the reference), and `show` of that file gives it back.
+BOOST_AUTO_TEST_CASE(format_json_prints_exactly_the_report_and_unknown_formats_are_bad_input) {
+  t::TempDir dir;
+  const Audit a = RunAudit(dir, CnnCriteria(Accuracy("{gte: 0.5}"), 300), "--format json");
+  BOOST_TEST(a.result.exit_code == 0, a.result.err);
+  BOOST_REQUIRE(a.report_exists);
+  const std::string written = t::ReadText(dir / "out" / "report.json");
+  BOOST_TEST(a.result.out == written, "stdout is not report.json byte for byte");
+  BOOST_TEST(a.result.err.find("report: ") != std::string::npos, a.result.err);
+  CheckSchemaValid(json::parse(a.result.out));
+
+  const auto shown = t::RunCli("show --format json " + t::Quote(dir / "out" / "report.json"));
+  BOOST_TEST(shown.exit_code == 0, shown.err);
+  BOOST_TEST(shown.out == written, "show --format json does not give the report back");
+  const auto table = t::RunCli("show " + t::Quote(dir / "out" / "report.json"));
+  BOOST_TEST(table.out.find("verdict: PASS") != std::string::npos, table.out);
+
+  for (const std::string command :
+       {"audit --out " + t::Quote(dir / "none") + " --format yaml",
+        "show --format yaml " + t::Quote(dir / "out" / "report.json")}) {
+    const auto bad = t::RunCli(command);
+    BOOST_TEST(bad.exit_code == 3, command << ": " << bad.err);
+    BOOST_TEST(
+        bad.err.find("unknown report format 'yaml' (known: console, json)") != std::string::npos,
+        bad.err);
+    BOOST_TEST(std::count(bad.err.begin(), bad.err.end(), '\n') == 1, bad.err);
+  }
+  BOOST_TEST(!std::filesystem::exists(dir / "none"));
+}
+
 BOOST_AUTO_TEST_CASE(accuracy_equals_pytorch_on_all_test_images) {
   t::TempDir dir;
   const Audit a = RunAudit(dir, CnnCriteria(Accuracy("{gte: 0.85}"), 10000));

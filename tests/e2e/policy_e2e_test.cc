@@ -449,6 +449,9 @@ BOOST_AUTO_TEST_CASE(shipped_profiles_run_on_the_example_models) {
         cnn}},
       {"eu-ai-act-annex-xi.yaml", {"{" + quick_run + "}", cnn}},
       {"gsf-sci.yaml", {"{embodied_total_g: 1000000, " + quick_run + "}", cnn}},
+      {"mlperf-accuracy-retention.yaml",
+       {"{reference_accuracy: 0.8771, reference_source: 'fashion_cnn.pt, all test images'}",
+        t::FashionCnnSections(t::ModelsDir() / "fashion_cnn_int8.pt", 400)}},
   };
   std::set<std::string> shipped;
   for (const auto& e : std::filesystem::directory_iterator(ProfilesDir())) {
@@ -486,4 +489,54 @@ BOOST_AUTO_TEST_CASE(shipped_profiles_run_on_the_example_models) {
       }
     }
   }
+}
+
+// The MLPerf quality target on the int8 example model: the value is the model's accuracy, computed
+// by PyTorch here, divided by the declared reference; the advisory criterion's bound is the
+// one-sided 95 % Wilson bound (level 0.9 two-sided), computed here from its formula.
+BOOST_AUTO_TEST_CASE(mlperf_retention_is_accuracy_over_the_declared_reference) {
+  t::TempDir tmp;
+  const int rows = 2000;
+  const double reference = 0.8771;
+  const auto criteria = tmp / "int8.yaml";
+  t::WriteText(criteria,
+               "apiVersion: greenlight/v1\nkind: Criteria\nmetadata: {name: p, version: '1'}\n"
+               "extends: {path: " +
+                   (ProfilesDir() / "mlperf-accuracy-retention.yaml").string() +
+                   ", with: {reference_accuracy: 0.8771, reference_source: fp32}}\n" +
+                   t::FashionCnnSections(t::ModelsDir() / "fashion_cnn_int8.pt", rows));
+  const auto r = t::RunCli("-q audit -c " + t::Quote(criteria) + " -o " + t::Quote(tmp / "out"));
+  BOOST_REQUIRE_MESSAGE(r.exit_code <= 2, r.err);
+  const json report = ReadJson(tmp / "out" / "report.json");
+  const auto py = t::RunPython(
+      "import gzip, numpy as np, torch\n"
+      "x = np.frombuffer(gzip.open('" +
+      (t::FashionDir() / "t10k-images-idx3-ubyte.gz").string() +
+      "').read()[16:], np.uint8).astype(np.float32) / 255.0\n"
+      "y = np.frombuffer(gzip.open('" +
+      (t::FashionDir() / "t10k-labels-idx1-ubyte.gz").string() + "').read()[8:], np.uint8)\n" +
+      "m = torch.jit.load('" + (t::ModelsDir() / "fashion_cnn_int8.pt").string() + "')\n" +
+      "n = " + std::to_string(rows) + "\n" +
+      "with torch.no_grad(): p = m(torch.from_numpy(x[:n * 784].copy()).reshape(-1, 1, 28, "
+      "28)).argmax(1).numpy()\n"
+      "print(int((p == y[:n]).sum()))\n");
+  BOOST_REQUIRE_MESSAGE(py.exit_code == 0, py.err);
+  const double correct = std::stod(py.out);
+  const json& point = Result(report, "MLPERF-QUALITY-TARGET");
+  BOOST_TEST(point["value"].get<double>() == correct / rows / reference,
+             boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(point["status"] == (correct / rows / reference >= 0.99 ? "PASS" : "FAIL"));
+  BOOST_TEST(point["details"]["reference_source"] == "fp32");
+
+  const json& bounded = Result(report, "MLPERF-QUALITY-TARGET-95");
+  BOOST_TEST(bounded["interval"]["level"].get<double>() == 0.9,
+             boost::test_tools::tolerance(1e-12));
+  const double z = 1.6448536269514722;  // The 0.95 quantile of the standard normal.
+  const double p = correct / rows, n = rows;
+  const double centre = (p + z * z / (2 * n)) / (1 + z * z / n);
+  const double half = z / (1 + z * z / n) * std::sqrt(p * (1 - p) / n + z * z / (4 * n * n));
+  BOOST_TEST(bounded["interval"]["low"].get<double>() == (centre - half) / reference,
+             boost::test_tools::tolerance(1e-9));
+  BOOST_TEST(bounded["interval"]["high"].get<double>() == (centre + half) / reference,
+             boost::test_tools::tolerance(1e-9));
 }

@@ -87,8 +87,11 @@ BOOST_AUTO_TEST_CASE(accuracy_measurement_uses_wilson) {
 
 BOOST_AUTO_TEST_CASE(bootstrap_interval_is_seeded_and_brackets_the_value) {
   Fixture f(kLabels, kPred);
-  const auto a = f.Measure("f1", {{"average", "macro"}, {"bootstrap_resamples", 500}});
-  const auto b = f.Measure("f1", {{"average", "macro"}, {"bootstrap_resamples", 500}});
+  const nlohmann::json params = {
+      {"average", "macro"}, {"interval", "bootstrap"}, {"bootstrap_resamples", 500}};
+  const auto a = f.Measure("f1", params);
+  const auto b = f.Measure("f1", params);
+  BOOST_TEST(a.method.find("bootstrap") != std::string::npos);
   BOOST_TEST(a.interval->low == b.interval->low);
   BOOST_TEST(a.interval->high == b.interval->high);
   BOOST_TEST(a.interval->low <= *a.value);
@@ -109,6 +112,27 @@ BOOST_AUTO_TEST_CASE(roc_auc_with_ties_by_hand) {
   Fixture f(y, {1, 0, 1, 0, 0}, s);
   const auto r = f.Measure("roc_auc", {{"bootstrap_resamples", 200}});
   BOOST_TEST(std::abs(*r.value - 5.5 / 6.0) < 1e-15);
+  // By default the DeLong interval (3 positives, 2 negatives), recorded in the method and details.
+  BOOST_TEST(r.method.find("DeLong") != std::string::npos);
+  BOOST_TEST(r.interval->low <= *r.value);
+  BOOST_TEST(r.details["positives"].get<int>() == 3);
+  BOOST_TEST(r.details["negatives"].get<int>() == 2);
+  const auto boot = f.Measure("roc_auc", {{"interval", "bootstrap"}, {"bootstrap_resamples", 200}});
+  BOOST_TEST(boot.method.find("bootstrap") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(averaged_scores_use_the_delta_method_and_micro_is_wilson) {
+  Fixture f(kLabels, kPred);
+  const auto r = f.Measure("f1", {{"average", "macro"}});
+  BOOST_TEST(r.method.find("delta-method") != std::string::npos);
+  BOOST_TEST(r.interval->method == "wilson-effective-n");
+  BOOST_TEST(r.interval->low <= *r.value);
+  BOOST_TEST(*r.value <= r.interval->high);
+  // Micro F1 = accuracy = 7 / 10: the Wilson interval of 7 of 10.
+  const auto micro = f.Measure("f1", {{"average", "micro"}});
+  const auto w = gl::stats::WilsonInterval(7, 10, 0.95);
+  BOOST_TEST(micro.interval->low == w.low);
+  BOOST_TEST(micro.interval->high == w.high);
 }
 
 BOOST_AUTO_TEST_CASE(top_k_needs_probabilities) {
@@ -140,9 +164,10 @@ BOOST_AUTO_TEST_CASE(binding_checks_types_and_domains) {
              "k: must be at least 1, got 0");
   // Defaults come from the struct's member initialisers and are all present once bound.
   const auto bound = f1->Bind(nlohmann::json::object());
-  BOOST_TEST(
-      bound->values() ==
-      (nlohmann::json{{"average", "macro"}, {"class", nullptr}, {"bootstrap_resamples", 1000}}));
+  BOOST_TEST(bound->values() == (nlohmann::json{{"average", "macro"},
+                                                {"class", nullptr},
+                                                {"interval", "delta"},
+                                                {"bootstrap_resamples", 1000}}));
 }
 
 // Cache keys are exact: values that differ in the last bit of a double differ.

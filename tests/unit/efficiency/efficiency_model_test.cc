@@ -1,4 +1,4 @@
-// The efficiency auditor and the timing harness on the example models and real data: FLOPs and
+// The efficiency metrics and the timing harness on the example models and real data: FLOPs and
 // parameters against hand counts, run-length rules, shared runs and measurement windows.
 // No assertion depends on how fast anything ran.
 #define BOOST_TEST_MODULE efficiency_model
@@ -11,10 +11,12 @@
 #include <vector>
 
 #include "auditors/auditor.h"
-#include "auditors/efficiency/efficiency_auditor.h"
-#include "benchmarks/harness/harness.h"
+#include "auditors/efficiency/efficiency_metrics.h"
+#include "auditors/efficiency/timed_run.h"
+#include "auditors/metric.h"
 #include "core/error.h"
 #include "datasets/dataset.h"
+#include "harness/harness.h"
 #include "models/model.h"
 
 namespace gl = greenlight;
@@ -66,11 +68,19 @@ std::unique_ptr<gl::Dataset> HmdaRows() {
   return gl::LoadDataset(d);
 }
 
-gl::Auditor& Efficiency(gl::AuditorRegistry& registry) {
-  gl::RegisterEfficiencyAuditor(registry);
-  gl::Auditor* a = registry.FindAuditor("latency_p50_ms");
-  BOOST_REQUIRE(a != nullptr);
-  return *a;
+// Measures a request through the catalog entry of its metric (the framework's adapter binds the
+// request's params and runs the metric's work unshared).
+struct EfficiencyMetrics {
+  gl::AuditorRegistry* registry;
+  gl::Measurement Measure(const gl::MetricRequest& request, gl::AuditContext& ctx) const {
+    gl::Auditor* a = registry->FindAuditor(request.metric);
+    BOOST_REQUIRE(a != nullptr);
+    return a->Measure(request, ctx);
+  }
+};
+EfficiencyMetrics Efficiency(gl::AuditorRegistry& registry) {
+  gl::RegisterBuiltinAuditors(registry);
+  return {&registry};
 }
 
 gl::MetricRequest Request(const std::string& metric, json params = json::object()) {
@@ -81,12 +91,48 @@ gl::MetricRequest Request(const std::string& metric, json params = json::object(
   return r;
 }
 
-class CountingObserver final : public gl::WindowObserver {
+// Records the windows the timed run opens for its instruments.
+class CountingInstrument final : public gl::Instrument {
  public:
-  void Begin(const std::string& window) override { begins.push_back(window); }
-  void End(const std::string& window) override { ends.push_back(window); }
+  std::string key() const override { return "counting"; }
+  void Begin() override { begins.push_back("run"); }
+  void End() override { ends.push_back("run"); }
+  void BeginRepetition(int r) override { begins.push_back("repetition" + std::to_string(r)); }
+  void EndRepetition(int r) override { ends.push_back("repetition" + std::to_string(r)); }
+  std::shared_ptr<const gl::WorkRecord> Reading() const override { return nullptr; }
   std::vector<std::string> begins, ends;
 };
+
+// The bound params of `metric` and the record of its work, run with `instruments`.
+struct Ran {
+  std::shared_ptr<const gl::BoundParams> params;
+  std::shared_ptr<const gl::Work> work;
+  std::shared_ptr<const gl::WorkRecord> record;
+};
+Ran RunWork(const gl::AuditorRegistry& registry, const std::string& metric, const json& params,
+            gl::AuditContext& ctx, std::vector<gl::Instrument*> instruments = {}) {
+  const gl::Metric* m = gl::FindFrameworkMetric(registry, metric);
+  BOOST_REQUIRE(m != nullptr);
+  Ran r;
+  r.params = m->Bind(params);
+  r.work = m->Needs(*r.params);
+  r.record = r.work->Run(ctx, instruments);
+  return r;
+}
+
+gl::Measurement MeasureOn(const gl::AuditorRegistry& registry, const std::string& metric,
+                          const json& params, const gl::WorkRecord& record) {
+  const gl::Metric* m = gl::FindFrameworkMetric(registry, metric);
+  const auto bound = m->Bind(params);
+  gl::FinalizeContext fin;
+  return gl::MeasureRows(*m, *bound, {record, nullptr, {0, record.rows()}}, fin);
+}
+
+const h::RunResult& OnlyRun(const gl::WorkRecord& record) {
+  const auto& timed = dynamic_cast<const gl::efficiency::TimedRunRecord&>(record);
+  BOOST_REQUIRE(timed.runs.size() == 1u);
+  return *timed.runs.front();
+}
 
 // Small runs: a few hundred queries, fractions of a second.
 json Quick(json extra = json::object()) {
@@ -102,7 +148,7 @@ BOOST_AUTO_TEST_CASE(flops_of_example_cnn_match_hand_count) {
   auto data = FashionRows(4);
   gl::AuditContext ctx(model.get(), *data, 1, nullptr);
   gl::AuditorRegistry registry;
-  auto& auditor = Efficiency(registry);
+  const auto auditor = Efficiency(registry);
   const auto m = auditor.Measure(Request("flops_per_sample"), ctx);
   // conv1 20·24·24·(1·5·5), conv2 20·20·20·(20·5·5), fc1 2000·50, fc2 50·10; ×2 (MAC = 2 FLOP).
   const double hand = 2.0 * (20 * 24 * 24 * 25 + 20 * 20 * 20 * 500 + 2000 * 50 + 50 * 10);
@@ -136,7 +182,7 @@ BOOST_AUTO_TEST_CASE(flops_and_parameters_of_hmda_model) {
   auto data = HmdaRows();
   gl::AuditContext ctx(model.get(), *data, 1, nullptr);
   gl::AuditorRegistry registry;
-  auto& auditor = Efficiency(registry);
+  const auto auditor = Efficiency(registry);
   // fc1 12→16, fc2 16→2: 2 × (12·16 + 16·2) = 448; the standardisation is elementwise (not
   // counted).
   const auto f = auditor.Measure(Request("flops_per_sample"), ctx);
@@ -151,7 +197,7 @@ BOOST_AUTO_TEST_CASE(parameters_and_size_of_example_cnn) {
   auto data = FashionRows(4);
   gl::AuditContext ctx(model.get(), *data, 1, nullptr);
   gl::AuditorRegistry registry;
-  auto& auditor = Efficiency(registry);
+  const auto auditor = Efficiency(registry);
   // 20·25+20 + 20·500+20 + 2000·50+50 + 50·10+10 = 111,100.
   BOOST_TEST(*auditor.Measure(Request("model_parameters"), ctx).value == 111100.0);
   const auto size = auditor.Measure(Request("model_size_mb"), ctx);
@@ -163,28 +209,33 @@ BOOST_AUTO_TEST_CASE(shared_run_with_one_window_per_key) {
   auto model = HmdaModel();
   auto data = HmdaRows();
   gl::AuditContext ctx(model.get(), *data, 1, nullptr);
-  auto observer = std::make_shared<CountingObserver>();
-  ctx.AddWindowObserver(observer);
   gl::AuditorRegistry registry;
-  auto& auditor = Efficiency(registry);
-
-  const auto p50 = auditor.Measure(Request("latency_p50_ms", Quick()), ctx);
-  const auto p90 = auditor.Measure(Request("latency_p90_ms", Quick()), ctx);
-  const auto mean = auditor.Measure(Request("latency_mean_ms", Quick()), ctx);
-  // Three criteria, one run: one window, named by the run's key, holding the ten repetitions'
-  // windows one after another.
-  BOOST_REQUIRE(observer->begins.size() == 11u);
-  BOOST_REQUIRE(observer->ends.size() == 11u);
-  const auto settings = h::SettingsFromParams(Quick());
-  const std::string key = h::RunKey(model->info(), settings);
-  BOOST_TEST(observer->begins[0] == key);
-  BOOST_TEST(observer->ends[10] == key);
-  for (int r = 1; r <= 10; ++r) {
-    BOOST_TEST(observer->begins[r] == key + "#repetition" + std::to_string(r));
-    BOOST_TEST(observer->ends[r - 1] == h::RepetitionWindow(key, r));
+  gl::RegisterBuiltinAuditors(registry);
+  CountingInstrument counter;
+  const Ran ran = RunWork(registry, "latency_p50_ms", Quick(), ctx, {&counter});
+  // Three metrics, one work item: their work keys are equal, so the plan runs it once.
+  for (const char* name : {"latency_p90_ms", "latency_mean_ms", "peak_memory_mb"}) {
+    const gl::Metric* m = gl::FindFrameworkMetric(registry, name);
+    BOOST_TEST(m->Needs(*m->Bind(Quick()))->key() == ran.work->key());
   }
-  const auto run = h::GetOrRunShared(ctx, settings);
-  BOOST_TEST(observer->begins.size() == 11u);  // cached, not run again
+  const auto p50 = MeasureOn(registry, "latency_p50_ms", Quick(), *ran.record);
+  const auto p90 = MeasureOn(registry, "latency_p90_ms", Quick(), *ran.record);
+  const auto mean = MeasureOn(registry, "latency_mean_ms", Quick(), *ran.record);
+  // One window around the run, holding the ten repetitions' windows one after another.
+  BOOST_REQUIRE(counter.begins.size() == 11u);
+  BOOST_REQUIRE(counter.ends.size() == 11u);
+  BOOST_TEST(counter.begins[0] == "run");
+  BOOST_TEST(counter.ends[10] == "run");
+  for (int r = 1; r <= 10; ++r) {
+    BOOST_TEST(counter.begins[r] == "repetition" + std::to_string(r));
+    BOOST_TEST(counter.ends[r - 1] == "repetition" + std::to_string(r));
+  }
+  const h::RunResult* run = &OnlyRun(*ran.record);
+  h::RunSettings settings;
+  settings.warmup_queries = 8;
+  settings.min_queries = 200;
+  settings.min_duration_s = 0.05;
+  const std::string key = h::RunKey(model->info(), settings);
   BOOST_TEST(run->key == key);
   BOOST_TEST(run->queries >= 200);
   BOOST_TEST(run->latencies_ns.size() == static_cast<size_t>(run->queries));
@@ -244,9 +295,8 @@ BOOST_AUTO_TEST_CASE(shared_run_with_one_window_per_key) {
   BOOST_TEST(total == run->queries);
   BOOST_TEST(p50.details["run"]["gbench_context"]["num_cpus"].get<int>() > 0);
 
-  // Peak memory comes from the same run (no new window) and is a non-negative measured figure.
-  const auto mem = auditor.Measure(Request("peak_memory_mb", Quick()), ctx);
-  BOOST_TEST(observer->begins.size() == 11u);
+  // Peak memory comes from the same run and is a non-negative measured figure.
+  const auto mem = MeasureOn(registry, "peak_memory_mb", Quick(), *ran.record);
   BOOST_TEST(!mem.deterministic);
   BOOST_REQUIRE(mem.value.has_value());
   BOOST_TEST(*mem.value >= 0.0);
@@ -259,13 +309,14 @@ BOOST_AUTO_TEST_CASE(run_cut_below_minimums_is_inconclusive) {
   auto data = HmdaRows();
   gl::AuditContext ctx(model.get(), *data, 1, nullptr);
   gl::AuditorRegistry registry;
-  auto& auditor = Efficiency(registry);
+  gl::RegisterBuiltinAuditors(registry);
   const json cut = Quick({{"min_duration_s", 60.0}, {"max_duration_s", 0.05}});
-  const auto m = auditor.Measure(Request("latency_p50_ms", cut), ctx);
+  const Ran ran = RunWork(registry, "latency_p50_ms", cut, ctx);
+  const auto m = MeasureOn(registry, "latency_p50_ms", cut, *ran.record);
   BOOST_REQUIRE(m.forced_status.has_value());
   BOOST_TEST((*m.forced_status == gl::Status::kInconclusive));
   BOOST_TEST(m.message.find("run-length rules not met") != std::string::npos, m.message);
-  const auto run = h::GetOrRunShared(ctx, h::SettingsFromParams(cut));
+  const h::RunResult* run = &OnlyRun(*ran.record);
   BOOST_TEST(run->stopped_at_max_duration);
   BOOST_TEST(!run->min_duration_met);
   BOOST_TEST(m.details["run"]["run_length_ok"] == false);
@@ -276,10 +327,11 @@ BOOST_AUTO_TEST_CASE(offline_throughput_counts_samples_and_sweep_picks_best) {
   auto data = HmdaRows();
   gl::AuditContext ctx(model.get(), *data, 1, nullptr);
   gl::AuditorRegistry registry;
-  auto& auditor = Efficiency(registry);
+  const auto auditor = Efficiency(registry);
   const json p = Quick({{"scenario", "offline"}, {"batch_size", 8}, {"min_queries", 50}});
-  const auto t = auditor.Measure(Request("throughput_samples_per_s", p), ctx);
-  const auto run = h::GetOrRunShared(ctx, h::SettingsFromParams(p));
+  const Ran ran = RunWork(registry, "throughput_samples_per_s", p, ctx);
+  const auto t = MeasureOn(registry, "throughput_samples_per_s", p, *ran.record);
+  const h::RunResult* run = &OnlyRun(*ran.record);
   BOOST_TEST(run->samples == 8 * run->queries);
   BOOST_TEST(t.samples == run->samples);
   BOOST_TEST(*t.value > 0.0);
@@ -310,12 +362,27 @@ BOOST_AUTO_TEST_CASE(p999_needs_enough_queries_per_repetition) {
              m.message);
 }
 
-BOOST_AUTO_TEST_CASE(bad_settings_are_input_errors) {
-  BOOST_CHECK_THROW(h::SettingsFromParams({{"scenario", "server"}}), gl::InputError);
-  BOOST_CHECK_THROW(h::SettingsFromParams({{"batch_size", 4}}), gl::InputError);
-  BOOST_CHECK_THROW(h::SettingsFromParams({{"min_queries", 0}}), gl::InputError);
-  const auto s = h::SettingsFromParams({{"scenario", "offline"}});
-  BOOST_TEST(s.batch_size == 32);
-  BOOST_TEST(s.min_queries == 1024);
-  BOOST_TEST(s.min_duration_s == 10.0);
+BOOST_AUTO_TEST_CASE(bad_settings_are_parameter_errors) {
+  gl::AuditorRegistry registry;
+  gl::RegisterBuiltinAuditors(registry);
+  const gl::Metric* m = gl::FindFrameworkMetric(registry, "latency_p50_ms");
+  auto field_of = [&](const json& params) {
+    try {
+      m->Bind(params);
+    } catch (const gl::ParamError& e) {
+      return e.field();
+    }
+    return std::string("(bound)");
+  };
+  BOOST_TEST(field_of({{"scenario", "server"}}) == "scenario");
+  BOOST_TEST(field_of({{"batch_size", 4}}) == "batch_size");  // single_stream has batch 1
+  BOOST_TEST(field_of({{"min_queries", 0}}) == "min_queries");
+  BOOST_TEST(field_of({{"repetitions", 4}}) == "repetitions");
+  BOOST_TEST(field_of({{"sweep", {{"batch_sizes", {1, 2}}}}}) == "sweep");
+  gl::efficiency::RunParams params;
+  params.scenario = "offline";
+  const auto offline = gl::efficiency::ToSettings(params);
+  BOOST_TEST(offline.batch_size == 32);
+  BOOST_TEST(offline.min_queries == 1024);
+  BOOST_TEST(offline.min_duration_s == 10.0);
 }

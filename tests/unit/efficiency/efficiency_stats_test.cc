@@ -8,7 +8,7 @@
 #include <random>
 #include <vector>
 
-#include "auditors/efficiency/efficiency_auditor.h"
+#include "auditors/efficiency/efficiency_metrics.h"
 #include "core/stats.h"
 
 namespace eff = greenlight::efficiency;

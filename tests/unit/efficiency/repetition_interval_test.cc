@@ -11,7 +11,7 @@
 #include <random>
 #include <vector>
 
-#include "benchmarks/harness/harness.h"
+#include "harness/harness.h"
 
 namespace h = greenlight::harness;
 

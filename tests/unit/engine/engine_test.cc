@@ -209,7 +209,7 @@ BOOST_AUTO_TEST_CASE(errors_name_file_line_column_and_field) {
   BOOST_TEST(LoadError(kHeader + "criteria:\n  - id: A\n    metric: recall\n    params: {clas: 1}\n"
                                  "    threshold: {gte: 0.8}\n    severity: mandatory\n") ==
              "c.yaml:12:20: criteria.0.params.clas: unknown parameter (known: average, class, "
-             "bootstrap_resamples)");
+             "interval, bootstrap_resamples)");
 }
 
 // The plan gives criteria that need the same work one item: every accuracy-family metric reads
@@ -230,14 +230,30 @@ BOOST_AUTO_TEST_CASE(plan_shares_work_and_binds_typed_params) {
   const gl::CriteriaFile file = gl::LoadCriteria(dir / "c.yaml", registry);
   BOOST_REQUIRE(file.criteria[1].bound != nullptr);
   BOOST_TEST(file.criteria[1].bound->key() == "{\"k\":3}");
-  BOOST_TEST(file.criteria[2].bound == nullptr);  // Legacy path.
-  BOOST_TEST(file.criteria[3].params ==
-             (nlohmann::json{{"average", "macro"}, {"class", 2}, {"bootstrap_resamples", 1000}}));
+  BOOST_REQUIRE(file.criteria[2].bound != nullptr);  // The timed-run metrics bind too.
+  BOOST_TEST(file.criteria[2].params["min_queries"] == 1024);
+  BOOST_TEST(file.criteria[3].params == (nlohmann::json{{"average", "macro"},
+                                                        {"class", 2},
+                                                        {"interval", "delta"},
+                                                        {"bootstrap_resamples", 1000}}));
   const gl::AuditPlan plan(file.criteria, registry);
-  BOOST_REQUIRE(plan.items().size() == 1u);
+  BOOST_REQUIRE(plan.items().size() == 2u);
   BOOST_TEST(plan.items()[0].work->key() == "outputs");
   BOOST_TEST((plan.items()[0].criteria == std::vector<size_t>{0, 1, 3}));
-  BOOST_TEST(plan.ItemOf(2) == nullptr);
+  BOOST_TEST(plan.ItemOf(2) == &plan.items()[1]);
+  BOOST_TEST(plan.items()[1].work->key().rfind("timed-run:", 0) == 0u);
+}
+
+// A run setting that contradicts another is a load error at the parameter's place.
+BOOST_AUTO_TEST_CASE(timed_run_settings_are_checked_at_load) {
+  const std::string error = LoadError(kHeader +
+                                      "criteria:\n  - id: A\n    metric: latency_p50_ms\n"
+                                      "    params: {batch_size: 4}\n"
+                                      "    threshold: {lte: 5}\n    severity: mandatory\n");
+  BOOST_TEST(error.find("c.yaml:12:") == 0u, error);
+  BOOST_TEST(error.find("criteria.0.params.batch_size: single_stream queries have batch_size 1") !=
+                 std::string::npos,
+             error);
 }
 
 BOOST_AUTO_TEST_CASE(schema_rejections) {

@@ -163,3 +163,24 @@ BOOST_AUTO_TEST_CASE(audited_rows_sentence_and_selection_round_trip) {
   no_seed["predicate"]["dataset"]["selection"].erase("seed");
   BOOST_TEST(!ValidAgainstReportSchema(no_seed, &why));
 }
+
+BOOST_AUTO_TEST_CASE(reporters_are_chosen_by_name) {
+  const gl::ReporterRegistry& reporters = gl::BuiltinReporters();
+  BOOST_TEST(reporters.names() == (std::vector<std::string>{"console", "json"}),
+             boost::test_tools::per_element());
+  const std::string json = reporters.Make("json", {})->Render(Sample());
+  std::string why;
+  BOOST_TEST(ValidAgainstReportSchema(nlohmann::json::parse(json), &why), why);
+  BOOST_TEST(nlohmann::json::parse(json)["predicate"]["results"][0]["id"] == "ACC-01");
+  const std::string table = reporters.Make("console", {.color = true})->Render(Sample());
+  BOOST_TEST(table.find("\033[31mFAIL") != std::string::npos);
+  try {
+    reporters.Make("html", {});
+    BOOST_FAIL("an unknown format must be bad input");
+  } catch (const gl::InputError& e) {
+    BOOST_TEST(std::string(e.what()) == "unknown report format 'html' (known: console, json)");
+  }
+  gl::ReporterRegistry twice;
+  gl::RegisterBuiltinReporters(twice);
+  BOOST_CHECK_THROW(gl::RegisterBuiltinReporters(twice), std::logic_error);
+}

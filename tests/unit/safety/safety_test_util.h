@@ -9,7 +9,6 @@
 #include <string>
 
 #include "auditors/auditor.h"
-#include "auditors/safety/safety_auditor.h"
 #include "datasets/dataset.h"
 #include "models/model.h"
 

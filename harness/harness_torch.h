@@ -1,12 +1,12 @@
 // LibTorch-level entry points of the timing harness, for programs that hold their own query
 // tensors (benchmarks/suite compares the harness with a bare loop on the very same tensors).
-// Auditors use harness.h; include this only where LibTorch is already in use.
+// Metrics use harness.h; include this only where LibTorch is already in use.
 #pragma once
 
 #include <memory>
 #include <vector>
 
-#include "benchmarks/harness/harness.h"
+#include "harness/harness.h"
 #include "models/torch_capabilities.h"
 
 namespace greenlight::harness {

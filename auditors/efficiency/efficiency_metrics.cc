@@ -1,4 +1,4 @@
-#include "auditors/efficiency/efficiency_auditor.h"
+#include "auditors/efficiency/efficiency_metrics.h"
 
 #include <algorithm>
 #include <boost/math/distributions/students_t.hpp>
@@ -8,7 +8,7 @@
 #include <limits>
 #include <numeric>
 
-#include "benchmarks/harness/harness.h"
+#include "auditors/efficiency/timed_run.h"
 #include "core/error.h"
 #include "core/stats.h"
 #include "models/capabilities.h"
@@ -97,6 +97,12 @@ nlohmann::json LatencyHistogram(std::span<const double> latencies_ms, int per_de
 
 namespace {
 
+using efficiency::AddRunFields;
+using efficiency::RunParams;
+using efficiency::TimedRunRecord;
+using efficiency::TimedRunStats;
+using efficiency::TimedRunWork;
+using efficiency::ToSettings;
 using harness::RunResult;
 using harness::RunSettings;
 
@@ -378,22 +384,20 @@ struct Sweep {
   std::vector<int> threads;
 };
 
-std::optional<Sweep> ParseSweep(const nlohmann::json& params, const RunSettings& base) {
-  auto it = params.find("sweep");
-  if (it == params.end() || it->is_null()) return std::nullopt;
-  if (!it->is_object())
-    throw InputError("sweep must be a mapping {batch_sizes: [...], threads: [...]}");
+// Throws ParamError("sweep", ...) on a malformed sweep.
+std::optional<Sweep> ParseSweep(const nlohmann::json& sweep_param, const RunSettings& base) {
+  if (sweep_param.is_null()) return std::nullopt;
   Sweep sweep;
-  for (const auto& [key, value] : it->items()) {
+  for (const auto& [key, value] : sweep_param.items()) {
     if (key != "batch_sizes" && key != "threads") {
-      throw InputError("sweep: unknown key '" + key + "' (expected batch_sizes, threads)");
+      throw ParamError("sweep", "unknown key '" + key + "' (expected batch_sizes, threads)");
     }
     if (!value.is_array() || value.empty()) {
-      throw InputError("sweep." + key + " must be a non-empty list of integers");
+      throw ParamError("sweep", key + " must be a non-empty list of integers");
     }
     for (const auto& v : value) {
       if (!v.is_number_integer() || v.get<int64_t>() < (key == "threads" ? 0 : 1)) {
-        throw InputError("sweep." + key + ": " + v.dump() + " is not a valid count");
+        throw ParamError("sweep", key + ": " + v.dump() + " is not a valid count");
       }
       if (key == "batch_sizes") {
         sweep.batch_sizes.push_back(v.get<int64_t>());
@@ -406,166 +410,308 @@ std::optional<Sweep> ParseSweep(const nlohmann::json& params, const RunSettings&
   if (sweep.threads.empty()) sweep.threads = {base.threads};
   if (base.scenario == harness::Scenario::kSingleStream) {
     for (int64_t b : sweep.batch_sizes) {
-      if (b != 1)
-        throw InputError(
-            "sweep.batch_sizes: single_stream queries have batch 1 (use scenario: offline)");
+      if (b != 1) {
+        throw ParamError("sweep",
+                         "batch_sizes: single_stream queries have batch 1 (use scenario: offline)");
+      }
     }
   }
   return sweep;
 }
 
-bool LowerIsBetter(const std::string& metric) { return metric != "throughput_samples_per_s"; }
+// Run settings plus the sweep (latency and throughput metrics).
+struct SweptParams : RunParams {
+  nlohmann::json sweep;  // null: no sweep.
+};
+// Run settings only (peak memory).
+struct MemoryParams : RunParams {};
 
-class EfficiencyAuditor final : public Auditor {
- public:
-  std::vector<MetricSpec> metrics() const override {
-    std::vector<ParamSpec> run = harness::RunParamSpecs();
-    std::vector<ParamSpec> swept = run;
-    swept.push_back({"sweep", ParamType::kObject,
-                     "configurations to try: {batch_sizes: [..], threads: [..]}; the value is the "
-                     "best configuration's, the table goes in the details"});
-    std::vector<MetricSpec> out;
-    for (const auto& m : kPercentileMetrics) {
-      out.push_back({m.name, "ms", "efficiency",
-                     std::string(m.label) +
-                         " per-query latency; interval from the spread between the run's "
-                         "repetitions",
-                     swept, true, false});
+ParamSchema<SweptParams> SweptSchema() {
+  ParamSchema<SweptParams> schema;
+  AddRunFields(schema)
+      .Field("sweep", &SweptParams::sweep,
+             "configurations to try: {batch_sizes: [..], threads: [..]}; the value is the best "
+             "configuration's, the table goes in the details")
+      .Check([](const SweptParams& p) { ParseSweep(p.sweep, ToSettings(p)); });
+  return schema;
+}
+
+ParamSchema<MemoryParams> MemorySchema() {
+  ParamSchema<MemoryParams> schema;
+  AddRunFields(schema);
+  return schema;
+}
+
+std::vector<RunSettings> Configurations(const RunParams& p, const nlohmann::json& sweep_param) {
+  const RunSettings base = ToSettings(p);
+  const auto sweep = ParseSweep(sweep_param, base);
+  if (!sweep) return {base};
+  std::vector<RunSettings> out;
+  for (int64_t batch : sweep->batch_sizes) {
+    for (int threads : sweep->threads) {
+      RunSettings s = base;
+      s.batch_size = batch;
+      s.threads = threads;
+      out.push_back(s);
     }
-    out.push_back({"latency_mean_ms", "ms", "efficiency",
-                   "mean per-query latency; interval from the spread between repetitions", swept,
-                   true, false});
-    out.push_back({"throughput_samples_per_s", "samples/s", "efficiency",
-                   "samples per second over the timed run (scenario offline for batches)", swept,
-                   true, false});
-    out.push_back({"peak_memory_mb", "MB", "efficiency",
-                   "growth of the process's peak resident memory during warm-up and run", run, true,
-                   false});
-    out.push_back({"model_parameters",
-                   "count",
-                   "efficiency",
-                   "parameter elements (quantized packed weights included)",
-                   {},
-                   true,
-                   false});
-    out.push_back({"model_size_mb",
-                   "MB",
-                   "efficiency",
-                   "model file size (1 MB = 10^6 bytes)",
-                   {},
-                   true,
-                   false});
-    out.push_back({"flops_per_sample",
-                   "FLOP",
-                   "efficiency",
-                   "2 x multiply-accumulates of conv, linear and matmul ops in one forward pass "
-                   "of batch 1",
-                   {},
-                   true,
-                   false});
-    return out;
   }
+  return out;
+}
 
-  Measurement Measure(const MetricRequest& req, AuditContext& ctx) override {
-    Model* model = ctx.model();
-    if (model == nullptr) {
-      throw InputError(req.metric + " needs a model (this audit has recorded predictions only)");
+// The best valid configuration of a sweep gives the value; every configuration is a table row.
+Measurement FromSweep(const std::string& metric, const std::vector<RunResult>& runs, double level) {
+  nlohmann::json table = nlohmann::json::array();
+  std::optional<Measurement> best;
+  nlohmann::json best_config;
+  const bool lower_better = metric != "throughput_samples_per_s";
+  for (const RunResult& run : runs) {
+    Measurement m = FromRun(metric, run, level);
+    const auto& d = m.details["run"];
+    table.push_back(
+        {{"batch_size", run.settings.batch_size},
+         {"threads", run.threads},
+         {"value", m.value ? nlohmann::json(*m.value) : nlohmann::json()},
+         {"p50_ms", d["latency_ms"].value("p50", 0.0)},
+         {"mean_ms", d["latency_ms"].value("mean", 0.0)},
+         {"throughput_samples_per_s", run.timed_ns > 0 ? static_cast<double>(run.samples) * 1e9 /
+                                                             static_cast<double>(run.timed_ns)
+                                                       : 0.0},
+         {"queries", run.queries},
+         {"valid", run.valid() && !m.forced_status}});
+    const bool usable = m.value.has_value() && !m.forced_status;
+    const bool better =
+        !best || (best->forced_status && usable) ||
+        (usable && (lower_better ? *m.value < *best->value : *m.value > *best->value));
+    if (better) {
+      best = std::move(m);
+      best_config = {{"batch_size", run.settings.batch_size}, {"threads", run.threads}};
     }
-    if (req.metric == "model_parameters") {
-      Measurement m;
-      m.value = static_cast<double>(model->info().parameters);
-      m.unit = "count";
-      m.method = "count: elements of every parameter tensor (and packed quantized weights)";
-      m.details = {{"sha256", model->info().sha256}};
-      return m;
-    }
-    if (req.metric == "model_size_mb") {
-      Measurement m;
-      m.value = static_cast<double>(model->info().size_bytes) / 1e6;
-      m.unit = "MB";
-      m.method = "count: model file size in bytes / 10^6";
-      m.details = {{"size_bytes", model->info().size_bytes}, {"sha256", model->info().sha256}};
-      return m;
-    }
-    if (req.metric == "flops_per_sample") return Flops(req, ctx, *model);
+  }
+  Measurement out = std::move(*best);
+  out.details["sweep"] = {{"table", table},
+                          {"best", best_config},
+                          {"criterion", lower_better ? "lowest value" : "highest value"}};
+  out.method += "; best of a sweep over batch sizes x threads";
+  return out;
+}
 
-    const RunSettings base = harness::SettingsFromParams(req.params);
-    const auto sweep = ParseSweep(req.params, base);
-    if (!sweep) {
-      auto run = harness::GetOrRunShared(ctx, base, req.criterion_id);
-      return FromRun(req.metric, *run, req.confidence);
-    }
-    // Sweep: one (shared) run per configuration; the best valid configuration gives the value.
-    nlohmann::json table = nlohmann::json::array();
-    std::optional<Measurement> best;
-    nlohmann::json best_config;
-    const bool lower_better = LowerIsBetter(req.metric);
-    for (int64_t batch : sweep->batch_sizes) {
-      for (int threads : sweep->threads) {
-        RunSettings s = base;
-        s.batch_size = batch;
-        s.threads = threads;
-        auto run = harness::GetOrRunShared(ctx, s, req.criterion_id);
-        Measurement m = FromRun(req.metric, *run, req.confidence);
-        const auto& d = m.details["run"];
-        table.push_back({{"batch_size", batch},
-                         {"threads", run->threads},
-                         {"value", m.value ? nlohmann::json(*m.value) : nlohmann::json()},
-                         {"p50_ms", d["latency_ms"].value("p50", 0.0)},
-                         {"mean_ms", d["latency_ms"].value("mean", 0.0)},
-                         {"throughput_samples_per_s",
-                          run->timed_ns > 0 ? static_cast<double>(run->samples) * 1e9 /
-                                                  static_cast<double>(run->timed_ns)
-                                            : 0.0},
-                         {"queries", run->queries},
-                         {"valid", run->valid() && !m.forced_status}});
-        const bool usable = m.value.has_value() && !m.forced_status;
-        const bool better =
-            !best || (best->forced_status && usable) ||
-            (usable && (lower_better ? *m.value < *best->value : *m.value > *best->value));
-        if (better) {
-          best = std::move(m);
-          best_config = {{"batch_size", batch}, {"threads", run->threads}};
-        }
-      }
-    }
-    Measurement out = std::move(*best);
-    out.details["sweep"] = {{"table", table},
-                            {"best", best_config},
-                            {"criterion", lower_better ? "lowest value" : "highest value"}};
-    out.method += "; best of a sweep over batch sizes x threads";
-    return out;
+// One figure of a timed run: a latency percentile, the mean latency, throughput or peak memory
+// (FromRun computes it by the metric's name). P is SweptParams or MemoryParams.
+template <typename P>
+class RunFigureMetric final : public TypedMetric<P, TimedRunStats, TimedRunRecord> {
+  using Base = TypedMetric<P, TimedRunStats, TimedRunRecord>;
+
+ public:
+  RunFigureMetric(MetricSpec spec, ParamSchema<P> schema)
+      : Base(std::move(spec), std::move(schema)) {}
+
+ protected:
+  std::shared_ptr<const Work> Needs(const P& p) const override {
+    return std::make_shared<TimedRunWork>(Configurations(p, SweepOf(p)));
+  }
+  TimedRunStats Accumulate(const P&, const TimedRunRecord& record,
+                           const MetricInput& input) const override {
+    // Every figure's details show the run's latency summary (peak memory's too), so the
+    // latencies are kept for all of them.
+    return TimedRunStats::Of(record, input.rows, /*latencies=*/true);
+  }
+  Measurement Finalize(const P& p, const TimedRunStats& stats,
+                       const FinalizeContext& ctx) const override {
+    const std::vector<RunResult> runs = stats.Runs();
+    if (runs.empty()) throw RuntimeError(this->spec().name + ": the timed run recorded nothing");
+    if (SweepOf(p).is_null()) return FromRun(this->spec().name, runs.front(), ctx.confidence);
+    return FromSweep(this->spec().name, runs, ctx.confidence);
   }
 
  private:
-  Measurement Flops(const MetricRequest& req, AuditContext& ctx, Model& model) {
+  static nlohmann::json SweepOf(const P& p) {
+    if constexpr (std::is_same_v<P, SweptParams>) {
+      return p.sweep;
+    } else {
+      return nullptr;
+    }
+  }
+};
+
+std::unique_ptr<Metric> MakeSwept(MetricSpec spec) {
+  return std::make_unique<RunFigureMetric<SweptParams>>(std::move(spec), SweptSchema());
+}
+
+// Facts of the model that no row changes (parameter count, file size, FLOPs of one forward
+// pass): a record of one row; the statistics are the facts, in the part that holds that row.
+struct ModelFactsRecord final : WorkRecord {
+  nlohmann::json facts;
+  int64_t rows() const override { return 1; }
+};
+
+struct FactStats {
+  nlohmann::json facts;  // null in a part without the record's row.
+  void Merge(const FactStats& other) {
+    if (facts.is_null()) {
+      facts = other.facts;
+    } else if (!other.facts.is_null() && other.facts != facts) {
+      throw RuntimeError("model facts of different models cannot be merged");
+    }
+  }
+  nlohmann::json ToJson() const { return facts; }
+  static FactStats FromJson(const nlohmann::json& j) { return {j}; }
+};
+
+// The model file's digest, size and parameter count (from the runtime's ModelInfo).
+class ModelInfoWork final : public Work {
+ public:
+  std::string key() const override { return "model-info"; }
+  std::shared_ptr<const WorkRecord> Run(AuditContext& ctx,
+                                        std::span<Instrument* const>) const override {
+    const Model& model = RequireModel(ctx);
+    auto record = std::make_shared<ModelFactsRecord>();
+    record->facts = {{"parameters", model.info().parameters},
+                     {"size_bytes", model.info().size_bytes},
+                     {"sha256", model.info().sha256}};
+    return record;
+  }
+  static Model& RequireModel(AuditContext& ctx) {
+    if (ctx.model() == nullptr) {
+      throw InputError("this metric needs a model (this audit has recorded predictions only)");
+    }
+    return *ctx.model();
+  }
+};
+
+// One forward pass of batch 1 with the graph's operators counted (GraphIntrospection).
+class FlopsWork final : public Work {
+ public:
+  std::string key() const override { return "flops:batch=1"; }
+  std::shared_ptr<const WorkRecord> Run(AuditContext& ctx,
+                                        std::span<Instrument* const>) const override {
+    Model& model = ModelInfoWork::RequireModel(ctx);
     GraphIntrospection& graph = RequireCapability<GraphIntrospection>(model);
     const Dataset& data = ctx.dataset();
     if (data.rows() == 0 || data.sample_size() != model.input_size()) {
       throw InputError("flops_per_sample needs a dataset row shaped like the model input");
     }
-    (void)req;
-    auto count = ctx.Shared<FlopCount>("efficiency:flops:" + model.info().sha256, [&]() {
-      // Shapes come from one real forward pass of batch 1 (the dataset's first row).
-      return std::make_shared<FlopCount>(graph.CountFlops(data.row(0), 1));
-    });
+    // Shapes come from one real forward pass of batch 1 (the dataset's first row).
+    const FlopCount count = graph.CountFlops(data.row(0), 1);
+    auto record = std::make_shared<ModelFactsRecord>();
+    record->facts = count.ToJson();
+    return record;
+  }
+};
+
+struct NoParams {};
+
+enum class Fact { kParameters, kSizeMb, kFlops };
+
+class ModelFactMetric final : public TypedMetric<NoParams, FactStats, ModelFactsRecord> {
+ public:
+  ModelFactMetric(MetricSpec spec, Fact fact)
+      : TypedMetric(std::move(spec), ParamSchema<NoParams>()), fact_(fact) {}
+
+ protected:
+  std::shared_ptr<const Work> Needs(const NoParams&) const override {
+    if (fact_ == Fact::kFlops) return std::make_shared<FlopsWork>();
+    return std::make_shared<ModelInfoWork>();
+  }
+  FactStats Accumulate(const NoParams&, const ModelFactsRecord& record,
+                       const MetricInput& input) const override {
+    const bool holds_row = input.rows.begin <= 0 && input.rows.end >= 1;
+    return {holds_row ? record.facts : nlohmann::json()};
+  }
+  Measurement Finalize(const NoParams&, const FactStats& stats,
+                       const FinalizeContext&) const override {
+    if (stats.facts.is_null()) throw RuntimeError(spec().name + ": the model's facts are missing");
+    const nlohmann::json& f = stats.facts;
     Measurement m;
-    m.value =
-        static_cast<double>(count->flops) / static_cast<double>(std::max<int64_t>(count->batch, 1));
-    m.unit = "FLOP";
-    m.samples = 1;
-    m.method =
-        "count: 2 x multiply-accumulates of conv/linear/matmul operators (quantized linear "
-        "included) recorded in one forward pass of batch 1; bias and activations not counted";
-    m.details = count->ToJson();
+    switch (fact_) {
+      case Fact::kParameters:
+        m.value = static_cast<double>(f.at("parameters").get<int64_t>());
+        m.unit = "count";
+        m.method = "count: elements of every parameter tensor (and packed quantized weights)";
+        m.details = {{"sha256", f.at("sha256")}};
+        break;
+      case Fact::kSizeMb:
+        m.value = static_cast<double>(f.at("size_bytes").get<int64_t>()) / 1e6;
+        m.unit = "MB";
+        m.method = "count: model file size in bytes / 10^6";
+        m.details = {{"size_bytes", f.at("size_bytes")}, {"sha256", f.at("sha256")}};
+        break;
+      case Fact::kFlops:
+        m.value = static_cast<double>(f.at("flops").get<int64_t>()) /
+                  static_cast<double>(std::max<int64_t>(f.at("batch").get<int64_t>(), 1));
+        m.unit = "FLOP";
+        m.samples = 1;
+        m.method =
+            "count: 2 x multiply-accumulates of conv/linear/matmul operators (quantized linear "
+            "included) recorded in one forward pass of batch 1; bias and activations not counted";
+        m.details = f;
+        break;
+    }
     return m;
   }
+
+ private:
+  Fact fact_;
 };
 
 }  // namespace
 
-void RegisterEfficiencyAuditor(AuditorRegistry& registry) {
-  registry.Register(std::make_unique<EfficiencyAuditor>());
+namespace efficiency {
+
+std::unique_ptr<Metric> MakeLatencyPercentile(double p) {
+  for (const auto& m : kPercentileMetrics) {
+    if (m.p == p) {
+      return MakeSwept(DescribeMetric(m.name, "ms", "efficiency",
+                                      std::string(m.label) +
+                                          " per-query latency; interval from the spread between "
+                                          "the run's repetitions",
+                                      true, false));
+    }
+  }
+  throw RuntimeError("no latency percentile metric for p = " + std::to_string(p));
 }
 
+std::unique_ptr<Metric> MakeLatencyMean() {
+  return MakeSwept(DescribeMetric(
+      "latency_mean_ms", "ms", "efficiency",
+      "mean per-query latency; interval from the spread between repetitions", true, false));
+}
+
+std::unique_ptr<Metric> MakeThroughput() {
+  return MakeSwept(DescribeMetric(
+      "throughput_samples_per_s", "samples/s", "efficiency",
+      "samples per second over the timed run (scenario offline for batches)", true, false));
+}
+
+std::unique_ptr<Metric> MakePeakMemory() {
+  return std::make_unique<RunFigureMetric<MemoryParams>>(
+      DescribeMetric("peak_memory_mb", "MB", "efficiency",
+                     "growth of the process's peak resident memory during warm-up and run", true,
+                     false),
+      MemorySchema());
+}
+
+std::unique_ptr<Metric> MakeModelParameters() {
+  return std::make_unique<ModelFactMetric>(
+      DescribeMetric("model_parameters", "count", "efficiency",
+                     "parameter elements (quantized packed weights included)", true, false),
+      Fact::kParameters);
+}
+
+std::unique_ptr<Metric> MakeModelSize() {
+  return std::make_unique<ModelFactMetric>(
+      DescribeMetric("model_size_mb", "MB", "efficiency", "model file size (1 MB = 10^6 bytes)",
+                     true, false),
+      Fact::kSizeMb);
+}
+
+std::unique_ptr<Metric> MakeFlopsPerSample() {
+  return std::make_unique<ModelFactMetric>(
+      DescribeMetric("flops_per_sample", "FLOP", "efficiency",
+                     "2 x multiply-accumulates of conv, linear and matmul ops in one forward pass "
+                     "of batch 1",
+                     true, false),
+      Fact::kFlops);
+}
+
+}  // namespace efficiency
 }  // namespace greenlight

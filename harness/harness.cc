@@ -1,4 +1,4 @@
-#include "benchmarks/harness/harness.h"
+#include "harness/harness.h"
 
 #include <ATen/Parallel.h>
 #include <benchmark/benchmark.h>
@@ -14,8 +14,8 @@
 #include <numeric>
 #include <sstream>
 
-#include "benchmarks/harness/harness_torch.h"
 #include "core/error.h"
+#include "harness/harness_torch.h"
 #include "models/torch_capabilities.h"
 
 namespace greenlight::harness {
@@ -300,23 +300,6 @@ std::shared_ptr<const RunResult> RunImpl(
     Model& model, const std::string& key, const std::vector<torch::Tensor>& inputs,
     const RunSettings& settings, const std::vector<std::shared_ptr<WindowObserver>>& observers);
 
-int64_t IntParam(const nlohmann::json& params, const char* name, int64_t fallback) {
-  auto it = params.find(name);
-  if (it == params.end() || it->is_null()) return fallback;
-  if (!it->is_number_integer() &&
-      !(it->is_number() && std::floor(it->get<double>()) == it->get<double>())) {
-    throw InputError(std::string("parameter '") + name + "' must be an integer");
-  }
-  return it->is_number_integer() ? it->get<int64_t>() : static_cast<int64_t>(it->get<double>());
-}
-
-double NumberParam(const nlohmann::json& params, const char* name, double fallback) {
-  auto it = params.find(name);
-  if (it == params.end() || it->is_null()) return fallback;
-  if (!it->is_number()) throw InputError(std::string("parameter '") + name + "' must be a number");
-  return it->get<double>();
-}
-
 }  // namespace
 
 std::string ScenarioName(Scenario scenario) {
@@ -329,64 +312,20 @@ Scenario ParseScenario(const std::string& name) {
   throw InputError("unknown scenario '" + name + "' (expected single_stream or offline)");
 }
 
-RunSettings SettingsFromParams(const nlohmann::json& params) {
-  RunSettings s;
-  if (auto it = params.find("scenario"); it != params.end() && it->is_string()) {
-    s.scenario = ParseScenario(it->get<std::string>());
-  }
-  const int64_t default_batch = s.scenario == Scenario::kOffline ? 32 : 1;
-  s.batch_size = IntParam(params, "batch_size", default_batch);
-  s.threads = static_cast<int>(IntParam(params, "threads", 0));
-  if (auto it = params.find("device"); it != params.end() && it->is_string()) {
-    s.device = it->get<std::string>();
-  }
-  s.warmup_queries = IntParam(params, "warmup_queries", s.warmup_queries);
-  s.min_queries = IntParam(params, "min_queries", s.min_queries);
-  s.min_duration_s = NumberParam(params, "min_duration_s", s.min_duration_s);
-  s.max_duration_s = NumberParam(params, "max_duration_s", s.max_duration_s);
-  s.repetitions = static_cast<int>(IntParam(params, "repetitions", s.repetitions));
+std::optional<std::string> SettingsProblem(const RunSettings& s) {
   if (s.repetitions < kMinRepetitions || s.repetitions > 1000) {
-    throw InputError("repetitions must be between " + std::to_string(kMinRepetitions) +
-                     " and 1000");
+    return "repetitions must be between " + std::to_string(kMinRepetitions) + " and 1000";
   }
-  if (s.batch_size < 1) throw InputError("batch_size must be at least 1");
+  if (s.batch_size < 1) return "batch_size must be at least 1";
   if (s.scenario == Scenario::kSingleStream && s.batch_size != 1) {
-    throw InputError("single_stream queries have batch_size 1 (use scenario: offline for batches)");
+    return "single_stream queries have batch_size 1 (use scenario: offline for batches)";
   }
-  if (s.threads < 0) throw InputError("threads must be 0 (LibTorch default) or more");
-  if (s.warmup_queries < 0) throw InputError("warmup_queries must be 0 or more");
-  if (s.min_queries < 1) throw InputError("min_queries must be at least 1");
-  if (!(s.min_duration_s >= 0.0)) throw InputError("min_duration_s must be 0 or more");
-  if (!(s.max_duration_s >= 0.0)) throw InputError("max_duration_s must be 0 (none) or more");
-  return s;
-}
-
-std::vector<ParamSpec> RunParamSpecs() {
-  return {
-      {"scenario",
-       ParamType::kString,
-       "MLPerf-style scenario",
-       "single_stream",
-       false,
-       {"single_stream", "offline"}},
-      {"batch_size", ParamType::kInteger,
-       "samples per query (1 in single_stream; default 32 in offline)"},
-      {"threads", ParamType::kInteger, "intra-op threads during the run (0: LibTorch default)", 0},
-      {"device", ParamType::kString, "cpu, cuda or cuda:N (default: the model's device)"},
-      {"warmup_queries", ParamType::kInteger, "untimed queries before the run", 64},
-      {"min_queries", ParamType::kInteger, "run-length rule: at least this many timed queries",
-       1024},
-      {"min_duration_s", ParamType::kNumber, "run-length rule: timed part at least this long",
-       10.0},
-      {"max_duration_s", ParamType::kNumber,
-       "stop the timed run after this long (0: no maximum); a run stopped before its minimums "
-       "is INCONCLUSIVE",
-       0.0},
-      {"repetitions", ParamType::kInteger,
-       "contiguous repetitions the timed run is split into; timing and energy intervals come "
-       "from the spread between them (at least 5)",
-       10},
-  };
+  if (s.threads < 0) return "threads must be 0 (LibTorch default) or more";
+  if (s.warmup_queries < 0) return "warmup_queries must be 0 or more";
+  if (s.min_queries < 1) return "min_queries must be at least 1";
+  if (!(s.min_duration_s >= 0.0)) return "min_duration_s must be 0 or more";
+  if (!(s.max_duration_s >= 0.0)) return "max_duration_s must be 0 (none) or more";
+  return std::nullopt;
 }
 
 std::string RunKey(const ModelInfo& model, const RunSettings& s) {
@@ -401,6 +340,7 @@ std::string RunKey(const ModelInfo& model, const RunSettings& s) {
 std::shared_ptr<const RunResult> Run(
     Model& base_model, const Dataset& dataset, const RunSettings& settings,
     const std::vector<std::shared_ptr<WindowObserver>>& observers) {
+  if (auto problem = SettingsProblem(settings)) throw InputError(*problem);
   // Queries are staged as tensors on the device once, so only forward passes are timed.
   const TensorAccess& tensors = RequireCapability<TensorAccess>(base_model);
   if (dataset.sample_size() == 0 || dataset.rows() == 0 || dataset.features().empty()) {
@@ -551,21 +491,6 @@ std::shared_ptr<const RunResult> RunImpl(
 }
 
 }  // namespace
-
-std::shared_ptr<const RunResult> GetOrRunShared(AuditContext& ctx, const RunSettings& settings,
-                                                const std::string& criterion_id) {
-  Model* model = ctx.model();
-  if (model == nullptr) {
-    throw InputError("timing needs a model (this audit has recorded predictions only)");
-  }
-  const std::string key = RunKey(model->info(), settings);
-  return ctx.Shared<const RunResult>(key, [&]() {
-    ctx.Progress(criterion_id, "benchmark " + ScenarioName(settings.scenario), 0.0);
-    auto result = Run(*model, ctx.dataset(), settings, ctx.window_observers());
-    ctx.Progress(criterion_id, "benchmark " + ScenarioName(settings.scenario), 1.0);
-    return result;
-  });
-}
 
 nlohmann::json NoisyContextWarnings(const harness::BenchmarkContext& context) {
   nlohmann::json warnings = nlohmann::json::array();

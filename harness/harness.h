@@ -3,9 +3,10 @@
 // Inference's single-stream and offline scenarios and LoadGen's run-length rules (minimum query
 // count AND minimum duration).
 //
-// Auditors (efficiency, energy) call GetOrRunShared() with the same settings to share one run:
-// the run is cached in the AuditContext under RunKey(), and every WindowObserver attached to the
-// context sees Begin(key)/End(key) immediately around the timed queries of that run.
+// A library below the metrics: it knows models (models/), datasets and core, and nothing of the
+// auditors. The efficiency and energy metrics run it through their timed-run Work
+// (auditors/efficiency/timed_run.h), one run per distinct RunSettings; what is measured around
+// the run (energy meters) sees it through WindowObserver.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +17,6 @@
 #include <string>
 #include <vector>
 
-#include "auditors/auditor.h"
 #include "core/result.h"
 #include "datasets/dataset.h"
 #include "models/model.h"
@@ -50,12 +50,9 @@ struct RunSettings {
 // of freedom (t at 95 % is 12.7 with 2 repetitions, 2.78 with 5).
 inline constexpr int kMinRepetitions = 5;
 
-// Settings from a criterion's params (names as above; "scenario" a string). Validates ranges
-// (InputError). In single_stream, batch_size must be 1.
-RunSettings SettingsFromParams(const nlohmann::json& params);
-
-// The ParamSpecs for the settings above, for MetricSpec::params of every metric that uses a run.
-std::vector<ParamSpec> RunParamSpecs();
+// Why `settings` cannot run (a sentence naming the setting), or nullopt. In single_stream,
+// batch_size must be 1.
+std::optional<std::string> SettingsProblem(const RunSettings& settings);
 
 // The cache key of a run: model digest + every setting that changes what is measured.
 // Two criteria with the same key share one run. Stable text, e.g.
@@ -131,6 +128,16 @@ struct RunResult {
   BenchmarkContext context;
 };
 
+// Observes the measurement windows of a run (energy meters around the timed queries). Begin and
+// End are called on the thread that runs the model, immediately before the first and after the
+// last timed query; `window` is the run's key, or a repetition's window (RepetitionWindow).
+class WindowObserver {
+ public:
+  virtual ~WindowObserver() = default;
+  virtual void Begin(const std::string& window) = 0;
+  virtual void End(const std::string& window) = 0;
+};
+
 // The window name of repetition `repetition` (1-based) of the run keyed `key`. Observers see
 // Begin/End of each repetition's window, between two timed queries, nested inside Begin/End(key):
 // Begin(key), Begin(RepetitionWindow(key, 1)), End(RepetitionWindow(key, 1)), ...,
@@ -144,12 +151,6 @@ std::string RepetitionWindow(const std::string& key, int repetition);
 std::shared_ptr<const RunResult> Run(Model& model, const Dataset& dataset,
                                      const RunSettings& settings,
                                      const std::vector<std::shared_ptr<WindowObserver>>& observers);
-
-// The run for these settings on ctx's model and dataset: run once per AuditContext (cached with
-// ctx.Shared under RunKey), with ctx.window_observers() attached. Throws InputError in black-box
-// mode (no model).
-std::shared_ptr<const RunResult> GetOrRunShared(AuditContext& ctx, const RunSettings& settings,
-                                                const std::string& criterion_id = "");
 
 // The interval of a figure measured over R repetitions, from their spread (sectioning: Asmussen
 // and Glynn, "Stochastic Simulation: Algorithms and Analysis", Springer 2007, §III.5a; the

@@ -1,7 +1,8 @@
-// The energy auditor on real benchmark runs of a small TorchScript model (exported here with
-// PyTorch): the CPU-time estimate scales with the work, energy shares the efficiency auditor's
-// run, a required measured figure is INCONCLUSIVE without a meter, RAPL is used when readable.
-#define BOOST_TEST_MODULE energy_auditor
+// The energy metrics on real benchmark runs of a small TorchScript model (exported here with
+// PyTorch): the CPU-time estimate scales with the work, energy shares the latency metrics' timed
+// run (one plan item, one instrument), a required measured figure is INCONCLUSIVE without a meter,
+// RAPL is used when readable.
+#define BOOST_TEST_MODULE energy_metrics
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
@@ -12,8 +13,10 @@
 #include <random>
 
 #include "auditors/auditor.h"
-#include "benchmarks/harness/harness.h"
+#include "auditors/metric.h"
 #include "datasets/in_memory_dataset.h"
+#include "engine/criteria.h"
+#include "engine/plan.h"
 
 namespace fs = std::filesystem;
 using namespace greenlight;
@@ -85,23 +88,36 @@ nlohmann::json Quick(int64_t queries) {
           {"idle_baseline_s", 0.0}};
 }
 
-// Prepare every request (as the engine does), then measure each.
+// Measures the requests as the engine does: one plan over all of them, each work item run once
+// with its instruments attached, each criterion accumulated over all of its rows and finalized.
+// `plan_out` (optional) receives the plan's items.
 std::vector<Measurement> Audit(Fixture& f, AuditContext& ctx,
-                               const std::vector<MetricRequest>& requests) {
-  for (const auto& r : requests) f.registry.FindAuditor(r.metric)->Prepare(r, ctx);
+                               const std::vector<MetricRequest>& requests,
+                               std::vector<AuditPlan::Item>* plan_out = nullptr) {
+  std::vector<Criterion> criteria;
+  for (const auto& r : requests) {
+    Criterion c;
+    c.id = r.criterion_id;
+    c.metric = r.metric;
+    c.params = r.params;
+    const Metric* metric = FindFrameworkMetric(f.registry, r.metric);
+    BOOST_REQUIRE(metric != nullptr);
+    c.bound = metric->Bind(r.params);
+    criteria.push_back(c);
+  }
+  AuditPlan plan(criteria, f.registry);
   std::vector<Measurement> out;
-  for (const auto& r : requests) out.push_back(f.registry.FindAuditor(r.metric)->Measure(r, ctx));
+  for (size_t i = 0; i < criteria.size(); ++i) {
+    const WorkRecord& record = plan.Record(i, ctx);
+    const Metric& metric = *FindFrameworkMetric(f.registry, criteria[i].metric);
+    FinalizeContext fin;
+    fin.confidence = 0.95;
+    out.push_back(MeasureRows(metric, *criteria[i].bound,
+                              {record, plan.Reading(i), {0, record.rows()}}, fin));
+  }
+  if (plan_out != nullptr) *plan_out = plan.items();
   return out;
 }
-
-// Counts harness runs (windows other than a run's repetitions).
-struct CountingObserver : WindowObserver {
-  int begins = 0;
-  void Begin(const std::string& window) override {
-    if (window.find("#repetition") == std::string::npos) ++begins;
-  }
-  void End(const std::string&) override {}
-};
 
 }  // namespace
 
@@ -131,8 +147,6 @@ BOOST_AUTO_TEST_CASE(estimate_twice_the_queries_twice_the_energy) {
 BOOST_AUTO_TEST_CASE(energy_shares_the_latency_run_and_reports_its_figures) {
   Fixture f;
   AuditContext ctx(f.model.get(), f.data, 1, nullptr);
-  auto counter = std::make_shared<CountingObserver>();
-  ctx.AddWindowObserver(counter);
   nlohmann::json p = Quick(400);
   p["rapl_root"] = "/nonexistent/powercap";
   nlohmann::json carbon = p;
@@ -145,13 +159,19 @@ BOOST_AUTO_TEST_CASE(energy_shares_the_latency_run_and_reports_its_figures) {
   sci["resources_total"] = 2.0;
   nlohmann::json latency = {
       {"min_queries", 400}, {"min_duration_s", 0.0}, {"warmup_queries", 16}, {"threads", 1}};
+  std::vector<AuditPlan::Item> items;
   const auto ms =
       Audit(f, ctx,
             {Request("latency_p50_ms", latency), Request("energy_per_inference_mj", p),
              Request("energy_per_1000_inferences_wh", p), Request("average_power_w", p),
              Request("inferences_per_joule", p), Request("carbon_per_1000_inferences_g", carbon),
-             Request("sci_per_inference_g", sci)});
-  BOOST_TEST(counter->begins == 1);  // One run for latency and every energy figure.
+             Request("sci_per_inference_g", sci)},
+            &items);
+  // One run for latency and every energy figure, with one set of meters (the carbon and SCI
+  // parameters do not change what is metered).
+  BOOST_REQUIRE(items.size() == 1u);
+  BOOST_TEST(items[0].criteria.size() == 7u);
+  BOOST_TEST(items[0].instruments.size() == 1u);
   const double e = ms[1].details["energy_j"]["value"].get<double>();
   const double lo = ms[1].details["energy_j"]["low"].get<double>();
   const double hi = ms[1].details["energy_j"]["high"].get<double>();

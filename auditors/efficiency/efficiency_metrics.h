@@ -1,22 +1,31 @@
-// Efficiency auditor: latency percentiles and mean, throughput (measured through the Google
-// Benchmark harness, benchmarks/harness), model parameters and size, FLOPs per sample and peak
-// memory. Timings are measured (deterministic = false); counts are exact.
+// Efficiency metrics: latency percentiles and mean, throughput and peak memory (measured in a timed
+// run of the harness, harness/, shared by every criterion with the same run settings), model
+// parameters and size, FLOPs per sample (graph introspection). Timings are measured
+// (deterministic = false); counts are exact.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <vector>
 
-#include "auditors/auditor.h"
+#include "auditors/metric.h"
 #include "core/result.h"
 
 namespace greenlight {
 
-void RegisterEfficiencyAuditor(AuditorRegistry& registry);
-
 namespace efficiency {
+
+// The metrics, one factory each (registered in auditors/builtin.cc).
+std::unique_ptr<Metric> MakeLatencyPercentile(double p);  // 0.5, 0.9, 0.95, 0.99, 0.999
+std::unique_ptr<Metric> MakeLatencyMean();
+std::unique_ptr<Metric> MakeThroughput();
+std::unique_ptr<Metric> MakePeakMemory();
+std::unique_ptr<Metric> MakeModelParameters();
+std::unique_ptr<Metric> MakeModelSize();
+std::unique_ptr<Metric> MakeFlopsPerSample();
 
 // The p-quantile of latency samples with order-statistic bounds at `level` (valid for any
 // continuous distribution of i.i.d. samples). `sorted_ms` ascending. The point estimate is the

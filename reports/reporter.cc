@@ -1,0 +1,66 @@
+#include "reports/reporter.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "core/error.h"
+
+namespace greenlight {
+
+void ReporterRegistry::Register(const std::string& name, const std::string& description,
+                                ReporterFactory factory) {
+  if (!entries_.emplace(name, Entry{description, std::move(factory)}).second) {
+    throw std::logic_error("report format '" + name + "' registered twice");
+  }
+}
+
+std::vector<std::string> ReporterRegistry::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, entry] : entries_) out.push_back(name);
+  return out;
+}
+
+std::string ReporterRegistry::NameList() const {
+  std::string out;
+  for (const auto& [name, entry] : entries_) out += (out.empty() ? "" : ", ") + name;
+  return out.empty() ? "none" : out;
+}
+
+std::string ReporterRegistry::Describe() const {
+  size_t width = 0;
+  for (const auto& [name, entry] : entries_) width = std::max(width, name.size());
+  std::string out;
+  for (const auto& [name, entry] : entries_) {
+    out += "  " + name + std::string(width - name.size() + 2, ' ') + entry.description + "\n";
+  }
+  return out;
+}
+
+std::unique_ptr<Reporter> ReporterRegistry::Make(std::string_view name,
+                                                 const ReporterOptions& options) const {
+  const auto it = entries_.find(name);
+  if (it == entries_.end()) {
+    throw InputError("unknown report format '" + std::string(name) + "' (known: " + NameList() +
+                     ")");
+  }
+  return it->second.factory(options);
+}
+
+void RegisterBuiltinReporters(ReporterRegistry& registry) {
+  registry.Register("console", "the summary table (the default)", [](const ReporterOptions& o) {
+    return std::make_unique<ConsoleReporter>(o.color);
+  });
+  registry.Register("json", "the in-toto statement, byte for byte what report.json holds",
+                    [](const ReporterOptions&) { return std::make_unique<JsonReporter>(); });
+}
+
+const ReporterRegistry& BuiltinReporters() {
+  static const ReporterRegistry registry = [] {
+    ReporterRegistry r;
+    RegisterBuiltinReporters(r);
+    return r;
+  }();
+  return registry;
+}
+
+}  // namespace greenlight
