@@ -96,17 +96,23 @@ struct RealAudit {
 
 enum class Data { kFashion, kHmda };
 
-// Framework metrics: the parameter variants whose details differ in shape (a bootstrap or not, a
-// class or an average, a threshold, several sensitive columns). Every framework metric needs one.
+// Metrics measured in-process here: the parameter variants whose details differ in shape (a
+// bootstrap or not, a class or an average, a threshold, several sensitive columns). Every other
+// metric runs in the audits of `details_from_real_audits_match_their_schemas`.
 const std::map<std::string, std::vector<std::pair<Data, nlohmann::json>>> kFrameworkCases = {
     {"accuracy", {{Data::kFashion, nlohmann::json::object()}}},
     {"top_k_accuracy", {{Data::kFashion, {{"k", 3}}}}},
     {"precision",
-     {{Data::kFashion, {{"average", "macro"}, {"bootstrap_resamples", 200}}},
+     {{Data::kFashion,
+       {{"average", "macro"}, {"interval", "bootstrap"}, {"bootstrap_resamples", 200}}},
       {Data::kFashion, {{"class", 6}}}}},
-    {"recall", {{Data::kFashion, {{"average", "weighted"}, {"bootstrap_resamples", 200}}}}},
-    {"f1", {{Data::kFashion, {{"class", 2}, {"bootstrap_resamples", 200}}}}},
-    {"roc_auc", {{Data::kHmda, {{"bootstrap_resamples", 200}}}}},
+    {"recall", {{Data::kFashion, {{"average", "weighted"}}}}},
+    {"f1", {{Data::kFashion, {{"class", 2}}}, {Data::kFashion, {{"average", "micro"}}}}},
+    {"roc_auc",
+     {{Data::kHmda, nlohmann::json::object()},
+      {Data::kHmda, {{"interval", "bootstrap"}, {"bootstrap_resamples", 200}}}}},
+    {"accuracy_retention",
+     {{Data::kFashion, {{"reference_accuracy", 0.9}, {"reference_source", "a test figure"}}}}},
     {"selection_rate",
      {{Data::kHmda, {{"sensitive", "afam"}, {"favourable", 0}}},
       {Data::kHmda, {{"sensitive", "afam"}, {"threshold", 0.3}}}}},
