@@ -73,6 +73,10 @@ void RegisterBuiltinReporters(ReporterRegistry& registry) {
       [](const ReporterOptions&) { return std::make_unique<GithubReporter>(); },
       "report.github.txt");
   registry.Register(
+      "html", "one self-contained page with charts, for people (no network access)",
+      [](const ReporterOptions& o) { return std::make_unique<HtmlReporter>(o.signature); },
+      "report.html");
+  registry.Register(
       "sarif", "SARIF 2.1.0, one result per criterion that did not pass",
       [](const ReporterOptions& o) { return std::make_unique<SarifReporter>(o.signature); });
 }

@@ -92,6 +92,21 @@ class SarifReporter final : public Reporter {
   std::string signature_;
 };
 
+// One self-contained HTML page for people who are not engineers (inline CSS and SVG; no scripts,
+// fonts, images or requests): the verdict banner, what was audited (digests, rows, environment,
+// signature), one section per concern with plain-language metric names, each figure with its
+// interval and level, threshold, clause and method (estimates marked), and SVG charts where the
+// details carry the data (latency histogram, per-group rates with intervals and the four-fifths
+// band, reliability diagram, accuracy by corruption severity, accuracy against epsilon).
+class HtmlReporter final : public Reporter {
+ public:
+  explicit HtmlReporter(std::string signature = {}) : signature_(std::move(signature)) {}
+  std::string Render(const Report& report) const override;
+
+ private:
+  std::string signature_;
+};
+
 using ReporterFactory = std::function<std::unique_ptr<Reporter>(const ReporterOptions&)>;
 
 class ReporterRegistry {
@@ -125,7 +140,7 @@ class ReporterRegistry {
 };
 
 // Registers "console" (the summary table), "json" (the in-toto statement), "junit", "markdown",
-// "github" and "sarif".
+// "github", "sarif" and "html".
 void RegisterBuiltinReporters(ReporterRegistry& registry);
 
 // A registry with the built-in reporters, built on first use.

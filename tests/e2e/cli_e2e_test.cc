@@ -123,9 +123,10 @@ BOOST_AUTO_TEST_CASE(format_json_prints_exactly_the_report_and_unknown_formats_a
         "show --format yaml " + t::Quote(dir / "out" / "report.json")}) {
     const auto bad = t::RunCli(command);
     BOOST_TEST(bad.exit_code == 3, command << ": " << bad.err);
-    BOOST_TEST(bad.err.find("unknown report format 'yaml' (known: console, github, json, junit, "
-                            "markdown, sarif)") != std::string::npos,
-               bad.err);
+    BOOST_TEST(
+        bad.err.find("unknown report format 'yaml' (known: console, github, html, json, junit, "
+                     "markdown, sarif)") != std::string::npos,
+        bad.err);
     BOOST_TEST(std::count(bad.err.begin(), bad.err.end(), '\n') == 1, bad.err);
   }
   BOOST_TEST(!std::filesystem::exists(dir / "none"));

@@ -47,13 +47,13 @@ BOOST_AUTO_TEST_CASE(audit_writes_every_format_and_points_at_the_criterion_line)
   t::TempDir dir;
   const std::string yaml = Criteria("{gte: 0.99}");
   const int line = LineOf(yaml, "- id: ACC-2");
-  const auto a = Audit(dir, "run", yaml, "--format junit,markdown --format sarif,github");
+  const auto a = Audit(dir, "run", yaml, "--format junit,markdown --format sarif,github,html");
   BOOST_TEST(a.exit_code == 1, a.err);
   // Several formats: stdout is the console table, and each file is listed.
   BOOST_TEST(a.out.find("verdict: FAIL") != std::string::npos, a.out);
   const auto out = dir / "run";
-  for (const std::string file :
-       {"report.json", "report.junit.xml", "report.md", "report.sarif", "report.github.txt"}) {
+  for (const std::string file : {"report.json", "report.junit.xml", "report.md", "report.sarif",
+                                 "report.github.txt", "report.html"}) {
     BOOST_TEST(std::filesystem::exists(out / file), file);
   }
   BOOST_TEST(a.out.find("rendered: " + (out / "report.md").string()) != std::string::npos, a.out);
@@ -72,6 +72,9 @@ BOOST_AUTO_TEST_CASE(audit_writes_every_format_and_points_at_the_criterion_line)
   BOOST_TEST(
       sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] ==
       line);
+  const std::string html = t::ReadText(out / "report.html");
+  BOOST_TEST(html.find("Verdict: FAIL") != std::string::npos);
+  BOOST_TEST(html.find("id=\"r-ACC-2\"") != std::string::npos);
   const std::string md = t::ReadText(out / "report.md");
   BOOST_TEST(md.find("## greenlight: FAIL") == 0, md);
   BOOST_TEST(md.find("| **FAIL** | ACC-2 |") < md.find("| PASS | ACC-1 |"), md);
@@ -89,13 +92,13 @@ BOOST_AUTO_TEST_CASE(audit_writes_every_format_and_points_at_the_criterion_line)
   const auto again = Audit(dir, "run", yaml, "--format json");
   BOOST_TEST(again.exit_code == 1, again.err);
   BOOST_TEST(std::filesystem::exists(out / "report.json"));
-  for (const std::string file : {"report.junit.xml", "report.md", "report.sarif"}) {
+  for (const std::string file : {"report.junit.xml", "report.md", "report.sarif", "report.html"}) {
     BOOST_TEST(!std::filesystem::exists(out / file), file << " left from the earlier run");
   }
   // Unknown names are bad input before anything runs.
   const auto bad = Audit(dir, "bad", yaml, "--format markdown,xml");
   BOOST_TEST(bad.exit_code == 3);
-  BOOST_TEST(bad.err.find("unknown report format 'xml' (known: console, github, json, junit, "
+  BOOST_TEST(bad.err.find("unknown report format 'xml' (known: console, github, html, json, junit, "
                           "markdown, sarif)") != std::string::npos,
              bad.err);
   BOOST_TEST(!std::filesystem::exists(dir / "bad"));
@@ -141,7 +144,7 @@ BOOST_AUTO_TEST_CASE(render_says_whether_the_envelope_was_verified) {
   const auto unknown = t::RunCli("render " + t::Quote(envelope) + " --format pdfx");
   BOOST_TEST(unknown.exit_code == 3);
   BOOST_TEST(std::count(unknown.err.begin(), unknown.err.end(), '\n') == 1, unknown.err);
-  BOOST_TEST(unknown.err.find("(known: console, github, json, junit, markdown, sarif)") !=
+  BOOST_TEST(unknown.err.find("(known: console, github, html, json, junit, markdown, sarif)") !=
              std::string::npos);
   const auto missing = t::RunCli("render " + t::Quote(dir / "nope.json") + " --format markdown");
   BOOST_TEST(missing.exit_code == 3, missing.err);

@@ -166,8 +166,8 @@ BOOST_AUTO_TEST_CASE(audited_rows_sentence_and_selection_round_trip) {
 
 BOOST_AUTO_TEST_CASE(reporters_are_chosen_by_name) {
   const gl::ReporterRegistry& reporters = gl::BuiltinReporters();
-  BOOST_TEST(reporters.names() == (std::vector<std::string>{"console", "github", "json", "junit",
-                                                            "markdown", "sarif"}),
+  BOOST_TEST(reporters.names() == (std::vector<std::string>{"console", "github", "html", "json",
+                                                            "junit", "markdown", "sarif"}),
              boost::test_tools::per_element());
   const std::string json = reporters.Make("json", {})->Render(Sample());
   std::string why;
@@ -180,7 +180,7 @@ BOOST_AUTO_TEST_CASE(reporters_are_chosen_by_name) {
     BOOST_FAIL("an unknown format must be bad input");
   } catch (const gl::InputError& e) {
     BOOST_TEST(std::string(e.what()) ==
-               "unknown report format 'xml' (known: console, github, json, junit, markdown, "
+               "unknown report format 'xml' (known: console, github, html, json, junit, markdown, "
                "sarif)");
   }
   gl::ReporterRegistry twice;
