@@ -1,6 +1,8 @@
 #include "reports/report.h"
 
 #include <filesystem>
+#include <limits>
+#include <type_traits>
 
 #include "core/error.h"
 
@@ -59,14 +61,46 @@ nlohmann::json ResultJson(const ReportResult& r) {
   return j;
 }
 
+// An integer field read with its range checked: nlohmann's get<int64_t>() of 4e46 or of a number
+// beyond the type casts out of range (undefined behaviour), so a report's counts are read here.
+template <typename T>
+T IntegerField(const nlohmann::json& v, const std::string& where) {
+  static_assert(std::is_integral_v<T> && !std::is_same_v<T, bool>);
+  constexpr auto kMax = static_cast<uint64_t>(std::numeric_limits<T>::max());
+  if (v.is_number_unsigned()) {
+    const uint64_t u = v.get<uint64_t>();
+    if (u <= kMax) return static_cast<T>(u);
+  } else if (v.is_number_integer()) {
+    const int64_t i = v.get<int64_t>();
+    const bool fits =
+        i >= 0 ? static_cast<uint64_t>(i) <= kMax
+               : std::is_signed_v<T> && i >= static_cast<int64_t>(std::numeric_limits<T>::min());
+    if (fits) return static_cast<T>(i);
+  } else {
+    throw InputError(where + ": not an integer");
+  }
+  throw InputError(where + ": integer " + v.dump() + " out of range");
+}
+
 template <typename T>
 T Get(const nlohmann::json& j, const char* key, const std::string& where) {
   if (!j.is_object() || !j.contains(key)) throw InputError(where + ": missing field '" + key + "'");
-  try {
-    return j.at(key).get<T>();
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(where + "." + key + ": " + e.what());
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    return IntegerField<T>(j.at(key), where + "." + key);
+  } else {
+    try {
+      return j.at(key).get<T>();
+    } catch (const nlohmann::json::exception& e) {
+      throw InputError(where + "." + key + ": " + e.what());
+    }
   }
+}
+
+// An optional integer field: `fallback` when absent or null.
+template <typename T>
+T GetOr(const nlohmann::json& j, const char* key, T fallback, const std::string& where) {
+  if (!j.is_object() || !j.contains(key) || j[key].is_null()) return fallback;
+  return Get<T>(j, key, where);
 }
 
 nlohmann::json SelectionJson(const Report::Dataset::Selection& selection) {
@@ -90,7 +124,7 @@ Report::Dataset::Selection SelectionFromJson(const nlohmann::json& j) {
   Report::Dataset::Selection s;
   s.method = Get<std::string>(j, "method", where);
   s.declared_as = j.value("declared_as", "");
-  s.requested = j.value("requested", int64_t{0});
+  s.requested = GetOr<int64_t>(j, "requested", 0, where);
   if (j.contains("seed") && !j["seed"].is_null()) s.seed = Get<uint64_t>(j, "seed", where);
   for (const auto& st : j.value("strata", nlohmann::json::array())) {
     s.strata.push_back({Get<int64_t>(st, "label", where + ".strata"),
@@ -102,7 +136,9 @@ Report::Dataset::Selection SelectionFromJson(const nlohmann::json& j) {
 
 // 10000 -> "10,000".
 std::string Grouped(int64_t n) {
-  std::string digits = std::to_string(n < 0 ? -n : n);
+  // Through uint64_t: -n of the most negative int64_t overflows.
+  std::string digits =
+      std::to_string(n < 0 ? 0 - static_cast<uint64_t>(n) : static_cast<uint64_t>(n));
   for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) {
     digits.insert(static_cast<size_t>(i), ",");
   }
@@ -275,7 +311,7 @@ Report FromStatementUnchecked(const nlohmann::json& st) {
                                f.value("role", "")});
   }
   r.environment = p.value("environment", nlohmann::json::object());
-  r.seed = p.value("seed", uint64_t{0});
+  r.seed = GetOr<uint64_t>(p, "seed", 0, "predicate");
   r.seed_generator = p.value("seed_generator", std::string());
   const auto verdict = ParseStatus(Get<std::string>(p, "verdict", "predicate"));
   if (!verdict) throw InputError("predicate.verdict: unknown status");
@@ -297,7 +333,7 @@ Report FromStatementUnchecked(const nlohmann::json& st) {
       x.interval = Interval{Get<double>(i, "low", where), Get<double>(i, "high", where),
                             Get<double>(i, "level", where), i.value("method", "")};
     }
-    x.samples = j.value("samples", int64_t{0});
+    x.samples = GetOr<int64_t>(j, "samples", 0, where);
     const auto& t = j.at("threshold");
     x.threshold.op = Get<std::string>(t, "op", where);
     x.threshold.value = Get<double>(t, "value", where);
@@ -318,6 +354,7 @@ Report FromStatementUnchecked(const nlohmann::json& st) {
     if (j.contains("location") && !j["location"].is_null()) {
       const auto& l = j["location"];
       x.line = Get<int>(l, "line", where + ".location");
+      if (*x.line < 1) throw InputError(where + ".location.line: must be at least 1");
       x.line_file = l.value("file", "");
     }
     r.results.push_back(std::move(x));

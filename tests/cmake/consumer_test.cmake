@@ -21,6 +21,7 @@ foreach(path
     lib/cmake/greenlight/greenlightConfig.cmake lib/cmake/greenlight/greenlightConfigVersion.cmake
     include/greenlight/models/model.h include/greenlight/engine/criteria.h
     share/greenlight/schemas/criteria.schema.json share/greenlight/criteria/demo.yaml
+    share/greenlight/schemas/details/common.schema.json share/greenlight/schemas/details/accuracy.schema.json
     bin/greenlight)
   if(NOT EXISTS ${prefix}/${path})
     message(FATAL_ERROR "install is missing ${path}")

@@ -1,7 +1,8 @@
 // The merge property of every registered metric: splitting the rows into k parts (k = 2, 3, 7;
 // uneven), accumulating each part, sending the statistics through JSON as a shard would, merging
 // them in row order and finalizing gives the unsplit result: value and interval equal to 1e-12.
-// Real rows: the example models on Fashion-MNIST and on the HMDA data.
+// Real rows: the example models on Fashion-MNIST and on the HMDA data. The unsplit result's
+// details are also validated against the metric's schema (schemas/details/).
 #define BOOST_TEST_MODULE merge_property
 #include <boost/test/unit_test.hpp>
 #include <cmath>
@@ -11,6 +12,7 @@
 #include "auditors/metric.h"
 #include "engine/criteria.h"
 #include "tests/test_util.h"
+#include "tests/unit/engine/details_schemas.h"
 
 namespace gl = greenlight;
 
@@ -48,6 +50,8 @@ const std::map<std::string, std::vector<MergeCase>> kMergeCases = {
     {"top_k_accuracy", {{Data::kFashion, {{"k", 3}}}}},
     {"precision",
      {{Data::kFashion, {{"average", "macro"}, {"bootstrap_resamples", 200}}},
+      {Data::kFashion,
+       {{"average", "macro"}, {"interval", "bootstrap"}, {"bootstrap_resamples", 200}}},
       {Data::kFashion, {{"class", 6}}}}},
     {"recall",
      {{Data::kFashion, {{"average", "weighted"}, {"bootstrap_resamples", 200}}},
@@ -55,7 +59,9 @@ const std::map<std::string, std::vector<MergeCase>> kMergeCases = {
     {"f1",
      {{Data::kFashion, {{"average", "micro"}, {"bootstrap_resamples", 200}}},
       {Data::kFashion, {{"class", 2}, {"bootstrap_resamples", 200}}}}},
-    {"roc_auc", {{Data::kHmda, {{"bootstrap_resamples", 200}}}}},
+    {"roc_auc",
+     {{Data::kHmda, {{"bootstrap_resamples", 200}}},
+      {Data::kHmda, {{"interval", "bootstrap"}, {"bootstrap_resamples", 200}}}}},
     {"accuracy_retention", {{Data::kFashion, {{"reference_accuracy", 0.9}}}}},
     // fairness: HMDA by race (afam) and race x marital status (single), favourable = approved (0)
     {"selection_rate",
@@ -194,6 +200,7 @@ BOOST_AUTO_TEST_CASE(every_registered_metric_merges_exactly) {
 
   RealAudit fashion("demo.yaml", 2000, registry);
   RealAudit hmda("hmda-credit-fairness.yaml", 0, registry);
+  gl::testing::DetailsSchemas schemas;
   for (const gl::Metric* metric : gl::FrameworkMetrics(registry)) {
     const std::string& name = metric->spec().name;
     BOOST_TEST_CONTEXT("metric " << name) {
@@ -216,6 +223,12 @@ BOOST_AUTO_TEST_CASE(every_registered_metric_merges_exactly) {
         const gl::Measurement whole =
             gl::MeasureRows(*metric, *bound, {*record, reading.get(), {0, n}}, fin);
         BOOST_REQUIRE(whole.value.has_value());
+        BOOST_TEST_CONTEXT("params " << c.params.dump()) {
+          BOOST_REQUIRE_MESSAGE(schemas.Has(name), "no schemas/details/" + name + ".schema.json");
+          const std::string errors = schemas.Errors(name, whole.details);
+          BOOST_TEST(errors.empty(),
+                     errors << "\ndetails: " << whole.details.dump().substr(0, 2000));
+        }
         for (int k : {2, 3, 7}) {
           BOOST_TEST_CONTEXT("params " << c.params.dump() << ", " << k << " parts") {
             std::unique_ptr<gl::MetricStats> merged;

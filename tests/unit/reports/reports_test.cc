@@ -120,6 +120,34 @@ BOOST_AUTO_TEST_CASE(from_statement_names_the_bad_field) {
   }
 }
 
+// Counts outside their type's range, or not integers, are input errors: nlohmann's own conversion
+// of 4.4e46 to int64_t is undefined behaviour (found by fuzz_show_json under UBSan).
+BOOST_AUTO_TEST_CASE(from_statement_checks_integer_fields) {
+  auto error_of = [](const std::string& field, const nlohmann::json& value) {
+    nlohmann::json st = gl::ToStatement(Sample());
+    st["predicate"]["dataset"][field] = value;
+    try {
+      gl::FromStatement(st);
+    } catch (const gl::InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  BOOST_TEST(error_of("rows", 4.4444e46) == "predicate.dataset.rows: not an integer");
+  BOOST_TEST(error_of("rows", nlohmann::json(18446744073709551615ULL)) ==
+             "predicate.dataset.rows: integer 18446744073709551615 out of range");
+  BOOST_TEST(error_of("rows", "12") == "predicate.dataset.rows: not an integer");
+  BOOST_TEST(error_of("rows", 12) == "accepted");
+  nlohmann::json st = gl::ToStatement(Sample());
+  st["predicate"]["seed"] = -1;  // The seed is unsigned.
+  try {
+    gl::FromStatement(st);
+    BOOST_FAIL("accepted");
+  } catch (const gl::InputError& e) {
+    BOOST_TEST(std::string(e.what()) == "predicate.seed: integer -1 out of range");
+  }
+}
+
 BOOST_AUTO_TEST_CASE(console_table_lists_every_result) {
   const std::string text = gl::ConsoleReporter(false).Render(Sample());
   BOOST_TEST(text.find("ACC-01") != std::string::npos);
