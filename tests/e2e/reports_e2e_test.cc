@@ -144,8 +144,9 @@ BOOST_AUTO_TEST_CASE(render_says_whether_the_envelope_was_verified) {
   const auto unknown = t::RunCli("render " + t::Quote(envelope) + " --format pdfx");
   BOOST_TEST(unknown.exit_code == 3);
   BOOST_TEST(std::count(unknown.err.begin(), unknown.err.end(), '\n') == 1, unknown.err);
-  BOOST_TEST(unknown.err.find("(known: console, github, html, json, junit, markdown, sarif)") !=
-             std::string::npos);
+  BOOST_TEST(
+      unknown.err.find("(known: console, github, html, json, junit, markdown, pdf, sarif)") !=
+      std::string::npos);
   const auto missing = t::RunCli("render " + t::Quote(dir / "nope.json") + " --format markdown");
   BOOST_TEST(missing.exit_code == 3, missing.err);
 }
@@ -186,4 +187,40 @@ BOOST_AUTO_TEST_CASE(diff_of_two_real_reports_with_a_known_change) {
       t::RunCli("diff " + t::Quote(old_report) + " " + t::Quote(dir / "broken.json"));
   BOOST_TEST(broken.exit_code == 3, broken.err);
   BOOST_TEST(std::count(broken.err.begin(), broken.err.end(), '\n') == 1, broken.err);
+}
+
+// PDF: the html page printed by headless Chromium, read back with pdftotext (poppler-utils). Runs
+// when both are installed (scripts/install-deps.sh installs them).
+BOOST_AUTO_TEST_CASE(render_pdf_prints_the_page) {
+  const std::string chromium = GREENLIGHT_CHROMIUM_EXECUTABLE;
+  const std::string pdftotext = GREENLIGHT_PDFTOTEXT_EXECUTABLE;
+  t::TempDir dir;
+  const std::string yaml = Criteria("{gte: 0.99}");
+  BOOST_REQUIRE(Audit(dir, "run", yaml, "").exit_code == 1);
+  const auto report = dir / "run" / "report.json";
+  const auto no_out = t::RunCli("render " + t::Quote(report) + " --format pdf");
+  BOOST_TEST(no_out.exit_code == 3);
+  BOOST_TEST(no_out.err.find("--format pdf needs --out FILE") != std::string::npos, no_out.err);
+  if (chromium.find("NOTFOUND") != std::string::npos ||
+      pdftotext.find("NOTFOUND") != std::string::npos) {
+    BOOST_TEST_MESSAGE("chromium or pdftotext not installed: the PDF is not checked");
+    return;
+  }
+  const auto r = t::RunShell("GREENLIGHT_CHROMIUM=" + t::Quote(chromium) + " NO_COLOR=1 '" +
+                             std::string(GREENLIGHT_CLI) + "' render " + t::Quote(report) +
+                             " --format pdf --out " + t::Quote(dir / "report.pdf"));
+  BOOST_TEST(r.exit_code == 0, r.err);
+  BOOST_TEST(t::ReadText(dir / "report.pdf").rfind("%PDF-", 0) == 0u);
+  const auto text = t::RunShell(t::Quote(pdftotext) + " " + t::Quote(dir / "report.pdf") + " -");
+  BOOST_TEST(text.exit_code == 0, text.err);
+  for (const std::string needle : {"Verdict: FAIL", "ACC-1", "ACC-2"}) {
+    BOOST_TEST(text.out.find(needle) != std::string::npos, needle);
+  }
+  // A missing Chromium is a runtime error (exit 4) and leaves no file.
+  const auto missing = t::RunShell("GREENLIGHT_CHROMIUM=/nonexistent/chromium '" +
+                                   std::string(GREENLIGHT_CLI) + "' render " + t::Quote(report) +
+                                   " --format pdf --out " + t::Quote(dir / "none.pdf"));
+  BOOST_TEST(missing.exit_code == 4, missing.err);
+  BOOST_TEST(missing.err.find("--format pdf needs Chromium") != std::string::npos, missing.err);
+  BOOST_TEST(!std::filesystem::exists(dir / "none.pdf"));
 }

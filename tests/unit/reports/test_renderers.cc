@@ -11,6 +11,7 @@
 #include <valijson/schema_parser.hpp>
 #include <valijson/validator.hpp>
 
+#include "core/error.h"
 #include "reports/report.h"
 #include "reports/report_text.h"
 #include "reports/reporter.h"
@@ -196,6 +197,10 @@ BOOST_AUTO_TEST_CASE(the_criterion_line_round_trips_and_old_reports_stay_byte_id
   BOOST_TEST(!back["predicate"]["results"][3].contains("location"));
   const gl::Report again = gl::FromStatement(back);
   BOOST_TEST(gl::SerializeStatement(again) == gl::SerializeStatement(r));
+  // A line before the first is bad input.
+  nlohmann::json zero = fixed;
+  zero["predicate"]["results"][1]["location"]["line"] = 0;
+  BOOST_CHECK_THROW(gl::FromStatement(zero), gl::InputError);
 }
 
 BOOST_AUTO_TEST_CASE(every_format_is_registered_by_name) {
