@@ -60,8 +60,7 @@ std::string JunitReporter::Render(const Report& report) const {
   std::ostringstream out;
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
       << "<testsuites name=\"greenlight\" tests=\"" << tests << "\" failures=\"" << failures
-      << "\" errors=\"" << errors << "\" skipped=\"" << skipped << "\" time=\"" << Seconds(time)
-      << "\">\n"
+      << "\" errors=\"" << errors << "\" time=\"" << Seconds(time) << "\">\n"
       << "  <testsuite name=\"" << Attr(name) << "\" tests=\"" << tests << "\" failures=\""
       << failures << "\" errors=\"" << errors << "\" skipped=\"" << skipped << "\" time=\""
       << Seconds(time) << "\">\n"
