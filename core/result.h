@@ -35,9 +35,11 @@ struct Measurement {
   // true when re-running on the same inputs must give the same value bit for bit (counts, model
   // outputs); false for timings and energy, which agree only within their intervals.
   bool deterministic = true;
-  // Set by an auditor that knows the evidence is not usable (e.g. run-length minimums not met,
-  // label missing): the engine uses it instead of the threshold comparison.
-  std::optional<Status> forced_status;
+  // Set by a metric whose evidence cannot decide any threshold (run-length minimums not met, a
+  // required meter missing, a peak that cannot be reset): the reason. Metrics never choose a
+  // status; the engine judges such a result INCONCLUSIVE with this reason.
+  std::optional<std::string> undecidable;
+  // What would decide when the interval straddles the threshold (shown by the engine then).
   std::string message;
   nlohmann::json details = nlohmann::json::object();
 };

@@ -582,7 +582,7 @@ json MeasurementToJson(const Measurement& m) {
                      {"level", Number(m.interval->level)},
                      {"method", m.interval->method}};
   }
-  if (m.forced_status) j["forced_status"] = std::string(StatusName(*m.forced_status));
+  if (m.undecidable) j["undecidable"] = *m.undecidable;
   return j;
 }
 
@@ -600,9 +600,7 @@ Measurement MeasurementFromJson(const json& j) {
     m.interval = Interval{NumberFrom(i.at("low")), NumberFrom(i.at("high")),
                           NumberFrom(i.at("level")), i.at("method").get<std::string>()};
   }
-  if (j.contains("forced_status")) {
-    m.forced_status = ParseStatus(j["forced_status"].get<std::string>());
-  }
+  if (j.contains("undecidable")) m.undecidable = j["undecidable"].get<std::string>();
   return m;
 }
 

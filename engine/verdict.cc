@@ -27,7 +27,7 @@ double IntervalLevel(const Criterion& c) {
 Judgement Judge(const Criterion& c, const Measurement& m) {
   const bool advisory = c.severity == Severity::kAdvisory;
   auto soften = [&](Status s) { return advisory && s == Status::kFail ? Status::kWarn : s; };
-  if (m.forced_status) return {soften(*m.forced_status), m.message};
+  if (m.undecidable) return {Status::kInconclusive, *m.undecidable};
   if (!m.value) {
     return {Status::kInconclusive,
             m.message.empty() ? c.metric + " is undefined on this data" : m.message};

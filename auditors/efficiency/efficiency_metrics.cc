@@ -253,9 +253,8 @@ void SetRepetitionInterval(Measurement& m, const std::vector<double>& per_repeti
   if (auto iv = harness::RepetitionInterval(*m.value, per_repetition, level)) {
     m.interval = *iv;
   } else {
-    m.forced_status = Status::kInconclusive;
-    m.message = "the run holds " + std::to_string(per_repetition.size()) +
-                " repetition(s): an interval needs at least 2 (the run was cut short)";
+    m.undecidable = "the run holds " + std::to_string(per_repetition.size()) +
+                    " repetition(s): an interval needs at least 2 (the run was cut short)";
   }
 }
 
@@ -269,8 +268,7 @@ Measurement FromRun(const std::string& metric, const RunResult& run, double leve
   if (!noisy.empty()) m.details["noisy_context"] = noisy;
   const std::string scenario = harness::ScenarioName(run.settings.scenario);
   if (sorted_ms.empty()) {
-    m.forced_status = Status::kInconclusive;
-    m.message = "the run recorded no query";
+    m.undecidable = "the run recorded no query";
     m.unit = "ms";
     m.method = "measured:" + scenario;
     return m;
@@ -301,12 +299,11 @@ Measurement FromRun(const std::string& metric, const RunResult& run, double leve
     const int64_t needed = efficiency::MinQueriesPerRepetition(*p);
     int64_t fewest = run.queries;
     for (const auto& r : run.repetitions) fewest = std::min(fewest, r.queries);
-    if (!m.forced_status && fewest < needed) {
-      m.forced_status = Status::kInconclusive;
-      m.message = "too few queries per repetition for this percentile: need at least " +
-                  std::to_string(needed) + " in each of the " + repetitions +
-                  ", the smallest has " + std::to_string(fewest) +
-                  " (raise min_queries or min_duration_s)";
+    if (!m.undecidable && fewest < needed) {
+      m.undecidable = "too few queries per repetition for this percentile: need at least " +
+                      std::to_string(needed) + " in each of the " + repetitions +
+                      ", the smallest has " + std::to_string(fewest) +
+                      " (raise min_queries or min_duration_s)";
     }
   } else if (metric == "latency_mean_ms") {
     double mean = 0.0;
@@ -360,8 +357,7 @@ Measurement FromRun(const std::string& metric, const RunResult& run, double leve
                            {"peak_rss_mb", static_cast<double>(run.peak_rss_bytes) / 1e6},
                            {"peak_reset", run.peak_rss_reset}};
     if (!run.peak_rss_reset) {
-      m.forced_status = Status::kInconclusive;
-      m.message =
+      m.undecidable =
           "cannot reset the peak resident set (/proc/self/clear_refs): the peak may "
           "predate the run";
     }
@@ -369,11 +365,9 @@ Measurement FromRun(const std::string& metric, const RunResult& run, double leve
   } else {
     throw RuntimeError("efficiency: unknown run metric " + metric);
   }
-  if (!run.valid() && !m.forced_status) {
-    m.forced_status = Status::kInconclusive;
-    m.message = RuleFailureMessage(run);
-  } else if (!run.valid()) {
-    m.message += "; " + RuleFailureMessage(run);
+  if (!run.valid()) {
+    m.undecidable =
+        m.undecidable ? *m.undecidable + "; " + RuleFailureMessage(run) : RuleFailureMessage(run);
   }
   return m;
 }
@@ -477,10 +471,10 @@ Measurement FromSweep(const std::string& metric, const std::vector<RunResult>& r
                                                              static_cast<double>(run.timed_ns)
                                                        : 0.0},
          {"queries", run.queries},
-         {"valid", run.valid() && !m.forced_status}});
-    const bool usable = m.value.has_value() && !m.forced_status;
+         {"valid", run.valid() && !m.undecidable}});
+    const bool usable = m.value.has_value() && !m.undecidable;
     const bool better =
-        !best || (best->forced_status && usable) ||
+        !best || (best->undecidable && usable) ||
         (usable && (lower_better ? *m.value < *best->value : *m.value > *best->value));
     if (better) {
       best = std::move(m);

@@ -903,22 +903,19 @@ Measurement EnergyMetric<P>::Finalize(const P& p, const EnergyStats& stats,
 
   // Rules that override the threshold comparison.
   if (live_required_missing) {
-    m.forced_status = Status::kInconclusive;
-    m.message = "the criterion requires a live grid intensity and none was obtained (" +
-                d["carbon"].value("live_error", std::string()) + ")";
+    m.undecidable = "the criterion requires a live grid intensity and none was obtained (" +
+                    d["carbon"].value("live_error", std::string()) + ")";
   } else if (p.method == "measured" && estimate) {
-    m.forced_status = Status::kInconclusive;
     std::string why;
     for (const auto& [kind, reason] : unavailable.items()) {
       why += (why.empty() ? "" : "; ") + kind + ": " + reason.template get<std::string>();
     }
-    m.message = "the criterion requires a measured figure and only an estimate is available" +
-                (why.empty() ? std::string() : " (" + why + ")");
+    m.undecidable = "the criterion requires a measured figure and only an estimate is available" +
+                    (why.empty() ? std::string() : " (" + why + ")");
   } else if (!run->valid()) {
-    m.forced_status = Status::kInconclusive;
-    m.message = "the benchmark run did not meet its run-length minimums (" +
-                std::to_string(run->queries) + " queries in " +
-                std::to_string(static_cast<double>(run->duration_ns) * 1e-9) + " s)";
+    m.undecidable = "the benchmark run did not meet its run-length minimums (" +
+                    std::to_string(run->queries) + " queries in " +
+                    std::to_string(static_cast<double>(run->duration_ns) * 1e-9) + " s)";
   }
   return m;
 }

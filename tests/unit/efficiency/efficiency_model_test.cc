@@ -247,7 +247,7 @@ BOOST_AUTO_TEST_CASE(shared_run_with_one_window_per_key) {
   BOOST_TEST(run->gbench_iterations == run->queries);  // Google Benchmark ran exactly our queries
   for (const auto* m : {&p50, &p90, &mean}) {
     BOOST_TEST(!m->deterministic);
-    BOOST_TEST(!m->forced_status.has_value());
+    BOOST_TEST(!m->undecidable.has_value());
     BOOST_REQUIRE(m->interval.has_value());
     BOOST_TEST(m->interval->low <= *m->value);
     BOOST_TEST(*m->value <= m->interval->high);
@@ -313,9 +313,8 @@ BOOST_AUTO_TEST_CASE(run_cut_below_minimums_is_inconclusive) {
   const json cut = Quick({{"min_duration_s", 60.0}, {"max_duration_s", 0.05}});
   const Ran ran = RunWork(registry, "latency_p50_ms", cut, ctx);
   const auto m = MeasureOn(registry, "latency_p50_ms", cut, *ran.record);
-  BOOST_REQUIRE(m.forced_status.has_value());
-  BOOST_TEST((*m.forced_status == gl::Status::kInconclusive));
-  BOOST_TEST(m.message.find("run-length rules not met") != std::string::npos, m.message);
+  BOOST_REQUIRE(m.undecidable.has_value());
+  BOOST_TEST(m.undecidable->find("run-length rules not met") != std::string::npos, *m.undecidable);
   const h::RunResult* run = &OnlyRun(*ran.record);
   BOOST_TEST(run->stopped_at_max_duration);
   BOOST_TEST(!run->min_duration_met);
@@ -356,10 +355,10 @@ BOOST_AUTO_TEST_CASE(p999_needs_enough_queries_per_repetition) {
       Request("latency_p999_ms", Quick({{"min_duration_s", 0.0}})), ctx);
   // Exactly min_queries were run (no duration to reach): 20 in each of 10 repetitions, far below
   // the 1 / (1 - 0.999) = 1000 a repetition's p99.9 needs.
-  BOOST_REQUIRE(m.forced_status.has_value());
-  BOOST_TEST(m.message.find("need at least 1000 in each of the 10 repetitions, the smallest has "
-                            "20") != std::string::npos,
-             m.message);
+  BOOST_REQUIRE(m.undecidable.has_value());
+  BOOST_TEST(m.undecidable->find("need at least 1000 in each of the 10 repetitions, the smallest "
+                                 "has 20") != std::string::npos,
+             *m.undecidable);
 }
 
 BOOST_AUTO_TEST_CASE(bad_settings_are_parameter_errors) {

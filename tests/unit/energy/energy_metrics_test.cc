@@ -241,9 +241,8 @@ BOOST_AUTO_TEST_CASE(measured_required_without_meter_is_inconclusive) {
   p["method"] = "measured";
   const Measurement m = Audit(f, ctx, {Request("energy_per_inference_mj", p)})[0];
   BOOST_TEST(m.method == "estimate:cpu-time");
-  BOOST_REQUIRE(m.forced_status.has_value());
-  BOOST_TEST(static_cast<int>(*m.forced_status) == static_cast<int>(Status::kInconclusive));
-  BOOST_TEST(m.message.find("requires a measured figure") != std::string::npos);
+  BOOST_REQUIRE(m.undecidable.has_value());
+  BOOST_TEST(m.undecidable->find("requires a measured figure") != std::string::npos);
   // An explicitly requested meter that is missing: no value (INCONCLUSIVE), with the reason.
   nlohmann::json q = Quick(100);
   q["meter"] = "nvml";
@@ -271,7 +270,7 @@ BOOST_AUTO_TEST_CASE(rapl_is_used_when_readable) {
   p["idle_baseline_s"] = 0.2;
   const Measurement m = Audit(f, ctx, {Request("energy_per_inference_mj", p)})[0];
   BOOST_TEST(m.method == "measured:rapl");
-  BOOST_TEST(!m.forced_status.has_value());
+  BOOST_TEST(!m.undecidable.has_value());
   BOOST_REQUIRE(m.value.has_value());
   BOOST_TEST(*m.value == 0.0);
   BOOST_TEST(m.details["idle_baseline"]["measured"].get<bool>());
@@ -308,7 +307,7 @@ BOOST_AUTO_TEST_CASE(external_log_through_the_auditor_and_idle_subtraction) {
       Audit(f, ctx, {Request("average_power_w", p), Request("energy_per_inference_mj", net)});
   namespace tt = boost::test_tools;
   BOOST_TEST(ms[0].method == "measured:external");
-  BOOST_TEST(!ms[0].forced_status.has_value());
+  BOOST_TEST(!ms[0].undecidable.has_value());
   BOOST_REQUIRE_MESSAGE(ms[0].value.has_value(), ms[0].message);
   BOOST_TEST(*ms[0].value == 50.0, tt::tolerance(1e-9));
   // Band: ±1 % meter accuracy (default); constant power has no interpolation error.

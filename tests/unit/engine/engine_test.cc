@@ -155,9 +155,14 @@ BOOST_AUTO_TEST_CASE(advisory_failures_warn_and_undefined_is_inconclusive) {
   BOOST_TEST((gl::Judge(advisory, Value(0.5, 0.4, 0.6)).status == Status::kWarn));
   gl::Measurement undefined;
   BOOST_TEST((gl::Judge(advisory, undefined).status == Status::kInconclusive));
-  gl::Measurement forced = Value(0.99, 0.98, 1.0);
-  forced.forced_status = Status::kInconclusive;
-  BOOST_TEST((gl::Judge(Make("gte", 0.85, {}), forced).status == Status::kInconclusive));
+  // Evidence a metric marks undecidable is INCONCLUSIVE whatever the value, with its reason, and
+  // an advisory criterion does not soften it.
+  gl::Measurement undecidable = Value(0.99, 0.98, 1.0);
+  undecidable.undecidable = "the run was cut short";
+  const gl::Judgement j = gl::Judge(Make("gte", 0.85, {}), undecidable);
+  BOOST_TEST((j.status == Status::kInconclusive));
+  BOOST_TEST(j.message == "the run was cut short");
+  BOOST_TEST((gl::Judge(advisory, undecidable).status == Status::kInconclusive));
 }
 
 BOOST_AUTO_TEST_CASE(overall_verdict_order) {

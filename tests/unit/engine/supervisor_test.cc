@@ -23,7 +23,7 @@ BOOST_AUTO_TEST_CASE(measurement_json_is_lossless) {
   m.samples = 123456789012;
   m.method = "measured:single_stream";
   m.deterministic = false;
-  m.forced_status = gl::Status::kInconclusive;
+  m.undecidable = "the run was cut short";
   m.message = "run-length minimums not met";
   m.details = {{"queries", 7}, {"per_class", {1.5, 2.5}}};
   const gl::Measurement back = gl::MeasurementFromJson(gl::MeasurementToJson(m));
@@ -37,7 +37,7 @@ BOOST_AUTO_TEST_CASE(measurement_json_is_lossless) {
   BOOST_TEST(back.samples == 123456789012);
   BOOST_TEST(back.method == m.method);
   BOOST_TEST(!back.deterministic);
-  BOOST_TEST(gl::StatusName(*back.forced_status) == "INCONCLUSIVE");
+  BOOST_TEST(back.undecidable.value() == "the run was cut short");
   BOOST_TEST(back.message == m.message);
   BOOST_TEST(back.details == m.details);
 
@@ -46,7 +46,7 @@ BOOST_AUTO_TEST_CASE(measurement_json_is_lossless) {
   const gl::Measurement nan_back = gl::MeasurementFromJson(gl::MeasurementToJson(nan));
   BOOST_TEST(std::isnan(*nan_back.value));
   BOOST_TEST(!nan_back.interval.has_value());
-  BOOST_TEST(!nan_back.forced_status.has_value());
+  BOOST_TEST(!nan_back.undecidable.has_value());
 }
 
 BOOST_AUTO_TEST_CASE(supervised_and_in_process_audits_agree_bit_for_bit) {

@@ -251,7 +251,7 @@ BOOST_AUTO_TEST_CASE(undefined_rates_make_metrics_undefined_never_zero) {
   const Measurement eo = Measure(*data, "equal_opportunity_difference", {{"sensitive", "grp"}});
   BOOST_TEST(!eo.value.has_value());
   BOOST_TEST(eo.message.find("tpr of group 'grp=z' is undefined") != std::string::npos, eo.message);
-  BOOST_TEST(!eo.forced_status.has_value());  // The engine makes it INCONCLUSIVE.
+  BOOST_TEST(!eo.undecidable.has_value());  // The engine makes it INCONCLUSIVE.
   const Measurement di =
       Measure(*data, "disparate_impact_ratio", {{"sensitive", "grp"}, {"reference", "z"}});
   BOOST_TEST(!di.value.has_value());
@@ -465,7 +465,7 @@ BOOST_AUTO_TEST_CASE(label_metrics_need_labels) {
       }
     } else {
       const Measurement m = Measure(*data, name, {{"sensitive", "race"}});
-      BOOST_TEST(!m.forced_status.has_value(), name);
+      BOOST_TEST(!m.undecidable.has_value(), name);
       BOOST_TEST(m.value.has_value(), name);
     }
   }
