@@ -1,6 +1,7 @@
 // greenlight audit: run the criteria, write DIR/report.json, print the summary, exit by verdict.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <iostream>
@@ -27,8 +28,12 @@ struct AuditArgs {
   double time_budget_s = 0.0;  // 0: each criterion's own time_budget_s.
   std::string key;
   bool insecure_key = false;
-  std::string format = "console";
+  std::vector<std::string> formats = {"console"};
 };
+
+// The formats written as files next to report.json: every registered one but console (the table
+// is for the terminal) and json (report.json itself).
+bool WrittenAsFile(const std::string& format) { return format != "console" && format != "json"; }
 
 // True for "<dir>/.<name>.XXXXXX", a temporary file WriteTemporaryFile makes for `name`.
 bool IsTemporaryOf(const std::string& file, const std::string& name) {
@@ -36,42 +41,57 @@ bool IsTemporaryOf(const std::string& file, const std::string& name) {
   return file.size() == prefix.size() + 6 && file.compare(0, prefix.size(), prefix) == 0;
 }
 
-// Publishes report.json (and report.dsse.json when `envelope` is given) in `out_dir` so that a
-// reader, or a run killed at any instant, never leaves a report beside an envelope that does not
-// sign it: both are written and fsynced as temporaries first, the old envelope is removed, then
-// the report and the new envelope are renamed into place. Concurrent audits writing the same
-// folder are serialised by a lock file, and temporaries left by killed runs are removed under it.
+// Publishes report.json (and report.dsse.json when `envelope` is given, and the `renderings`,
+// {file name, content}) in `out_dir` so that a reader, or a run killed at any instant, never
+// leaves a report beside an envelope that does not sign it or a rendering of another run: all
+// are written and fsynced as temporaries first, the old envelope and renderings are removed, then
+// the report and the new files are renamed into place. Concurrent audits writing the same folder
+// are serialised by a lock file, and temporaries left by killed runs are removed under it.
 void PublishReport(const std::filesystem::path& out_dir, const std::string& statement,
-                   const std::optional<std::string>& envelope) {
+                   const std::optional<std::string>& envelope,
+                   const std::vector<std::pair<std::string, std::string>>& renderings) {
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
   if (ec) throw RuntimeError(out_dir.string() + ": cannot create directory: " + ec.message());
   const FileLock lock(out_dir / ".greenlight.lock");
+  // Every file an audit may publish besides report.json: these are replaced or removed.
+  std::vector<std::string> published = {"report.dsse.json"};
+  for (const auto& format : BuiltinReporters().names()) {
+    if (WrittenAsFile(format)) published.push_back(BuiltinReporters().FileName(format));
+  }
   for (const auto& entry : std::filesystem::directory_iterator(out_dir, ec)) {
     const std::string file = entry.path().filename().string();
-    if (IsTemporaryOf(file, "report.json") || IsTemporaryOf(file, "report.dsse.json")) {
-      std::filesystem::remove(entry.path(), ec);
-    }
+    bool temporary = IsTemporaryOf(file, "report.json");
+    for (const auto& name : published) temporary = temporary || IsTemporaryOf(file, name);
+    if (temporary) std::filesystem::remove(entry.path(), ec);
   }
   const auto report_path = out_dir / "report.json";
-  const auto envelope_path = out_dir / "report.dsse.json";
-  std::vector<std::filesystem::path> temporaries;
+  // {temporary, final path}, report.json first.
+  std::vector<std::pair<std::filesystem::path, std::filesystem::path>> temporaries;
   auto discard = [&] {
-    for (const auto& t : temporaries) std::filesystem::remove(t, ec);
+    for (const auto& t : temporaries) std::filesystem::remove(t.first, ec);
   };
   try {
-    temporaries.push_back(WriteTemporaryFile(out_dir, "report.json", statement));
-    if (envelope) temporaries.push_back(WriteTemporaryFile(out_dir, "report.dsse.json", *envelope));
-    if (::unlink(envelope_path.c_str()) != 0 && errno != ENOENT) {
-      throw RuntimeError(envelope_path.string() +
-                         ": cannot remove the earlier envelope: " + std::strerror(errno));
+    temporaries.emplace_back(WriteTemporaryFile(out_dir, "report.json", statement), report_path);
+    if (envelope) {
+      temporaries.emplace_back(WriteTemporaryFile(out_dir, "report.dsse.json", *envelope),
+                               out_dir / "report.dsse.json");
+    }
+    for (const auto& [name, content] : renderings) {
+      temporaries.emplace_back(WriteTemporaryFile(out_dir, name, content), out_dir / name);
+    }
+    for (const auto& name : published) {
+      const auto path = out_dir / name;
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+        throw RuntimeError(path.string() +
+                           ": cannot remove the earlier file: " + std::strerror(errno));
+      }
     }
     SyncDirectory(out_dir);
-    if (::rename(temporaries[0].c_str(), report_path.c_str()) != 0) {
-      throw RuntimeError(report_path.string() + ": rename failed: " + std::strerror(errno));
-    }
-    if (envelope && ::rename(temporaries[1].c_str(), envelope_path.c_str()) != 0) {
-      throw RuntimeError(envelope_path.string() + ": rename failed: " + std::strerror(errno));
+    for (const auto& [temporary, path] : temporaries) {
+      if (::rename(temporary.c_str(), path.c_str()) != 0) {
+        throw RuntimeError(path.string() + ": rename failed: " + std::strerror(errno));
+      }
     }
     SyncDirectory(out_dir);
   } catch (...) {
@@ -92,9 +112,17 @@ int RunAuditCommand(const AuditArgs& args, const GlobalOptions& global) {
                        std::to_string(bad) + ")");
     }
   }
-  // An unknown format fails before anything runs.
+  // An unknown format fails before anything runs. One format is what stdout shows; with several,
+  // stdout shows the console table. Formats other than console and json are also written next
+  // to report.json.
+  std::vector<std::string> formats;
+  for (const auto& f : args.formats) {
+    BuiltinReporters().Make(f, {});
+    if (std::find(formats.begin(), formats.end(), f) == formats.end()) formats.push_back(f);
+  }
+  const std::string stdout_format = formats.size() == 1 ? formats[0] : "console";
   const std::unique_ptr<Reporter> reporter =
-      BuiltinReporters().Make(args.format, {.color = UseColor(STDOUT_FILENO)});
+      BuiltinReporters().Make(stdout_format, {.color = UseColor(STDOUT_FILENO)});
   AuditorRegistry registry;
   RegisterBuiltinAuditors(registry);
   const std::filesystem::path criteria_path = args.criteria.empty()
@@ -126,12 +154,24 @@ int RunAuditCommand(const AuditArgs& args, const GlobalOptions& global) {
   // Signs the exact bytes written to report.json (DSSE over PAE(type, bytes)). Without a key an
   // envelope from an earlier run is removed: it would sit next to a report it does not sign.
   if (key) envelope = SerializeEnvelope(SignEnvelope(kInTotoPayloadType, statement, *key));
-  PublishReport(out_dir, statement, envelope);
+  std::vector<std::pair<std::string, std::string>> renderings;
+  const std::string signature =
+      key ? "signed with key " + key->PublicKey().KeyId() + " (report.dsse.json)" : "";
+  for (const auto& f : formats) {
+    if (!WrittenAsFile(f)) continue;
+    renderings.emplace_back(BuiltinReporters().FileName(f),
+                            BuiltinReporters().Make(f, {.signature = signature})->Render(report));
+  }
+  PublishReport(out_dir, statement, envelope, renderings);
   std::cout << reporter->Render(report);
   // Where the files went: below the table, or on stderr when stdout carries a machine format.
-  std::ostream& where = args.format == "console" ? std::cout : std::cerr;
-  if (args.format == "console" || !global.quiet) {
+  const bool console = stdout_format == "console";
+  std::ostream& where = console ? std::cout : std::cerr;
+  if (console || !global.quiet) {
     where << "report: " << (out_dir / "report.json").string() << "\n";
+    for (const auto& [name, content] : renderings) {
+      where << "rendered: " << (out_dir / name).string() << "\n";
+    }
     if (key) {
       where << "signed: " << envelope_path.string() << " (keyid " << key->PublicKey().KeyId()
             << ")\n";
@@ -157,9 +197,12 @@ void AddAuditCommand(CLI::App& app, const GlobalOptions& global, int* exit_code)
       "reference model to compare with; overrides reference.path in the criteria (without "
       "a reference: section it is read as the model is)");
   cmd->add_option("-o,--out", args->out, "output directory for report.json")->capture_default_str();
-  cmd->add_option("--format", args->format,
-                  "what to print on stdout: " + BuiltinReporters().NameList() +
-                      " (report.json is written either way)")
+  cmd->add_option("--format", args->formats,
+                  "report formats, comma-separated or repeated: " + BuiltinReporters().NameList() +
+                      ". One format is printed on stdout (several: the console table); formats "
+                      "other than console and json are also written as DIR/report.<ext>; "
+                      "report.json is written either way")
+      ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("--threads", args->threads, "intra-op threads (overrides settings.threads)")
       ->check(CLI::Range(1, kMaxThreads));

@@ -7,8 +7,11 @@
 #include <iostream>
 
 #include "core/error.h"
+#include "core/files.h"
+#include "core/json_limits.h"
 #include "core/random.h"
 #include "greenlight/build_info.h"
+#include "reports/dsse.h"
 
 namespace greenlight::cli {
 
@@ -135,9 +138,50 @@ Report BuildReport(const CriteriaFile& criteria, const AuditOutcome& outcome) {
     x.elapsed_s = o.elapsed_s;
     if (c.profile) x.profile = profile_of(*c.profile);
     x.overrides = c.overrides;
+    if (c.line > 0) {
+      x.line = c.line;
+      x.line_file = c.line_file;
+    }
     r.results.push_back(std::move(x));
   }
   return r;
+}
+
+LoadedReport LoadReportFile(const std::string& file, const std::vector<Ed25519PublicKey>& keys) {
+  const std::string text = ReadFile(file, kMaxReportBytes, "report file");
+  const nlohmann::json doc = ParseJsonDocument(text, file);
+  LoadedReport out;
+  nlohmann::json statement = doc;
+  if (doc.is_object() && doc.contains("payloadType")) {
+    out.envelope = true;
+    std::string error;
+    const auto envelope = ParseEnvelope(text, &error);
+    if (!envelope) throw InputError(file + ": " + error);
+    std::string claimed;
+    for (const auto& s : envelope->signatures) {
+      claimed +=
+          (claimed.empty() ? "" : ", ") + (s.keyid.empty() ? std::string("(none)") : s.keyid);
+    }
+    if (keys.empty()) {
+      out.signature = "NOT CHECKED (no --pubkey given); claimed keyid " + claimed;
+    } else {
+      const auto check = VerifyEnvelope(*envelope, keys);
+      if (check.valid) {
+        out.verified = true;
+        out.signature = "verified with key " + check.keyid;
+      } else {
+        out.invalid = true;
+        out.signature = "INVALID: " + check.reason;
+      }
+    }
+    if (envelope->payload_type != kInTotoPayloadType) {
+      throw InputError(file + ": payloadType is '" + envelope->payload_type +
+                       "', not an in-toto statement");
+    }
+    statement = ParseJsonDocument(envelope->payload, file + " (payload)");
+  }
+  out.report = FromStatement(statement);
+  return out;
 }
 
 int RunGuarded(const std::function<int()>& body) {

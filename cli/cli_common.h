@@ -10,6 +10,7 @@
 #include "auditors/auditor.h"
 #include "engine/audit.h"
 #include "engine/criteria.h"
+#include "reports/ed25519.h"
 #include "reports/report.h"
 
 namespace greenlight::cli {
@@ -42,6 +43,22 @@ Report::Dataset DatasetReport(const DatasetInfo& info);
 // The report for an audit outcome.
 Report BuildReport(const CriteriaFile& criteria, const AuditOutcome& outcome);
 
+// A report read from a report.json or a DSSE envelope, with what was checked of its signature.
+struct LoadedReport {
+  Report report;
+  bool envelope = false;  // The file was a DSSE envelope.
+  bool verified = false;  // One of the trusted keys verified its signature.
+  bool invalid = false;   // Keys were given and none verified it (the content is still read).
+  // For people: "verified with key K", "NOT CHECKED (no --pubkey given); claimed keyid K",
+  // "INVALID: why"; empty for a report.json.
+  std::string signature;
+};
+
+// Reads `file` (report.json or report.dsse.json), checking an envelope's signature against `keys`
+// when any are given. Throws InputError for unreadable input or a payload that is not an in-toto
+// statement of a greenlight report.
+LoadedReport LoadReportFile(const std::string& file, const std::vector<Ed25519PublicKey>& keys);
+
 // Runs `body`, mapping greenlight::Error to its exit code and printing one line on stderr:
 // "greenlight: <message>". Other exceptions are runtime errors (exit 4).
 int RunGuarded(const std::function<int()>& body);
@@ -57,5 +74,7 @@ void AddKeygenCommand(CLI::App& app, const GlobalOptions& global, int* exit_code
 void AddVerifyCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void AddShowCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void AddSubmitCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
+void AddRenderCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
+void AddDiffCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
 
 }  // namespace greenlight::cli

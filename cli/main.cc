@@ -49,6 +49,8 @@ int Run(int argc, char** argv) {
   cli::AddKeygenCommand(app, global, &exit_code);
   cli::AddVerifyCommand(app, global, &exit_code);
   cli::AddShowCommand(app, global, &exit_code);
+  cli::AddRenderCommand(app, global, &exit_code);
+  cli::AddDiffCommand(app, global, &exit_code);
   cli::AddSubmitCommand(app, global, &exit_code);
   try {
     app.parse(argc, argv);

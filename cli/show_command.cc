@@ -22,44 +22,18 @@ struct ShowArgs {
 };
 
 int RunShow(const ShowArgs& args) {
-  const std::unique_ptr<Reporter> reporter =
-      BuiltinReporters().Make(args.format, {.color = UseColor(STDOUT_FILENO)});
+  BuiltinReporters().Make(args.format, {});  // An unknown format fails before anything is read.
   std::vector<Ed25519PublicKey> keys;
   for (const auto& pub : args.pubkeys) keys.push_back(Ed25519PublicKey::FromPemFile(pub));
-  const std::string text = ReadFile(args.file, kMaxReportBytes, "report file");
-  const nlohmann::json doc = ParseJsonDocument(text, args.file);
-
-  int rc = 0;
+  const LoadedReport loaded = LoadReportFile(args.file, keys);
+  const Report& report = loaded.report;
+  const std::unique_ptr<Reporter> reporter = BuiltinReporters().Make(
+      args.format, {.color = UseColor(STDOUT_FILENO), .signature = loaded.signature});
+  const int rc = loaded.invalid ? 1 : 0;
   std::string banner;
-  nlohmann::json statement = doc;
-  if (doc.is_object() && doc.contains("payloadType")) {
-    std::string error;
-    const auto envelope = ParseEnvelope(text, &error);
-    if (!envelope) throw InputError(args.file + ": " + error);
-    std::string claimed;
-    for (const auto& s : envelope->signatures) {
-      claimed +=
-          (claimed.empty() ? "" : ", ") + (s.keyid.empty() ? std::string("(none)") : s.keyid);
-    }
-    if (keys.empty()) {
-      banner = "signature: NOT CHECKED (no --pubkey given); claimed keyid " + claimed + "\n";
-    } else {
-      const auto check = VerifyEnvelope(*envelope, keys);
-      if (check.valid) {
-        banner = "signature: verified with key " + check.keyid + "\n";
-      } else {
-        banner = "signature: INVALID: " + check.reason + "\n" +
-                 "           the content below is NOT vouched for by any trusted key\n";
-        rc = 1;
-      }
-    }
-    if (envelope->payload_type != kInTotoPayloadType) {
-      throw InputError(args.file + ": payloadType is '" + envelope->payload_type +
-                       "', not an in-toto statement");
-    }
-    statement = ParseJsonDocument(envelope->payload, args.file + " (payload)");
-  }
-  const Report report = FromStatement(statement);
+  if (loaded.envelope) banner = "signature: " + loaded.signature + "\n";
+  if (loaded.invalid)
+    banner += "           the content below is NOT vouched for by any trusted key\n";
   if (args.format != "console") {
     // stdout carries the machine format alone; the signature status goes to stderr.
     std::cerr << banner;

@@ -294,6 +294,10 @@ CriteriaFile ParseCriteria(const std::string& text, const std::filesystem::path&
     Criterion cr;
     cr.id = c["id"].get<std::string>();
     cr.where = doc.Where(at);
+    if (const auto mark = doc.marks.find(at + "/id"); mark != doc.marks.end()) {
+      cr.line = mark->second.line;
+      cr.line_file = mark->second.file;
+    }
     if (!ids.insert(cr.id).second) Fail(doc, at + "/id", "duplicate criterion id '" + cr.id + "'");
     cr.metric = c["metric"].get<std::string>();
     const MetricSpec* spec = registry.FindMetric(cr.metric);

@@ -45,7 +45,11 @@ struct Criterion {
   // (kDefaultTimeBudgetS in engine/supervisor.h) or AuditOptions::time_budget_s.
   std::optional<double> time_budget_s;
   std::string reference;
-  std::string where;                  // "file:line:col" of the criterion, for messages.
+  std::string where;  // "file:line:col" of the criterion, for messages.
+  // Line of the criterion's `id:` (1-based; 0 when unknown) and the file it is in when that is
+  // not the criteria file (an extended profile's criterion): reports point annotations there.
+  int line = 0;
+  std::string line_file;
   std::optional<ProfileRef> profile;  // The profile it came from (extends:); none for own ones.
   nlohmann::json overrides = nlohmann::json::array();  // [{field, profile_value, value}]
 };

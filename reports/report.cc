@@ -47,6 +47,11 @@ nlohmann::json ResultJson(const ReportResult& r) {
       {"overrides", r.overrides},
   };
   if (r.threshold.high) j["threshold"]["high"] = *r.threshold.high;
+  // Only when known, so a report read back from an older statement serialises to its own bytes.
+  if (r.line) {
+    j["location"] = {{"line", *r.line}};
+    if (!r.line_file.empty()) j["location"]["file"] = r.line_file;
+  }
   if (r.interval) {
     j["interval"] = {{"low", r.interval->low},
                      {"high", r.interval->high},
@@ -353,6 +358,12 @@ Report FromStatementUnchecked(const nlohmann::json& st) {
       x.profile = ProfileFromJson(j["profile"], where + ".profile");
     }
     x.overrides = j.value("overrides", nlohmann::json::array());
+    if (j.contains("location") && !j["location"].is_null()) {
+      const auto& l = j["location"];
+      x.line = Get<int>(l, "line", where + ".location");
+      if (*x.line < 1) throw InputError(where + ".location.line: must be at least 1");
+      x.line_file = l.value("file", "");
+    }
     r.results.push_back(std::move(x));
   }
   return r;

@@ -54,6 +54,11 @@ struct ReportResult {
   std::optional<ReportProfile> profile;  // The profile the criterion came from, if any.
   // [{field, profile_value, value}]: what the criteria file changed from the profile.
   nlohmann::json overrides = nlohmann::json::array();
+  // Where the criterion is declared, for annotations (github, sarif): the 1-based line of its
+  // `id:` and, for a criterion of an extended profile, that profile's file (empty: the criteria
+  // file). Absent in reports written before it was recorded; such reports still render.
+  std::optional<int> line;
+  std::string line_file;
 };
 
 struct ReportFile {

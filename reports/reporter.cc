@@ -8,8 +8,9 @@
 namespace greenlight {
 
 void ReporterRegistry::Register(const std::string& name, const std::string& description,
-                                ReporterFactory factory) {
-  if (!entries_.emplace(name, Entry{description, std::move(factory)}).second) {
+                                ReporterFactory factory, const std::string& file_name) {
+  const std::string file = file_name.empty() ? "report." + name : file_name;
+  if (!entries_.emplace(name, Entry{description, std::move(factory), file}).second) {
     throw std::logic_error("report format '" + name + "' registered twice");
   }
 }
@@ -36,6 +37,11 @@ std::string ReporterRegistry::Describe() const {
   return out;
 }
 
+std::string ReporterRegistry::FileName(std::string_view name) const {
+  const auto it = entries_.find(name);
+  return it == entries_.end() ? "report." + std::string(name) : it->second.file_name;
+}
+
 std::unique_ptr<Reporter> ReporterRegistry::Make(std::string_view name,
                                                  const ReporterOptions& options) const {
   const auto it = entries_.find(name);
@@ -47,11 +53,32 @@ std::unique_ptr<Reporter> ReporterRegistry::Make(std::string_view name,
 }
 
 void RegisterBuiltinReporters(ReporterRegistry& registry) {
-  registry.Register("console", "the summary table (the default)", [](const ReporterOptions& o) {
-    return std::make_unique<ConsoleReporter>(o.color);
-  });
-  registry.Register("json", "the in-toto statement, byte for byte what report.json holds",
-                    [](const ReporterOptions&) { return std::make_unique<JsonReporter>(); });
+  registry.Register(
+      "console", "the summary table (the default)",
+      [](const ReporterOptions& o) { return std::make_unique<ConsoleReporter>(o.color); },
+      "report.txt");
+  registry.Register(
+      "json", "the in-toto statement, byte for byte what report.json holds",
+      [](const ReporterOptions&) { return std::make_unique<JsonReporter>(); }, "report.json");
+  registry.Register(
+      "junit", "JUnit XML, one testcase per criterion (Jenkins, GitLab)",
+      [](const ReporterOptions& o) { return std::make_unique<JunitReporter>(o.signature); },
+      "report.junit.xml");
+  registry.Register(
+      "markdown", "a summary for a pull-request comment or $GITHUB_STEP_SUMMARY",
+      [](const ReporterOptions& o) { return std::make_unique<MarkdownReporter>(o.signature); },
+      "report.md");
+  registry.Register(
+      "github", "GitHub Actions annotations at each failing criterion's line",
+      [](const ReporterOptions&) { return std::make_unique<GithubReporter>(); },
+      "report.github.txt");
+  registry.Register(
+      "html", "one self-contained page with charts, for people (no network access)",
+      [](const ReporterOptions& o) { return std::make_unique<HtmlReporter>(o.signature); },
+      "report.html");
+  registry.Register(
+      "sarif", "SARIF 2.1.0, one result per criterion that did not pass",
+      [](const ReporterOptions& o) { return std::make_unique<SarifReporter>(o.signature); });
 }
 
 const ReporterRegistry& BuiltinReporters() {

@@ -18,7 +18,7 @@ elif [[ ! -e "$key.key" || ! -e "$key.pub" ]]; then
   exit 3
 fi
 
-"$greenlight" audit --out "$out" --key "$key.key"
+"$greenlight" audit --out "$out" --key "$key.key" --format console,html
 audit_rc=$?
 if (( audit_rc >= 3 )); then exit "$audit_rc"; fi
 

@@ -124,7 +124,8 @@ BOOST_AUTO_TEST_CASE(format_json_prints_exactly_the_report_and_unknown_formats_a
     const auto bad = t::RunCli(command);
     BOOST_TEST(bad.exit_code == 3, command << ": " << bad.err);
     BOOST_TEST(
-        bad.err.find("unknown report format 'yaml' (known: console, json)") != std::string::npos,
+        bad.err.find("unknown report format 'yaml' (known: console, github, html, json, junit, "
+                     "markdown, sarif)") != std::string::npos,
         bad.err);
     BOOST_TEST(std::count(bad.err.begin(), bad.err.end(), '\n') == 1, bad.err);
   }

@@ -1,0 +1,62 @@
+#include <filesystem>
+#include <sstream>
+
+#include "reports/report_text.h"
+#include "reports/reporter.h"
+
+namespace greenlight {
+namespace {
+
+std::string FileName(const std::string& path) {
+  return std::filesystem::path(path).filename().string();
+}
+
+// Inline code that survives any content: a backtick inside is replaced, a pipe escaped.
+std::string Code(std::string_view text) {
+  std::string s(text);
+  for (char& c : s) {
+    if (c == '`') c = '\'';
+  }
+  return "`" + MarkdownCell(s) + "`";
+}
+
+}  // namespace
+
+std::string MarkdownReporter::Render(const Report& report) const {
+  std::ostringstream out;
+  out << "## greenlight: " << StatusName(report.verdict) << " — "
+      << MarkdownCell(report.criteria.name) << " " << MarkdownCell(report.criteria.version)
+      << "\n\n";
+  out << "**Verdict: " << StatusName(report.verdict) << "** (" << StatusCounts(report)
+      << "; mandatory criteria decide the verdict)\n\n";
+  if (report.model) {
+    out << "- Model: " << Code(FileName(report.model->path)) << " sha256 "
+        << Code(report.model->sha256.substr(0, 16)) << "\n";
+  }
+  out << "- Dataset: " << Code(FileName(report.dataset.path)) << ", "
+      << AuditedRowsText(report.dataset) << "\n";
+  out << "- Criteria: " << Code(FileName(report.criteria.path)) << " sha256 "
+      << Code(report.criteria.sha256.substr(0, 16)) << "\n";
+  if (!signature_.empty()) out << "- Signature: " << MarkdownCell(signature_) << "\n";
+  out << "\n| Status | ID | Metric | Value | Interval | Threshold | Severity |\n"
+      << "| --- | --- | --- | --- | --- | --- | --- |\n";
+  for (const ReportResult* r : WorstFirst(report)) {
+    const bool bad = r->status != Status::kPass;
+    const std::string status(StatusName(r->status));
+    out << "| " << (bad ? "**" + status + "**" : status) << " | " << MarkdownCell(r->id) << " | "
+        << MarkdownCell(r->metric) << " | " << MarkdownCell(ValueText(*r)) << " | "
+        << MarkdownCell(IntervalText(*r, /*with_method=*/false)) << " | "
+        << MarkdownCell(ThresholdText(r->threshold)) << " | " << r->severity << " |\n";
+  }
+  bool heading = false;
+  for (const ReportResult* r : WorstFirst(report)) {
+    if (r->status == Status::kPass || r->message.empty()) continue;
+    if (!heading) out << "\n### Messages\n\n";
+    heading = true;
+    out << "- **" << MarkdownCell(r->id) << "** " << StatusName(r->status) << ": "
+        << MarkdownCell(r->message) << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace greenlight
