@@ -118,7 +118,7 @@ BOOST_AUTO_TEST_CASE(format_json_prints_exactly_the_report_and_unknown_formats_a
   const auto table = t::RunCli("show " + t::Quote(dir / "out" / "report.json"));
   BOOST_TEST(table.out.find("verdict: PASS") != std::string::npos, table.out);
 
-  for (const std::string command :
+  for (const std::string& command :
        {"audit --out " + t::Quote(dir / "none") + " --format yaml",
         "show --format yaml " + t::Quote(dir / "out" / "report.json")}) {
     const auto bad = t::RunCli(command);
