@@ -60,7 +60,8 @@ const greenlight::AuditorRegistry& Registry() {
     namespace accuracy = greenlight::accuracy;
     for (auto make : {accuracy::MakeAccuracy, accuracy::MakeTopKAccuracy, accuracy::MakePrecision,
                       accuracy::MakeRecall, accuracy::MakeF1, accuracy::MakeRocAuc,
-                      accuracy::MakeAccuracyRetention}) {
+                      accuracy::MakeAccuracyRetention, accuracy::MakeAccuracyDelta,
+                      accuracy::MakePredictionAgreement, accuracy::MakeMcNemarPValue}) {
       greenlight::RegisterMetric(*r, make());
     }
     std::vector<MetricSpec> catalog_metrics;
