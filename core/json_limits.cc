@@ -34,8 +34,8 @@ std::optional<std::string> CheckJsonDepth(std::string_view text, size_t max_dept
 std::string JsonErrorText(const nlohmann::json::exception& e) {
   // nlohmann's messages start with "[json.exception.<kind>.<id>] "; the rest is the reason.
   std::string text = e.what();
-  if (const size_t close = text.find("] "); text.rfind("[json.exception.", 0) == 0 &&
-                                             close != std::string::npos) {
+  if (const size_t close = text.find("] ");
+      text.rfind("[json.exception.", 0) == 0 && close != std::string::npos) {
     text.erase(0, close + 2);
   }
   return text;

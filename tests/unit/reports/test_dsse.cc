@@ -74,8 +74,8 @@ BOOST_AUTO_TEST_CASE(accepts_url_safe_unpadded_base64_and_missing_keyid) {
 
 BOOST_AUTO_TEST_CASE(an_envelope_with_an_unrepresentable_number_is_refused) {
   std::string error;
-  const auto parsed =
-      ParseEnvelope(R"({"payloadType": "x/y", "payload": "", "signatures": [], "n": -1e999})", &error);
+  const auto parsed = ParseEnvelope(
+      R"({"payloadType": "x/y", "payload": "", "signatures": [], "n": -1e999})", &error);
   BOOST_TEST(!parsed.has_value());
   BOOST_TEST(error == "not a DSSE envelope: number overflow parsing '-1e999'");
 }
