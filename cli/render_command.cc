@@ -21,6 +21,7 @@
 #include "cli/cli_common.h"
 #include "core/error.h"
 #include "core/files.h"
+#include "reports/report_text.h"
 #include "reports/reporter.h"
 
 extern "C" char** environ;  // For posix_spawnp: Chromium gets our environment.
@@ -37,22 +38,6 @@ struct RenderArgs {
 
 // Longest Chromium may take to print a report, seconds.
 constexpr int kPrintTimeoutS = 120;
-
-// "file:///tmp/x%20y/report.html": bytes outside the unreserved set and '/' percent-encoded.
-std::string FileUrl(const std::filesystem::path& path) {
-  std::string out = "file://";
-  for (const char ch : path.string()) {
-    const unsigned char c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
-      out += ch;
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
 
 // The html rendering printed to PDF by headless Chromium ($GREENLIGHT_CHROMIUM, else `chromium`
 // on PATH), in a private temporary folder; the PDF's bytes. Chromium's sandbox is turned off
@@ -76,7 +61,7 @@ std::string PrintPdf(const std::string& html) {
   const char* env = std::getenv("GREENLIGHT_CHROMIUM");
   const std::string chromium = env != nullptr && env[0] != '\0' ? env : "chromium";
   const std::string pdf_arg = "--print-to-pdf=" + (dir / "report.pdf").string();
-  const std::string url = FileUrl(dir / "report.html");
+  const std::string url = PathUri((dir / "report.html").string());
   const std::string profile = "--user-data-dir=" + (dir / "profile").string();
   std::vector<const char*> argv = {
       chromium.c_str(), "--headless",    "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",

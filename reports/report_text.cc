@@ -1,7 +1,9 @@
 #include "reports/report_text.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <iomanip>
 #include <sstream>
@@ -151,6 +153,23 @@ std::string MarkdownCell(std::string_view text) {
       out += ' ';
     } else {
       out += c;
+    }
+  }
+  return out;
+}
+
+// A path as a URI reference (RFC 3986): relative paths stay relative references, absolute
+// ones become file:// URIs; bytes outside the unreserved set and '/' are percent-encoded.
+std::string PathUri(const std::string& path) {
+  std::string out = path.empty() || path[0] != '/' ? "" : "file://";
+  for (const char ch : path) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
+      out += ch;
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
     }
   }
   return out;

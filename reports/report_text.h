@@ -50,4 +50,8 @@ std::string XmlEscape(std::string_view text, bool attribute = false);
 // A Markdown table cell: '|' escaped, line breaks as spaces.
 std::string MarkdownCell(std::string_view text);
 
+// A path as a URI reference (RFC 3986): a relative path stays relative, an absolute one becomes
+// a file:// URI; bytes outside the unreserved set and '/' are percent-encoded.
+std::string PathUri(const std::string& path);
+
 }  // namespace greenlight

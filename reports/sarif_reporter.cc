@@ -8,23 +8,6 @@
 namespace greenlight {
 namespace {
 
-// A path as a SARIF artifact URI (RFC 3986): relative paths stay relative references, absolute
-// ones become file:// URIs; bytes outside the unreserved set and '/' are percent-encoded.
-std::string PathUri(const std::string& path) {
-  std::string out = path.empty() || path[0] != '/' ? "" : "file://";
-  for (const char ch : path) {
-    const unsigned char c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
-      out += ch;
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
-
 const char* Level(Status s) {
   switch (s) {
     case Status::kFail:
