@@ -127,7 +127,7 @@ const std::vector<std::pair<json::json_pointer, std::string>>& SharedFields() {
       {json::json_pointer("/criteria/sha256"), "criteria digest"},
       {json::json_pointer("/model/sha256"), "model digest"},
       {json::json_pointer("/reference/sha256"), "reference model digest"},
-      {json::json_pointer("/dataset/files"), "dataset files and digests"},
+      {json::json_pointer("/dataset/files"), "dataset digests"},
       {json::json_pointer("/dataset/rows"), "selected rows"},
       {json::json_pointer("/dataset/selection"), "row selection"},
       {json::json_pointer("/seed"), "seed"},
@@ -137,8 +137,25 @@ const std::vector<std::pair<json::json_pointer, std::string>>& SharedFields() {
   return fields;
 }
 
+// The field of `partial` at `pointer` as far as it identifies the audit: the data files by their
+// digests and roles only (shards may mount the same files at other paths); null when absent.
+json Identity(const json& partial, const json::json_pointer& pointer) {
+  if (!partial.contains(pointer)) return json();
+  const json& value = partial.at(pointer);
+  if (pointer.to_string() != "/dataset/files" || !value.is_array()) return value;
+  json digests = json::array();
+  for (const json& f : value) {
+    digests.push_back(json::array({f.value("role", ""), f.value("sha256", "")}));
+  }
+  return digests;
+}
+
 std::string Short(const json& value) {
   std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+  if (value.is_array() && !value.empty() && value.back().is_array()) {
+    text = value.back().back().dump();  // The last file's digest.
+    text = text.substr(1, text.size() - 2);
+  }
   if (text.size() > 16) text = text.substr(0, 12) + "...";
   return text;
 }
@@ -202,8 +219,8 @@ PartialSet CheckPartials(const std::vector<PartialFile>& partials) {
                          " is not the supported " + std::to_string(kPartialFormatVersion));
       }
       for (const auto& [pointer, name] : SharedFields()) {
-        const json mine = p.json.contains(pointer) ? p.json.at(pointer) : json();
-        const json theirs = first.json.contains(pointer) ? first.json.at(pointer) : json();
+        const json mine = Identity(p.json, pointer);
+        const json theirs = Identity(first.json, pointer);
         if (mine != theirs) {
           throw InputError(where + ": foreign partial: its " + name + " " + Short(mine) +
                            " differs from " + first.path.string() + "'s " + Short(theirs));
