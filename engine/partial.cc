@@ -357,11 +357,18 @@ AuditOutcome MergePartials(const CriteriaFile& criteria, const AuditorRegistry& 
         const json& entry = (*results[k])[i];
         const std::string state = entry.at("state").get<std::string>();
         if (state == "measured") {
-          std::unique_ptr<MetricStats> part = metric->StatsFromJson(entry.at("stats"));
-          if (merged) {
-            metric->Merge(*merged, *part);
-          } else {
-            merged = std::move(part);
+          // Statistics that do not parse or merge come from a damaged or altered partial: bad
+          // input, not a measurement.
+          try {
+            std::unique_ptr<MetricStats> part = metric->StatsFromJson(entry.at("stats"));
+            if (merged) {
+              metric->Merge(*merged, *part);
+            } else {
+              merged = std::move(part);
+            }
+          } catch (const std::exception& e) {
+            throw InputError(set.by_shard[k]->path.string() + ": criterion " + c.id +
+                             ": its statistics do not merge: " + e.what());
           }
           r.elapsed_s += entry.value("elapsed_s", 0.0);
           continue;
