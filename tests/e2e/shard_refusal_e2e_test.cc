@@ -6,6 +6,7 @@
 #define BOOST_TEST_MODULE shard_refusal_e2e
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
 
 #include "tests/e2e/shard_fixtures.h"
 #include "tests/test_util.h"
@@ -66,6 +67,12 @@ BOOST_AUTO_TEST_CASE(missing_repeated_foreign_and_mismatched_partials_are_refuse
                            t::Quote(tmp / "o2"));
   BOOST_REQUIRE_MESSAGE(o.exit_code == 0, o.err);
   refused({p0, p1, tmp / "o2" / "partial.json"}, "foreign partial: its criteria digest");
+  // Altered statistics: bad input naming the partial and the criterion.
+  nlohmann::json altered = nlohmann::json::parse(t::ReadText(p1));
+  altered["results"][0]["stats"] = "altered";
+  t::WriteText(tmp / "a1" / "partial.json", altered.dump());
+  refused({p0, tmp / "a1" / "partial.json", p2},
+          (tmp / "a1" / "partial.json").string() + ": criterion ACC: its statistics do not merge");
   // Sanity: the right three merge.
   const auto ok = t::RunCli("-q merge " + t::Quote(p2) + " " + t::Quote(p0) + " " + t::Quote(p1) +
                             " --out " + t::Quote(tmp / "good"));

@@ -2,12 +2,13 @@
 // sensitive values are the whole dataset's rows [begin, end), its class count is the whole
 // dataset's (so shard statistics have one shape), and a range outside the rows is bad input.
 #define BOOST_TEST_MODULE dataset_slice
+#include "datasets/dataset_slice.h"
+
 #include <boost/test/unit_test.hpp>
 #include <vector>
 
 #include "core/error.h"
 #include "datasets/dataset.h"
-#include "datasets/dataset_slice.h"
 #include "tests/test_util.h"
 
 namespace gl = greenlight;
