@@ -31,7 +31,11 @@ inline std::string HmdaCriteria() {
          "  - {id: DP2, metric: demographic_parity_ratio, params: {sensitive: [afam, single],"
          " favourable: 0, min_group_size: 30}, threshold: {gte: 0.8}, severity: advisory}\n"
          "  - {id: AUC, metric: roc_auc, threshold: {gte: 0.7}, severity: mandatory,"
-         " confidence: 0.95}\n";
+         " confidence: 0.95}\n"
+         // A short timed run: a property of the node, measured on the timing shard only.
+         "  - {id: LAT, metric: latency_p50_ms, params: {min_queries: 200, min_duration_s: 0,"
+         " warmup_queries: 8, repetitions: 5, threads: 1}, threshold: {lte: 1000},"
+         " severity: advisory}\n";
 }
 
 // A folder laid out like the shared volume of the examples: criteria.yaml, models/, data/.
