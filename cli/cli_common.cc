@@ -39,7 +39,22 @@ void TerminalProgress::Clear() {
   }
 }
 
-Report::Dataset DatasetReport(const DatasetInfo& info) {
+std::string ReportPath(const std::filesystem::path& file, const std::filesystem::path& base) {
+  const std::filesystem::path to = std::filesystem::absolute(file).lexically_normal();
+  const std::filesystem::path from = std::filesystem::absolute(base).lexically_normal();
+  // Files that share no folder but the root are in unrelated trees: a relative path would only
+  // spell the absolute one with "../" in front.
+  auto a = to.begin(), b = from.begin();
+  int shared = 0;
+  for (; a != to.end() && b != from.end() && *a == *b; ++a, ++b) {
+    if (!a->empty() && *a != to.root_path()) ++shared;
+  }
+  const std::filesystem::path rel = to.lexically_relative(from);
+  if (shared == 0 || rel.empty()) return to.filename().string();
+  return rel.string();
+}
+
+Report::Dataset DatasetReport(const DatasetInfo& info, const std::filesystem::path& criteria_dir) {
   Report::Dataset d;
   d.format = info.format;
   d.rows = info.rows;
@@ -57,8 +72,7 @@ Report::Dataset DatasetReport(const DatasetInfo& info) {
   }
   d.selection = s;
   for (const auto& f : info.files) {
-    d.files.push_back(
-        {std::filesystem::absolute(f.path).lexically_normal().string(), f.sha256, f.role});
+    d.files.push_back({ReportPath(f.path, criteria_dir), f.sha256, f.role});
   }
   if (!d.files.empty()) {
     d.path = d.files.front().path;
@@ -73,12 +87,12 @@ Report BuildReport(const CriteriaFile& criteria, const AuditOutcome& outcome) {
   r.tool.git_revision = build_info::kGitRevision;
   r.tool.build_type = build_info::kBuildType;
   r.created_at = outcome.finished_at;
-  r.criteria = {criteria.metadata.name,
-                criteria.metadata.version,
-                std::filesystem::absolute(criteria.path).lexically_normal().string(),
-                criteria.sha256,
-                criteria.metadata.description,
-                criteria.metadata.authority};
+  const std::filesystem::path cwd = std::filesystem::current_path();
+  const std::filesystem::path criteria_dir =
+      std::filesystem::absolute(criteria.path).lexically_normal().parent_path();
+  r.criteria = {criteria.metadata.name,         criteria.metadata.version,
+                ReportPath(criteria.path, cwd), criteria.sha256,
+                criteria.metadata.description,  criteria.metadata.authority};
   auto profile_of = [](const ProfileRef& p) {
     return ReportProfile{p.name, p.version, p.sha256, p.source, p.authority};
   };
@@ -86,9 +100,9 @@ Report BuildReport(const CriteriaFile& criteria, const AuditOutcome& outcome) {
   for (const auto& i : criteria.remote_inputs) {
     r.criteria.remote_inputs.push_back({i.field, i.url, i.sha256});
   }
-  auto model_of = [](const ModelInfo& info) {
+  auto model_of = [&](const ModelInfo& info) {
     Report::Model m;
-    m.path = std::filesystem::absolute(info.path).lexically_normal().string();
+    m.path = ReportPath(info.path, criteria_dir);
     m.sha256 = info.sha256;
     m.format = info.format;
     m.device = info.device;
@@ -98,7 +112,7 @@ Report BuildReport(const CriteriaFile& criteria, const AuditOutcome& outcome) {
   };
   if (outcome.model) r.model = model_of(*outcome.model);
   if (outcome.reference) r.reference = model_of(*outcome.reference);
-  r.dataset = DatasetReport(outcome.dataset);
+  r.dataset = DatasetReport(outcome.dataset, criteria_dir);
   const EnvironmentInfo& e = outcome.environment;
   r.environment = {{"cpu_model", e.cpu_model},
                    {"logical_cores", e.logical_cores},
@@ -140,7 +154,10 @@ Report BuildReport(const CriteriaFile& criteria, const AuditOutcome& outcome) {
     x.overrides = c.overrides;
     if (c.line > 0) {
       x.line = c.line;
-      x.line_file = c.line_file;
+      // A profile's line is in its file, or at its URL when it was fetched.
+      x.line_file = c.line_file.empty() || c.line_file.find("://") != std::string::npos
+                        ? c.line_file
+                        : ReportPath(c.line_file, cwd);
     }
     r.results.push_back(std::move(x));
   }

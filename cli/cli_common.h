@@ -39,10 +39,19 @@ class TerminalProgress final : public ProgressSink {
   bool dirty_ = false;
 };
 
-// The report's dataset section: files, rows audited of the file's rows, and how they were chosen.
-Report::Dataset DatasetReport(const DatasetInfo& info);
+// How a report names a file: relative to `base`, never by the auditing machine's absolute path
+// (a report is filed and shared; its digests say which file it was). The path may climb out of
+// `base` ("../models/m.pt") when the two share a folder below the root; a file in an unrelated
+// tree (/tmp/m.pt from /home/a/criteria) is named by its file name alone.
+std::string ReportPath(const std::filesystem::path& file, const std::filesystem::path& base);
 
-// The report for an audit outcome.
+// The report's dataset section: files (named relative to `criteria_dir`, as the criteria name
+// them), rows audited of the file's rows, and how they were chosen.
+Report::Dataset DatasetReport(const DatasetInfo& info, const std::filesystem::path& criteria_dir);
+
+// The report for an audit outcome. The criteria file (and the file of each criterion's line) is
+// named relative to the working directory, where CI annotations resolve it; the model, reference
+// and data files relative to the criteria file's directory, where the criteria resolve them.
 Report BuildReport(const CriteriaFile& criteria, const AuditOutcome& outcome);
 
 // A report read from a report.json or a DSSE envelope, with what was checked of its signature.

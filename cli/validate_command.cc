@@ -48,7 +48,8 @@ void AddValidateCommand(CLI::App& app, const GlobalOptions& /*global*/, int* exi
         if (args->data) {
           const std::unique_ptr<Dataset> dataset = LoadDataset(c.dataset);
           CheckCriteriaAgainstData(c, registry, *dataset);
-          data_note = "; data matches: " + AuditedRowsText(DatasetReport(dataset->info()));
+          data_note = "; data matches: " +
+                      AuditedRowsText(DatasetReport(dataset->info(), c.path.parent_path()));
         }
         if (args->effective) {
           std::cout << EffectiveCriteriaYaml(ResolveEffectiveCriteria(doc));

@@ -112,6 +112,13 @@ int Rerun(const ReportVerification& v, const VerifyArgs& args, const GlobalOptio
                      " is not the audited one (sha256 differs); pass --criteria FILE");
     }
   }
+  // Recorded model paths are relative to the criteria file's folder (older reports: absolute).
+  const std::filesystem::path criteria_dir =
+      std::filesystem::absolute(criteria_path).lexically_normal().parent_path();
+  auto recorded_path = [&](const std::string& path) {
+    const std::filesystem::path p(path);
+    return p.is_absolute() ? p : (criteria_dir / p).lexically_normal();
+  };
   // The model: the first --model (already matched against a subject), else the recorded path.
   // With a reference model among the subjects, the --model files are told apart by digest.
   auto given_with_digest = [&](const std::string& sha256) -> std::optional<std::filesystem::path> {
@@ -127,7 +134,7 @@ int Rerun(const ReportVerification& v, const VerifyArgs& args, const GlobalOptio
     model = args.models.front();
   }
   if (!model && recorded.model) {
-    model = recorded.model->path;
+    model = recorded_path(recorded.model->path);
     if (!std::filesystem::exists(*model)) {
       throw InputError("--rerun needs the model file: the recorded " + model->string() +
                        " does not exist here; pass --model FILE");
@@ -143,7 +150,7 @@ int Rerun(const ReportVerification& v, const VerifyArgs& args, const GlobalOptio
   if (recorded.reference) {
     reference = given_with_digest(recorded.reference->sha256);
     if (!reference) {
-      reference = recorded.reference->path;
+      reference = recorded_path(recorded.reference->path);
       if (!std::filesystem::exists(*reference)) {
         throw InputError("--rerun needs the reference model file: the recorded " +
                          reference->string() + " does not exist here; pass --model FILE");

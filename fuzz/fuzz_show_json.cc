@@ -1,5 +1,5 @@
-// `show`'s JSON reader: a report.json or an envelope's payload read back into the report model
-// and rendered as the console table.
+// `show`'s and `render`'s JSON reader: a report.json or an envelope's payload read back into the
+// report model and rendered in every registered format.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -21,7 +21,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       statement = greenlight::ParseJsonDocument(envelope->payload, "payload");
     }
     const greenlight::Report report = greenlight::FromStatement(statement);
-    greenlight::ConsoleReporter(false).Render(report);
+    const greenlight::ReporterRegistry& reporters = greenlight::BuiltinReporters();
+    for (const std::string& format : reporters.names()) {
+      reporters.Make(format, {.color = true, .signature = "not checked"})->Render(report);
+    }
   } catch (const greenlight::InputError&) {
   }
   return 0;

@@ -51,7 +51,7 @@ std::string ThresholdText(const ReportThreshold& t) {
 
 }  // namespace
 
-std::string ConsoleReporter::Render(const Report& report) const {
+std::string ConsoleReporter::DoRender(const Report& report) const {
   std::vector<std::vector<std::string>> rows = {
       {"ID", "METRIC", "VALUE", "INTERVAL", "N", "THRESHOLD", "SEVERITY", "STATUS"}};
   std::vector<Status> statuses = {Status::kPass};

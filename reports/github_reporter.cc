@@ -57,7 +57,7 @@ const char* Command(Status s) {
 
 }  // namespace
 
-std::string GithubReporter::Render(const Report& report) const {
+std::string GithubReporter::DoRender(const Report& report) const {
   std::ostringstream out;
   for (const ReportResult* r : WorstFirst(report)) {
     if (r->status == Status::kPass) continue;

@@ -466,7 +466,7 @@ section,.crit,figure{break-inside:avoid}a{color:inherit;text-decoration:none}mai
 
 }  // namespace
 
-std::string HtmlReporter::Render(const Report& report) const {
+std::string HtmlReporter::DoRender(const Report& report) const {
   std::ostringstream out;
   const std::string verdict(StatusName(report.verdict));
   out << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"

@@ -46,7 +46,7 @@ std::string Why(const ReportResult& r) {
 
 }  // namespace
 
-std::string JunitReporter::Render(const Report& report) const {
+std::string JunitReporter::DoRender(const Report& report) const {
   int failures = 0, errors = 0, skipped = 0;
   double time = 0.0;
   for (const auto& r : report.results) {

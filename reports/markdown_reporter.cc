@@ -22,7 +22,7 @@ std::string Code(std::string_view text) {
 
 }  // namespace
 
-std::string MarkdownReporter::Render(const Report& report) const {
+std::string MarkdownReporter::DoRender(const Report& report) const {
   std::ostringstream out;
   out << "## greenlight: " << StatusName(report.verdict) << " — "
       << MarkdownCell(report.criteria.name) << " " << MarkdownCell(report.criteria.version)

@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "core/error.h"
+#include "core/json_limits.h"
 
 namespace greenlight {
 namespace {
@@ -357,7 +358,21 @@ Report FromStatementUnchecked(const nlohmann::json& st) {
     if (j.contains("profile") && !j["profile"].is_null()) {
       x.profile = ProfileFromJson(j["profile"], where + ".profile");
     }
-    x.overrides = j.value("overrides", nlohmann::json::array());
+    if (j.contains("overrides") && !j["overrides"].is_null()) {
+      // [{field, profile_value, value}]: what the criteria file changed of its profile's criterion.
+      const auto& o = j["overrides"];
+      if (!o.is_array()) throw InputError(where + ".overrides: not an array");
+      for (size_t k = 0; k < o.size(); ++k) {
+        const std::string at = where + ".overrides[" + std::to_string(k) + "]";
+        if (!o[k].is_object()) throw InputError(at + ": not an object");
+        Get<std::string>(o[k], "field", at);
+        if (!o[k].contains("profile_value")) {
+          throw InputError(at + ": missing field 'profile_value'");
+        }
+        if (!o[k].contains("value")) throw InputError(at + ": missing field 'value'");
+      }
+      x.overrides = o;
+    }
     if (j.contains("location") && !j["location"].is_null()) {
       const auto& l = j["location"];
       x.line = Get<int>(l, "line", where + ".location");
@@ -375,14 +390,8 @@ Report FromStatement(const nlohmann::json& statement) {
   try {
     return FromStatementUnchecked(statement);
   } catch (const nlohmann::json::exception& e) {
-    // A field of the wrong type or a missing object: nlohmann's message without its
-    // "[json.exception.type_error.302] " prefix.
-    std::string why = e.what();
-    if (const auto close = why.find("] ");
-        why.rfind("[json.exception.", 0) == 0 && close != std::string::npos) {
-      why = why.substr(close + 2);
-    }
-    throw InputError("statement: not a greenlight report: " + why);
+    // A field of the wrong type or a missing object.
+    throw InputError("statement: not a greenlight report: " + JsonErrorText(e));
   }
 }
 

@@ -4,8 +4,29 @@
 #include <stdexcept>
 
 #include "core/error.h"
+#include "core/json_limits.h"
 
 namespace greenlight {
+std::string Reporter::Render(const Report& report) const {
+  try {
+    return DoRender(report);
+  } catch (const nlohmann::json::exception& e) {
+    // Rendering failed on a field of the wrong type (only a report that did not come from an
+    // audit has one): render the results one at a time to name the criterion that carries it.
+    for (size_t i = 0; i < report.results.size(); ++i) {
+      Report one = report;
+      one.results = {report.results[i]};
+      try {
+        DoRender(one);
+      } catch (const nlohmann::json::exception& inner) {
+        throw InputError("report: results[" + std::to_string(i) + "] (criterion '" +
+                         report.results[i].id +
+                         "'): a field has the wrong type: " + JsonErrorText(inner));
+      }
+    }
+    throw InputError("report: a field has the wrong type: " + JsonErrorText(e));
+  }
+}
 
 void ReporterRegistry::Register(const std::string& name, const std::string& description,
                                 ReporterFactory factory, const std::string& file_name) {

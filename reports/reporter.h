@@ -17,8 +17,13 @@ namespace greenlight {
 class Reporter {
  public:
   virtual ~Reporter() = default;
-  // Renders the whole report as text (a file's content or what is printed).
-  virtual std::string Render(const Report& report) const = 0;
+  // Renders the whole report as text (a file's content or what is printed). A report read back
+  // from a file (show, render, diff) can carry details of a shape no audit writes: a field that a
+  // format reads with the wrong type is an InputError naming the criterion, never a crash.
+  std::string Render(const Report& report) const;
+
+ private:
+  virtual std::string DoRender(const Report& report) const = 0;
 };
 
 // The summary table printed to stdout. `color` adds ANSI colours to statuses (callers decide from
@@ -26,16 +31,16 @@ class Reporter {
 class ConsoleReporter final : public Reporter {
  public:
   explicit ConsoleReporter(bool color = false) : color_(color) {}
-  std::string Render(const Report& report) const override;
 
  private:
+  std::string DoRender(const Report& report) const override;
   bool color_;
 };
 
 // report.json: the in-toto Statement, byte for byte what SerializeStatement gives.
 class JsonReporter final : public Reporter {
- public:
-  std::string Render(const Report& report) const override { return SerializeStatement(report); }
+ private:
+  std::string DoRender(const Report& report) const override { return SerializeStatement(report); }
 };
 
 // What a caller knows about where the rendering goes and where the report came from.
@@ -56,9 +61,9 @@ struct ReporterOptions {
 class JunitReporter final : public Reporter {
  public:
   explicit JunitReporter(std::string signature = {}) : signature_(std::move(signature)) {}
-  std::string Render(const Report& report) const override;
 
  private:
+  std::string DoRender(const Report& report) const override;
   std::string signature_;
 };
 
@@ -67,9 +72,9 @@ class JunitReporter final : public Reporter {
 class MarkdownReporter final : public Reporter {
  public:
   explicit MarkdownReporter(std::string signature = {}) : signature_(std::move(signature)) {}
-  std::string Render(const Report& report) const override;
 
  private:
+  std::string DoRender(const Report& report) const override;
   std::string signature_;
 };
 
@@ -77,8 +82,8 @@ class MarkdownReporter final : public Reporter {
 // of its id in the criteria file (FAIL and ERROR are ::error, INCONCLUSIVE and WARN ::warning,
 // SKIPPED ::notice), then the verdict as a plain log line.
 class GithubReporter final : public Reporter {
- public:
-  std::string Render(const Report& report) const override;
+ private:
+  std::string DoRender(const Report& report) const override;
 };
 
 // SARIF 2.1.0 (code-scanning upload): one run, one rule per metric, one result per criterion that
@@ -86,9 +91,9 @@ class GithubReporter final : public Reporter {
 class SarifReporter final : public Reporter {
  public:
   explicit SarifReporter(std::string signature = {}) : signature_(std::move(signature)) {}
-  std::string Render(const Report& report) const override;
 
  private:
+  std::string DoRender(const Report& report) const override;
   std::string signature_;
 };
 
@@ -101,9 +106,9 @@ class SarifReporter final : public Reporter {
 class HtmlReporter final : public Reporter {
  public:
   explicit HtmlReporter(std::string signature = {}) : signature_(std::move(signature)) {}
-  std::string Render(const Report& report) const override;
 
  private:
+  std::string DoRender(const Report& report) const override;
   std::string signature_;
 };
 

@@ -23,7 +23,7 @@ const char* Level(Status s) {
 
 }  // namespace
 
-std::string SarifReporter::Render(const Report& report) const {
+std::string SarifReporter::DoRender(const Report& report) const {
   nlohmann::json rules = nlohmann::json::array();
   nlohmann::json results = nlohmann::json::array();
   for (size_t i = 0; i < report.results.size(); ++i) {

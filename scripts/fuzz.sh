@@ -5,8 +5,9 @@
 #   FUZZ_SECONDS  seconds per target (default 60)
 #   FUZZ_TARGETS  space-separated subset (default: all)
 #   FUZZ_JOBS     targets run side by side (default 1)
-#   FUZZ_SEED     libFuzzer's -seed (default 0: a new seed each run); CI fixes it so that a run on
-#                 a fresh corpus repeats the same mutations, which a developer can replay locally
+#   FUZZ_SEED     libFuzzer's -seed (default 0: a new seed each run). A fixed seed does not make
+#                 a run repeatable across machines (addresses differ), so a finding is printed
+#                 with its input, base64-encoded, to replay it from the log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build-fuzz}
@@ -48,7 +49,19 @@ run_one() {
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$BUILD_DIR/fuzz_$t.log" | grep -o '[0-9]*$' || echo "?")
   if [ $rc -ne 0 ]; then
     echo "fuzz_$t: FINDING after $execs executions (exit $rc); see $BUILD_DIR/fuzz_$t.log"
-    tail -n 40 "$BUILD_DIR/fuzz_$t.log"
+    # The report from its start (the top of the stack says where), then the input itself, last,
+    # so that a CI log's tail is enough to replay it.
+    sed -n '/^==[0-9]*==\|^=* *ERROR\|deadly signal\|uncaught exception\|runtime error/,$p' \
+      "$BUILD_DIR/fuzz_$t.log" | head -n 60
+    local crash
+    for crash in "$findings"/*; do
+      [ -f "$crash" ] || continue
+      echo "input ($(wc -c <"$crash") bytes), base64; replay with:"
+      echo "  base64 -d >crash <<'EOF'"
+      head -c 6000 "$crash" | base64 -w 100
+      echo "EOF"
+      echo "  $BUILD_DIR/fuzz/fuzz_$t crash"
+    done
     return 1
   fi
   echo "fuzz_$t: $execs executions in ${FUZZ_SECONDS}s, no findings"

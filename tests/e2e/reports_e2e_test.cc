@@ -64,8 +64,11 @@ BOOST_AUTO_TEST_CASE(audit_writes_every_format_and_points_at_the_criterion_line)
   BOOST_TEST(report["predicate"]["results"][1]["location"]["line"] == line);
 
   const std::string github = t::ReadText(out / "report.github.txt");
-  BOOST_TEST(github.find("::error file=" + (dir / "run.yaml").string() +
-                         ",line=" + std::to_string(line) + ",title=ACC-2 FAIL (accuracy)::") == 0,
+  // The criteria file lies in the temp dir, a tree unrelated to where the test runs: the report
+  // names it by its file name.
+  BOOST_TEST(github.find("::error file=run.yaml"
+                         ",line=" +
+                         std::to_string(line) + ",title=ACC-2 FAIL (accuracy)::") == 0,
              github);
   const json sarif = json::parse(t::ReadText(out / "report.sarif"));
   BOOST_REQUIRE(sarif["runs"][0]["results"].size() == 1u);
@@ -223,4 +226,41 @@ BOOST_AUTO_TEST_CASE(render_pdf_prints_the_page) {
   BOOST_TEST(missing.exit_code == 4, missing.err);
   BOOST_TEST(missing.err.find("--format pdf needs Chromium") != std::string::npos, missing.err);
   BOOST_TEST(!std::filesystem::exists(dir / "none.pdf"));
+}
+
+// A report names no folder of the auditing machine: the criteria file relative to where the audit
+// ran, the model relative to the criteria file (as the criteria name it), files in an unrelated
+// tree by their names; and `verify --rerun` finds the model again from the relative path.
+BOOST_AUTO_TEST_CASE(report_paths_are_relative_and_rerun_resolves_them) {
+  t::TempDir dir;
+  const auto project = dir / "project";
+  std::filesystem::create_directories(project / "criteria");
+  std::filesystem::create_directories(project / "models");
+  std::filesystem::copy_file(t::ModelsDir() / "fashion_cnn.pt", project / "models" / "cnn.pt");
+  std::string yaml = Criteria("{gte: 0.5}");
+  const std::string absolute_model = (t::ModelsDir() / "fashion_cnn.pt").string();
+  yaml.replace(yaml.find(absolute_model), absolute_model.size(), "../models/cnn.pt");
+  t::WriteText(project / "criteria" / "c.yaml", yaml);
+  BOOST_REQUIRE(t::RunCli("keygen --out " + t::Quote(dir / "vendor")).exit_code == 0);
+  const auto a = t::RunShell(
+      "cd " + t::Quote(project) + " && NO_COLOR=1 '" + std::string(GREENLIGHT_CLI) +
+      "' audit --criteria criteria/c.yaml --out out --key " + t::Quote(dir / "vendor.key"));
+  BOOST_REQUIRE_MESSAGE(a.exit_code == 0, a.out << a.err);
+  const std::string text = t::ReadText(project / "out" / "report.json");
+  const json p = json::parse(text)["predicate"];
+  BOOST_TEST(p["criteria"]["path"] == "criteria/c.yaml");
+  BOOST_TEST(p["model"]["path"] == "../models/cnn.pt");
+  BOOST_TEST(p["dataset"]["path"] == "t10k-images-idx3-ubyte.gz");  // /usr/share/...: unrelated.
+  BOOST_TEST(p["dataset"]["files"][1]["path"] == "t10k-labels-idx1-ubyte.gz");
+  BOOST_TEST(p["results"][0]["location"]["line"].get<int>() > 0);
+  BOOST_TEST(text.find(dir.path().string()) == std::string::npos, text);
+  BOOST_TEST(text.find(t::FashionDir().string()) == std::string::npos, text);
+
+  // Re-run with only the report: the criteria from the recorded path (relative to here), the
+  // model from the recorded path relative to the criteria's folder.
+  const auto v =
+      t::RunShell("cd " + t::Quote(project) + " && NO_COLOR=1 '" + std::string(GREENLIGHT_CLI) +
+                  "' verify out/report.dsse.json --rerun --pubkey " + t::Quote(dir / "vendor.pub"));
+  BOOST_TEST(v.exit_code == 0, v.out << v.err);
+  BOOST_TEST(v.out.find("re-run: 2 deterministic results match") != std::string::npos, v.out);
 }
