@@ -19,6 +19,7 @@
 #include <valijson/validator.hpp>
 
 #include "tests/e2e/shard_fixtures.h"
+#include "tests/report_schema.h"
 #include "tests/test_util.h"
 
 namespace t = greenlight::testing;
@@ -124,7 +125,9 @@ json ShardAndMerge(const fs::path& criteria, const fs::path& dir, int shards) {
   const auto m = t::RunCli("-q merge" + partials + " --out " + t::Quote(dir / "merged"));
   BOOST_TEST_MESSAGE(m.out);
   BOOST_REQUIRE_MESSAGE(m.exit_code <= 2, m.err);
-  return ReadJson(dir / "merged" / "report.json");
+  const json merged = ReadJson(dir / "merged" / "report.json");
+  BOOST_TEST(t::ReportSchemaErrors(merged) == "");
+  return merged;
 }
 
 // The exit code a report's verdict maps to.
@@ -148,6 +151,18 @@ BOOST_AUTO_TEST_CASE(fashion_cnn_three_shards_and_one_merge_to_the_single_proces
   const json three = ShardAndMerge(tmp / "fashion.yaml", tmp / "three", 3);
   CheckSameResults(single, three);
   CheckSameResults(single, ShardAndMerge(tmp / "fashion.yaml", tmp / "one", 1));
+  // merge --key signs as audit --key does: verify checks the envelope against the model.
+  BOOST_REQUIRE(t::RunCli("keygen --out " + t::Quote(tmp / "k")).exit_code == 0);
+  const auto signed_merge =
+      t::RunCli("-q merge " + t::Quote(tmp / "three" / "0" / "partial.json") + " " +
+                t::Quote(tmp / "three" / "1" / "partial.json") + " " +
+                t::Quote(tmp / "three" / "2" / "partial.json") + " --key " +
+                t::Quote(tmp / "k.key") + " --out " + t::Quote(tmp / "signed"));
+  BOOST_REQUIRE_MESSAGE(signed_merge.exit_code == 0, signed_merge.err);
+  const auto verified = t::RunCli("verify " + t::Quote(tmp / "signed" / "report.dsse.json") +
+                                  " --pubkey " + t::Quote(tmp / "k.pub") + " --model " +
+                                  t::Quote(t::ModelsDir() / "fashion_cnn.pt"));
+  BOOST_TEST(verified.exit_code == 0, verified.out + verified.err);
   // The shards' rows: 1000 rows in blocks of 256, dealt 2 + 1 + 1.
   const json p1 = ReadJson(tmp / "three" / "1" / "partial.json");
   BOOST_TEST(p1["shard"]["rows"] == json({{"begin", 512}, {"end", 768}}));
