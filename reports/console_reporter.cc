@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 #include <iomanip>
+#include <optional>
 #include <sstream>
 #include <vector>
 
@@ -55,14 +56,34 @@ std::string ConsoleReporter::DoRender(const Report& report) const {
   std::vector<std::vector<std::string>> rows = {
       {"ID", "METRIC", "VALUE", "INTERVAL", "N", "THRESHOLD", "SEVERITY", "STATUS"}};
   std::vector<Status> statuses = {Status::kPass};
+  // The intervals' level goes in the header when every interval has the same one, else after
+  // each interval.
+  std::optional<double> level;
+  bool one_level = true;
+  for (const auto& r : report.results) {
+    if (!r.interval) continue;
+    if (level && *level != r.interval->level) one_level = false;
+    level = r.interval->level;
+  }
+  auto percent = [](double l) { return Num(l * 100.0) + "%"; };
+  if (level && one_level) rows[0][3] = "INTERVAL (" + percent(*level) + ")";
   // Timings and energy measured in a noisy context (details.noisy_context) are marked with "!"
-  // and the reasons listed once under the table.
+  // and the reasons listed once under the table; estimated figures (method "estimate:...") with
+  // "~" and their methods listed.
   std::vector<std::string> noisy;
+  std::vector<std::string> estimates;
   for (const auto& r : report.results) {
     std::string value =
         r.value ? Num(*r.value) + (r.unit.empty() || r.unit == "ratio" ? "" : " " + r.unit) : "-";
+    if (r.method.rfind("estimate:", 0) == 0) {
+      value += " ~";
+      if (std::find(estimates.begin(), estimates.end(), r.method) == estimates.end()) {
+        estimates.push_back(r.method);
+      }
+    }
     std::string interval =
         r.interval ? "[" + Num(r.interval->low) + ", " + Num(r.interval->high) + "]" : "-";
+    if (r.interval && !one_level) interval += " " + percent(r.interval->level);
     if (r.details.contains("noisy_context") && r.details["noisy_context"].is_array() &&
         !r.details["noisy_context"].empty()) {
       interval += " !";
@@ -112,11 +133,17 @@ std::string ConsoleReporter::DoRender(const Report& report) const {
     out << "\n";
   }
   out << "\n";
+  if (!estimates.empty()) {
+    out << "~ estimated, not measured:";
+    for (size_t i = 0; i < estimates.size(); ++i) out << (i == 0 ? " " : "; ") << estimates[i];
+    out << "\n";
+  }
   if (!noisy.empty()) {
     out << "! noisy timing context:";
     for (size_t i = 0; i < noisy.size(); ++i) out << (i == 0 ? " " : "; ") << noisy[i];
-    out << "\n\n";
+    out << "\n";
   }
+  if (!estimates.empty() || !noisy.empty()) out << "\n";
   // Overrides of a profile's criteria are shown whatever the status: a loosened threshold is the
   // first thing a regulator looks for.
   for (const auto& r : report.results) {

@@ -228,6 +228,29 @@ BOOST_AUTO_TEST_CASE(console_table_lists_every_result) {
   BOOST_TEST(gl::ConsoleReporter(true).Render(Sample()).find("\033[31mFAIL") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(console_table_states_levels_and_marks_estimates) {
+  gl::Report r = Sample();
+  // One level: in the header.
+  std::string text = gl::ConsoleReporter(false).Render(r);
+  BOOST_TEST(text.find("INTERVAL (95%)") != std::string::npos, text);
+  BOOST_TEST(text.find("~ estimated") == std::string::npos, text);
+  // Two levels: after each interval; an estimate is marked and its method listed.
+  gl::ReportResult e = r.results[0];
+  e.id = "NRG-01";
+  e.value = 12.5;
+  e.unit = "mJ";
+  e.interval = gl::Interval{6.25, 25, 0.9, "estimate-band"};
+  e.method = "estimate:cpu-time";
+  r.results.push_back(e);
+  text = gl::ConsoleReporter(false).Render(r);
+  BOOST_TEST(text.find("INTERVAL (") == std::string::npos, text);
+  BOOST_TEST(text.find("[0.3, 0.7] 95%") != std::string::npos, text);
+  BOOST_TEST(text.find("12.5 mJ ~") != std::string::npos, text);
+  BOOST_TEST(text.find("[6.25, 25] 90%") != std::string::npos, text);
+  BOOST_TEST(text.find("~ estimated, not measured: estimate:cpu-time\n") != std::string::npos,
+             text);
+}
+
 BOOST_AUTO_TEST_CASE(audited_rows_sentence_and_selection_round_trip) {
   gl::Report r = Sample();
   BOOST_TEST(gl::AuditedRowsText(r.dataset) == "audited 5 of 12,000 rows: random 5 (seed 7)");
