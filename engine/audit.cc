@@ -188,7 +188,6 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
   if (model_spec) inputs.reference = reference_spec;
   inputs.threads = options.threads ? options.threads : criteria.threads;
   for (const Criterion& c : criteria.criteria) inputs.requests.push_back(RequestFor(c, criteria));
-  const std::vector<MetricRequest> requests = inputs.requests;
   // Only a model can hang or crash; a black-box audit runs here.
   std::unique_ptr<ModelExecutor> executor =
       options.isolate_model && model_spec
