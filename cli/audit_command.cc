@@ -234,9 +234,10 @@ int RunAuditCommand(const AuditArgs& args, const GlobalOptions& global) {
   if (shard) {
     // A shard judges nothing: its partial is complete, whatever its criteria got, and the merge
     // decides the verdict.
+    // Compact JSON: per-row statistics (ROC AUC) make partials grow with the rows.
     const std::filesystem::path path = std::filesystem::path(args.output.out) / "partial.json";
     WriteFileAtomic(path,
-                    PartialToJson(criteria, outcome, *shard, args.time_on_shard).dump(1) + "\n");
+                    PartialToJson(criteria, outcome, *shard, args.time_on_shard).dump() + "\n");
     std::cout << "partial: " << path.string() << " (shard " << ShardName(*shard) << ", rows ["
               << outcome.shard_rows.begin << ", " << outcome.shard_rows.end << ") of "
               << outcome.dataset.rows << ")\n";
