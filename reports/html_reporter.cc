@@ -7,6 +7,7 @@
 #include <map>
 #include <sstream>
 
+#include "core/stats.h"
 #include "reports/report_text.h"
 #include "reports/reporter.h"
 
@@ -428,8 +429,90 @@ std::string EpsilonChart(const std::vector<const ReportResult*>& results, const 
                    "attack budget epsilon", "accuracy", series, id);
 }
 
+// A compare audit's figure for the reference model and the model side by side: both accuracies
+// (with their Wilson intervals when the paired table gives the counts), both latencies, or both
+// models' file sizes or weight counts.
+std::string CompareChart(const ReportResult& r, const std::string& id) {
+  const nlohmann::json& d = r.details;
+  auto number = [](const nlohmann::json& j, const char* key) -> std::optional<double> {
+    if (j.is_object() && j.contains(key) && j[key].is_number()) return j[key].get<double>();
+    return std::nullopt;
+  };
+  std::optional<double> model = number(d, "model_accuracy"), reference;
+  if (!model) model = number(d, "accuracy");
+  std::string what, unit;
+  std::optional<Interval> model_ci, reference_ci;
+  bool declared = false;  // The reference's figure is the criteria's declared one, not measured.
+  if (model && (reference = number(d, "reference_accuracy"))) {
+    what = "accuracy";
+    declared = !d.contains("paired_table");
+    const auto rows = number(d, "rows");
+    const nlohmann::json* t = d.contains("paired_table") ? &d["paired_table"] : nullptr;
+    if (rows && *rows >= 1 && t != nullptr && number(*t, "both_correct") &&
+        number(*t, "model_only_correct") && number(*t, "reference_only_correct")) {
+      const auto n = static_cast<int64_t>(*rows);
+      const auto both = static_cast<int64_t>(*number(*t, "both_correct"));
+      const auto m = both + static_cast<int64_t>(*number(*t, "model_only_correct"));
+      const auto f = both + static_cast<int64_t>(*number(*t, "reference_only_correct"));
+      const double level = r.interval ? r.interval->level : 0.95;
+      if (m <= n && f <= n && both >= 0 && m >= 0 && f >= 0) {
+        model_ci = stats::WilsonInterval(m, n, level);
+        reference_ci = stats::WilsonInterval(f, n, level);
+      }
+    }
+  } else if ((model = number(d, "model_latency_ms")) &&
+             (reference = number(d, "reference_latency_ms"))) {
+    what =
+        r.params.is_object() && r.params.contains("statistic") && r.params["statistic"].is_string()
+            ? r.params["statistic"].get<std::string>() + " latency"
+            : "latency";
+    unit = "ms";
+  } else if (d.contains("model") && d.contains("reference")) {
+    const char* key = r.metric == "size_reduction" ? "size_bytes" : "elements";
+    model = number(d["model"], key);
+    reference = number(d["reference"], key);
+    if (!model || !reference) return "";
+    what = r.metric == "size_reduction" ? "file size" : "weights";
+    unit = r.metric == "size_reduction" ? "bytes" : "";
+  } else {
+    return "";
+  }
+  const double top = std::max({*model, *reference, model_ci ? model_ci->high : 0.0,
+                               reference_ci ? reference_ci->high : 0.0});
+  if (!(top > 0) || *model < 0 || *reference < 0) return "";
+  const double y_hi = what == "accuracy" ? 1.0 : top * 1.1;
+  Chart chart("Reference model and model: " + what,
+              "Bars: the " + what + " of the reference model" +
+                  (declared ? " (as declared in the criteria)" : "") + " and of the audited model" +
+                  (declared ? "" : ", both measured in this audit on the same data") +
+                  (model_ci ? "; whiskers: each one's interval" : ""),
+              XScale(0, 2), YScale(0, y_hi));
+  chart.Axes({{0.5, "reference model"}, {1.5, "model"}}, Ticks(0, y_hi, 4), "",
+             unit.empty() ? what : what + " (" + unit + ")");
+  std::string bars, whiskers;
+  const double values[2] = {*reference, *model};
+  const std::optional<Interval> cis[2] = {reference_ci, model_ci};
+  for (int i = 0; i < 2; ++i) {
+    const double x0 = chart.x()(i + 0.25), x1 = chart.x()(i + 0.75), xm = chart.x()(i + 0.5);
+    bars += "M" + N(x0) + " " + N(kH - kBottom) + "V" + N(chart.y()(values[i])) + "H" + N(x1) +
+            "V" + N(kH - kBottom) + "Z";
+    chart.Text(xm, chart.y()(values[i]) - 6, FormatNumber(values[i]));
+    if (cis[i]) {
+      whiskers += "M" + N(xm) + " " + N(chart.y()(cis[i]->low)) + "V" + N(chart.y()(cis[i]->high)) +
+                  "M" + N(xm - 6) + " " + N(chart.y()(cis[i]->low)) + "h12M" + N(xm - 6) + " " +
+                  N(chart.y()(cis[i]->high)) + "h12";
+    }
+  }
+  chart.Path(bars, "bar");
+  if (!whiskers.empty()) chart.Path(whiskers, "whisker");
+  return chart.Svg(id);
+}
+
 std::string ResultChart(const ReportResult& r, const std::string& id) {
-  if (r.metric.rfind("latency_", 0) == 0) return LatencyChart(r, id);
+  if (r.metric.rfind("latency_", 0) == 0 && r.metric != "latency_speedup") {
+    return LatencyChart(r, id);
+  }
+  if (const std::string compare = CompareChart(r, id); !compare.empty()) return compare;
   if (r.details.contains("groups")) return GroupChart(r, id);
   if (r.details.contains("reliability_diagram")) return ReliabilityChart(r, id);
   if (r.metric.rfind("corruption_", 0) == 0) return CorruptionChart(r, id);

@@ -10,6 +10,7 @@ PACKAGES=(
   libboost-test-dev libbenchmark-dev libcurl4-openssl-dev libssl-dev openssl jq
   libcli11-dev zlib1g-dev libxml2-utils chromium poppler-utils
   clang-14 libclang-rt-14-dev
+  slurm-wlm munge
   dataset-fashion-mnist
 )
 

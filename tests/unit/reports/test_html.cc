@@ -140,3 +140,48 @@ BOOST_AUTO_TEST_CASE(a_report_without_chart_data_renders_without_charts) {
   BOOST_TEST(html.find("<svg") == std::string::npos);
   BOOST_TEST(html.find("id=\"r-LAT-01\"") != std::string::npos);
 }
+
+// A compare audit: the reference model and the model side by side. Accuracy bars from the paired
+// table (reference 90 of 100 correct, model 85), with Wilson 95 % whiskers worked out by hand
+// (85/100: [0.7672, 0.9069]; 90/100: [0.8256, 0.9448]); latency bars for a speedup.
+BOOST_AUTO_TEST_CASE(compare_results_show_reference_and_model_side_by_side) {
+  gl::Report report = WithCharts();
+  report.results.resize(1);
+  gl::ReportResult& delta = report.results[0];
+  delta.id = "DELTA-01";
+  delta.metric = "accuracy_delta";
+  delta.interval = gl::Interval{-0.1, 0.0, 0.95, "newcombe"};
+  delta.details = {{"rows", 100},
+                   {"agreeing_rows", 90},
+                   {"paired_table",
+                    {{"both_correct", 80},
+                     {"model_only_correct", 5},
+                     {"reference_only_correct", 10},
+                     {"both_wrong", 5}}},
+                   {"model_accuracy", 0.85},
+                   {"reference_accuracy", 0.9}};
+  gl::ReportResult speed = delta;
+  speed.id = "SPEED-01";
+  speed.metric = "latency_speedup";
+  speed.params = {{"statistic", "p50"}};
+  speed.details = {{"model_latency_ms", 0.2}, {"reference_latency_ms", 0.5}};
+  report.results.push_back(speed);
+  const std::string html = gl::BuiltinReporters().Make("html", {})->Render(report);
+  const auto svgs = Svgs(html);
+  BOOST_REQUIRE(svgs.size() == 2u);
+  // x: the plot spans 56 to 624 for 0..2; bars at 0.25-0.75 and 1.25-1.75, whiskers at 0.5, 1.5.
+  // y: 216 (0) to 16 (1).
+  const std::string& acc = svgs[0];
+  BOOST_TEST(acc.find("Reference model and model: accuracy") != std::string::npos, acc);
+  BOOST_TEST(acc.find("M127.0 216.0V36.0H269.0V216.0Z") != std::string::npos, acc);  // 0.90
+  BOOST_TEST(acc.find("M411.0 216.0V46.0H553.0V216.0Z") != std::string::npos, acc);  // 0.85
+  BOOST_TEST(acc.find("M198.0 50.9V27.0") != std::string::npos, acc);  // [0.8256, 0.9448]
+  BOOST_TEST(acc.find("M482.0 62.6V34.6") != std::string::npos, acc);  // [0.7672, 0.9069]
+  // Latency: the axis tops at 1.1 x 0.5 ms, so 0.5 ms is at 216 - 200 / 1.1 = 34.2 and 0.2 ms at
+  // 216 - 200 x 0.2 / 0.55 = 143.3.
+  const std::string& lat = svgs[1];
+  BOOST_TEST(lat.find("Reference model and model: p50 latency") != std::string::npos, lat);
+  BOOST_TEST(lat.find("M127.0 216.0V34.2H269.0V216.0Z") != std::string::npos, lat);
+  BOOST_TEST(lat.find("M411.0 216.0V143.3H553.0V216.0Z") != std::string::npos, lat);
+  BOOST_TEST(lat.find("whisker") == std::string::npos, lat);
+}
