@@ -80,7 +80,7 @@ ClassifierOutputs AuditContext::ForwardAll(Model& model, std::string_view step,
                      std::to_string(dataset_.sample_size()) + " values but model input.shape has " +
                      std::to_string(model.input_size()));
   }
-  constexpr int64_t kBatch = 256;
+  constexpr int64_t kBatch = kOutputsBatchRows;
   out.predicted.resize(static_cast<size_t>(out.rows));
   for (int64_t start = 0; start < out.rows; start += kBatch) {
     const int64_t b = std::min(kBatch, out.rows - start);

@@ -98,6 +98,10 @@ class ProgressSink {
   virtual void Update(std::string_view criterion_id, std::string_view step, double fraction) = 0;
 };
 
+// Rows per forward call of the outputs pass (AuditContext::Outputs). Sharded audits cut their
+// slices on multiples of it, so every row is in the same batch as in a single-process audit.
+inline constexpr int64_t kOutputsBatchRows = 256;
+
 // Per-run state handed to work items: the model (null in black-box mode), the dataset, the
 // outputs pass, progress. Work is shared through the engine's plan (auditors/metric.h).
 // Single-threaded: criteria run one after another.

@@ -57,12 +57,28 @@ class Instrument {
   virtual std::shared_ptr<const WorkRecord> Reading() const = 0;
 };
 
+// How a work item behaves in a sharded audit (`audit --shard I/N`, engine/shard.h), where each
+// shard's model sees only its contiguous slice of the dataset rows.
+enum class Sharding {
+  // Cannot be split exactly (an attack or an OOD set drawn from all rows, a sweep): a sharded
+  // audit refuses its criteria as bad input.
+  kUnsplittable,
+  // The record's rows are the dataset rows in order: run on a slice, its statistics are the
+  // slice's, and merging the shards' statistics in shard order gives the whole run's.
+  kRows,
+  // Measured once, on the one shard that is asked to (`--time-on-shard`): a property of the
+  // model (its weights, parameters, FLOPs) or of the node it runs on (timed runs, energy).
+  kOnce,
+};
+
 // One shareable piece of work. Two criteria share it when their Work objects have equal key():
 // build the key from the kind of work and CanonicalText of exactly the settings it depends on.
 class Work {
  public:
   virtual ~Work() = default;
   virtual std::string key() const = 0;
+  // Default: unsplittable; override only when the statement of the chosen kind holds.
+  virtual Sharding sharding() const { return Sharding::kUnsplittable; }
   // Runs once per audit. Throws greenlight::Error when it cannot (every criterion that needs it
   // is then ERROR with that message). `instruments` are not owned and outlive the call.
   virtual std::shared_ptr<const WorkRecord> Run(AuditContext& context,
@@ -246,6 +262,7 @@ struct OutputsRecord final : WorkRecord {
 class OutputsWork final : public Work {
  public:
   std::string key() const override { return "outputs"; }
+  Sharding sharding() const override { return Sharding::kRows; }
   std::shared_ptr<const WorkRecord> Run(AuditContext& context,
                                         std::span<Instrument* const> instruments) const override;
 };
@@ -257,6 +274,7 @@ class OutputsWork final : public Work {
 class PairedOutputsWork final : public Work {
  public:
   std::string key() const override { return "outputs+reference"; }
+  Sharding sharding() const override { return Sharding::kRows; }
   std::shared_ptr<const WorkRecord> Run(AuditContext& context,
                                         std::span<Instrument* const> instruments) const override;
 };

@@ -1,4 +1,5 @@
 // greenlight audit: run the criteria, write DIR/report.json, print the summary, exit by verdict.
+// With --shard: measure one shard's rows and write DIR/partial.json (engine/partial.h).
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +13,8 @@
 #include "cli/cli_common.h"
 #include "core/error.h"
 #include "core/files.h"
+#include "engine/partial.h"
+#include "engine/shard.h"
 #include "engine/supervisor.h"
 #include "reports/dsse.h"
 #include "reports/reporter.h"
@@ -23,12 +26,12 @@ struct AuditArgs {
   std::string criteria;
   std::string model;
   std::string reference;
-  std::string out = "greenlight-report";
   int threads = 0;
   double time_budget_s = 0.0;  // 0: each criterion's own time_budget_s.
-  std::string key;
-  bool insecure_key = false;
-  std::vector<std::string> formats = {"console"};
+  ReportOutputArgs output;
+  std::string shard;  // "I/N", "auto" or empty.
+  int64_t shard_count = 0;
+  int64_t time_on_shard = 0;
 };
 
 // The formats written as files next to report.json: every registered one but console (the table
@@ -100,64 +103,37 @@ void PublishReport(const std::filesystem::path& out_dir, const std::string& stat
   }
 }
 
-int RunAuditCommand(const AuditArgs& args, const GlobalOptions& global) {
-  SetRuntimeLogVerbose(global.verbose);
-  // Paths are recorded in the report, which is JSON and so UTF-8.
-  for (const auto& [option, value] :
-       {std::pair<const char*, const std::string*>{"--criteria", &args.criteria},
-        {"--model", &args.model},
-        {"--reference", &args.reference}}) {
-    if (const size_t bad = FindInvalidUtf8(*value); bad != std::string::npos) {
-      throw InputError(std::string(option) + ": the path is not valid UTF-8 (byte " +
-                       std::to_string(bad) + ")");
-    }
-  }
+}  // namespace
+
+ReportWriter::ReportWriter(const ReportOutputArgs& args) : args_(args) {
   // An unknown format fails before anything runs. One format is what stdout shows; with several,
   // stdout shows the console table. Formats other than console and json are also written next
   // to report.json.
-  std::vector<std::string> formats;
   for (const auto& f : args.formats) {
     BuiltinReporters().Make(f, {});
-    if (std::find(formats.begin(), formats.end(), f) == formats.end()) formats.push_back(f);
+    if (std::find(formats_.begin(), formats_.end(), f) == formats_.end()) formats_.push_back(f);
   }
-  const std::string stdout_format = formats.size() == 1 ? formats[0] : "console";
+  // Load the signing key before the audit, so a bad key fails in seconds, not after the run.
+  if (!args.key.empty()) key_ = Ed25519PrivateKey::FromPemFile(args.key, args.insecure_key);
+}
+
+int ReportWriter::Write(const CriteriaFile& criteria, const AuditOutcome& outcome,
+                        const GlobalOptions& global) const {
+  const std::string stdout_format = formats_.size() == 1 ? formats_[0] : "console";
   const std::unique_ptr<Reporter> reporter =
       BuiltinReporters().Make(stdout_format, {.color = UseColor(STDOUT_FILENO)});
-  AuditorRegistry registry;
-  RegisterBuiltinAuditors(registry);
-  const std::filesystem::path criteria_path = args.criteria.empty()
-                                                  ? ShippedCriteriaDir() / "demo.yaml"
-                                                  : std::filesystem::path(args.criteria);
-  std::optional<std::filesystem::path> model;
-  if (!args.model.empty()) model = args.model;
-  std::optional<std::filesystem::path> reference;
-  if (!args.reference.empty()) reference = args.reference;
-  const CriteriaFile criteria =
-      LoadCriteria(criteria_path, registry, model, BuiltinModelRegistry(), reference);
-  // Load the signing key before the audit, so a bad key fails in seconds, not after the run.
-  std::optional<Ed25519PrivateKey> key;
-  if (!args.key.empty()) key = Ed25519PrivateKey::FromPemFile(args.key, args.insecure_key);
-
-  TerminalProgress progress(!global.quiet && isatty(STDERR_FILENO) == 1);
-  AuditOptions options;
-  options.progress = &progress;
-  if (args.threads > 0) options.threads = args.threads;
-  if (args.time_budget_s > 0.0) options.time_budget_s = args.time_budget_s;
-  const AuditOutcome outcome = RunAudit(criteria, registry, options);
-  progress.Clear();
-
   const Report report = BuildReport(criteria, outcome);
-  const std::filesystem::path out_dir(args.out);
+  const std::filesystem::path out_dir(args_.out);
   const std::string statement = JsonReporter().Render(report);
   const std::filesystem::path envelope_path = out_dir / "report.dsse.json";
   std::optional<std::string> envelope;
   // Signs the exact bytes written to report.json (DSSE over PAE(type, bytes)). Without a key an
   // envelope from an earlier run is removed: it would sit next to a report it does not sign.
-  if (key) envelope = SerializeEnvelope(SignEnvelope(kInTotoPayloadType, statement, *key));
+  if (key_) envelope = SerializeEnvelope(SignEnvelope(kInTotoPayloadType, statement, *key_));
   std::vector<std::pair<std::string, std::string>> renderings;
   const std::string signature =
-      key ? "signed with key " + key->PublicKey().KeyId() + " (report.dsse.json)" : "";
-  for (const auto& f : formats) {
+      key_ ? "signed with key " + key_->PublicKey().KeyId() + " (report.dsse.json)" : "";
+  for (const auto& f : formats_) {
     if (!WrittenAsFile(f)) continue;
     renderings.emplace_back(BuiltinReporters().FileName(f),
                             BuiltinReporters().Make(f, {.signature = signature})->Render(report));
@@ -172,12 +148,102 @@ int RunAuditCommand(const AuditArgs& args, const GlobalOptions& global) {
     for (const auto& [name, content] : renderings) {
       where << "rendered: " << (out_dir / name).string() << "\n";
     }
-    if (key) {
-      where << "signed: " << envelope_path.string() << " (keyid " << key->PublicKey().KeyId()
+    if (key_) {
+      where << "signed: " << envelope_path.string() << " (keyid " << key_->PublicKey().KeyId()
             << ")\n";
     }
   }
   return static_cast<int>(ExitCodeFor(outcome.verdict));
+}
+
+void AddReportOutputOptions(CLI::App& cmd, ReportOutputArgs& args) {
+  cmd.add_option("-o,--out", args.out, "output directory for report.json")->capture_default_str();
+  cmd.add_option("--format", args.formats,
+                 "report formats, comma-separated or repeated: " + BuiltinReporters().NameList() +
+                     ". One format is printed on stdout (several: the console table); formats "
+                     "other than console and json are also written as DIR/report.<ext>; "
+                     "report.json is written either way")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd.add_option("-k,--key", args.key,
+                 "Ed25519 private key (greenlight keygen): also write DIR/report.dsse.json");
+  cmd.add_flag("--insecure-key", args.insecure_key,
+               "sign even if the key file is readable by group or others");
+}
+
+namespace {
+
+int RunAuditCommand(const AuditArgs& args, const GlobalOptions& global) {
+  SetRuntimeLogVerbose(global.verbose);
+  // Paths are recorded in the report, which is JSON and so UTF-8.
+  for (const auto& [option, value] :
+       {std::pair<const char*, const std::string*>{"--criteria", &args.criteria},
+        {"--model", &args.model},
+        {"--reference", &args.reference}}) {
+    if (const size_t bad = FindInvalidUtf8(*value); bad != std::string::npos) {
+      throw InputError(std::string(option) + ": the path is not valid UTF-8 (byte " +
+                       std::to_string(bad) + ")");
+    }
+  }
+  std::optional<ShardSpec> shard;
+  if (args.shard == "auto") {
+    std::optional<int64_t> count;
+    if (args.shard_count > 0) count = args.shard_count;
+    shard = ShardFromEnvironment([](const char* name) { return std::getenv(name); }, count);
+  } else if (!args.shard.empty()) {
+    shard = ParseShard(args.shard);
+    if (args.shard_count > 0 && args.shard_count != shard->count) {
+      throw InputError("--shard-count " + std::to_string(args.shard_count) +
+                       " disagrees with --shard " + args.shard);
+    }
+  } else if (args.shard_count > 0 || args.time_on_shard != 0) {
+    throw InputError("--shard-count and --time-on-shard need --shard");
+  }
+  if (shard) {
+    if (!args.output.key.empty()) {
+      throw InputError("--key: a partial is not signed; sign the merged report (merge --key)");
+    }
+    if (args.time_on_shard < 0 || args.time_on_shard >= shard->count) {
+      throw InputError("--time-on-shard " + std::to_string(args.time_on_shard) + " is outside 0.." +
+                       std::to_string(shard->count - 1));
+    }
+  }
+  // Unknown formats and a bad key fail before anything runs.
+  const ReportWriter writer(args.output);
+  AuditorRegistry registry;
+  RegisterBuiltinAuditors(registry);
+  const std::filesystem::path criteria_path = args.criteria.empty()
+                                                  ? ShippedCriteriaDir() / "demo.yaml"
+                                                  : std::filesystem::path(args.criteria);
+  std::optional<std::filesystem::path> model;
+  if (!args.model.empty()) model = args.model;
+  std::optional<std::filesystem::path> reference;
+  if (!args.reference.empty()) reference = args.reference;
+  const CriteriaFile criteria =
+      LoadCriteria(criteria_path, registry, model, BuiltinModelRegistry(), reference);
+
+  TerminalProgress progress(!global.quiet && isatty(STDERR_FILENO) == 1);
+  AuditOptions options;
+  options.progress = &progress;
+  if (args.threads > 0) options.threads = args.threads;
+  if (args.time_budget_s > 0.0) options.time_budget_s = args.time_budget_s;
+  options.shard = shard;
+  options.once_on_shard = args.time_on_shard;
+  const AuditOutcome outcome = RunAudit(criteria, registry, options);
+  progress.Clear();
+  if (shard) {
+    // A shard judges nothing: its partial is complete, whatever its criteria got, and the merge
+    // decides the verdict.
+    // Compact JSON: per-row statistics (ROC AUC) make partials grow with the rows.
+    const std::filesystem::path path = std::filesystem::path(args.output.out) / "partial.json";
+    WriteFileAtomic(path,
+                    PartialToJson(criteria, outcome, *shard, args.time_on_shard).dump() + "\n");
+    std::cout << "partial: " << path.string() << " (shard " << ShardName(*shard) << ", rows ["
+              << outcome.shard_rows.begin << ", " << outcome.shard_rows.end << ") of "
+              << outcome.dataset.rows << ")\n";
+    return static_cast<int>(ExitCode::kPass);
+  }
+  return writer.Write(criteria, outcome, global);
 }
 
 }  // namespace
@@ -196,14 +262,7 @@ void AddAuditCommand(CLI::App& app, const GlobalOptions& global, int* exit_code)
       "--reference", args->reference,
       "reference model to compare with; overrides reference.path in the criteria (without "
       "a reference: section it is read as the model is)");
-  cmd->add_option("-o,--out", args->out, "output directory for report.json")->capture_default_str();
-  cmd->add_option("--format", args->formats,
-                  "report formats, comma-separated or repeated: " + BuiltinReporters().NameList() +
-                      ". One format is printed on stdout (several: the console table); formats "
-                      "other than console and json are also written as DIR/report.<ext>; "
-                      "report.json is written either way")
-      ->delimiter(',')
-      ->capture_default_str();
+  AddReportOutputOptions(*cmd, args->output);
   cmd->add_option("--threads", args->threads, "intra-op threads (overrides settings.threads)")
       ->check(CLI::Range(1, kMaxThreads));
   cmd->add_option("--time-budget", args->time_budget_s,
@@ -211,10 +270,18 @@ void AddAuditCommand(CLI::App& app, const GlobalOptions& global, int* exit_code)
                   "time_budget_s; default " +
                       std::to_string(static_cast<int>(kDefaultTimeBudgetS)) + ")")
       ->check(CLI::Range(1e-3, kMaxTimeBudgetS));
-  cmd->add_option("-k,--key", args->key,
-                  "Ed25519 private key (greenlight keygen): also write DIR/report.dsse.json");
-  cmd->add_flag("--insecure-key", args->insecure_key,
-                "sign even if the key file is readable by group or others");
+  cmd->add_option("--shard", args->shard,
+                  "audit only shard I of N (I/N, I = 0..N-1) of the selected rows and write "
+                  "DIR/partial.json for greenlight merge; 'auto': from a Slurm job array "
+                  "(SLURM_ARRAY_TASK_ID) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX, with "
+                  "--shard-count)");
+  cmd->add_option("--shard-count", args->shard_count,
+                  "number of shards (with --shard auto in a Kubernetes Indexed Job: its "
+                  "completions)")
+      ->check(CLI::Range(int64_t{1}, kMaxShards));
+  cmd->add_option("--time-on-shard", args->time_on_shard,
+                  "with --shard: the shard that measures timing, energy and model facts "
+                  "(default 0)");
   cmd->callback([args, &global, exit_code] {
     *exit_code = RunGuarded([&] { return RunAuditCommand(*args, global); });
   });

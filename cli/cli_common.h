@@ -5,7 +5,9 @@
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "auditors/auditor.h"
 #include "engine/audit.h"
@@ -75,6 +77,34 @@ int RunGuarded(const std::function<int()>& body);
 // Where the shipped criteria live: $GREENLIGHT_CRITERIA_DIR, else the source tree's criteria/.
 std::filesystem::path ShippedCriteriaDir();
 
+// Where and how `audit` and `merge` write a report: DIR/report.json, the other --format files
+// beside it, and with --key a DSSE envelope, all published atomically (audit_command.cc).
+struct ReportOutputArgs {
+  std::string out = "greenlight-report";
+  std::vector<std::string> formats = {"console"};
+  std::string key;
+  bool insecure_key = false;
+};
+
+// Adds -o/--out, --format, -k/--key and --insecure-key to `cmd`.
+void AddReportOutputOptions(CLI::App& cmd, ReportOutputArgs& args);
+
+class ReportWriter {
+ public:
+  // Checks the format names and loads the key, so bad input fails before any work. Throws
+  // InputError.
+  explicit ReportWriter(const ReportOutputArgs& args);
+  // Builds the report of `outcome`, publishes it (and the other formats, and the envelope) in
+  // DIR, prints the stdout format, and returns the exit code of the verdict.
+  int Write(const CriteriaFile& criteria, const AuditOutcome& outcome,
+            const GlobalOptions& global) const;
+
+ private:
+  ReportOutputArgs args_;
+  std::vector<std::string> formats_;
+  std::optional<Ed25519PrivateKey> key_;
+};
+
 // Subcommand registration: each adds itself to `app` and sets *exit_code when it runs.
 void AddAuditCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void AddValidateCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
@@ -85,5 +115,6 @@ void AddShowCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void AddSubmitCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void AddRenderCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
 void AddDiffCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
+void AddMergeCommand(CLI::App& app, const GlobalOptions& global, int* exit_code);
 
 }  // namespace greenlight::cli

@@ -51,6 +51,7 @@ int Run(int argc, char** argv) {
   cli::AddShowCommand(app, global, &exit_code);
   cli::AddRenderCommand(app, global, &exit_code);
   cli::AddDiffCommand(app, global, &exit_code);
+  cli::AddMergeCommand(app, global, &exit_code);
   cli::AddSubmitCommand(app, global, &exit_code);
   try {
     app.parse(argc, argv);

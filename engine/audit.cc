@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/digest.h"
 #include "core/error.h"
+#include "datasets/dataset_slice.h"
 #include "engine/plan.h"
 #include "engine/supervisor.h"
 
@@ -75,6 +76,44 @@ void CheckCriteriaAgainstData(const CriteriaFile& criteria, const AuditorRegistr
   }
 }
 
+void FinalizeCriterion(const CriteriaFile& criteria, size_t index, const Metric& metric,
+                       const MetricStats& stats, ProgressSink* progress, CriterionOutcome& r) {
+  const Criterion& c = criteria.criteria.at(index);
+  FinalizeContext fin;
+  fin.seed = criteria.seed;
+  fin.confidence = IntervalLevel(c);
+  fin.progress = [progress, &c](double f) {
+    if (progress != nullptr) progress->Update(c.id, "finalize", f);
+  };
+  r.measurement = metric.Finalize(*c.bound, stats, fin);
+  if (r.measurement.unit.empty()) r.measurement.unit = metric.spec().unit;
+  r.unit = r.measurement.unit;
+  const Judgement j = Judge(c, r.measurement);
+  r.status = j.status;
+  r.message = j.message;
+}
+
+namespace {
+
+// Refuses, as bad input, a sharded audit of a criterion that cannot be split exactly.
+void CheckShardable(const CriteriaFile& criteria, const AuditorRegistry& registry) {
+  for (const Criterion& c : criteria.criteria) {
+    const Metric* metric = FindFrameworkMetric(registry, c.metric);
+    if (metric == nullptr || c.bound == nullptr) {
+      throw InputError(c.where + ": criterion " + c.id + ": metric '" + c.metric +
+                       "' cannot be audited in shards; audit it without --shard");
+    }
+    const auto work = metric->Needs(*c.bound);
+    if (work->sharding() == Sharding::kUnsplittable) {
+      throw InputError(c.where + ": criterion " + c.id + ": metric '" + c.metric +
+                       "' cannot be split into shards exactly (its work '" + work->key() +
+                       "' needs all rows at once); audit it without --shard");
+    }
+  }
+}
+
+}  // namespace
+
 AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& registry,
                       const AuditOptions& options) {
   AuditOutcome out;
@@ -119,16 +158,36 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
 
   CheckCriteriaAgainstData(criteria, registry, *dataset);
 
+  // A shard's model sees only its slice; the report keeps the whole selection's description.
+  std::unique_ptr<Dataset> slice;
+  if (options.shard) {
+    CheckShardable(criteria, registry);
+    out.shard_rows = ShardRows(dataset->rows(), *options.shard, kOutputsBatchRows);
+    if (out.shard_rows.begin == out.shard_rows.end) {
+      throw InputError(
+          "--shard " + ShardName(*options.shard) + ": the shard has no rows (" +
+          std::to_string(dataset->rows()) + " rows are selected, in blocks of " +
+          std::to_string(kOutputsBatchRows) + "); use at most " +
+          std::to_string((dataset->rows() + kOutputsBatchRows - 1) / kOutputsBatchRows) +
+          " shards");
+    }
+    if (options.once_on_shard < 0 || options.once_on_shard >= options.shard->count) {
+      throw InputError("--time-on-shard " + std::to_string(options.once_on_shard) +
+                       " is outside 0.." + std::to_string(options.shard->count - 1));
+    }
+    slice = SliceRows(*dataset, out.shard_rows.begin, out.shard_rows.end);
+  }
+  const Dataset& audited = slice ? *slice : *dataset;
+
   ModelSideInputs inputs;
   inputs.criteria = &criteria;
   inputs.registry = &registry;
   inputs.runtimes = options.runtimes != nullptr ? options.runtimes : &BuiltinModelRegistry();
-  inputs.dataset = dataset.get();
+  inputs.dataset = &audited;
   inputs.model = model_spec;
   if (model_spec) inputs.reference = reference_spec;
   inputs.threads = options.threads ? options.threads : criteria.threads;
   for (const Criterion& c : criteria.criteria) inputs.requests.push_back(RequestFor(c, criteria));
-  const std::vector<MetricRequest> requests = inputs.requests;
   // Only a model can hang or crash; a black-box audit runs here.
   std::unique_ptr<ModelExecutor> executor =
       options.isolate_model && model_spec
@@ -179,7 +238,15 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
     r.unit = spec.unit;
     const auto t0 = std::chrono::steady_clock::now();
     if (options.progress != nullptr) options.progress->Update(c.id, "starting", 0.0);
-    if (Skipped(spec, *dataset)) {
+    const AuditPlan::Item* planned = plan.ItemOf(i);
+    if (planned != nullptr) r.sharding = planned->work->sharding();
+    if (options.shard && r.sharding == Sharding::kOnce &&
+        options.shard->index != options.once_on_shard) {
+      // Left to the shard that measures the criteria measured once.
+      r.elsewhere = true;
+      r.status = Status::kSkipped;
+      r.message = "measured on shard " + std::to_string(options.once_on_shard);
+    } else if (Skipped(spec, *dataset)) {
       r.status = Status::kSkipped;
       r.message = "metric '" + c.metric + "' needs labels and the dataset declares no label column";
     } else {
@@ -206,23 +273,21 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
           if (part == result.parts.end() || !part->stats) {
             throw RuntimeError(part == result.parts.end() ? "no statistics" : part->error);
           }
-          FinalizeContext fin;
-          fin.seed = requests[i].seed;
-          fin.confidence = requests[i].confidence;
-          fin.progress = [&options, &c](double f) {
-            if (options.progress != nullptr) options.progress->Update(c.id, "finalize", f);
-          };
-          r.measurement = metric->Finalize(*c.bound, *part->stats, fin);
+          if (options.shard) {
+            r.stats = part->stats->ToJson();
+          } else {
+            FinalizeCriterion(criteria, i, *metric, *part->stats, options.progress, r);
+          }
         } else {
           LegacyResult result = executor->MeasureLegacy(i, BudgetOf(c, options));
           if (!result.measurement) throw RuntimeError(result.error);
           r.measurement = std::move(*result.measurement);
+          if (r.measurement.unit.empty()) r.measurement.unit = spec.unit;
+          r.unit = r.measurement.unit;
+          const Judgement j = Judge(c, r.measurement);
+          r.status = j.status;
+          r.message = j.message;
         }
-        if (r.measurement.unit.empty()) r.measurement.unit = spec.unit;
-        r.unit = r.measurement.unit;
-        const Judgement j = Judge(c, r.measurement);
-        r.status = j.status;
-        r.message = j.message;
       } catch (const std::exception& e) {
         r.status = Status::kError;
         r.message = e.what();

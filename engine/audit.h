@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "auditors/auditor.h"
+#include "auditors/metric.h"
 #include "engine/criteria.h"
+#include "engine/shard.h"
 #include "engine/verdict.h"
 #include "models/model_registry.h"
 
@@ -30,6 +32,14 @@ struct AuditOptions {
   bool isolate_model = true;
   // Overrides every criterion's time_budget_s (seconds, in (0, kMaxTimeBudgetS]).
   std::optional<double> time_budget_s;
+  // A sharded audit (engine/shard.h): the model sees only this shard's slice of the selected rows,
+  // and each criterion's statistics are returned unfinalized (CriterionOutcome::stats) for
+  // `greenlight merge`; nothing is judged. Criteria whose work cannot be split exactly
+  // (Sharding::kUnsplittable) are refused as bad input.
+  std::optional<ShardSpec> shard;
+  // With `shard`: the shard that measures the criteria whose work is measured once
+  // (Sharding::kOnce: timed runs, energy, model facts); the others leave them to it.
+  int64_t once_on_shard = 0;
 };
 
 struct CriterionOutcome {
@@ -40,6 +50,12 @@ struct CriterionOutcome {
   Measurement measurement;
   std::string message;
   double elapsed_s = 0.0;
+  // Sharded audits only (AuditOptions::shard): the statistics on this shard's rows, as
+  // MetricStats::ToJson writes them; absent when the criterion is ERROR or SKIPPED (`status`,
+  // `message`) or left to another shard (`elsewhere`).
+  std::optional<nlohmann::json> stats;
+  Sharding sharding = Sharding::kRows;
+  bool elsewhere = false;
 };
 
 struct EnvironmentInfo {
@@ -62,6 +78,8 @@ struct AuditOutcome {
   std::string started_at;  // RFC 3339 UTC
   std::string finished_at;
   uint64_t seed = 0;
+  // Sharded audits only: the rows of the selection this shard measured.
+  RowRange shard_rows;
 };
 
 // Throws InputError when the model or dataset cannot be loaded, when the threads exceed
@@ -77,6 +95,13 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
 // "<criteria file>:<line>:<col>: criterion <id>: <problem>".
 void CheckCriteriaAgainstData(const CriteriaFile& criteria, const AuditorRegistry& registry,
                               const Dataset& dataset);
+
+// Finalizes criterion `index`'s statistics, as merged from its work, and judges the measurement
+// into `r` (measurement, unit, status, message): what RunAudit does after the work has run, and
+// what `greenlight merge` does with the merged statistics of a sharded audit. Throws what
+// Finalize throws.
+void FinalizeCriterion(const CriteriaFile& criteria, size_t index, const Metric& metric,
+                       const MetricStats& stats, ProgressSink* progress, CriterionOutcome& r);
 
 EnvironmentInfo DescribeHost();
 

@@ -7,7 +7,9 @@
 #   - supervision: the demo's model work audited in-process and in a supervised worker process,
 #     interleaved (goal <= 1.02);
 #   - fairness: every metric with 1,000 resamples on 1,000,000 rows and 8 groups (goal <= 100 ms
-#     after the one pass over the rows), against numpy row resampling timed in the same run.
+#     after the one pass over the rows), against numpy row resampling timed in the same run;
+#   - merge: `greenlight merge` of 2, 8 and 64 partials at 2^14 and 2^30 rows (must not grow with
+#     the rows; docs/scale-out.md).
 # Timing is noisy on shared machines: run on a quiet one and read the per-round medians too.
 set -euo pipefail
 build=${1:-build}
@@ -16,3 +18,5 @@ cd "$(dirname "$0")/.."
 "$build/benchmarks/suite/greenlight_supervision_benchmark" --rounds 8
 "$build/benchmarks/suite/fairness_benchmark" --numpy_resamples=100
 "$build/benchmarks/suite/greenlight_timing_consistency_benchmark" --runs 10
+"$build/benchmarks/suite/greenlight_merge_benchmark" --benchmark_repetitions=3 \
+  --benchmark_report_aggregates_only=true

@@ -46,6 +46,8 @@ class WeightsWork final : public Work {
  public:
   explicit WeightsWork(bool with_reference) : with_reference_(with_reference) {}
   std::string key() const override { return with_reference_ ? "weights+reference" : "weights"; }
+  // The weights do not depend on the rows: every shard would count the same.
+  Sharding sharding() const override { return Sharding::kOnce; }
   std::shared_ptr<const WorkRecord> Run(AuditContext& ctx,
                                         std::span<Instrument* const>) const override {
     if (ctx.model() == nullptr) {

@@ -555,6 +555,8 @@ struct FactStats {
 class ModelInfoWork final : public Work {
  public:
   std::string key() const override { return "model-info"; }
+  // The model file's facts do not depend on the rows.
+  Sharding sharding() const override { return Sharding::kOnce; }
   std::shared_ptr<const WorkRecord> Run(AuditContext& ctx,
                                         std::span<Instrument* const>) const override {
     const Model& model = RequireModel(ctx);

@@ -95,6 +95,8 @@ class InterleavedWork final : public Work {
                                            {"warmup_queries", settings_.warmup_queries},
                                            {"threads", settings_.threads}});
   }
+  // Timing is a property of the node: measured on the one shard asked to time.
+  Sharding sharding() const override { return Sharding::kOnce; }
   std::shared_ptr<const WorkRecord> Run(AuditContext& ctx,
                                         std::span<Instrument* const>) const override {
     if (ctx.model() == nullptr || ctx.reference() == nullptr) {

@@ -95,6 +95,8 @@ class TimedRunWork final : public Work {
  public:
   explicit TimedRunWork(std::vector<harness::RunSettings> settings);
   std::string key() const override { return key_; }
+  // Timing is a property of the node: measured on the one shard asked to time.
+  Sharding sharding() const override { return Sharding::kOnce; }
   std::shared_ptr<const WorkRecord> Run(AuditContext& context,
                                         std::span<Instrument* const> instruments) const override;
 

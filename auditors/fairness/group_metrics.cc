@@ -120,6 +120,10 @@ class GroupsWork final : public Work {
            CanonicalText(sensitive_ ? nlohmann::json(sensitive_->values) : nlohmann::json(nullptr));
   }
 
+  // One record row per dataset row, and the statistics are keyed by the groups' values (not
+  // their ids, which depend on the order of first appearance): shards merge exactly.
+  Sharding sharding() const override { return Sharding::kRows; }
+
   std::shared_ptr<const WorkRecord> Run(
       AuditContext& context, std::span<Instrument* const> /*instruments*/) const override {
     auto record = std::make_shared<GroupsRecord>();
