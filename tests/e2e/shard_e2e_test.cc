@@ -25,6 +25,10 @@
 namespace t = greenlight::testing;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+using t::CheckSameResults;
+using t::ExitOf;
+using t::ReadJson;
+using t::SingleProcess;
 
 namespace {
 
@@ -49,48 +53,6 @@ std::string FashionCriteria() {
          "  - {id: ECE, metric: ece, threshold: {lte: 0.1}, severity: mandatory,"
          " confidence: 0.95}\n"
          "  - {id: SIZE, metric: model_size_mb, threshold: {lte: 5}, severity: mandatory}\n";
-}
-
-json ReadJson(const fs::path& path) { return json::parse(t::ReadText(path)); }
-
-// Every deterministic criterion of `merged` equals the single-process `reference`: status,
-// samples, method; value and interval bounds to 1e-12; the verdict too. A measured one (timing)
-// is another measurement on another run: it must be there, with its method.
-void CheckSameResults(const json& reference, const json& merged) {
-  const json& a = reference["predicate"];
-  const json& b = merged["predicate"];
-  BOOST_TEST(a["verdict"] == b["verdict"]);
-  BOOST_TEST(a["dataset"] == b["dataset"]);
-  BOOST_REQUIRE_EQUAL(a["results"].size(), b["results"].size());
-  for (size_t i = 0; i < a["results"].size(); ++i) {
-    const json& x = a["results"][i];
-    const json& y = b["results"][i];
-    BOOST_TEST_CONTEXT("criterion " << x["id"]) {
-      BOOST_TEST(x["id"] == y["id"]);
-      BOOST_TEST(x["deterministic"] == y["deterministic"]);
-      if (!x["deterministic"].get<bool>()) {
-        BOOST_TEST(y["value"].is_number());
-        BOOST_TEST(x["method"] == y["method"]);
-        continue;
-      }
-      BOOST_TEST(x["status"] == y["status"]);
-      BOOST_TEST(x["samples"] == y["samples"]);
-      BOOST_TEST(x["method"] == y["method"]);
-      BOOST_REQUIRE(x["value"].is_number() == y["value"].is_number());
-      if (x["value"].is_number()) {
-        BOOST_TEST(std::abs(x["value"].get<double>() - y["value"].get<double>()) <= 1e-12);
-      }
-      BOOST_REQUIRE(x.contains("interval") == y.contains("interval"));
-      if (x.contains("interval") && x["interval"].is_object()) {
-        for (const char* bound : {"low", "high", "level"}) {
-          BOOST_TEST(std::abs(x["interval"][bound].get<double>() -
-                              y["interval"][bound].get<double>()) <= 1e-12,
-                     bound);
-        }
-        BOOST_TEST(x["interval"]["method"] == y["interval"]["method"]);
-      }
-    }
-  }
 }
 
 std::string PartialSchemaErrors(const json& doc) {
@@ -128,18 +90,6 @@ json ShardAndMerge(const fs::path& criteria, const fs::path& dir, int shards) {
   const json merged = ReadJson(dir / "merged" / "report.json");
   BOOST_TEST(t::ReportSchemaErrors(merged) == "");
   return merged;
-}
-
-// The exit code a report's verdict maps to.
-int ExitOf(const json& report) {
-  const std::string v = report["predicate"]["verdict"].get<std::string>();
-  return v == "PASS" ? 0 : v == "FAIL" ? 1 : v == "INCONCLUSIVE" ? 2 : 4;
-}
-
-json SingleProcess(const fs::path& criteria, const fs::path& out) {
-  const auto r = t::RunCli("-q audit -c " + t::Quote(criteria) + " --out " + t::Quote(out));
-  BOOST_REQUIRE_MESSAGE(r.exit_code <= 2, r.err);
-  return ReadJson(out / "report.json");
 }
 
 }  // namespace

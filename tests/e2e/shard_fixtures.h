@@ -1,7 +1,11 @@
-// Criteria and a shared-volume layout for the sharded-audit end-to-end tests.
+// Criteria, a shared-volume layout and the single-process comparison for the sharded-audit
+// end-to-end tests (shard_e2e_test, slurm_e2e_test).
 #pragma once
 
+#include <boost/test/unit_test.hpp>
+#include <cmath>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "tests/test_util.h"
@@ -47,6 +51,63 @@ inline void MakeHmdaVolume(const std::filesystem::path& root) {
                                   root / "models" / "hmda_credit.pt");
   std::filesystem::create_symlink(SourceDir() / "examples" / "data" / "hmda.csv",
                                   root / "data" / "hmda.csv");
+}
+
+inline nlohmann::json ReadJson(const std::filesystem::path& path) {
+  return nlohmann::json::parse(ReadText(path));
+}
+
+// Every deterministic criterion of `merged` equals the single-process `reference`: status,
+// samples, method; value and interval bounds to 1e-12; the verdict too. A measured one (timing)
+// is another measurement on another run: it must be there, with its method.
+inline void CheckSameResults(const nlohmann::json& reference, const nlohmann::json& merged) {
+  const nlohmann::json& a = reference["predicate"];
+  const nlohmann::json& b = merged["predicate"];
+  BOOST_TEST(a["verdict"] == b["verdict"]);
+  BOOST_TEST(a["dataset"] == b["dataset"]);
+  BOOST_REQUIRE_EQUAL(a["results"].size(), b["results"].size());
+  for (size_t i = 0; i < a["results"].size(); ++i) {
+    const nlohmann::json& x = a["results"][i];
+    const nlohmann::json& y = b["results"][i];
+    BOOST_TEST_CONTEXT("criterion " << x["id"]) {
+      BOOST_TEST(x["id"] == y["id"]);
+      BOOST_TEST(x["deterministic"] == y["deterministic"]);
+      if (!x["deterministic"].get<bool>()) {
+        BOOST_TEST(y["value"].is_number());
+        BOOST_TEST(x["method"] == y["method"]);
+        continue;
+      }
+      BOOST_TEST(x["status"] == y["status"]);
+      BOOST_TEST(x["samples"] == y["samples"]);
+      BOOST_TEST(x["method"] == y["method"]);
+      BOOST_REQUIRE(x["value"].is_number() == y["value"].is_number());
+      if (x["value"].is_number()) {
+        BOOST_TEST(std::abs(x["value"].get<double>() - y["value"].get<double>()) <= 1e-12);
+      }
+      BOOST_REQUIRE(x.contains("interval") == y.contains("interval"));
+      if (x.contains("interval") && x["interval"].is_object()) {
+        for (const char* bound : {"low", "high", "level"}) {
+          BOOST_TEST(std::abs(x["interval"][bound].get<double>() -
+                              y["interval"][bound].get<double>()) <= 1e-12,
+                     bound);
+        }
+        BOOST_TEST(x["interval"]["method"] == y["interval"]["method"]);
+      }
+    }
+  }
+}
+
+// The exit code a report's verdict maps to.
+inline int ExitOf(const nlohmann::json& report) {
+  const std::string v = report["predicate"]["verdict"].get<std::string>();
+  return v == "PASS" ? 0 : v == "FAIL" ? 1 : v == "INCONCLUSIVE" ? 2 : 4;
+}
+
+inline nlohmann::json SingleProcess(const std::filesystem::path& criteria,
+                                    const std::filesystem::path& out) {
+  const auto r = RunCli("-q audit -c " + Quote(criteria) + " --out " + Quote(out));
+  BOOST_REQUIRE_MESSAGE(r.exit_code <= 2, r.err);
+  return ReadJson(out / "report.json");
 }
 
 }  // namespace greenlight::testing
