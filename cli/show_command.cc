@@ -28,7 +28,8 @@ int RunShow(const ShowArgs& args) {
   const LoadedReport loaded = LoadReportFile(args.file, keys);
   const Report& report = loaded.report;
   const std::unique_ptr<Reporter> reporter = BuiltinReporters().Make(
-      args.format, {.color = UseColor(STDOUT_FILENO), .signature = loaded.signature});
+      args.format,
+      {.color = UseColor(STDOUT_FILENO), .explain = true, .signature = loaded.signature});
   const int rc = loaded.invalid ? 1 : 0;
   std::string banner;
   if (loaded.envelope) banner = "signature: " + loaded.signature + "\n";

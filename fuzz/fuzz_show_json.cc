@@ -23,7 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const greenlight::Report report = greenlight::FromStatement(statement);
     const greenlight::ReporterRegistry& reporters = greenlight::BuiltinReporters();
     for (const std::string& format : reporters.names()) {
-      reporters.Make(format, {.color = true, .signature = "not checked"})->Render(report);
+      reporters.Make(format, {.color = true, .explain = true, .signature = "not checked"})
+          ->Render(report);
     }
   } catch (const greenlight::InputError&) {
   }

@@ -1,22 +1,13 @@
 #include <algorithm>
-#include <cmath>
-#include <iomanip>
 #include <optional>
 #include <sstream>
 #include <vector>
 
+#include "reports/report_text.h"
 #include "reports/reporter.h"
 
 namespace greenlight {
 namespace {
-
-// Four significant digits keep ratios (0.8832) and milliseconds (1.234) readable alike.
-std::string Num(double v) {
-  if (!std::isfinite(v)) return std::isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf");
-  std::ostringstream ss;
-  ss << std::setprecision(4) << v;
-  return ss.str();
-}
 
 std::string Colour(Status s, bool on) {
   if (!on) return std::string(StatusName(s));
@@ -40,16 +31,6 @@ std::string Colour(Status s, bool on) {
   return "\033[" + std::string(code) + "m" + std::string(StatusName(s)) + "\033[0m";
 }
 
-std::string ThresholdText(const ReportThreshold& t) {
-  if (t.op == "between") return "in [" + Num(t.value) + ", " + Num(t.high.value_or(t.value)) + "]";
-  const char* sym = t.op == "gt"    ? ">"
-                    : t.op == "gte" ? ">="
-                    : t.op == "lt"  ? "<"
-                    : t.op == "lte" ? "<="
-                                    : "==";
-  return std::string(sym) + " " + Num(t.value);
-}
-
 }  // namespace
 
 std::string ConsoleReporter::DoRender(const Report& report) const {
@@ -65,7 +46,7 @@ std::string ConsoleReporter::DoRender(const Report& report) const {
     if (level && *level != r.interval->level) one_level = false;
     level = r.interval->level;
   }
-  auto percent = [](double l) { return Num(l * 100.0) + "%"; };
+  auto percent = [](double l) { return FormatNumber(l * 100.0) + "%"; };
   if (level && one_level) rows[0][3] = "INTERVAL (" + percent(*level) + ")";
   // Timings and energy measured in a noisy context (details.noisy_context) are marked with "!"
   // and the reasons listed once under the table; estimated figures (method "estimate:...") with
@@ -74,15 +55,17 @@ std::string ConsoleReporter::DoRender(const Report& report) const {
   std::vector<std::string> estimates;
   for (const auto& r : report.results) {
     std::string value =
-        r.value ? Num(*r.value) + (r.unit.empty() || r.unit == "ratio" ? "" : " " + r.unit) : "-";
+        r.value ? FormatNumber(*r.value) + (r.unit.empty() || r.unit == "ratio" ? "" : " " + r.unit)
+                : "-";
     if (r.method.rfind("estimate:", 0) == 0) {
       value += " ~";
       if (std::find(estimates.begin(), estimates.end(), r.method) == estimates.end()) {
         estimates.push_back(r.method);
       }
     }
-    std::string interval =
-        r.interval ? "[" + Num(r.interval->low) + ", " + Num(r.interval->high) + "]" : "-";
+    std::string interval = r.interval ? "[" + FormatNumber(r.interval->low) + ", " +
+                                            FormatNumber(r.interval->high) + "]"
+                                      : "-";
     if (r.interval && !one_level) interval += " " + percent(r.interval->level);
     if (r.details.contains("noisy_context") && r.details["noisy_context"].is_array() &&
         !r.details["noisy_context"].empty()) {
@@ -144,6 +127,21 @@ std::string ConsoleReporter::DoRender(const Report& report) const {
     out << "\n";
   }
   if (!estimates.empty() || !noisy.empty()) out << "\n";
+  if (explain_) {
+    // Each metric once, in the table's order, with its plain-language name.
+    std::vector<std::string> metrics;
+    size_t metric_width = 0;
+    for (const auto& r : report.results) {
+      if (std::find(metrics.begin(), metrics.end(), r.metric) != metrics.end()) continue;
+      metrics.push_back(r.metric);
+      metric_width = std::max(metric_width, r.metric.size());
+    }
+    if (!metrics.empty()) out << "What the metrics measure:\n";
+    for (const auto& m : metrics) {
+      out << "  " << m << std::string(metric_width - m.size() + 2, ' ') << PlainName(m) << "\n";
+    }
+    if (!metrics.empty()) out << "\n";
+  }
   // Overrides of a profile's criteria are shown whatever the status: a loosened threshold is the
   // first thing a regulator looks for.
   for (const auto& r : report.results) {

@@ -6,9 +6,78 @@
 #include <cstdio>
 #include <filesystem>
 #include <iomanip>
+#include <map>
 #include <sstream>
 
 namespace greenlight {
+
+std::string PlainName(const std::string& metric) {
+  static const std::map<std::string, std::string> kNames = {
+      {"accuracy", "Accuracy: share of correct predictions"},
+      {"top_k_accuracy", "Top-k accuracy: the right answer among the k most likely"},
+      {"precision", "Precision: share of positive predictions that are right"},
+      {"recall", "Recall: share of actual cases the model finds"},
+      {"f1", "F1 score: balance of precision and recall"},
+      {"roc_auc", "Ranking quality (ROC AUC)"},
+      {"accuracy_retention", "Accuracy kept relative to the reference model"},
+      {"accuracy_delta", "Accuracy gained or lost against the reference model"},
+      {"prediction_agreement", "Share of inputs where the model answers as the reference model"},
+      {"mcnemar_p_value", "Chance of a difference this large if both models were equally accurate"},
+      {"latency_speedup", "How many times faster than the reference model"},
+      {"size_reduction", "Share of the reference model's file size saved"},
+      {"parameter_reduction", "Share of the reference model's weights removed"},
+      {"sparsity", "Share of weights that are exactly zero"},
+      {"nonzero_parameters", "Number of weights that are not zero"},
+      {"adversarial_accuracy", "Accuracy under deliberate small input manipulations"},
+      {"attack_success_rate", "Share of correct answers an attacker can flip"},
+      {"empirical_robustness", "Size of the smallest change that flips an answer"},
+      {"corruption_accuracy", "Accuracy on degraded inputs (noise, blur, contrast)"},
+      {"corruption_accuracy_drop", "Accuracy lost on degraded inputs"},
+      {"ece", "Calibration error: stated confidence versus actual accuracy"},
+      {"ece_equal_mass", "Calibration error (equal-size groups of predictions)"},
+      {"determinism_max_abs_diff", "Largest difference between repeated runs on the same input"},
+      {"invalid_input_silent_rate", "Share of invalid inputs accepted without complaint"},
+      {"ood_auroc", "Ability to tell unfamiliar inputs from familiar ones"},
+      {"monotonicity_violation_rate", "Share of rows where the score moves the wrong way"},
+      {"perturbation_flip_rate", "Share of decisions changed by slight input noise"},
+      {"latency_mean_ms", "Average response time"},
+      {"latency_p50_ms", "Typical response time (median)"},
+      {"latency_p90_ms", "Response time that 90% of requests beat"},
+      {"latency_p95_ms", "Response time that 95% of requests beat"},
+      {"latency_p99_ms", "Response time that 99% of requests beat"},
+      {"latency_p999_ms", "Response time that 99.9% of requests beat"},
+      {"throughput_samples_per_s", "Throughput: inputs processed per second"},
+      {"peak_memory_mb", "Extra memory used while running"},
+      {"model_parameters", "Number of model parameters"},
+      {"model_size_mb", "Size of the model file"},
+      {"flops_per_sample", "Computation per input (floating-point operations)"},
+      {"energy_per_inference_mj", "Energy per prediction"},
+      {"energy_per_1000_inferences_wh", "Energy per 1,000 predictions"},
+      {"inferences_per_joule", "Predictions per joule of energy"},
+      {"average_power_w", "Average power draw while running"},
+      {"carbon_per_1000_inferences_g", "Carbon emissions per 1,000 predictions"},
+      {"sci_per_inference_g", "Software carbon intensity per prediction (SCI)"},
+      {"selection_rate", "Share of people given the favourable outcome"},
+      {"disparate_impact_ratio",
+       "Favourable-outcome rate of the least favoured group relative to the reference group"},
+      {"demographic_parity_difference", "Gap in favourable-outcome rates between groups"},
+      {"demographic_parity_ratio", "Lowest over highest favourable-outcome rate of the groups"},
+      {"equal_opportunity_difference", "Gap between groups in finding the deserving cases"},
+      {"equalized_odds_difference", "Largest gap between groups in right and wrong approvals"},
+      {"average_odds_difference", "Average gap between groups in right and wrong approvals"},
+      {"false_positive_rate_difference", "Gap between groups in wrong approvals"},
+      {"false_negative_rate_difference", "Gap between groups in wrong refusals"},
+      {"predictive_parity_difference", "Gap between groups in how often an approval is right"},
+      {"accuracy_difference", "Gap in accuracy between groups"},
+      {"group_accuracy_min", "Accuracy of the worst-served group"},
+      {"theil_index", "Inequality of outcomes across individuals (Theil index)"},
+  };
+  const auto it = kNames.find(metric);
+  if (it != kNames.end()) return it->second;
+  std::string s = metric;
+  std::replace(s.begin(), s.end(), '_', ' ');
+  return s;
+}
 
 std::string FormatNumber(double v) {
   if (!std::isfinite(v)) return std::isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf");

@@ -10,6 +10,10 @@
 
 namespace greenlight {
 
+// A metric's plain-language name for readers who are not engineers ("Accuracy: share of correct
+// predictions"); a metric without one is its id with spaces.
+std::string PlainName(const std::string& metric);
+
 // Four significant digits keep ratios (0.8832) and milliseconds (1.234) readable alike; "nan",
 // "inf", "-inf" for non-finite values.
 std::string FormatNumber(double v);

@@ -76,7 +76,9 @@ std::unique_ptr<Reporter> ReporterRegistry::Make(std::string_view name,
 void RegisterBuiltinReporters(ReporterRegistry& registry) {
   registry.Register(
       "console", "the summary table (the default)",
-      [](const ReporterOptions& o) { return std::make_unique<ConsoleReporter>(o.color); },
+      [](const ReporterOptions& o) {
+        return std::make_unique<ConsoleReporter>(o.color, o.explain);
+      },
       "report.txt");
   registry.Register(
       "json", "the in-toto statement, byte for byte what report.json holds",

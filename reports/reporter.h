@@ -27,14 +27,17 @@ class Reporter {
 };
 
 // The summary table printed to stdout. `color` adds ANSI colours to statuses (callers decide from
-// isatty and NO_COLOR).
+// isatty and NO_COLOR); `explain` adds, under the table, what each metric measures in plain
+// words (`show`, for readers who are not engineers).
 class ConsoleReporter final : public Reporter {
  public:
-  explicit ConsoleReporter(bool color = false) : color_(color) {}
+  explicit ConsoleReporter(bool color = false, bool explain = false)
+      : color_(color), explain_(explain) {}
 
  private:
   std::string DoRender(const Report& report) const override;
   bool color_;
+  bool explain_;
 };
 
 // report.json: the in-toto Statement, byte for byte what SerializeStatement gives.
@@ -45,7 +48,8 @@ class JsonReporter final : public Reporter {
 
 // What a caller knows about where the rendering goes and where the report came from.
 struct ReporterOptions {
-  bool color = false;  // ANSI colours are welcome (a terminal without NO_COLOR).
+  bool color = false;    // ANSI colours are welcome (a terminal without NO_COLOR).
+  bool explain = false;  // The console table says what each metric measures in plain words.
   // What was checked of the report's signature, said by the formats meant to be filed or shown
   // (markdown, junit, sarif), e.g. "verified with key 3f2a…" or "NOT CHECKED (no --pubkey
   // given)"; empty says nothing (a report.json just written by audit).

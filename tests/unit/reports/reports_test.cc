@@ -249,6 +249,13 @@ BOOST_AUTO_TEST_CASE(console_table_states_levels_and_marks_estimates) {
   BOOST_TEST(text.find("[6.25, 25] 90%") != std::string::npos, text);
   BOOST_TEST(text.find("~ estimated, not measured: estimate:cpu-time\n") != std::string::npos,
              text);
+  BOOST_TEST(text.find("What the metrics measure") == std::string::npos, text);
+  // `show` explains each metric once, in plain words.
+  text = gl::ConsoleReporter(false, /*explain=*/true).Render(r);
+  BOOST_TEST(
+      text.find("What the metrics measure:\n"
+                "  accuracy  Accuracy: share of correct predictions\n\n") != std::string::npos,
+      text);
 }
 
 BOOST_AUTO_TEST_CASE(audited_rows_sentence_and_selection_round_trip) {

@@ -185,3 +185,39 @@ BOOST_AUTO_TEST_CASE(compare_results_show_reference_and_model_side_by_side) {
   BOOST_TEST(lat.find("M411.0 216.0V143.3H553.0V216.0Z") != std::string::npos, lat);
   BOOST_TEST(lat.find("whisker") == std::string::npos, lat);
 }
+
+// The README's picture: the demo audit's page (a real report of criteria/demo.yaml) as headless
+// Chromium draws it, written to <build>/docs/report-html.png; docs/images/report-html.png is a
+// copy. The PNG must be a 1000 x 1300 image (IHDR, big-endian) with content: a blank page of that
+// size compresses to a few kilobytes.
+BOOST_AUTO_TEST_CASE(the_demo_page_screenshot_for_the_readme) {
+  const std::string chromium = GREENLIGHT_CHROMIUM_EXECUTABLE;
+  if (chromium.empty() || chromium.find("NOTFOUND") != std::string::npos) {
+    BOOST_TEST_MESSAGE("chromium not installed: no screenshot");
+    return;
+  }
+  const gl::Report report = gl::FromStatement(nlohmann::json::parse(
+      t::ReadText(t::SourceDir() / "tests" / "unit" / "reports" / "data" / "demo_report.json")));
+  t::TempDir tmp;
+  t::WriteText(tmp / "report.html", gl::BuiltinReporters().Make("html", {})->Render(report));
+  const std::filesystem::path png = std::filesystem::path(GREENLIGHT_DOCS_OUT) / "report-html.png";
+  std::filesystem::create_directories(png.parent_path());
+  std::filesystem::remove(png);
+  const auto r = t::RunShell(t::Quote(chromium) +
+                             " --headless --no-sandbox --disable-gpu --hide-scrollbars"
+                             " --window-size=1000,1300 --screenshot=" +
+                             t::Quote(png) + " 'file://" + (tmp / "report.html").string() + "'");
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  const std::string bytes = t::ReadText(png);
+  BOOST_REQUIRE(bytes.size() > 24);
+  BOOST_TEST(bytes.substr(0, 8) == std::string("\x89PNG\r\n\x1a\n", 8));
+  auto be32 = [&](size_t at) {
+    uint32_t v = 0;
+    for (size_t i = 0; i < 4; ++i) v = v << 8 | static_cast<unsigned char>(bytes[at + i]);
+    return v;
+  };
+  BOOST_TEST(bytes.substr(12, 4) == "IHDR");
+  BOOST_TEST(be32(16) == 1000u);
+  BOOST_TEST(be32(20) == 1300u);
+  BOOST_TEST(bytes.size() > 50000u, bytes.size());
+}
