@@ -1,5 +1,5 @@
-// Validation of real reports against the published schema (schemas/report.schema.json), shared by
-// every test that runs the CLI.
+// Validation of real documents against the published JSON Schemas (schemas/), shared by the
+// tests: reports (schemas/report.schema.json), partials, SARIF.
 #pragma once
 
 #include <filesystem>
@@ -13,9 +13,11 @@
 
 namespace greenlight::testing {
 
-// Empty when `doc` is valid; otherwise every violation, separated by "; ".
-inline std::string ReportSchemaErrors(const nlohmann::json& doc) {
-  std::ifstream in(std::filesystem::path(GREENLIGHT_SOURCE_DIR) / "schemas" / "report.schema.json");
+// Empty when `doc` is valid against the JSON Schema in `schema_file`; otherwise every violation,
+// separated by "; ".
+inline std::string SchemaErrors(const std::filesystem::path& schema_file,
+                                const nlohmann::json& doc) {
+  std::ifstream in(schema_file);
   const nlohmann::json schema_doc = nlohmann::json::parse(in);
   valijson::Schema schema;
   valijson::SchemaParser parser;
@@ -29,6 +31,12 @@ inline std::string ReportSchemaErrors(const nlohmann::json& doc) {
   valijson::ValidationResults::Error e;
   while (results.popError(e)) why += e.description + "; ";
   return why.empty() ? "invalid" : why;
+}
+
+// The same against schemas/report.schema.json.
+inline std::string ReportSchemaErrors(const nlohmann::json& doc) {
+  return SchemaErrors(
+      std::filesystem::path(GREENLIGHT_SOURCE_DIR) / "schemas" / "report.schema.json", doc);
 }
 
 }  // namespace greenlight::testing

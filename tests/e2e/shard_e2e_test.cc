@@ -13,10 +13,6 @@
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <nlohmann/json.hpp>
-#include <valijson/adapters/nlohmann_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
-#include <valijson/validator.hpp>
 
 #include "tests/e2e/shard_fixtures.h"
 #include "tests/report_schema.h"
@@ -56,19 +52,7 @@ std::string FashionCriteria() {
 }
 
 std::string PartialSchemaErrors(const json& doc) {
-  const json schema_doc = ReadJson(t::SourceDir() / "schemas" / "partial.schema.json");
-  valijson::Schema schema;
-  valijson::SchemaParser parser;
-  valijson::adapters::NlohmannJsonAdapter schema_adapter(schema_doc);
-  parser.populateSchema(schema_adapter, schema);
-  valijson::Validator validator;
-  valijson::ValidationResults results;
-  valijson::adapters::NlohmannJsonAdapter target(doc);
-  if (validator.validate(schema, target, &results)) return "";
-  std::string why;
-  valijson::ValidationResults::Error e;
-  while (results.popError(e)) why += e.description + "; ";
-  return why.empty() ? "invalid" : why;
+  return t::SchemaErrors(t::SourceDir() / "schemas" / "partial.schema.json", doc);
 }
 
 // Audits `criteria` as `shards` shards into DIR/<i>/partial.json and merges them into DIR/merged.

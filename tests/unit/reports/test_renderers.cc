@@ -6,15 +6,12 @@
 #define BOOST_TEST_MODULE reports_renderers
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
-#include <valijson/adapters/nlohmann_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
-#include <valijson/validator.hpp>
 
 #include "core/error.h"
 #include "reports/report.h"
 #include "reports/report_text.h"
 #include "reports/reporter.h"
+#include "tests/report_schema.h"
 #include "tests/test_util.h"
 
 namespace gl = greenlight;
@@ -31,22 +28,6 @@ gl::Report Fixed() {
 std::string Render(const std::string& format, const gl::Report& report,
                    const std::string& signature = "") {
   return gl::BuiltinReporters().Make(format, {.signature = signature})->Render(report);
-}
-
-std::string SchemaErrors(const std::filesystem::path& schema_file, const nlohmann::json& doc) {
-  const nlohmann::json schema_doc = nlohmann::json::parse(t::ReadText(schema_file));
-  valijson::Schema schema;
-  valijson::SchemaParser parser;
-  valijson::adapters::NlohmannJsonAdapter schema_adapter(schema_doc);
-  parser.populateSchema(schema_adapter, schema);
-  valijson::Validator validator;
-  valijson::ValidationResults results;
-  valijson::adapters::NlohmannJsonAdapter target(doc);
-  if (validator.validate(schema, target, &results)) return "";
-  std::string why;
-  valijson::ValidationResults::Error e;
-  while (results.popError(e)) why += e.description + "; ";
-  return why.empty() ? "invalid" : why;
 }
 
 const std::filesystem::path kSarifSchema =
@@ -135,7 +116,7 @@ BOOST_AUTO_TEST_CASE(the_junit_xsd_rejects_what_consumers_would_reject) {
 
 BOOST_AUTO_TEST_CASE(sarif_is_valid_and_locates_every_criterion_that_did_not_pass) {
   const nlohmann::json sarif = nlohmann::json::parse(Render("sarif", Fixed(), "verified"));
-  const std::string why = SchemaErrors(kSarifSchema, sarif);
+  const std::string why = t::SchemaErrors(kSarifSchema, sarif);
   BOOST_TEST(why.empty(), why);
   BOOST_TEST(sarif["version"] == "2.1.0");
   const auto& run = sarif["runs"][0];
@@ -175,11 +156,11 @@ BOOST_AUTO_TEST_CASE(the_sarif_schema_rejects_missing_required_properties) {
     nlohmann::json bad = good;
     const nlohmann::json::json_pointer p(pointer);
     bad[p.parent_pointer()].erase(p.back());
-    BOOST_TEST(!SchemaErrors(kSarifSchema, bad).empty(), pointer);
+    BOOST_TEST(!t::SchemaErrors(kSarifSchema, bad).empty(), pointer);
   }
   nlohmann::json bad_line = good;
   bad_line["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] = 0;
-  BOOST_TEST(!SchemaErrors(kSarifSchema, bad_line).empty());
+  BOOST_TEST(!t::SchemaErrors(kSarifSchema, bad_line).empty());
 }
 
 BOOST_AUTO_TEST_CASE(the_criterion_line_round_trips_and_old_reports_stay_byte_identical) {
