@@ -3,8 +3,10 @@
 // plain-language metric names, and charts drawn from the result details.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "core/stats.h"
@@ -385,19 +387,27 @@ std::string CompareChart(const ReportResult& r, const std::string& id) {
   if (model && (reference = number(d, "reference_accuracy"))) {
     what = "accuracy";
     declared = !d.contains("paired_table");
-    const auto rows = number(d, "rows");
-    const nlohmann::json* t = d.contains("paired_table") ? &d["paired_table"] : nullptr;
-    if (rows && *rows >= 1 && t != nullptr && number(*t, "both_correct") &&
-        number(*t, "model_only_correct") && number(*t, "reference_only_correct")) {
-      const auto n = static_cast<int64_t>(*rows);
-      const auto both = static_cast<int64_t>(*number(*t, "both_correct"));
-      const auto m = both + static_cast<int64_t>(*number(*t, "model_only_correct"));
-      const auto f = both + static_cast<int64_t>(*number(*t, "reference_only_correct"));
-      const double level = r.interval ? r.interval->level : 0.95;
-      if (m <= n && f <= n && both >= 0 && m >= 0 && f >= 0) {
-        model_ci = stats::WilsonInterval(m, n, level);
-        reference_ci = stats::WilsonInterval(f, n, level);
+    // Whiskers only from counts that make sense (a report read from a file may hold anything).
+    auto count = [](const nlohmann::json& j, const char* key) -> std::optional<int64_t> {
+      if (!j.is_object() || !j.contains(key) || !j[key].is_number_integer()) return std::nullopt;
+      if (j[key].is_number_unsigned()) {
+        const uint64_t v = j[key].get<uint64_t>();
+        return v <= (uint64_t{1} << 53) ? std::optional<int64_t>(static_cast<int64_t>(v))
+                                        : std::nullopt;
       }
+      const int64_t v = j[key].get<int64_t>();
+      return v >= 0 && v <= (int64_t{1} << 53) ? std::optional<int64_t>(v) : std::nullopt;
+    };
+    const nlohmann::json empty = nlohmann::json::object();
+    const nlohmann::json& t = d.contains("paired_table") ? d["paired_table"] : empty;
+    const auto n = count(d, "rows"), both = count(t, "both_correct");
+    const auto model_only = count(t, "model_only_correct");
+    const auto reference_only = count(t, "reference_only_correct");
+    const double level = r.interval ? r.interval->level : 0.95;
+    if (n && both && model_only && reference_only && *n >= 1 && level > 0 && level < 1 &&
+        *both + *model_only <= *n && *both + *reference_only <= *n) {
+      model_ci = stats::WilsonInterval(*both + *model_only, *n, level);
+      reference_ci = stats::WilsonInterval(*both + *reference_only, *n, level);
     }
   } else if ((model = number(d, "model_latency_ms")) &&
              (reference = number(d, "reference_latency_ms"))) {
