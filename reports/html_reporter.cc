@@ -263,7 +263,7 @@ std::string ReliabilityChart(const ReportResult& r, const std::string& id) {
   chart.Axes(Ticks(0, 1, 5), Ticks(0, 1, 4), "stated confidence", "actual accuracy");
   std::string d;
   for (const auto& b : r.details["reliability_diagram"]) {
-    if (!b.is_object() || b.value("count", 0) <= 0) continue;
+    if (!b.is_object() || !(b.value("count", 0.0) > 0)) continue;
     const double lo = b.value("lower", 0.0), hi = b.value("upper", 0.0);
     const double acc = b.value("accuracy", 0.0);
     d += "M" + N(chart.x()(lo)) + " " + N(kH - kBottom) + "V" + N(chart.y()(acc)) + "H" +

@@ -221,3 +221,22 @@ BOOST_AUTO_TEST_CASE(the_demo_page_screenshot_for_the_readme) {
   BOOST_TEST(be32(20) == 1300u);
   BOOST_TEST(bytes.size() > 50000u, bytes.size());
 }
+
+// A reliability bin whose count no int can hold (a hand-edited report): the chart compares it as a
+// number, never converts it (a conversion was undefined behaviour, found by fuzz_show_json).
+BOOST_AUTO_TEST_CASE(a_bin_count_beyond_any_integer_is_compared_not_converted) {
+  gl::Report report = WithCharts();
+  report.results[2].details["reliability_diagram"] = {
+      {{"lower", 0.6}, {"upper", 0.8}, {"accuracy", 0.65}, {"count", 1.00889e22}},
+      {{"lower", 0.8}, {"upper", 1.0}, {"accuracy", 0.95}, {"count", -1e300}}};
+  const std::string html = gl::BuiltinReporters().Make("html", {})->Render(report);
+  // The first bin is drawn (accuracy 0.65: y = 216 - 200 x 0.65 = 86), the second (a negative
+  // count) is not (0.95 would be y 26).
+  std::string chart;
+  for (const auto& svg : Svgs(html)) {
+    if (svg.find("Reliability diagram") != std::string::npos) chart = svg;
+  }
+  BOOST_REQUIRE(!chart.empty());
+  BOOST_TEST(chart.find("V86.0") != std::string::npos, chart);
+  BOOST_TEST(chart.find("V26.0") == std::string::npos, chart);
+}
