@@ -76,6 +76,15 @@ void CheckCriteriaAgainstData(const CriteriaFile& criteria, const AuditorRegistr
   }
 }
 
+CriterionOutcome NewOutcome(const Criterion& criterion, const AuditorRegistry& registry) {
+  const MetricSpec& spec = *registry.FindMetric(criterion.metric);
+  CriterionOutcome r;
+  r.criterion = criterion;
+  r.concern = spec.concern;
+  r.unit = spec.unit;
+  return r;
+}
+
 void FinalizeCriterion(const CriteriaFile& criteria, size_t index, const Metric& metric,
                        const MetricStats& stats, ProgressSink* progress, CriterionOutcome& r) {
   const Criterion& c = criteria.criteria.at(index);
@@ -232,10 +241,7 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
   for (size_t i = 0; i < criteria.criteria.size(); ++i) {
     const Criterion& c = criteria.criteria[i];
     const MetricSpec& spec = *registry.FindMetric(c.metric);
-    CriterionOutcome r;
-    r.criterion = c;
-    r.concern = spec.concern;
-    r.unit = spec.unit;
+    CriterionOutcome r = NewOutcome(c, registry);
     const auto t0 = std::chrono::steady_clock::now();
     if (options.progress != nullptr) options.progress->Update(c.id, "starting", 0.0);
     const AuditPlan::Item* planned = plan.ItemOf(i);

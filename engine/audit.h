@@ -96,6 +96,9 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
 void CheckCriteriaAgainstData(const CriteriaFile& criteria, const AuditorRegistry& registry,
                               const Dataset& dataset);
 
+// A criterion's outcome before it is measured: the criterion with its metric's concern and unit.
+CriterionOutcome NewOutcome(const Criterion& criterion, const AuditorRegistry& registry);
+
 // Finalizes criterion `index`'s statistics, as merged from its work, and judges the measurement
 // into `r` (measurement, unit, status, message): what RunAudit does after the work has run, and
 // what `greenlight merge` does with the merged statistics of a sharded audit. Throws what

@@ -335,11 +335,7 @@ AuditOutcome MergePartials(const CriteriaFile& criteria, const AuditorRegistry& 
   std::vector<JudgedCriterion> judged;
   for (size_t i = 0; i < criteria.criteria.size(); ++i) {
     const Criterion& c = criteria.criteria[i];
-    const MetricSpec& spec = *registry.FindMetric(c.metric);
-    CriterionOutcome r;
-    r.criterion = c;
-    r.concern = spec.concern;
-    r.unit = spec.unit;
+    CriterionOutcome r = NewOutcome(c, registry);
     try {
       const Metric* metric = FindFrameworkMetric(registry, c.metric);
       if (metric == nullptr) throw RuntimeError("metric '" + c.metric + "' cannot be merged");
