@@ -44,41 +44,45 @@ bool IsTemporaryOf(const std::string& file, const std::string& name) {
   return file.size() == prefix.size() + 6 && file.compare(0, prefix.size(), prefix) == 0;
 }
 
-// Publishes report.json (and report.dsse.json when `envelope` is given, and the `renderings`,
-// {file name, content}) in `out_dir` so that a reader, or a run killed at any instant, never
+// Publishes `name` (report.json, or a shard's partial.json) and, when `envelope` is given, its
+// DSSE envelope (report.dsse.json, partial.dsse.json), and the `renderings` ({file name,
+// content}), in `out_dir` so that a reader, or a run killed at any instant, never
 // leaves a report beside an envelope that does not sign it or a rendering of another run: all
 // are written and fsynced as temporaries first, the old envelope and renderings are removed, then
 // the report and the new files are renamed into place. Concurrent audits writing the same folder
 // are serialised by a lock file, and temporaries left by killed runs are removed under it.
-void PublishReport(const std::filesystem::path& out_dir, const std::string& statement,
-                   const std::optional<std::string>& envelope,
+void PublishReport(const std::filesystem::path& out_dir, const std::string& name,
+                   const std::string& statement, const std::optional<std::string>& envelope,
                    const std::vector<std::pair<std::string, std::string>>& renderings) {
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
   if (ec) throw RuntimeError(out_dir.string() + ": cannot create directory: " + ec.message());
   const FileLock lock(out_dir / ".greenlight.lock");
-  // Every file an audit may publish besides report.json: these are replaced or removed.
-  std::vector<std::string> published = {"report.dsse.json"};
-  for (const auto& format : BuiltinReporters().names()) {
-    if (WrittenAsFile(format)) published.push_back(BuiltinReporters().FileName(format));
+  // Every file an audit may publish besides `name`: these are replaced or removed.
+  const std::string envelope_name = name.substr(0, name.rfind(".json")) + ".dsse.json";
+  std::vector<std::string> published = {envelope_name};
+  if (name == "report.json") {
+    for (const auto& format : BuiltinReporters().names()) {
+      if (WrittenAsFile(format)) published.push_back(BuiltinReporters().FileName(format));
+    }
   }
   for (const auto& entry : std::filesystem::directory_iterator(out_dir, ec)) {
     const std::string file = entry.path().filename().string();
-    bool temporary = IsTemporaryOf(file, "report.json");
+    bool temporary = IsTemporaryOf(file, name);
     for (const auto& name : published) temporary = temporary || IsTemporaryOf(file, name);
     if (temporary) std::filesystem::remove(entry.path(), ec);
   }
-  const auto report_path = out_dir / "report.json";
-  // {temporary, final path}, report.json first.
+  const auto report_path = out_dir / name;
+  // {temporary, final path}, `name` first.
   std::vector<std::pair<std::filesystem::path, std::filesystem::path>> temporaries;
   auto discard = [&] {
     for (const auto& t : temporaries) std::filesystem::remove(t.first, ec);
   };
   try {
-    temporaries.emplace_back(WriteTemporaryFile(out_dir, "report.json", statement), report_path);
+    temporaries.emplace_back(WriteTemporaryFile(out_dir, name, statement), report_path);
     if (envelope) {
-      temporaries.emplace_back(WriteTemporaryFile(out_dir, "report.dsse.json", *envelope),
-                               out_dir / "report.dsse.json");
+      temporaries.emplace_back(WriteTemporaryFile(out_dir, envelope_name, *envelope),
+                               out_dir / envelope_name);
     }
     for (const auto& [name, content] : renderings) {
       temporaries.emplace_back(WriteTemporaryFile(out_dir, name, content), out_dir / name);
@@ -138,7 +142,7 @@ int ReportWriter::Write(const CriteriaFile& criteria, const AuditOutcome& outcom
     renderings.emplace_back(BuiltinReporters().FileName(f),
                             BuiltinReporters().Make(f, {.signature = signature})->Render(report));
   }
-  PublishReport(out_dir, statement, envelope, renderings);
+  PublishReport(out_dir, "report.json", statement, envelope, renderings);
   std::cout << reporter->Render(report);
   // Where the files went: below the table, or on stderr when stdout carries a machine format.
   const bool console = stdout_format == "console";
@@ -154,6 +158,14 @@ int ReportWriter::Write(const CriteriaFile& criteria, const AuditOutcome& outcom
     }
   }
   return static_cast<int>(ExitCodeFor(outcome.verdict));
+}
+
+std::optional<std::string> ReportWriter::PublishPartial(const std::string& partial) const {
+  std::optional<std::string> envelope;
+  if (key_) envelope = SerializeEnvelope(SignEnvelope(kPartialPayloadType, partial, *key_));
+  PublishReport(args_.out, "partial.json", partial, envelope, {});
+  if (!key_) return std::nullopt;
+  return key_->PublicKey().KeyId();
 }
 
 void AddReportOutputOptions(CLI::App& cmd, ReportOutputArgs& args) {
@@ -200,9 +212,6 @@ int RunAuditCommand(const AuditArgs& args, const GlobalOptions& global) {
     throw InputError("--shard-count and --time-on-shard need --shard");
   }
   if (shard) {
-    if (!args.output.key.empty()) {
-      throw InputError("--key: a partial is not signed; sign the merged report (merge --key)");
-    }
     if (args.time_on_shard < 0 || args.time_on_shard >= shard->count) {
       throw InputError("--time-on-shard " + std::to_string(args.time_on_shard) + " is outside 0.." +
                        std::to_string(shard->count - 1));
@@ -235,12 +244,16 @@ int RunAuditCommand(const AuditArgs& args, const GlobalOptions& global) {
     // A shard judges nothing: its partial is complete, whatever its criteria got, and the merge
     // decides the verdict.
     // Compact JSON: per-row statistics (ROC AUC) make partials grow with the rows.
-    const std::filesystem::path path = std::filesystem::path(args.output.out) / "partial.json";
-    WriteFileAtomic(path,
-                    PartialToJson(criteria, outcome, *shard, args.time_on_shard).dump() + "\n");
-    std::cout << "partial: " << path.string() << " (shard " << ShardName(*shard) << ", rows ["
-              << outcome.shard_rows.begin << ", " << outcome.shard_rows.end << ") of "
-              << outcome.dataset.rows << ")\n";
+    const std::filesystem::path out_dir(args.output.out);
+    const std::optional<std::string> keyid = writer.PublishPartial(
+        PartialToJson(criteria, outcome, *shard, args.time_on_shard, out_dir).dump() + "\n");
+    std::cout << "partial: " << (out_dir / "partial.json").string() << " (shard "
+              << ShardName(*shard) << ", rows [" << outcome.shard_rows.begin << ", "
+              << outcome.shard_rows.end << ") of " << outcome.dataset.rows << ")\n";
+    if (keyid) {
+      std::cout << "signed: " << (out_dir / "partial.dsse.json").string() << " (keyid " << *keyid
+                << ")\n";
+    }
     return static_cast<int>(ExitCode::kPass);
   }
   return writer.Write(criteria, outcome, global);

@@ -40,18 +40,7 @@ void TerminalProgress::Clear() {
 }
 
 std::string ReportPath(const std::filesystem::path& file, const std::filesystem::path& base) {
-  const std::filesystem::path to = std::filesystem::absolute(file).lexically_normal();
-  const std::filesystem::path from = std::filesystem::absolute(base).lexically_normal();
-  // Files that share no folder but the root are in unrelated trees: a relative path would only
-  // spell the absolute one with "../" in front.
-  auto a = to.begin(), b = from.begin();
-  int shared = 0;
-  for (; a != to.end() && b != from.end() && *a == *b; ++a, ++b) {
-    if (!a->empty() && *a != to.root_path()) ++shared;
-  }
-  const std::filesystem::path rel = to.lexically_relative(from);
-  if (shared == 0 || rel.empty()) return to.filename().string();
-  return rel.string();
+  return PortablePath(file, base);
 }
 
 Report::Dataset DatasetReport(const DatasetInfo& info, const std::filesystem::path& criteria_dir) {

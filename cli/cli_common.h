@@ -98,6 +98,10 @@ class ReportWriter {
   // DIR, prints the stdout format, and returns the exit code of the verdict.
   int Write(const CriteriaFile& criteria, const AuditOutcome& outcome,
             const GlobalOptions& global) const;
+  // Publishes a shard's partial (audit --shard) as DIR/partial.json and, with a key, its DSSE
+  // envelope DIR/partial.dsse.json (payload type kPartialPayloadType), as a pair in the way
+  // Write publishes a report. Returns the signing key's id, or nullopt without a key.
+  std::optional<std::string> PublishPartial(const std::string& partial) const;
 
  private:
   ReportOutputArgs args_;

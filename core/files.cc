@@ -206,4 +206,20 @@ TextPosition PositionOf(std::string_view text, size_t offset) {
   return pos;
 }
 
+std::string PortablePath(const std::filesystem::path& file, const std::filesystem::path& base,
+                         UnrelatedTree unrelated) {
+  const std::filesystem::path to = std::filesystem::absolute(file).lexically_normal();
+  const std::filesystem::path from = std::filesystem::absolute(base).lexically_normal();
+  auto a = to.begin(), b = from.begin();
+  int shared = 0;
+  for (; a != to.end() && b != from.end() && *a == *b; ++a, ++b) {
+    if (!a->empty() && *a != to.root_path()) ++shared;
+  }
+  const std::filesystem::path rel = to.lexically_relative(from);
+  if (shared == 0 || rel.empty()) {
+    return unrelated == UnrelatedTree::kAbsolute ? to.string() : to.filename().string();
+  }
+  return rel.string();
+}
+
 }  // namespace greenlight

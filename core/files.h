@@ -58,6 +58,17 @@ class FileLock {
 // U+10FFFF). Returns the byte offset of the first invalid sequence, or npos when valid.
 size_t FindInvalidUtf8(std::string_view text);
 
+// How PortablePath names a file that shares no folder with `base` but the root (another tree,
+// such as /usr/share/...): by its file name alone (a report, which names files for people and
+// identifies them by digest), or by its absolute path (a record that must find the file again).
+enum class UnrelatedTree { kFileName, kAbsolute };
+
+// `file` as a path relative to the folder `base` (both made absolute against the working
+// directory first), so that what is written about a file stays true when the tree moves: e.g.
+// "../models/cnn.pt" rather than a chain of "../" up to the root.
+std::string PortablePath(const std::filesystem::path& file, const std::filesystem::path& base,
+                         UnrelatedTree unrelated = UnrelatedTree::kFileName);
+
 // 1-based line and column (in bytes) of byte `offset` in `text`.
 struct TextPosition {
   size_t line = 1;

@@ -5,8 +5,10 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/files.h"
 #include "core/json_limits.h"
 #include "datasets/sampling.h"
+#include "engine/plan.h"
 #include "engine/verdict.h"
 
 namespace greenlight {
@@ -26,32 +28,40 @@ std::string_view ShardingName(Sharding s) {
   return "unsplittable";
 }
 
-json ModelToJson(const ModelInfo& m) {
-  return {{"path", std::filesystem::absolute(m.path).lexically_normal().string()},
-          {"sha256", m.sha256},
-          {"size_bytes", m.size_bytes},
-          {"parameters", m.parameters},
-          {"format", m.format},
-          {"device", m.device}};
+// Paths in a partial are relative to the partial's own folder when the two share one below the
+// root (a shared file system mounted elsewhere on another node keeps them true), else absolute.
+std::string PathFrom(const std::filesystem::path& file, const std::filesystem::path& partial_dir) {
+  return PortablePath(file, partial_dir, UnrelatedTree::kAbsolute);
 }
 
-ModelInfo ModelFromJson(const json& j) {
+// A path read from the partial at `partial_file`, resolved against its folder.
+std::filesystem::path PathIn(const std::filesystem::path& partial_file,
+                             const std::string& recorded) {
+  const std::filesystem::path p(recorded);
+  if (p.is_absolute()) return p;
+  return (std::filesystem::absolute(partial_file).parent_path() / p).lexically_normal();
+}
+
+json ModelToJson(const ModelInfo& m, const std::filesystem::path& dir) {
+  return {{"path", PathFrom(m.path, dir)}, {"sha256", m.sha256}, {"size_bytes", m.size_bytes},
+          {"parameters", m.parameters},    {"format", m.format}, {"device", m.device}};
+}
+
+ModelInfo ModelFromJson(const json& j, const std::filesystem::path& partial_file) {
   ModelInfo m;
-  m.path = j.at("path").get<std::string>();
+  m.path = PathIn(partial_file, j.at("path").get<std::string>());
   m.sha256 = j.at("sha256").get<std::string>();
-  m.size_bytes = j.at("size_bytes").get<int64_t>();
-  m.parameters = j.at("parameters").get<int64_t>();
+  m.size_bytes = JsonInteger<int64_t>(j.at("size_bytes"), "model.size_bytes");
+  m.parameters = JsonInteger<int64_t>(j.at("parameters"), "model.parameters");
   m.format = j.at("format").get<std::string>();
   m.device = j.at("device").get<std::string>();
   return m;
 }
 
-json DatasetToJson(const DatasetInfo& d) {
+json DatasetToJson(const DatasetInfo& d, const std::filesystem::path& dir) {
   json files = json::array();
   for (const DatasetFile& f : d.files) {
-    files.push_back({{"path", std::filesystem::absolute(f.path).lexically_normal().string()},
-                     {"sha256", f.sha256},
-                     {"role", f.role}});
+    files.push_back({{"path", PathFrom(f.path, dir)}, {"sha256", f.sha256}, {"role", f.role}});
   }
   json strata = json::array();
   for (const StratumDraw& s : d.selection.strata) {
@@ -70,11 +80,11 @@ json DatasetToJson(const DatasetInfo& d) {
           {"files", files}};
 }
 
-DatasetInfo DatasetFromJson(const json& j) {
+DatasetInfo DatasetFromJson(const json& j, const std::filesystem::path& partial_file) {
   DatasetInfo d;
   d.format = j.at("format").get<std::string>();
-  d.rows = j.at("rows").get<int64_t>();
-  d.total_rows = j.at("total_rows").get<int64_t>();
+  d.rows = JsonInteger<int64_t>(j.at("rows"), "dataset.rows");
+  d.total_rows = JsonInteger<int64_t>(j.at("total_rows"), "dataset.total_rows");
   const json& s = j.at("selection");
   const std::string method = s.at("method").get<std::string>();
   bool known = false;
@@ -87,16 +97,17 @@ DatasetInfo DatasetFromJson(const json& j) {
   }
   if (!known) throw InputError("dataset.selection.method '" + method + "' is unknown");
   d.selection.from_limit = s.at("from_limit").get<bool>();
-  d.selection.requested = s.at("requested").get<int64_t>();
-  d.selection.seed = s.at("seed").get<uint64_t>();
+  d.selection.requested = JsonInteger<int64_t>(s.at("requested"), "dataset.selection.requested");
+  d.selection.seed = JsonInteger<uint64_t>(s.at("seed"), "dataset.selection.seed");
   for (const json& st : s.at("strata")) {
-    d.selection.strata.push_back({st.at("label").get<int64_t>(),
-                                  st.at("rows_in_file").get<int64_t>(),
-                                  st.at("rows_drawn").get<int64_t>()});
+    d.selection.strata.push_back(
+        {JsonInteger<int64_t>(st.at("label"), "dataset.selection.strata[].label"),
+         JsonInteger<int64_t>(st.at("rows_in_file"), "dataset.selection.strata[].rows_in_file"),
+         JsonInteger<int64_t>(st.at("rows_drawn"), "dataset.selection.strata[].rows_drawn")});
   }
   for (const json& f : j.at("files")) {
-    d.files.push_back({f.at("path").get<std::string>(), f.at("sha256").get<std::string>(),
-                       f.at("role").get<std::string>()});
+    d.files.push_back({PathIn(partial_file, f.at("path").get<std::string>()),
+                       f.at("sha256").get<std::string>(), f.at("role").get<std::string>()});
   }
   return d;
 }
@@ -111,12 +122,12 @@ json EnvironmentToJson(const EnvironmentInfo& e) {
 EnvironmentInfo EnvironmentFromJson(const json& j) {
   EnvironmentInfo e;
   e.cpu_model = j.at("cpu_model").get<std::string>();
-  e.logical_cores = j.at("logical_cores").get<int>();
+  e.logical_cores = JsonInteger<int>(j.at("logical_cores"), "environment.logical_cores");
   e.os = j.at("os").get<std::string>();
   e.hostname = j.at("hostname").get<std::string>();
   e.libtorch_version = j.at("libtorch_version").get<std::string>();
   e.device = j.at("device").get<std::string>();
-  e.threads = j.at("threads").get<int>();
+  e.threads = JsonInteger<int>(j.at("threads"), "environment.threads");
   return e;
 }
 
@@ -163,24 +174,24 @@ std::string Short(const json& value) {
 }  // namespace
 
 json PartialToJson(const CriteriaFile& criteria, const AuditOutcome& outcome,
-                   const ShardSpec& shard, int64_t once_on_shard) {
-  json j = {{"format", kPartialFormat},
-            {"version", kPartialFormatVersion},
-            {"shard",
-             {{"index", shard.index},
-              {"count", shard.count},
-              {"rows", {{"begin", outcome.shard_rows.begin}, {"end", outcome.shard_rows.end}}},
-              {"once_on_shard", once_on_shard}}},
-            {"criteria",
-             {{"path", std::filesystem::absolute(criteria.path).lexically_normal().string()},
-              {"sha256", criteria.sha256}}},
-            {"dataset", DatasetToJson(outcome.dataset)},
-            {"environment", EnvironmentToJson(outcome.environment)},
-            {"seed", outcome.seed},
-            {"started_at", outcome.started_at},
-            {"finished_at", outcome.finished_at}};
-  if (outcome.model) j["model"] = ModelToJson(*outcome.model);
-  if (outcome.reference) j["reference"] = ModelToJson(*outcome.reference);
+                   const ShardSpec& shard, int64_t once_on_shard,
+                   const std::filesystem::path& partial_dir) {
+  json j = {
+      {"format", kPartialFormat},
+      {"version", kPartialFormatVersion},
+      {"shard",
+       {{"index", shard.index},
+        {"count", shard.count},
+        {"rows", {{"begin", outcome.shard_rows.begin}, {"end", outcome.shard_rows.end}}},
+        {"once_on_shard", once_on_shard}}},
+      {"criteria", {{"path", PathFrom(criteria.path, partial_dir)}, {"sha256", criteria.sha256}}},
+      {"dataset", DatasetToJson(outcome.dataset, partial_dir)},
+      {"environment", EnvironmentToJson(outcome.environment)},
+      {"seed", outcome.seed},
+      {"started_at", outcome.started_at},
+      {"finished_at", outcome.finished_at}};
+  if (outcome.model) j["model"] = ModelToJson(*outcome.model, partial_dir);
+  if (outcome.reference) j["reference"] = ModelToJson(*outcome.reference, partial_dir);
   json results = json::array();
   for (const CriterionOutcome& o : outcome.results) {
     json r = {{"id", o.criterion.id},
@@ -226,8 +237,10 @@ PartialSet CheckPartials(const std::vector<PartialFile>& partials) {
                            " differs from " + first.path.string() + "'s " + Short(theirs));
         }
       }
-      const int64_t index = p.json.at("/shard/index"_json_pointer).get<int64_t>();
-      const int64_t count = p.json.at("/shard/count"_json_pointer).get<int64_t>();
+      const int64_t index =
+          JsonInteger<int64_t>(p.json.at("/shard/index"_json_pointer), where + ": shard.index");
+      const int64_t count =
+          JsonInteger<int64_t>(p.json.at("/shard/count"_json_pointer), where + ": shard.count");
       if (count < 1 || count > kMaxShards || index < 0 || index >= count) {
         throw InputError(where + ": shard " + std::to_string(index) + "/" + std::to_string(count) +
                          " is not a shard of " + std::to_string(count));
@@ -239,11 +252,12 @@ PartialSet CheckPartials(const std::vector<PartialFile>& partials) {
                          slot->path.string() + ")");
       }
       slot = &p;
-      const int64_t rows = p.json.at("/dataset/rows"_json_pointer).get<int64_t>();
+      const int64_t rows =
+          JsonInteger<int64_t>(p.json.at("/dataset/rows"_json_pointer), where + ": dataset.rows");
       const RowRange expected = ShardRows(rows, {index, count}, kOutputsBatchRows);
       const json& got = p.json.at("/shard/rows"_json_pointer);
-      if (got.at("begin").get<int64_t>() != expected.begin ||
-          got.at("end").get<int64_t>() != expected.end) {
+      if (JsonInteger<int64_t>(got.at("begin"), where + ": shard.rows.begin") != expected.begin ||
+          JsonInteger<int64_t>(got.at("end"), where + ": shard.rows.end") != expected.end) {
         throw InputError(where + ": shard " + ShardName({index, count}) + " covers rows [" +
                          got.at("begin").dump() + ", " + got.at("end").dump() + "), not [" +
                          std::to_string(expected.begin) + ", " + std::to_string(expected.end) +
@@ -267,19 +281,23 @@ PartialSet CheckPartials(const std::vector<PartialFile>& partials) {
                      std::to_string(partials.size()) + " partials given)");
   }
   try {
-    set.once_on_shard = first.json.at("/shard/once_on_shard"_json_pointer).get<int64_t>();
+    set.once_on_shard = JsonInteger<int64_t>(first.json.at("/shard/once_on_shard"_json_pointer),
+                                             first.path.string() + ": shard.once_on_shard");
     if (set.once_on_shard < 0 || set.once_on_shard >= set.count) {
       throw InputError(first.path.string() + ": once_on_shard " +
                        std::to_string(set.once_on_shard) + " is not a shard of " +
                        std::to_string(set.count));
     }
-    set.criteria_path = first.json.at("/criteria/path"_json_pointer).get<std::string>();
+    set.criteria_path =
+        PathIn(first.path, first.json.at("/criteria/path"_json_pointer).get<std::string>());
     set.criteria_sha256 = first.json.at("/criteria/sha256"_json_pointer).get<std::string>();
     if (first.json.contains("model")) {
-      set.model_path = first.json.at("/model/path"_json_pointer).get<std::string>();
+      set.model_path =
+          PathIn(first.path, first.json.at("/model/path"_json_pointer).get<std::string>());
     }
     if (first.json.contains("reference")) {
-      set.reference_path = first.json.at("/reference/path"_json_pointer).get<std::string>();
+      set.reference_path =
+          PathIn(first.path, first.json.at("/reference/path"_json_pointer).get<std::string>());
     }
   } catch (const json::exception& e) {
     throw InputError(first.path.string() + ": malformed partial: " + JsonErrorText(e));
@@ -298,13 +316,19 @@ AuditOutcome MergePartials(const CriteriaFile& criteria, const AuditorRegistry& 
   AuditOutcome out;
   std::vector<const json*> results;  // Per shard.
   try {
-    if (once.json.contains("model")) out.model = ModelFromJson(once.json.at("model"));
-    if (once.json.contains("reference")) out.reference = ModelFromJson(once.json.at("reference"));
-    out.dataset = DatasetFromJson(once.json.at("dataset"));
     // The node that measured what is measured once (timing, energy) is the report's environment;
-    // each shard's own environment stays in its partial.
-    out.environment = EnvironmentFromJson(once.json.at("environment"));
-    out.seed = once.json.at("seed").get<uint64_t>();
+    // each shard's own environment stays in its partial. A field out of range names the partial.
+    try {
+      if (once.json.contains("model")) out.model = ModelFromJson(once.json.at("model"), once.path);
+      if (once.json.contains("reference")) {
+        out.reference = ModelFromJson(once.json.at("reference"), once.path);
+      }
+      out.dataset = DatasetFromJson(once.json.at("dataset"), once.path);
+      out.environment = EnvironmentFromJson(once.json.at("environment"));
+      out.seed = JsonInteger<uint64_t>(once.json.at("seed"), "seed");
+    } catch (const InputError& e) {
+      throw InputError(once.path.string() + ": " + e.what());
+    }
     out.started_at = once.json.at("started_at").get<std::string>();
     out.finished_at = once.json.at("finished_at").get<std::string>();
     for (const PartialFile* p : set.by_shard) {
@@ -332,14 +356,29 @@ AuditOutcome MergePartials(const CriteriaFile& criteria, const AuditorRegistry& 
     throw InputError("merge: malformed partial: " + JsonErrorText(e));
   }
 
+  // How each criterion shards is the plan's, not the partials' word: a partial claiming "once"
+  // for rows would drop every other shard's rows from the merge.
+  const AuditPlan plan(criteria.criteria, registry);
   std::vector<JudgedCriterion> judged;
   for (size_t i = 0; i < criteria.criteria.size(); ++i) {
     const Criterion& c = criteria.criteria[i];
     CriterionOutcome r = NewOutcome(c, registry);
+    const PartialFile* reading = set.by_shard.front();  // The partial being read, for messages.
     try {
       const Metric* metric = FindFrameworkMetric(registry, c.metric);
-      if (metric == nullptr) throw RuntimeError("metric '" + c.metric + "' cannot be merged");
-      const std::string sharding = (*results.front())[i].at("sharding").get<std::string>();
+      const AuditPlan::Item* item = plan.ItemOf(i);
+      if (metric == nullptr || item == nullptr) {
+        throw RuntimeError("metric '" + c.metric + "' cannot be merged");
+      }
+      const std::string sharding(ShardingName(item->work->sharding()));
+      for (const PartialFile* p : set.by_shard) {
+        reading = p;
+        const json& claimed = p->json.at("results").at(i).at("sharding");
+        if (claimed != sharding) {
+          throw InputError(p->path.string() + ": criterion " + c.id + " is recorded as sharding " +
+                           claimed.dump() + "; its work shards by \"" + sharding + "\"");
+        }
+      }
       // The shards that measured this criterion, in shard order.
       std::vector<size_t> shards;
       if (sharding == "once") {
@@ -351,7 +390,12 @@ AuditOutcome MergePartials(const CriteriaFile& criteria, const AuditorRegistry& 
       std::optional<Status> unmeasured;
       for (size_t k : shards) {
         const json& entry = (*results[k])[i];
+        reading = set.by_shard[k];
         const std::string state = entry.at("state").get<std::string>();
+        if (state != "measured" && state != "elsewhere" && state != "skipped" && state != "error") {
+          throw InputError(reading->path.string() + ": criterion " + c.id + ": state \"" + state +
+                           "\" is not measured, elsewhere, skipped or error");
+        }
         if (state == "measured") {
           // Statistics that do not parse or merge come from a damaged or altered partial: bad
           // input, not a measurement.
@@ -384,6 +428,9 @@ AuditOutcome MergePartials(const CriteriaFile& criteria, const AuditorRegistry& 
       }
     } catch (const InputError&) {
       throw;
+    } catch (const json::exception& e) {
+      throw InputError(reading->path.string() + ": criterion " + c.id +
+                       ": malformed partial: " + JsonErrorText(e));
     } catch (const std::exception& e) {
       r.status = Status::kError;
       r.message = e.what();

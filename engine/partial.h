@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "auditors/auditor.h"
@@ -17,10 +18,16 @@ namespace greenlight {
 
 inline constexpr int kPartialFormatVersion = 1;
 inline constexpr const char* kPartialFormat = "greenlight-partial";
+// The DSSE payload type of a signed partial (audit --shard --key writes DIR/partial.dsse.json).
+inline constexpr std::string_view kPartialPayloadType = "application/vnd.greenlight.partial+json";
 
-// The partial of a sharded audit (RunAudit with AuditOptions::shard).
+// The partial of a sharded audit (RunAudit with AuditOptions::shard), to be written in the folder
+// `partial_dir`: the paths it records (criteria, models, data) are relative to that folder when
+// they share one with it below the root, else absolute; merge resolves them against the folder it
+// reads the partial from.
 nlohmann::json PartialToJson(const CriteriaFile& criteria, const AuditOutcome& outcome,
-                             const ShardSpec& shard, int64_t once_on_shard);
+                             const ShardSpec& shard, int64_t once_on_shard,
+                             const std::filesystem::path& partial_dir);
 
 // One partial as read by `greenlight merge`.
 struct PartialFile {
@@ -32,7 +39,7 @@ struct PartialFile {
 struct PartialSet {
   int64_t count = 0;
   int64_t once_on_shard = 0;
-  std::filesystem::path criteria_path;  // As the shards read it.
+  std::filesystem::path criteria_path;  // As the shards read it, resolved against the partial.
   std::string criteria_sha256;
   std::optional<std::filesystem::path> model_path;      // Absent in black-box mode.
   std::optional<std::filesystem::path> reference_path;  // Absent without a reference model.

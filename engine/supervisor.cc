@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/json_limits.h"
 #include "engine/plan.h"
 
 namespace greenlight {
@@ -53,8 +54,8 @@ ModelInfo InfoFromJson(const json& j) {
   ModelInfo info;
   info.path = j.at("path").get<std::string>();
   info.sha256 = j.at("sha256").get<std::string>();
-  info.size_bytes = j.at("size_bytes").get<int64_t>();
-  info.parameters = j.at("parameters").get<int64_t>();
+  info.size_bytes = JsonInteger<int64_t>(j.at("size_bytes"), "size_bytes");
+  info.parameters = JsonInteger<int64_t>(j.at("parameters"), "parameters");
   info.format = j.at("format").get<std::string>();
   info.device = j.at("device").get<std::string>();
   return info;
@@ -524,7 +525,7 @@ class SupervisedExecutor final : public ModelExecutor {
         if ((*message)["loaded"].contains("reference")) {
           reference_info_ = InfoFromJson((*message)["loaded"]["reference"]);
         }
-        threads_ = (*message)["loaded"].at("threads").get<int>();
+        threads_ = JsonInteger<int>((*message)["loaded"].at("threads"), "threads");
       } else if (message->contains("reply")) {
         return {(*message)["reply"], {}};
       }
@@ -616,7 +617,7 @@ json MeasurementToJson(const Measurement& m) {
 Measurement MeasurementFromJson(const json& j) {
   Measurement m;
   m.unit = j.at("unit").get<std::string>();
-  m.samples = j.at("samples").get<int64_t>();
+  m.samples = JsonInteger<int64_t>(j.at("samples"), "samples");
   m.method = j.at("method").get<std::string>();
   m.deterministic = j.at("deterministic").get<bool>();
   m.message = j.at("message").get<std::string>();

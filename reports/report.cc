@@ -62,32 +62,11 @@ nlohmann::json ResultJson(const ReportResult& r) {
   return j;
 }
 
-// An integer field read with its range checked: nlohmann's get<int64_t>() of 4e46 or of a number
-// beyond the type casts out of range (undefined behaviour), so a report's counts are read here.
-template <typename T>
-T IntegerField(const nlohmann::json& v, const std::string& where) {
-  static_assert(std::is_integral_v<T> && !std::is_same_v<T, bool>);
-  constexpr auto kMax = static_cast<uint64_t>(std::numeric_limits<T>::max());
-  if (v.is_number_unsigned()) {
-    const uint64_t u = v.get<uint64_t>();
-    if (u <= kMax) return static_cast<T>(u);
-  } else if (v.is_number_integer()) {
-    const int64_t i = v.get<int64_t>();
-    const bool fits =
-        i >= 0 ? static_cast<uint64_t>(i) <= kMax
-               : std::is_signed_v<T> && i >= static_cast<int64_t>(std::numeric_limits<T>::min());
-    if (fits) return static_cast<T>(i);
-  } else {
-    throw InputError(where + ": not an integer");
-  }
-  throw InputError(where + ": integer " + v.dump() + " out of range");
-}
-
 template <typename T>
 T Get(const nlohmann::json& j, const char* key, const std::string& where) {
   if (!j.is_object() || !j.contains(key)) throw InputError(where + ": missing field '" + key + "'");
   if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-    return IntegerField<T>(j.at(key), where + "." + key);
+    return JsonInteger<T>(j.at(key), where + "." + key);
   } else {
     try {
       return j.at(key).get<T>();

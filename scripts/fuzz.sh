@@ -15,7 +15,7 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_JOBS=${FUZZ_JOBS:-1}
 FUZZ_SEED=${FUZZ_SEED:-0}
 JOBS=${JOBS:-$(nproc)}
-ALL="criteria envelope show_json csv idx base64 pem"
+ALL="criteria envelope show_json partial csv idx base64 pem"
 TARGETS=${FUZZ_TARGETS:-$ALL}
 
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang-14 \
@@ -56,9 +56,9 @@ run_one() {
     local crash
     for crash in "$findings"/*; do
       [ -f "$crash" ] || continue
-      echo "input ($(wc -c <"$crash") bytes), base64; replay with:"
-      echo "  base64 -d >crash <<'EOF'"
-      head -c 6000 "$crash" | base64 -w 100
+      echo "input ($(wc -c <"$crash") bytes), gzip'd and base64-encoded; replay with:"
+      echo "  base64 -d <<'EOF' | gunzip >crash"
+      head -c 65536 "$crash" | gzip -9 | base64 -w 100
       echo "EOF"
       echo "  $BUILD_DIR/fuzz/fuzz_$t crash"
     done

@@ -4,6 +4,7 @@
 
 #include "auditors/accuracy/accuracy_metrics.h"
 #include "core/error.h"
+#include "core/json_limits.h"
 #include "core/stats.h"
 
 namespace greenlight {
@@ -238,10 +239,12 @@ nlohmann::json ConfusionStats::ToJson() const {
 
 ConfusionStats ConfusionStats::FromJson(const nlohmann::json& json) {
   ConfusionStats s;
-  s.classes = json.at("classes").get<int64_t>();
-  s.counts = json.at("counts").get<std::vector<int64_t>>();
+  s.classes = JsonInteger<int64_t>(json.at("classes"), "classes");
+  s.counts = JsonCounts(json.at("counts"), "counts");
   s.source = json.at("source").get<std::string>();
-  if (static_cast<int64_t>(s.counts.size()) != s.classes * s.classes) {
+  // classes is compared before it is squared: a square beyond 64 bits would be undefined.
+  if (s.classes < 1 || s.classes > (int64_t{1} << 20) ||
+      static_cast<int64_t>(s.counts.size()) != s.classes * s.classes) {
     throw InputError("confusion statistics: counts must hold classes x classes cells");
   }
   return s;

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "auditors/accuracy/accuracy_metrics.h"
+#include "core/json_limits.h"
 #include "core/stats.h"
 
 namespace greenlight::accuracy {
@@ -44,10 +45,17 @@ nlohmann::json PairedCounts::ToJson() const {
 
 PairedCounts PairedCounts::FromJson(const nlohmann::json& json) {
   PairedCounts s;
-  s.rows = json.at("rows").get<int64_t>();
-  s.agree = json.at("agree").get<int64_t>();
-  const auto table = json.at("table").get<std::vector<int64_t>>();
+  s.rows = JsonCount(json.at("rows"), "rows");
+  s.agree = JsonCount(json.at("agree"), "agree");
+  const auto table = JsonCounts(json.at("table"), "table");
   if (table.size() != 4) throw RuntimeError("paired statistics: the table needs 4 cells");
+  // The table counts labelled rows (empty without labels); agreements are among all rows.
+  const int64_t labelled = table[0] + table[1] + table[2] + table[3];
+  if (s.agree > s.rows || labelled > s.rows) {
+    throw InputError("paired statistics: " + std::to_string(s.agree) + " agreements and " +
+                     std::to_string(labelled) + " tabled rows among " + std::to_string(s.rows) +
+                     " rows");
+  }
   s.both_correct = table[0];
   s.model_only = table[1];
   s.reference_only = table[2];

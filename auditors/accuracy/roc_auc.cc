@@ -2,7 +2,10 @@
 // mid-ranks. The interval is DeLong's on the logit scale joined with Newcombe's score interval
 // (stats::AucInterval); a percentile row bootstrap is available on request (`interval: bootstrap`),
 // but it under-covers with few positives or an AUC near 1 (docs/statistics.md).
+#include <algorithm>
+
 #include "auditors/accuracy/accuracy_metrics.h"
+#include "core/json_limits.h"
 #include "core/random.h"
 #include "core/stats.h"
 
@@ -34,9 +37,13 @@ struct ScoredRows {
   }
   static ScoredRows FromJson(const nlohmann::json& j) {
     ScoredRows s{j.at("scores").get<std::vector<double>>(),
-                 j.at("positive").get<std::vector<uint8_t>>(), j.at("source").get<std::string>()};
+                 JsonIntegers<uint8_t>(j.at("positive"), "positive"),
+                 j.at("source").get<std::string>()};
     if (s.scores.size() != s.positive.size()) {
       throw InputError("roc_auc statistics: scores and labels differ in length");
+    }
+    if (std::any_of(s.positive.begin(), s.positive.end(), [](uint8_t p) { return p > 1; })) {
+      throw InputError("roc_auc statistics: a label is neither 0 nor 1");
     }
     return s;
   }

@@ -1,5 +1,6 @@
 // top_k_accuracy: the share of rows whose label is among the k most probable classes.
 #include "auditors/accuracy/accuracy_metrics.h"
+#include "core/json_limits.h"
 #include "core/stats.h"
 
 namespace greenlight::accuracy {
@@ -24,8 +25,15 @@ struct TopKStats {
     return {{"k", k}, {"hits", hits}, {"confusion", confusion.ToJson()}};
   }
   static TopKStats FromJson(const nlohmann::json& j) {
-    return {j.at("k").get<int64_t>(), j.at("hits").get<int64_t>(),
-            ConfusionStats::FromJson(j.at("confusion"))};
+    TopKStats s{JsonInteger<int64_t>(j.at("k"), "k"), JsonCount(j.at("hits"), "hits"),
+                ConfusionStats::FromJson(j.at("confusion"))};
+    int64_t rows = 0;
+    for (int64_t c : s.confusion.counts) rows += c;  // At most 2^40 (JsonCounts).
+    if (s.k < 1 || s.hits > rows) {
+      throw InputError("top-k statistics: " + std::to_string(s.hits) + " hits among " +
+                       std::to_string(rows) + " rows with k " + std::to_string(s.k));
+    }
+    return s;
   }
 };
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "auditors/efficiency/efficiency_metrics.h"
+#include "core/json_limits.h"
 #include "models/capabilities.h"
 
 namespace greenlight {
@@ -90,8 +91,8 @@ class WeightMetric final : public TypedMetric<ReductionParams, WeightStats, Weig
                        const FinalizeContext&) const override {
     if (stats.facts.is_null()) throw RuntimeError(spec().name + ": the weight counts are missing");
     const nlohmann::json& model = stats.facts.at("model");
-    const auto elements = model.at("elements").get<int64_t>();
-    const auto zeros = model.at("zeros").get<int64_t>();
+    const auto elements = JsonInteger<int64_t>(model.at("elements"), "elements");
+    const auto zeros = JsonInteger<int64_t>(model.at("zeros"), "zeros");
     Measurement m;
     m.samples = 1;
     m.details = stats.facts;
@@ -111,8 +112,8 @@ class WeightMetric final : public TypedMetric<ReductionParams, WeightStats, Weig
         const nlohmann::json& ref = stats.facts.at("reference");
         const bool nonzero = p.count == "nonzero";
         const auto of = [&](const nlohmann::json& f) {
-          return static_cast<double>(f.at("elements").get<int64_t>() -
-                                     (nonzero ? f.at("zeros").get<int64_t>() : 0));
+          return static_cast<double>(JsonInteger<int64_t>(f.at("elements"), "elements") -
+                                     (nonzero ? JsonInteger<int64_t>(f.at("zeros"), "zeros") : 0));
         };
         if (of(ref) == 0) throw InputError("the reference model has no such weights");
         m.value = 1.0 - of(model) / of(ref);
@@ -122,10 +123,12 @@ class WeightMetric final : public TypedMetric<ReductionParams, WeightStats, Weig
         break;
       }
       case Figure::kSizeReduction: {
-        const auto ref = stats.facts.at("reference").at("size_bytes").get<int64_t>();
+        const auto ref =
+            JsonInteger<int64_t>(stats.facts.at("reference").at("size_bytes"), "size_bytes");
         if (ref == 0) throw InputError("the reference model file is empty");
-        m.value = 1.0 - static_cast<double>(model.at("size_bytes").get<int64_t>()) /
-                            static_cast<double>(ref);
+        m.value =
+            1.0 - static_cast<double>(JsonInteger<int64_t>(model.at("size_bytes"), "size_bytes")) /
+                      static_cast<double>(ref);
         m.unit = "ratio";
         m.method = "count: 1 - model file bytes / reference model file bytes";
         break;

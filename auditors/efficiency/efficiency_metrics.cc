@@ -10,6 +10,7 @@
 
 #include "auditors/efficiency/timed_run.h"
 #include "core/error.h"
+#include "core/json_limits.h"
 #include "core/stats.h"
 #include "models/capabilities.h"
 
@@ -620,20 +621,21 @@ class ModelFactMetric final : public TypedMetric<NoParams, FactStats, ModelFacts
     Measurement m;
     switch (fact_) {
       case Fact::kParameters:
-        m.value = static_cast<double>(f.at("parameters").get<int64_t>());
+        m.value = static_cast<double>(JsonInteger<int64_t>(f.at("parameters"), "parameters"));
         m.unit = "count";
         m.method = "count: elements of every parameter tensor (and packed quantized weights)";
         m.details = {{"sha256", f.at("sha256")}};
         break;
       case Fact::kSizeMb:
-        m.value = static_cast<double>(f.at("size_bytes").get<int64_t>()) / 1e6;
+        m.value = static_cast<double>(JsonInteger<int64_t>(f.at("size_bytes"), "size_bytes")) / 1e6;
         m.unit = "MB";
         m.method = "count: model file size in bytes / 10^6";
         m.details = {{"size_bytes", f.at("size_bytes")}, {"sha256", f.at("sha256")}};
         break;
       case Fact::kFlops:
-        m.value = static_cast<double>(f.at("flops").get<int64_t>()) /
-                  static_cast<double>(std::max<int64_t>(f.at("batch").get<int64_t>(), 1));
+        m.value =
+            static_cast<double>(JsonInteger<int64_t>(f.at("flops"), "flops")) /
+            static_cast<double>(std::max<int64_t>(JsonInteger<int64_t>(f.at("batch"), "batch"), 1));
         m.unit = "FLOP";
         m.samples = 1;
         m.method =

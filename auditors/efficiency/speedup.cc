@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "auditors/efficiency/efficiency_metrics.h"
+#include "core/json_limits.h"
 #include "core/stats.h"
 #include "harness/harness.h"
 
@@ -136,11 +137,11 @@ struct SpeedupStats {
   }
   static SpeedupStats FromJson(const nlohmann::json& j) {
     SpeedupStats s;
-    s.first = j.at("first").get<int64_t>();
-    s.threads = j.at("threads").get<int>();
+    s.first = JsonInteger<int64_t>(j.at("first"), "first");
+    s.threads = JsonInteger<int>(j.at("threads"), "threads");
     for (const auto& r : j.at("rounds")) {
-      s.rounds.push_back({r.at("model_ns").get<std::vector<int64_t>>(),
-                          r.at("reference_ns").get<std::vector<int64_t>>()});
+      s.rounds.push_back({JsonIntegers<int64_t>(r.at("model_ns"), "model_ns"),
+                          JsonIntegers<int64_t>(r.at("reference_ns"), "reference_ns")});
       s.model_first.push_back(r.at("model_first").get<bool>());
     }
     return s;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/json_limits.h"
 
 namespace greenlight::efficiency {
 
@@ -37,14 +38,14 @@ nlohmann::json SettingsToJson(const harness::RunSettings& s) {
 harness::RunSettings SettingsFromJson(const nlohmann::json& j) {
   harness::RunSettings s;
   s.scenario = harness::ParseScenario(j.at("scenario").get<std::string>());
-  s.batch_size = j.at("batch_size").get<int64_t>();
-  s.threads = j.at("threads").get<int>();
+  s.batch_size = JsonInteger<int64_t>(j.at("batch_size"), "batch_size");
+  s.threads = JsonInteger<int>(j.at("threads"), "threads");
   s.device = j.at("device").get<std::string>();
-  s.warmup_queries = j.at("warmup_queries").get<int64_t>();
-  s.min_queries = j.at("min_queries").get<int64_t>();
+  s.warmup_queries = JsonInteger<int64_t>(j.at("warmup_queries"), "warmup_queries");
+  s.min_queries = JsonInteger<int64_t>(j.at("min_queries"), "min_queries");
   s.min_duration_s = j.at("min_duration_s").get<double>();
   s.max_duration_s = j.at("max_duration_s").get<double>();
-  s.repetitions = j.at("repetitions").get<int>();
+  s.repetitions = JsonInteger<int>(j.at("repetitions"), "repetitions");
   return s;
 }
 
@@ -164,28 +165,32 @@ harness::RunResult RunFactsFromJson(const nlohmann::json& j) {
     r.key = j.at("key").get<std::string>();
     r.settings = SettingsFromJson(j.at("settings"));
     r.device = j.at("device").get<std::string>();
-    r.threads = j.at("threads").get<int>();
-    r.queries = j.at("queries").get<int64_t>();
-    r.samples = j.at("samples").get<int64_t>();
-    r.window_start_steady_ns = j.at("window_start_steady_ns").get<int64_t>();
-    r.window_end_steady_ns = j.at("window_end_steady_ns").get<int64_t>();
-    r.window_start_system_ns = j.at("window_start_system_ns").get<int64_t>();
-    r.window_end_system_ns = j.at("window_end_system_ns").get<int64_t>();
-    r.duration_ns = j.at("duration_ns").get<int64_t>();
-    r.timed_ns = j.at("timed_ns").get<int64_t>();
-    r.segments = j.at("segments").get<int>();
-    r.warmup_queries_run = j.at("warmup_queries_run").get<int64_t>();
+    r.threads = JsonInteger<int>(j.at("threads"), "threads");
+    r.queries = JsonInteger<int64_t>(j.at("queries"), "queries");
+    r.samples = JsonInteger<int64_t>(j.at("samples"), "samples");
+    r.window_start_steady_ns =
+        JsonInteger<int64_t>(j.at("window_start_steady_ns"), "window_start_steady_ns");
+    r.window_end_steady_ns =
+        JsonInteger<int64_t>(j.at("window_end_steady_ns"), "window_end_steady_ns");
+    r.window_start_system_ns =
+        JsonInteger<int64_t>(j.at("window_start_system_ns"), "window_start_system_ns");
+    r.window_end_system_ns =
+        JsonInteger<int64_t>(j.at("window_end_system_ns"), "window_end_system_ns");
+    r.duration_ns = JsonInteger<int64_t>(j.at("duration_ns"), "duration_ns");
+    r.timed_ns = JsonInteger<int64_t>(j.at("timed_ns"), "timed_ns");
+    r.segments = JsonInteger<int>(j.at("segments"), "segments");
+    r.warmup_queries_run = JsonInteger<int64_t>(j.at("warmup_queries_run"), "warmup_queries_run");
     r.min_queries_met = j.at("min_queries_met").get<bool>();
     r.min_duration_met = j.at("min_duration_met").get<bool>();
     r.stopped_at_max_duration = j.at("stopped_at_max_duration").get<bool>();
-    r.rss_before_bytes = j.at("rss_before_bytes").get<int64_t>();
-    r.peak_rss_bytes = j.at("peak_rss_bytes").get<int64_t>();
+    r.rss_before_bytes = JsonInteger<int64_t>(j.at("rss_before_bytes"), "rss_before_bytes");
+    r.peak_rss_bytes = JsonInteger<int64_t>(j.at("peak_rss_bytes"), "peak_rss_bytes");
     r.peak_rss_reset = j.at("peak_rss_reset").get<bool>();
     r.gbench_real_time_s = j.at("gbench_real_time_s").get<double>();
     r.gbench_cpu_time_s = j.at("gbench_cpu_time_s").get<double>();
-    r.gbench_iterations = j.at("gbench_iterations").get<int64_t>();
+    r.gbench_iterations = JsonInteger<int64_t>(j.at("gbench_iterations"), "gbench_iterations");
     const nlohmann::json& c = j.at("context");
-    r.context.num_cpus = c.at("num_cpus").get<int>();
+    r.context.num_cpus = JsonInteger<int>(c.at("num_cpus"), "num_cpus");
     r.context.mhz_per_cpu = c.at("mhz_per_cpu").get<double>();
     r.context.cpu_scaling = c.at("cpu_scaling").get<std::string>();
     r.context.library_build_type = c.at("library_build_type").get<std::string>();
@@ -287,14 +292,16 @@ TimedRunStats TimedRunStats::FromJson(const nlohmann::json& j) {
   try {
     for (const auto& p : j) {
       RunPart part;
-      part.run = p.at("run").get<int64_t>();
+      part.run = JsonInteger<int64_t>(p.at("run"), "run");
       part.facts = p.at("facts");
-      part.first_query = p.at("first_query").get<int64_t>();
-      part.queries = p.at("queries").get<int64_t>();
-      part.latencies_ns = p.at("latencies_ns").get<std::vector<int64_t>>();
+      part.first_query = JsonInteger<int64_t>(p.at("first_query"), "first_query");
+      part.queries = JsonInteger<int64_t>(p.at("queries"), "queries");
+      part.latencies_ns = JsonIntegers<int64_t>(p.at("latencies_ns"), "latencies_ns");
       for (const auto& r : p.at("repetitions")) {
-        part.repetitions.push_back({r.at(0).get<int64_t>(), r.at(1).get<int64_t>(),
-                                    r.at(2).get<int64_t>(), r.at(3).get<int64_t>()});
+        part.repetitions.push_back({JsonInteger<int64_t>(r.at(0), "repetitions"),
+                                    JsonInteger<int64_t>(r.at(1), "repetitions"),
+                                    JsonInteger<int64_t>(r.at(2), "repetitions"),
+                                    JsonInteger<int64_t>(r.at(3), "repetitions")});
       }
       out.runs.push_back(std::move(part));
     }

@@ -17,6 +17,7 @@
 #include "auditors/energy/rapl_meter.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/json_limits.h"
 #include "harness/harness.h"
 
 namespace greenlight::energy {
@@ -87,7 +88,7 @@ EnergyReading ReadingFromJson(const nlohmann::json& j) {
     r.duration_s = j.at("duration_s").get<double>();
     r.start_unix_s = j.at("start_unix_s").get<double>();
     r.end_unix_s = j.at("end_unix_s").get<double>();
-    r.samples = j.at("samples").get<int64_t>();
+    r.samples = JsonInteger<int64_t>(j.at("samples"), "samples");
     r.relative_uncertainty = j.at("relative_uncertainty").get<double>();
     r.absolute_uncertainty_j = j.at("absolute_uncertainty_j").get<double>();
     if (!j.at("band_low_factor").is_null()) r.band_low_factor = j["band_low_factor"].get<double>();
@@ -450,7 +451,7 @@ struct EnergyStats {
       s.run = TimedRunStats::FromJson(j.at("run"));
       s.windows = j.at("windows");
       for (const auto& r : j.at("repetitions")) {
-        s.repetitions.emplace_back(r.at(0).get<int64_t>(), r.at(1));
+        s.repetitions.emplace_back(JsonInteger<int64_t>(r.at(0), "repetitions"), r.at(1));
       }
     } catch (const nlohmann::json::exception& e) {
       throw RuntimeError(std::string("energy statistics: malformed JSON: ") + e.what());

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/json_limits.h"
 #include "core/stats.h"
 #include "core/suggest.h"
 
@@ -205,14 +206,21 @@ struct GroupStats {
     s.columns = json.at("columns").get<std::vector<std::string>>();
     s.has_labels = json.at("labels").get<bool>();
     s.source = json.at("source").get<std::string>();
+    int64_t rows = 0;
     for (const auto& g : json.at("groups")) {
       auto values = g.at("values").get<std::vector<std::string>>();
-      const CellCounts c{g.at("tp").get<int64_t>(), g.at("fp").get<int64_t>(),
-                         g.at("fn").get<int64_t>(), g.at("tn").get<int64_t>()};
-      if (values.size() != s.columns.size() || c.tp < 0 || c.fp < 0 || c.fn < 0 || c.tn < 0) {
-        throw InputError("fairness statistics: a group needs one value per column and counts >= 0");
+      const CellCounts c{JsonCount(g.at("tp"), "tp"), JsonCount(g.at("fp"), "fp"),
+                         JsonCount(g.at("fn"), "fn"), JsonCount(g.at("tn"), "tn")};
+      if (values.size() != s.columns.size()) {
+        throw InputError("fairness statistics: a group needs one value per column");
       }
-      s.cells[std::move(values)] += c;
+      rows += c.size();  // Each term <= 2^40: no overflow before the check.
+      if (rows > kMaxStatisticRows) {
+        throw InputError("fairness statistics: the groups add up to more than 2^40 rows");
+      }
+      if (!s.cells.emplace(std::move(values), c).second) {
+        throw InputError("fairness statistics: a group is listed twice");
+      }
     }
     return s;
   }

@@ -11,6 +11,7 @@
 #include "auditors/safety/common.h"
 #include "auditors/safety/safety_metrics.h"
 #include "core/error.h"
+#include "core/json_limits.h"
 #include "core/stats.h"
 #include "models/torch_capabilities.h"
 
@@ -487,9 +488,10 @@ struct AttackRows {
     AttackRows s;
     s.config = j.at("config");
     s.range = {j.at("range").at(0).get<double>(), j.at("range").at(1).get<double>()};
-    s.clean_correct = j.at("clean_correct").get<std::vector<uint8_t>>();
-    s.adversarial_correct = j.at("adversarial_correct").get<std::vector<uint8_t>>();
-    s.unchanged = j.at("unchanged").get<std::vector<uint8_t>>();
+    s.clean_correct = JsonIntegers<uint8_t>(j.at("clean_correct"), "clean_correct");
+    s.adversarial_correct =
+        JsonIntegers<uint8_t>(j.at("adversarial_correct"), "adversarial_correct");
+    s.unchanged = JsonIntegers<uint8_t>(j.at("unchanged"), "unchanged");
     s.linf = ExactDoubles(j.at("linf"));
     s.l2 = ExactDoubles(j.at("l2"));
     const size_t n = s.clean_correct.size();
@@ -670,12 +672,12 @@ struct RobustnessRows {
   }
   static RobustnessRows FromJson(const nlohmann::json& j) {
     RobustnessRows s;
-    s.row = j.at("row").get<std::vector<int64_t>>();
-    s.step = j.at("step").get<std::vector<int64_t>>();
+    s.row = JsonIntegers<int64_t>(j.at("row"), "row");
+    s.step = JsonIntegers<int64_t>(j.at("step"), "step");
     s.ratio = ExactDoubles(j.at("ratio"));
-    s.flipped = j.at("flipped").get<int64_t>();
-    s.zero_norm = j.at("zero_norm").get<int64_t>();
-    s.rows = j.at("rows").get<int64_t>();
+    s.flipped = JsonInteger<int64_t>(j.at("flipped"), "flipped");
+    s.zero_norm = JsonInteger<int64_t>(j.at("zero_norm"), "zero_norm");
+    s.rows = JsonInteger<int64_t>(j.at("rows"), "rows");
     s.range = {j.at("range").at(0).get<double>(), j.at("range").at(1).get<double>()};
     if (s.step.size() != s.row.size() || s.ratio.size() != s.row.size()) {
       throw InputError("robustness statistics: per-row arrays differ in length");

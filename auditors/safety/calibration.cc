@@ -7,6 +7,7 @@
 #include "auditors/safety/common.h"
 #include "auditors/safety/safety_metrics.h"
 #include "core/error.h"
+#include "core/json_limits.h"
 
 namespace greenlight::safety {
 namespace {
@@ -161,10 +162,17 @@ struct CalibrationRows {
     return {{"confidence", ExactJson(confidence)}, {"correct", correct}, {"source", source}};
   }
   static CalibrationRows FromJson(const nlohmann::json& j) {
-    CalibrationRows s{ExactDoubles(j.at("confidence")), j.at("correct").get<std::vector<uint8_t>>(),
+    CalibrationRows s{ExactDoubles(j.at("confidence")),
+                      JsonIntegers<uint8_t>(j.at("correct"), "correct"),
                       j.at("source").get<std::string>()};
     if (s.confidence.size() != s.correct.size()) {
       throw InputError("calibration statistics: confidences and outcomes differ in length");
+    }
+    if (std::any_of(s.confidence.begin(), s.confidence.end(),
+                    [](double c) { return !(c >= 0.0 && c <= 1.0); }) ||
+        std::any_of(s.correct.begin(), s.correct.end(), [](uint8_t c) { return c > 1; })) {
+      throw InputError(
+          "calibration statistics: a confidence outside [0, 1] or an outcome neither 0 nor 1");
     }
     return s;
   }

@@ -9,6 +9,7 @@
 #include "auditors/safety/common.h"
 #include "auditors/safety/safety_metrics.h"
 #include "core/error.h"
+#include "core/json_limits.h"
 #include "core/stats.h"
 
 namespace greenlight::safety {
@@ -281,9 +282,10 @@ struct CorruptionStats {
   }
   static CorruptionStats FromJson(const nlohmann::json& j) {
     CorruptionStats s{j.at("cells").get<std::vector<std::pair<std::string, int>>>(),
-                      j.at("seed").get<uint64_t>(), j.at("cell_hits").get<std::vector<int64_t>>(),
-                      j.at("correct_per_row").get<std::vector<int32_t>>(),
-                      j.at("clean_correct").get<std::vector<uint8_t>>()};
+                      JsonInteger<uint64_t>(j.at("seed"), "seed"),
+                      JsonIntegers<int64_t>(j.at("cell_hits"), "cell_hits"),
+                      JsonIntegers<int32_t>(j.at("correct_per_row"), "correct_per_row"),
+                      JsonIntegers<uint8_t>(j.at("clean_correct"), "clean_correct")};
     if (s.cell_hits.size() != s.cells.size() ||
         s.correct_per_row.size() != s.clean_correct.size()) {
       throw InputError("corruption statistics: arrays differ in length");

@@ -9,6 +9,7 @@
 #include "auditors/safety/common.h"
 #include "auditors/safety/safety_metrics.h"
 #include "core/error.h"
+#include "core/json_limits.h"
 
 namespace greenlight::safety {
 namespace {
@@ -162,10 +163,12 @@ struct DeterminismStats {
             {"original_threads", original_threads}};
   }
   static DeterminismStats FromJson(const nlohmann::json& j) {
-    DeterminismStats s{
-        ExactDoubles(j.at("config_max")), j.at("config_differing").get<std::vector<int64_t>>(),
-        j.at("compared").get<int64_t>(),  j.at("non_finite").get<int64_t>(),
-        j.at("rows").get<int64_t>(),      j.at("original_threads").get<int>()};
+    DeterminismStats s{ExactDoubles(j.at("config_max")),
+                       JsonIntegers<int64_t>(j.at("config_differing"), "config_differing"),
+                       JsonInteger<int64_t>(j.at("compared"), "compared"),
+                       JsonInteger<int64_t>(j.at("non_finite"), "non_finite"),
+                       JsonInteger<int64_t>(j.at("rows"), "rows"),
+                       JsonInteger<int>(j.at("original_threads"), "original_threads")};
     if (s.config_differing.size() != s.config_max.size()) {
       throw InputError("determinism statistics: arrays differ in length");
     }

@@ -12,6 +12,7 @@
 #include "auditors/safety/isolation.h"
 #include "auditors/safety/safety_metrics.h"
 #include "core/error.h"
+#include "core/json_limits.h"
 #include "core/stats.h"
 #include "models/torch_capabilities.h"
 
@@ -235,7 +236,7 @@ struct ProbeOutcomes {
   }
   static ProbeOutcomes FromJson(const nlohmann::json& j) {
     ProbeOutcomes s;
-    s.samples = j.at("samples").get<int64_t>();
+    s.samples = JsonInteger<int64_t>(j.at("samples"), "samples");
     for (const auto& o : j.at("outcomes")) {
       s.outcomes.push_back({o.at("case").get<std::string>(), o.at("outcome").get<std::string>(),
                             o.at("message").get<std::string>()});

@@ -7,6 +7,7 @@
 #include "auditors/safety/common.h"
 #include "auditors/safety/safety_metrics.h"
 #include "core/error.h"
+#include "core/json_limits.h"
 #include "core/stats.h"
 
 namespace greenlight::safety {
@@ -151,7 +152,7 @@ struct OodRows {
   static OodRows FromJson(const nlohmann::json& j) {
     OodRows s;
     s.sets = j.at("sets").get<std::vector<std::string>>();
-    s.seed = j.at("seed").get<uint64_t>();
+    s.seed = JsonInteger<uint64_t>(j.at("seed"), "seed");
     s.range = {j.at("range").at(0).get<double>(), j.at("range").at(1).get<double>()};
     s.in_msp = ExactDoubles(j.at("in_msp"));
     for (const auto& v : j.at("ood_msp")) s.ood_msp.push_back(ExactDoubles(v));

@@ -10,6 +10,7 @@
 #include "auditors/safety/common.h"
 #include "auditors/safety/safety_metrics.h"
 #include "core/error.h"
+#include "core/json_limits.h"
 #include "core/stats.h"
 
 namespace greenlight::safety {
@@ -350,8 +351,9 @@ struct FlipRows {
     return {{"features", features}, {"seed", seed}, {"flips_per_row", flips_per_row}};
   }
   static FlipRows FromJson(const nlohmann::json& j) {
-    return {j.at("features").get<std::vector<std::string>>(), j.at("seed").get<uint64_t>(),
-            j.at("flips_per_row").get<std::vector<int32_t>>()};
+    return {j.at("features").get<std::vector<std::string>>(),
+            JsonInteger<uint64_t>(j.at("seed"), "seed"),
+            JsonIntegers<int32_t>(j.at("flips_per_row"), "flips_per_row")};
   }
 };
 

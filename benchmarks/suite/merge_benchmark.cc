@@ -62,7 +62,8 @@ Fixture& Shared() {
     options.isolate_model = false;
     options.shard = gl::ShardSpec{0, 1};
     const gl::AuditOutcome outcome = gl::RunAudit(*f->criteria, f->registry, options);
-    f->partial = gl::PartialToJson(*f->criteria, outcome, {0, 1}, 0);
+    f->partial =
+        gl::PartialToJson(*f->criteria, outcome, {0, 1}, 0, std::filesystem::current_path());
     std::filesystem::remove(path);
     return f;
   }();
