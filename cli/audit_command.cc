@@ -121,12 +121,12 @@ ReportWriter::ReportWriter(const ReportOutputArgs& args) : args_(args) {
   if (!args.key.empty()) key_ = Ed25519PrivateKey::FromPemFile(args.key, args.insecure_key);
 }
 
-int ReportWriter::Write(const CriteriaFile& criteria, const AuditOutcome& outcome,
+int ReportWriter::Write(const CriteriaFile& criteria, AuditOutcome outcome,
                         const GlobalOptions& global) const {
   const std::string stdout_format = formats_.size() == 1 ? formats_[0] : "console";
   const std::unique_ptr<Reporter> reporter =
       BuiltinReporters().Make(stdout_format, {.color = UseColor(STDOUT_FILENO)});
-  const Report report = BuildReport(criteria, outcome);
+  const Report report = BuildReport(criteria, std::move(outcome));
   const std::filesystem::path out_dir(args_.out);
   const std::string statement = JsonReporter().Render(report);
   const std::filesystem::path envelope_path = out_dir / "report.dsse.json";
@@ -157,7 +157,7 @@ int ReportWriter::Write(const CriteriaFile& criteria, const AuditOutcome& outcom
             << ")\n";
     }
   }
-  return static_cast<int>(ExitCodeFor(outcome.verdict));
+  return static_cast<int>(ExitCodeFor(report.verdict));
 }
 
 std::optional<std::string> ReportWriter::PublishPartial(const std::string& partial) const {
@@ -238,7 +238,7 @@ int RunAuditCommand(const AuditArgs& args, const GlobalOptions& global) {
   if (args.time_budget_s > 0.0) options.time_budget_s = args.time_budget_s;
   options.shard = shard;
   options.once_on_shard = args.time_on_shard;
-  const AuditOutcome outcome = RunAudit(criteria, registry, options);
+  AuditOutcome outcome = RunAudit(criteria, registry, options);
   progress.Clear();
   if (shard) {
     // A shard judges nothing: its partial is complete, whatever its criteria got, and the merge
@@ -256,7 +256,7 @@ int RunAuditCommand(const AuditArgs& args, const GlobalOptions& global) {
     }
     return static_cast<int>(ExitCode::kPass);
   }
-  return writer.Write(criteria, outcome, global);
+  return writer.Write(criteria, std::move(outcome), global);
 }
 
 }  // namespace

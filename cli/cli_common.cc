@@ -39,10 +39,6 @@ void TerminalProgress::Clear() {
   }
 }
 
-std::string ReportPath(const std::filesystem::path& file, const std::filesystem::path& base) {
-  return PortablePath(file, base);
-}
-
 Report::Dataset DatasetReport(const DatasetInfo& info, const std::filesystem::path& criteria_dir) {
   Report::Dataset d;
   d.format = info.format;
@@ -61,7 +57,7 @@ Report::Dataset DatasetReport(const DatasetInfo& info, const std::filesystem::pa
   }
   d.selection = s;
   for (const auto& f : info.files) {
-    d.files.push_back({ReportPath(f.path, criteria_dir), f.sha256, f.role});
+    d.files.push_back({PortablePath(f.path, criteria_dir), f.sha256, f.role});
   }
   if (!d.files.empty()) {
     d.path = d.files.front().path;
@@ -70,7 +66,7 @@ Report::Dataset DatasetReport(const DatasetInfo& info, const std::filesystem::pa
   return d;
 }
 
-Report BuildReport(const CriteriaFile& criteria, const AuditOutcome& outcome) {
+Report BuildReport(const CriteriaFile& criteria, AuditOutcome outcome) {
   Report r;
   r.tool.version = build_info::kVersion;
   r.tool.git_revision = build_info::kGitRevision;
@@ -80,18 +76,15 @@ Report BuildReport(const CriteriaFile& criteria, const AuditOutcome& outcome) {
   const std::filesystem::path criteria_dir =
       std::filesystem::absolute(criteria.path).lexically_normal().parent_path();
   r.criteria = {criteria.metadata.name,         criteria.metadata.version,
-                ReportPath(criteria.path, cwd), criteria.sha256,
+                PortablePath(criteria.path, cwd), criteria.sha256,
                 criteria.metadata.description,  criteria.metadata.authority};
-  auto profile_of = [](const ProfileRef& p) {
-    return ReportProfile{p.name, p.version, p.sha256, p.source, p.authority};
-  };
-  for (const auto& p : criteria.profiles) r.criteria.profiles.push_back(profile_of(p));
+  r.criteria.profiles = criteria.profiles;
   for (const auto& i : criteria.remote_inputs) {
     r.criteria.remote_inputs.push_back({i.field, i.url, i.sha256});
   }
   auto model_of = [&](const ModelInfo& info) {
     Report::Model m;
-    m.path = ReportPath(info.path, criteria_dir);
+    m.path = PortablePath(info.path, criteria_dir);
     m.sha256 = info.sha256;
     m.format = info.format;
     m.device = info.device;
@@ -116,39 +109,13 @@ Report BuildReport(const CriteriaFile& criteria, const AuditOutcome& outcome) {
   r.seed = outcome.seed;
   r.seed_generator = std::string(random::kGeneratorName);
   r.verdict = outcome.verdict;
-  for (const auto& o : outcome.results) {
-    ReportResult x;
-    const Criterion& c = o.criterion;
-    x.id = c.id;
-    x.metric = c.metric;
-    x.concern = o.concern;
-    x.severity = c.severity == Severity::kMandatory ? "mandatory" : "advisory";
-    x.status = o.status;
-    x.value = o.measurement.value;
-    x.unit = o.unit;
-    x.interval = o.measurement.interval;
-    x.samples = o.measurement.samples;
-    x.threshold.op = c.threshold.op;
-    x.threshold.value = c.threshold.value;
-    if (c.threshold.op == "between") x.threshold.high = c.threshold.high;
-    x.confidence = c.confidence;
-    x.method = o.measurement.method;
-    x.deterministic = o.measurement.deterministic;
-    x.reference = c.reference;
-    x.message = o.message;
-    x.params = c.params;
-    x.details = o.measurement.details;
-    x.elapsed_s = o.elapsed_s;
-    if (c.profile) x.profile = profile_of(*c.profile);
-    x.overrides = c.overrides;
-    if (c.line > 0) {
-      x.line = c.line;
-      // A profile's line is in its file, or at its URL when it was fetched.
-      x.line_file = c.line_file.empty() || c.line_file.find("://") != std::string::npos
-                        ? c.line_file
-                        : ReportPath(c.line_file, cwd);
+  r.results.reserve(outcome.results.size());
+  for (CriterionOutcome& o : outcome.results) {
+    CriterionResult& x = r.results.emplace_back(std::move(o.result));
+    // A profile's line is in its file, or at its URL when it was fetched.
+    if (!x.line_file.empty() && x.line_file.find("://") == std::string::npos) {
+      x.line_file = PortablePath(x.line_file, cwd);
     }
-    r.results.push_back(std::move(x));
   }
   return r;
 }

@@ -1,5 +1,5 @@
 // Shared pieces of the subcommands: exit-code handling, terminal detection, progress, and the
-// mapping from an audit outcome to the report model.
+// report of an audit outcome.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -39,20 +39,16 @@ class TerminalProgress final : public ProgressSink {
   bool dirty_ = false;
 };
 
-// How a report names a file: relative to `base`, never by the auditing machine's absolute path
-// (a report is filed and shared; its digests say which file it was). The path may climb out of
-// `base` ("../models/m.pt") when the two share a folder below the root; a file in an unrelated
-// tree (/tmp/m.pt from /home/a/criteria) is named by its file name alone.
-std::string ReportPath(const std::filesystem::path& file, const std::filesystem::path& base);
-
 // The report's dataset section: files (named relative to `criteria_dir`, as the criteria name
 // them), rows audited of the file's rows, and how they were chosen.
 Report::Dataset DatasetReport(const DatasetInfo& info, const std::filesystem::path& criteria_dir);
 
-// The report for an audit outcome. The criteria file (and the file of each criterion's line) is
-// named relative to the working directory, where CI annotations resolve it; the model, reference
-// and data files relative to the criteria file's directory, where the criteria resolve them.
-Report BuildReport(const CriteriaFile& criteria, const AuditOutcome& outcome);
+// The report for an audit outcome: its header (tool, criteria, models, dataset, environment) and
+// the outcome's results, moved across as the engine filled them. The criteria file (and the file
+// of each criterion's line) is named relative to the working directory, where CI annotations
+// resolve it; the model, reference and data files relative to the criteria file's directory,
+// where the criteria resolve them.
+Report BuildReport(const CriteriaFile& criteria, AuditOutcome outcome);
 
 // A report read from a report.json or a DSSE envelope, with what was checked of its signature.
 struct LoadedReport {
@@ -96,8 +92,7 @@ class ReportWriter {
   explicit ReportWriter(const ReportOutputArgs& args);
   // Builds the report of `outcome`, publishes it (and the other formats, and the envelope) in
   // DIR, prints the stdout format, and returns the exit code of the verdict.
-  int Write(const CriteriaFile& criteria, const AuditOutcome& outcome,
-            const GlobalOptions& global) const;
+  int Write(const CriteriaFile& criteria, AuditOutcome outcome, const GlobalOptions& global) const;
   // Publishes a shard's partial (audit --shard) as DIR/partial.json and, with a key, its DSSE
   // envelope DIR/partial.dsse.json (payload type kPartialPayloadType), as a pair in the way
   // Write publishes a report. Returns the signing key's id, or nullopt without a key.

@@ -86,8 +86,7 @@ int RunMergeCommand(const MergeArgs& args, const GlobalOptions& global) {
   }
   const CriteriaFile criteria = ParseCriteria(text, path, registry, set.model_path,
                                               BuiltinModelRegistry(), set.reference_path);
-  const AuditOutcome outcome = MergePartials(criteria, registry, set);
-  return writer.Write(criteria, outcome, global);
+  return writer.Write(criteria, MergePartials(criteria, registry, set), global);
 }
 
 }  // namespace

@@ -182,9 +182,9 @@ int Rerun(const ReportVerification& v, const VerifyArgs& args, const GlobalOptio
   }
   std::cout << "\nre-running " << criteria.path.string() << " (" << recorded.results.size()
             << " criteria) ...\n";
-  const AuditOutcome outcome = RunAudit(criteria, registry, options);
+  AuditOutcome outcome = RunAudit(criteria, registry, options);
   progress.Clear();
-  const Report again = BuildReport(criteria, outcome);
+  const Report again = BuildReport(criteria, std::move(outcome));
   const nlohmann::json again_statement = ToStatement(again);
 
   bool inputs_ok = true;

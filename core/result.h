@@ -44,4 +44,54 @@ struct Measurement {
   nlohmann::json details = nlohmann::json::object();
 };
 
+// A policy profile a criteria file extended (docs/profiles.md), as the loader records it and the
+// report names it.
+struct ProfileRef {
+  std::string name;
+  std::string version;
+  std::string sha256;  // Of the profile file's bytes.
+  std::string source;  // The path or URL the criteria file named.
+  std::string authority;
+};
+
+// A criterion's threshold as a result states it: `high` only for "between".
+struct ResultThreshold {
+  std::string op;  // "gt" | "gte" | "lt" | "lte" | "eq" | "between"
+  double value = 0.0;
+  std::optional<double> high;
+};
+
+// What one criterion got: the one result type from the engine that fills it to every reporter
+// and the report's JSON (the field names are the JSON's). The engine sets the criterion's identity
+// when it starts a criterion (id through line_file), and the measurement, status and message when
+// it judges it; a criterion that could not be measured keeps the measurement fields' defaults.
+struct CriterionResult {
+  std::string id;
+  std::string metric;
+  std::string concern;
+  std::string severity;  // "mandatory" | "advisory"
+  Status status = Status::kError;
+  std::optional<double> value;
+  std::string unit;
+  std::optional<Interval> interval;
+  int64_t samples = 0;
+  ResultThreshold threshold;
+  std::optional<double> confidence;
+  std::string method;
+  bool deterministic = true;
+  std::string reference;
+  std::string message;
+  nlohmann::json params = nlohmann::json::object();
+  nlohmann::json details = nlohmann::json::object();
+  double elapsed_s = 0.0;             // Wall-clock seconds spent on the criterion.
+  std::optional<ProfileRef> profile;  // The profile the criterion came from, if any.
+  // [{field, profile_value, value}]: what the criteria file changed from the profile.
+  nlohmann::json overrides = nlohmann::json::array();
+  // Where the criterion is declared, for annotations (github, sarif): the 1-based line of its
+  // `id:` and, for a criterion of an extended profile, that profile's file or URL (empty: the
+  // criteria file). Absent in reports written before it was recorded; such reports still render.
+  std::optional<int> line;
+  std::string line_file;
+};
+
 }  // namespace greenlight

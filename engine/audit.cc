@@ -78,11 +78,43 @@ void CheckCriteriaAgainstData(const CriteriaFile& criteria, const AuditorRegistr
 
 CriterionOutcome NewOutcome(const Criterion& criterion, const AuditorRegistry& registry) {
   const MetricSpec& spec = *registry.FindMetric(criterion.metric);
-  CriterionOutcome r;
-  r.criterion = criterion;
+  CriterionOutcome o;
+  o.criterion = criterion;
+  CriterionResult& r = o.result;
+  r.id = criterion.id;
+  r.metric = criterion.metric;
   r.concern = spec.concern;
+  r.severity = criterion.severity == Severity::kMandatory ? "mandatory" : "advisory";
   r.unit = spec.unit;
-  return r;
+  r.threshold.op = criterion.threshold.op;
+  r.threshold.value = criterion.threshold.value;
+  if (criterion.threshold.op == "between") r.threshold.high = criterion.threshold.high;
+  r.confidence = criterion.confidence;
+  r.reference = criterion.reference;
+  r.params = criterion.params;
+  r.profile = criterion.profile;
+  r.overrides = criterion.overrides;
+  if (criterion.line > 0) {
+    r.line = criterion.line;
+    r.line_file = criterion.line_file;
+  }
+  return o;
+}
+
+void RecordMeasurement(const Criterion& criterion, Measurement measurement, std::string_view unit,
+                       CriterionResult& result) {
+  if (measurement.unit.empty()) measurement.unit = std::string(unit);
+  // Judge reads what the result does not keep (undecidable, the measurement's own message).
+  Judgement j = Judge(criterion, measurement);
+  result.value = measurement.value;
+  result.unit = std::move(measurement.unit);
+  result.interval = std::move(measurement.interval);
+  result.samples = measurement.samples;
+  result.method = std::move(measurement.method);
+  result.deterministic = measurement.deterministic;
+  result.details = std::move(measurement.details);
+  result.status = j.status;
+  result.message = std::move(j.message);
 }
 
 void FinalizeCriterion(const CriteriaFile& criteria, size_t index, const Metric& metric,
@@ -94,12 +126,7 @@ void FinalizeCriterion(const CriteriaFile& criteria, size_t index, const Metric&
   fin.progress = [progress, &c](double f) {
     if (progress != nullptr) progress->Update(c.id, "finalize", f);
   };
-  r.measurement = metric.Finalize(*c.bound, stats, fin);
-  if (r.measurement.unit.empty()) r.measurement.unit = metric.spec().unit;
-  r.unit = r.measurement.unit;
-  const Judgement j = Judge(c, r.measurement);
-  r.status = j.status;
-  r.message = j.message;
+  RecordMeasurement(c, metric.Finalize(*c.bound, stats, fin), metric.spec().unit, r.result);
 }
 
 namespace {
@@ -250,11 +277,12 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
         options.shard->index != options.once_on_shard) {
       // Left to the shard that measures the criteria measured once.
       r.elsewhere = true;
-      r.status = Status::kSkipped;
-      r.message = "measured on shard " + std::to_string(options.once_on_shard);
+      r.result.status = Status::kSkipped;
+      r.result.message = "measured on shard " + std::to_string(options.once_on_shard);
     } else if (Skipped(spec, *dataset)) {
-      r.status = Status::kSkipped;
-      r.message = "metric '" + c.metric + "' needs labels and the dataset declares no label column";
+      r.result.status = Status::kSkipped;
+      r.result.message =
+          "metric '" + c.metric + "' needs labels and the dataset declares no label column";
     } else {
       try {
         if (const Metric* metric = FindFrameworkMetric(registry, c.metric)) {
@@ -287,21 +315,17 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
         } else {
           LegacyResult result = executor->MeasureLegacy(i, BudgetOf(c, options));
           if (!result.measurement) throw RuntimeError(result.error);
-          r.measurement = std::move(*result.measurement);
-          if (r.measurement.unit.empty()) r.measurement.unit = spec.unit;
-          r.unit = r.measurement.unit;
-          const Judgement j = Judge(c, r.measurement);
-          r.status = j.status;
-          r.message = j.message;
+          RecordMeasurement(c, std::move(*result.measurement), spec.unit, r.result);
         }
       } catch (const std::exception& e) {
-        r.status = Status::kError;
-        r.message = e.what();
+        r.result.status = Status::kError;
+        r.result.message = e.what();
       }
     }
-    r.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    r.result.elapsed_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (options.progress != nullptr) options.progress->Update(c.id, "done", 1.0);
-    judged.push_back({c.severity, r.status});
+    judged.push_back({c.severity, r.result.status});
     out.results.push_back(std::move(r));
   }
   out.verdict = OverallVerdict(judged);

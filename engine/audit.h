@@ -5,10 +5,12 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "auditors/auditor.h"
 #include "auditors/metric.h"
+#include "core/result.h"
 #include "engine/criteria.h"
 #include "engine/shard.h"
 #include "engine/verdict.h"
@@ -42,17 +44,14 @@ struct AuditOptions {
   int64_t once_on_shard = 0;
 };
 
+// The engine's record of one criterion: the result the report carries, plus what only the engine
+// needs (the bound criterion, and a sharded audit's statistics and how its work shards).
 struct CriterionOutcome {
   Criterion criterion;
-  std::string concern;
-  std::string unit;
-  Status status = Status::kError;
-  Measurement measurement;
-  std::string message;
-  double elapsed_s = 0.0;
+  CriterionResult result;
   // Sharded audits only (AuditOptions::shard): the statistics on this shard's rows, as
-  // MetricStats::ToJson writes them; absent when the criterion is ERROR or SKIPPED (`status`,
-  // `message`) or left to another shard (`elsewhere`).
+  // MetricStats::ToJson writes them; absent when the criterion is ERROR or SKIPPED
+  // (`result.status`, `result.message`) or left to another shard (`elsewhere`).
   std::optional<nlohmann::json> stats;
   Sharding sharding = Sharding::kRows;
   bool elsewhere = false;
@@ -96,13 +95,21 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
 void CheckCriteriaAgainstData(const CriteriaFile& criteria, const AuditorRegistry& registry,
                               const Dataset& dataset);
 
-// A criterion's outcome before it is measured: the criterion with its metric's concern and unit.
+// A criterion's outcome before it is measured: the criterion, and its result's identity as the
+// loader recorded it (id, metric, severity, threshold, confidence, reference, params, profile,
+// overrides, line and line_file as loaded) with the metric's concern and unit.
 CriterionOutcome NewOutcome(const Criterion& criterion, const AuditorRegistry& registry);
 
+// Judges `measurement` against `criterion` into `result`: value, unit (the metric's `unit` when
+// the measurement names none), interval, samples, method, deterministic, details, status and
+// message.
+void RecordMeasurement(const Criterion& criterion, Measurement measurement, std::string_view unit,
+                       CriterionResult& result);
+
 // Finalizes criterion `index`'s statistics, as merged from its work, and judges the measurement
-// into `r` (measurement, unit, status, message): what RunAudit does after the work has run, and
-// what `greenlight merge` does with the merged statistics of a sharded audit. Throws what
-// Finalize throws.
+// into `r.result` (RecordMeasurement): what RunAudit does after the work has run, and what
+// `greenlight merge` does with the merged statistics of a sharded audit. Throws what Finalize
+// throws.
 void FinalizeCriterion(const CriteriaFile& criteria, size_t index, const Metric& metric,
                        const MetricStats& stats, ProgressSink* progress, CriterionOutcome& r);
 

@@ -201,12 +201,12 @@ json PartialToJson(const CriteriaFile& criteria, const AuditOutcome& outcome,
     if (o.stats) {
       r["state"] = "measured";
       r["stats"] = *o.stats;
-      r["elapsed_s"] = o.elapsed_s;
+      r["elapsed_s"] = o.result.elapsed_s;
     } else if (o.elsewhere) {
       r["state"] = "elsewhere";
     } else {
-      r["state"] = o.status == Status::kSkipped ? "skipped" : "error";
-      r["message"] = o.message;
+      r["state"] = o.result.status == Status::kSkipped ? "skipped" : "error";
+      r["message"] = o.result.message;
     }
     results.push_back(std::move(r));
   }
@@ -410,19 +410,19 @@ AuditOutcome MergePartials(const CriteriaFile& criteria, const AuditorRegistry& 
             throw InputError(set.by_shard[k]->path.string() + ": criterion " + c.id +
                              ": its statistics do not merge: " + e.what());
           }
-          r.elapsed_s += entry.value("elapsed_s", 0.0);
+          r.result.elapsed_s += entry.value("elapsed_s", 0.0);
           continue;
         }
         // Every shard skips alike (no labels); the first error of any shard is the criterion's.
         unmeasured = state == "skipped" ? Status::kSkipped : Status::kError;
-        r.message = state == "elsewhere"
-                        ? "shard " + std::to_string(k) + " left it to another shard"
-                        : (state == "skipped" ? "" : "shard " + std::to_string(k) + ": ") +
-                              entry.value("message", std::string());
+        r.result.message = state == "elsewhere"
+                               ? "shard " + std::to_string(k) + " left it to another shard"
+                               : (state == "skipped" ? "" : "shard " + std::to_string(k) + ": ") +
+                                     entry.value("message", std::string());
         break;
       }
       if (unmeasured) {
-        r.status = *unmeasured;
+        r.result.status = *unmeasured;
       } else {
         FinalizeCriterion(criteria, i, *metric, *merged, progress, r);
       }
@@ -432,10 +432,10 @@ AuditOutcome MergePartials(const CriteriaFile& criteria, const AuditorRegistry& 
       throw InputError(reading->path.string() + ": criterion " + c.id +
                        ": malformed partial: " + JsonErrorText(e));
     } catch (const std::exception& e) {
-      r.status = Status::kError;
-      r.message = e.what();
+      r.result.status = Status::kError;
+      r.result.message = e.what();
     }
-    judged.push_back({c.severity, r.status});
+    judged.push_back({c.severity, r.result.status});
     out.results.push_back(std::move(r));
   }
   out.verdict = OverallVerdict(judged);

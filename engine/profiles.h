@@ -12,18 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "core/result.h"  // ProfileRef
 #include "core/yaml_json.h"
 
 namespace greenlight {
-
-// A profile as the report records it.
-struct ProfileRef {
-  std::string name;
-  std::string version;
-  std::string sha256;  // Of the profile file's bytes.
-  std::string source;  // The path or URL the criteria file named.
-  std::string authority;
-};
 
 // Where one effective criterion came from.
 struct CriterionOrigin {

@@ -59,7 +59,7 @@ const char* Command(Status s) {
 
 std::string GithubReporter::DoRender(const Report& report) const {
   std::ostringstream out;
-  for (const ReportResult* r : WorstFirst(report)) {
+  for (const CriterionResult* r : WorstFirst(report)) {
     if (r->status == Status::kPass) continue;
     out << "::" << Command(r->status) << " file=" << EscapeProperty(CriterionFile(report, *r));
     if (r->line) out << ",line=" << *r->line;

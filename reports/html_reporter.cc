@@ -50,7 +50,7 @@ std::string StatusWords(Status s) {
   return std::string(StatusName(s));
 }
 
-std::string ThresholdWords(const ReportThreshold& t) {
+std::string ThresholdWords(const ResultThreshold& t) {
   const std::string v = FormatNumber(t.value);
   if (t.op == "gte") return "at least " + v;
   if (t.op == "gt") return "more than " + v;
@@ -149,7 +149,7 @@ bool IsNumbers(const nlohmann::json& j) {
 
 // Latency histogram (details.run.histogram: log-spaced edges in ms, counts), with the criterion's
 // percentile and its interval marked.
-std::string LatencyChart(const ReportResult& r, const std::string& id) {
+std::string LatencyChart(const CriterionResult& r, const std::string& id) {
   const nlohmann::json* h = nullptr;
   if (r.details.contains("run") && r.details["run"].is_object() &&
       r.details["run"].contains("histogram")) {
@@ -200,7 +200,7 @@ std::string LatencyChart(const ReportResult& r, const std::string& id) {
 }
 
 // Per-group selection rates with their Wilson whiskers and the four-fifths band (details.groups).
-std::string GroupChart(const ReportResult& r, const std::string& id) {
+std::string GroupChart(const CriterionResult& r, const std::string& id) {
   if (!r.details.contains("groups") || !r.details["groups"].is_array()) return "";
   struct Bar {
     std::string name;
@@ -252,7 +252,7 @@ std::string GroupChart(const ReportResult& r, const std::string& id) {
 }
 
 // Reliability diagram (details.reliability_diagram: bins with mean confidence and accuracy).
-std::string ReliabilityChart(const ReportResult& r, const std::string& id) {
+std::string ReliabilityChart(const CriterionResult& r, const std::string& id) {
   if (!r.details.contains("reliability_diagram") || !r.details["reliability_diagram"].is_array()) {
     return "";
   }
@@ -323,7 +323,7 @@ std::string LineChart(const std::string& title, const std::string& desc, const s
   return chart.Svg(id);
 }
 
-std::string CorruptionChart(const ReportResult& r, const std::string& id) {
+std::string CorruptionChart(const CriterionResult& r, const std::string& id) {
   if (!r.details.contains("cells") || !r.details["cells"].is_array()) return "";
   std::map<std::string, std::vector<std::pair<double, double>>> series;
   for (const auto& c : r.details["cells"]) {
@@ -340,9 +340,10 @@ std::string CorruptionChart(const ReportResult& r, const std::string& id) {
 
 // Accuracy against the attack budget epsilon, from every adversarial_accuracy result of a
 // concern: (0, clean accuracy) and (epsilon, adversarial accuracy), one line per attack and norm.
-std::string EpsilonChart(const std::vector<const ReportResult*>& results, const std::string& id) {
+std::string EpsilonChart(const std::vector<const CriterionResult*>& results,
+                         const std::string& id) {
   std::map<std::string, std::vector<std::pair<double, double>>> series;
-  for (const ReportResult* r : results) {
+  for (const CriterionResult* r : results) {
     if (r->metric != "adversarial_accuracy" || !r->value) continue;
     const auto& p = r->params;
     if (!p.contains("epsilon") || !p["epsilon"].is_number()) continue;
@@ -373,7 +374,7 @@ std::string EpsilonChart(const std::vector<const ReportResult*>& results, const 
 // A compare audit's figure for the reference model and the model side by side: both accuracies
 // (with their Wilson intervals when the paired table gives the counts), both latencies, or both
 // models' file sizes or weight counts.
-std::string CompareChart(const ReportResult& r, const std::string& id) {
+std::string CompareChart(const CriterionResult& r, const std::string& id) {
   const nlohmann::json& d = r.details;
   auto number = [](const nlohmann::json& j, const char* key) -> std::optional<double> {
     if (j.is_object() && j.contains(key) && j[key].is_number()) return j[key].get<double>();
@@ -457,7 +458,7 @@ std::string CompareChart(const ReportResult& r, const std::string& id) {
   return chart.Svg(id);
 }
 
-std::string ResultChart(const ReportResult& r, const std::string& id) {
+std::string ResultChart(const CriterionResult& r, const std::string& id) {
   if (r.metric.rfind("latency_", 0) == 0 && r.metric != "latency_speedup") {
     return LatencyChart(r, id);
   }
@@ -565,7 +566,7 @@ std::string HtmlReporter::DoRender(const Report& report) const {
   }
   int chart_id = 0;
   for (const auto& concern : concerns) {
-    std::vector<const ReportResult*> results;
+    std::vector<const CriterionResult*> results;
     for (const auto& r : report.results) {
       if (r.concern == concern) results.push_back(&r);
     }
@@ -576,7 +577,7 @@ std::string HtmlReporter::DoRender(const Report& report) const {
     out << "<table>\n<caption>Summary</caption>\n<thead><tr><th scope=\"col\">Criterion</th>"
            "<th scope=\"col\">Measured</th><th scope=\"col\">Required</th>"
            "<th scope=\"col\">Result</th></tr></thead>\n<tbody>\n";
-    for (const ReportResult* r : results) {
+    for (const CriterionResult* r : results) {
       const bool estimate = r->method.rfind("estimate:", 0) == 0;
       out << "<tr><td><a href=\"#r-" << Esc(r->id) << "\">" << Esc(r->id) << "</a> "
           << Esc(PlainName(r->metric)) << "</td><td class=\"num\">" << Esc(ValueText(*r))
@@ -585,7 +586,7 @@ std::string HtmlReporter::DoRender(const Report& report) const {
           << "\"><strong>" << StatusName(r->status) << "</strong></td></tr>\n";
     }
     out << "</tbody>\n</table>\n";
-    for (const ReportResult* r : results) {
+    for (const CriterionResult* r : results) {
       const bool estimate = r->method.rfind("estimate:", 0) == 0;
       out << "<article class=\"crit\" id=\"r-" << Esc(r->id) << "\">\n<h3>"
           << Esc(PlainName(r->metric)) << " <span class=\"id\">" << Esc(r->id) << " · <code>"

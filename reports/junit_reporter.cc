@@ -17,7 +17,7 @@ std::string Seconds(double s) {
 std::string Attr(std::string_view text) { return XmlEscape(text, /*attribute=*/true); }
 
 // What a reader of the CI page needs to judge the figure without opening report.json.
-std::string CaseOutput(const Report& report, const ReportResult& r) {
+std::string CaseOutput(const Report& report, const CriterionResult& r) {
   std::ostringstream out;
   out << "status: " << StatusName(r.status) << " (" << r.severity << ")\n"
       << "value: " << ValueText(r) << "\n"
@@ -38,7 +38,7 @@ std::string CaseOutput(const Report& report, const ReportResult& r) {
 
 // The failure/error/skipped message: greenlight's own message, else the figure against the
 // threshold.
-std::string Why(const ReportResult& r) {
+std::string Why(const CriterionResult& r) {
   std::string why = std::string(StatusName(r.status)) + ": ";
   if (!r.message.empty()) return why + r.message;
   return why + FigureText(r);

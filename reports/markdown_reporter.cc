@@ -40,7 +40,7 @@ std::string MarkdownReporter::DoRender(const Report& report) const {
   if (!signature_.empty()) out << "- Signature: " << MarkdownCell(signature_) << "\n";
   out << "\n| Status | ID | Metric | Value | Interval | Threshold | Severity |\n"
       << "| --- | --- | --- | --- | --- | --- | --- |\n";
-  for (const ReportResult* r : WorstFirst(report)) {
+  for (const CriterionResult* r : WorstFirst(report)) {
     const bool bad = r->status != Status::kPass;
     const std::string status(StatusName(r->status));
     out << "| " << (bad ? "**" + status + "**" : status) << " | " << MarkdownCell(r->id) << " | "
@@ -49,7 +49,7 @@ std::string MarkdownReporter::DoRender(const Report& report) const {
         << MarkdownCell(ThresholdText(r->threshold)) << " | " << r->severity << " |\n";
   }
   bool heading = false;
-  for (const ReportResult* r : WorstFirst(report)) {
+  for (const CriterionResult* r : WorstFirst(report)) {
     if (r->status == Status::kPass || r->message.empty()) continue;
     if (!heading) out << "\n### Messages\n\n";
     heading = true;

@@ -14,7 +14,7 @@ nlohmann::json OptionalNumber(const std::optional<double>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
 
-nlohmann::json ProfileJson(const ReportProfile& p) {
+nlohmann::json ProfileJson(const ProfileRef& p) {
   return {{"name", p.name},
           {"version", p.version},
           {"sha256", p.sha256},
@@ -22,9 +22,9 @@ nlohmann::json ProfileJson(const ReportProfile& p) {
           {"authority", p.authority}};
 }
 
-ReportProfile ProfileFromJson(const nlohmann::json& j, const std::string& where);
+ProfileRef ProfileFromJson(const nlohmann::json& j, const std::string& where);
 
-nlohmann::json ResultJson(const ReportResult& r) {
+nlohmann::json ResultJson(const CriterionResult& r) {
   nlohmann::json j = {
       {"id", r.id},
       {"metric", r.metric},
@@ -125,7 +125,7 @@ std::string Grouped(int64_t n) {
   return (n < 0 ? "-" : "") + digits;
 }
 
-ReportProfile ProfileFromJson(const nlohmann::json& j, const std::string& where) {
+ProfileRef ProfileFromJson(const nlohmann::json& j, const std::string& where) {
   return {Get<std::string>(j, "name", where), Get<std::string>(j, "version", where),
           Get<std::string>(j, "sha256", where), j.value("source", ""), j.value("authority", "")};
 }
@@ -305,7 +305,7 @@ Report FromStatementUnchecked(const nlohmann::json& st) {
   r.verdict = *verdict;
   for (const auto& j : p.at("results")) {
     const std::string where = "predicate.results[" + j.value("id", "?") + "]";
-    ReportResult x;
+    CriterionResult x;
     x.id = Get<std::string>(j, "id", where);
     x.metric = Get<std::string>(j, "metric", where);
     x.concern = j.value("concern", "");

@@ -16,49 +16,9 @@ namespace greenlight {
 inline constexpr char kPredicateType[] = "https://greenlight.dev/attestation/audit-report/v1";
 inline constexpr char kStatementType[] = "https://in-toto.io/Statement/v1";
 
-struct ReportThreshold {
-  std::string op;
-  double value = 0.0;
-  std::optional<double> high;  // "between" only
-};
-
-// A policy profile the criteria extended (docs/profiles.md).
-struct ReportProfile {
-  std::string name, version, sha256, source, authority;
-};
-
 // An https input pinned by digest (model, dataset files, profiles are listed separately).
 struct ReportRemoteInput {
   std::string field, url, sha256;
-};
-
-struct ReportResult {
-  std::string id;
-  std::string metric;
-  std::string concern;
-  std::string severity;  // "mandatory" | "advisory"
-  Status status = Status::kError;
-  std::optional<double> value;
-  std::string unit;
-  std::optional<Interval> interval;
-  int64_t samples = 0;
-  ReportThreshold threshold;
-  std::optional<double> confidence;
-  std::string method;
-  bool deterministic = true;
-  std::string reference;
-  std::string message;
-  nlohmann::json params = nlohmann::json::object();
-  nlohmann::json details = nlohmann::json::object();
-  double elapsed_s = 0.0;
-  std::optional<ReportProfile> profile;  // The profile the criterion came from, if any.
-  // [{field, profile_value, value}]: what the criteria file changed from the profile.
-  nlohmann::json overrides = nlohmann::json::array();
-  // Where the criterion is declared, for annotations (github, sarif): the 1-based line of its
-  // `id:` and, for a criterion of an extended profile, that profile's file (empty: the criteria
-  // file). Absent in reports written before it was recorded; such reports still render.
-  std::optional<int> line;
-  std::string line_file;
 };
 
 struct ReportFile {
@@ -77,7 +37,7 @@ struct Report {
   std::string created_at;
   struct Criteria {
     std::string name, version, path, sha256, description, authority;
-    std::vector<ReportProfile> profiles;
+    std::vector<ProfileRef> profiles;
     std::vector<ReportRemoteInput> remote_inputs;
   } criteria;
   struct Model {
@@ -114,7 +74,7 @@ struct Report {
   // empty in reports written before it was recorded.
   std::string seed_generator;
   Status verdict = Status::kError;
-  std::vector<ReportResult> results;
+  std::vector<CriterionResult> results;
 };
 
 // The in-toto Statement v1 for a report: subject = the model file and the reference model's, if

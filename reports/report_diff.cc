@@ -36,7 +36,7 @@ int Order(const ResultChange& c) {
   return 3;
 }
 
-nlohmann::json Side(const std::optional<ReportResult>& r) {
+nlohmann::json Side(const std::optional<CriterionResult>& r) {
   if (!r) return nullptr;
   nlohmann::json j = {{"metric", r->metric},
                       {"status", std::string(StatusName(r->status))},
@@ -65,7 +65,7 @@ ReportDiff DiffReports(const Report& before, const Report& after) {
   ReportDiff diff;
   diff.verdict_before = before.verdict;
   diff.verdict_after = after.verdict;
-  std::map<std::string, const ReportResult*> new_by_id;
+  std::map<std::string, const CriterionResult*> new_by_id;
   for (const auto& r : after.results) new_by_id.emplace(r.id, &r);
   std::map<std::string, bool> seen;
   for (const auto& b : before.results) {
@@ -77,7 +77,7 @@ ReportDiff DiffReports(const Report& before, const Report& after) {
     if (it == new_by_id.end()) {
       c.kind = ResultChange::Kind::kRemoved;
     } else {
-      const ReportResult& a = *it->second;
+      const CriterionResult& a = *it->second;
       c.after = a;
       c.worse = StatusRank(a.status) > StatusRank(b.status);
       c.better = StatusRank(a.status) < StatusRank(b.status);
@@ -123,16 +123,16 @@ std::string DiffMarkdown(const ReportDiff& diff, const Report& before, const Rep
   std::stable_sort(rows.begin(), rows.end(), [](const ResultChange* a, const ResultChange* b) {
     return Order(*a) < Order(*b);
   });
-  auto cell = [](const std::optional<ReportResult>& r, auto text) {
+  auto cell = [](const std::optional<CriterionResult>& r, auto text) {
     return r ? MarkdownCell(text(*r)) : std::string("-");
   };
   for (const ResultChange* c : rows) {
-    const ReportResult& any = c->after ? *c->after : *c->before;
-    const auto value = [](const ReportResult& r) { return ValueText(r); };
-    const auto interval = [](const ReportResult& r) {
+    const CriterionResult& any = c->after ? *c->after : *c->before;
+    const auto value = [](const CriterionResult& r) { return ValueText(r); };
+    const auto interval = [](const CriterionResult& r) {
       return IntervalText(r, /*with_method=*/false);
     };
-    const auto status = [](const ReportResult& r) { return std::string(StatusName(r.status)); };
+    const auto status = [](const CriterionResult& r) { return std::string(StatusName(r.status)); };
     out << "| " << MarkdownCell(c->id) << " | " << MarkdownCell(any.metric) << " | "
         << cell(c->before, value) << " | " << cell(c->after, value) << " | "
         << cell(c->before, interval) << " | " << cell(c->after, interval) << " | "

@@ -16,8 +16,8 @@ struct ResultChange {
   enum class Kind { kMatched, kAdded, kRemoved };
   Kind kind = Kind::kMatched;
   std::string id;
-  std::optional<ReportResult> before;  // Absent for an added criterion.
-  std::optional<ReportResult> after;   // Absent for a removed one.
+  std::optional<CriterionResult> before;  // Absent for an added criterion.
+  std::optional<CriterionResult> after;   // Absent for a removed one.
   // Matched only: the status moved up or down StatusRank's order (PASS < WARN < SKIPPED <
   // INCONCLUSIVE < ERROR < FAIL).
   bool worse = false;

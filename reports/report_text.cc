@@ -86,7 +86,7 @@ std::string FormatNumber(double v) {
   return ss.str();
 }
 
-std::string ThresholdText(const ReportThreshold& t) {
+std::string ThresholdText(const ResultThreshold& t) {
   if (t.op == "between") {
     return "in [" + FormatNumber(t.value) + ", " + FormatNumber(t.high.value_or(t.value)) + "]";
   }
@@ -98,12 +98,12 @@ std::string ThresholdText(const ReportThreshold& t) {
   return std::string(sym) + " " + FormatNumber(t.value);
 }
 
-std::string ValueText(const ReportResult& r) {
+std::string ValueText(const CriterionResult& r) {
   if (!r.value) return "-";
   return FormatNumber(*r.value) + (r.unit.empty() || r.unit == "ratio" ? "" : " " + r.unit);
 }
 
-std::string IntervalText(const ReportResult& r, bool with_method) {
+std::string IntervalText(const CriterionResult& r, bool with_method) {
   if (!r.interval) return "-";
   const Interval& i = *r.interval;
   std::string out = "[" + FormatNumber(i.low) + ", " + FormatNumber(i.high) + "] " +
@@ -112,7 +112,7 @@ std::string IntervalText(const ReportResult& r, bool with_method) {
   return out;
 }
 
-std::string FigureText(const ReportResult& r) {
+std::string FigureText(const CriterionResult& r) {
   std::string out;
   if (r.value) out += "value " + ValueText(r) + ", ";
   if (r.interval) out += "interval " + IntervalText(r) + ", ";
@@ -137,10 +137,10 @@ int StatusRank(Status status) {
   return 5;
 }
 
-std::vector<const ReportResult*> WorstFirst(const Report& report) {
-  std::vector<const ReportResult*> out;
+std::vector<const CriterionResult*> WorstFirst(const Report& report) {
+  std::vector<const CriterionResult*> out;
   for (const auto& r : report.results) out.push_back(&r);
-  std::stable_sort(out.begin(), out.end(), [](const ReportResult* a, const ReportResult* b) {
+  std::stable_sort(out.begin(), out.end(), [](const CriterionResult* a, const CriterionResult* b) {
     return StatusRank(a->status) > StatusRank(b->status);
   });
   return out;
@@ -151,14 +151,14 @@ std::string StatusCounts(const Report& report) {
   for (const Status s : {Status::kFail, Status::kError, Status::kInconclusive, Status::kSkipped,
                          Status::kWarn, Status::kPass}) {
     const auto n = std::count_if(report.results.begin(), report.results.end(),
-                                 [s](const ReportResult& r) { return r.status == s; });
+                                 [s](const CriterionResult& r) { return r.status == s; });
     if (n > 0)
       out += (out.empty() ? "" : ", ") + std::to_string(n) + " " + std::string(StatusName(s));
   }
   return out.empty() ? "no criteria" : out;
 }
 
-std::string CriterionFile(const Report& report, const ReportResult& result) {
+std::string CriterionFile(const Report& report, const CriterionResult& result) {
   const std::filesystem::path file(result.line_file.empty() ? report.criteria.path
                                                             : result.line_file);
   if (!file.is_absolute()) return file.string();

@@ -19,17 +19,17 @@ std::string PlainName(const std::string& metric);
 std::string FormatNumber(double v);
 
 // ">= 0.85", "< 10", "in [0.8, 1.25]".
-std::string ThresholdText(const ReportThreshold& threshold);
+std::string ThresholdText(const ResultThreshold& threshold);
 
 // "0.91 ms" (the unit left out for ratios), or "-" for an undefined value.
-std::string ValueText(const ReportResult& result);
+std::string ValueText(const CriterionResult& result);
 
 // "[0.88, 0.93] 95% wilson" ("[0.88, 0.93] 95%" without the method), or "-" without an interval.
-std::string IntervalText(const ReportResult& result, bool with_method = true);
+std::string IntervalText(const CriterionResult& result, bool with_method = true);
 
 // "value 12.5 ms, interval [11.25, 13.75] 95% repetitions, threshold <= 10": the parts that exist
 // (an undefined value or a missing interval is left out).
-std::string FigureText(const ReportResult& result);
+std::string FigureText(const CriterionResult& result);
 
 // How bad a status is, for ordering and for `diff`: PASS 0 < WARN 1 < SKIPPED 2 <
 // INCONCLUSIVE 3 < ERROR 4 < FAIL 5.
@@ -37,14 +37,14 @@ int StatusRank(Status status);
 
 // The results ordered worst status first (FAIL, ERROR, INCONCLUSIVE, SKIPPED, WARN, PASS), the
 // criteria file's order kept within a status.
-std::vector<const ReportResult*> WorstFirst(const Report& report);
+std::vector<const CriterionResult*> WorstFirst(const Report& report);
 
 // "2 FAIL, 1 INCONCLUSIVE, 5 PASS" (worst first, statuses that occur only).
 std::string StatusCounts(const Report& report);
 
 // The file a criterion's line is in: its profile's file, else the criteria file. An absolute path
 // under the current directory is made relative to it (annotations want paths from the checkout).
-std::string CriterionFile(const Report& report, const ReportResult& result);
+std::string CriterionFile(const Report& report, const CriterionResult& result);
 
 // XML character data and attribute values (&, <, >, ", ' escaped; characters XML 1.0 cannot
 // carry are replaced by U+FFFD). In an attribute, tab, LF and CR are written as character

@@ -27,7 +27,7 @@ std::string SarifReporter::DoRender(const Report& report) const {
   nlohmann::json rules = nlohmann::json::array();
   nlohmann::json results = nlohmann::json::array();
   for (size_t i = 0; i < report.results.size(); ++i) {
-    const ReportResult& r = report.results[i];
+    const CriterionResult& r = report.results[i];
     nlohmann::json rule = {
         {"id", r.id},
         {"name", r.metric},

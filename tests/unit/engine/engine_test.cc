@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 #include "core/stats.h"
+#include "engine/audit.h"
 #include "engine/criteria.h"
 #include "engine/plan.h"
 #include "engine/verdict.h"
@@ -351,6 +352,116 @@ BOOST_AUTO_TEST_CASE(reference_model_section_and_override) {
   BOOST_TEST(
       range.find("reference.input.range: the range must be [low, high]") != std::string::npos,
       range);
+}
+
+// The engine fills the one result type: NewOutcome copies the criterion's identity as the file
+// states it (checked here against the YAML below, line numbers counted by hand), and
+// RecordMeasurement judges a measurement into it.
+BOOST_AUTO_TEST_CASE(the_engine_fills_the_result_from_the_criterion_and_the_measurement) {
+  t::TempDir dir;
+  // The profile's criterion P-1 is declared on line 5 of p.yaml.
+  t::WriteText(dir / "p.yaml",
+               "apiVersion: greenlight/v1\n"
+               "kind: Profile\n"
+               "metadata: {name: house, version: 2.1.0, description: d, authority: Rule 7}\n"
+               "criteria:\n"
+               "  - id: P-1\n"
+               "    metric: accuracy\n"
+               "    threshold: {gte: 0.8}\n"
+               "    severity: mandatory\n"
+               "    confidence: 0.95\n"
+               "    reference: \"Rule 7(a)\"\n"
+               "    overridable: [confidence]\n");
+  // kHeader is 8 lines, so OWN is declared on line 12 of c.yaml.
+  t::WriteText(dir / "c.yaml", kHeader +
+                                   "extends: [{path: p.yaml}]\n"
+                                   "overrides: {P-1: {confidence: 0.9}}\n"
+                                   "criteria:\n"
+                                   "  - id: OWN\n"
+                                   "    metric: top_k_accuracy\n"
+                                   "    params: {k: 2}\n"
+                                   "    threshold: {between: [0.5, 0.75]}\n"
+                                   "    severity: advisory\n"
+                                   "    confidence: 0.9\n"
+                                   "    reference: own clause\n");
+  gl::AuditorRegistry registry;
+  gl::RegisterBuiltinAuditors(registry);
+  const gl::CriteriaFile file = gl::LoadCriteria(dir / "c.yaml", registry);
+  BOOST_REQUIRE(file.criteria.size() == 2u);
+
+  const gl::CriterionOutcome p = gl::NewOutcome(file.criteria[0], registry);
+  const gl::CriterionResult& a = p.result;
+  BOOST_TEST(a.id == "P-1");
+  BOOST_TEST(a.metric == "accuracy");
+  BOOST_TEST(a.concern == "safety");
+  BOOST_TEST(a.unit == "ratio");
+  BOOST_TEST(a.severity == "mandatory");
+  BOOST_TEST(a.threshold.op == "gte");
+  BOOST_TEST(a.threshold.value == 0.8);
+  BOOST_TEST(!a.threshold.high.has_value());
+  BOOST_REQUIRE(a.confidence.has_value());
+  BOOST_TEST(*a.confidence == 0.9);  // The file's override, not the profile's 0.95.
+  BOOST_TEST(a.reference == "Rule 7(a)");
+  BOOST_REQUIRE(a.profile.has_value());
+  BOOST_TEST(a.profile->name == "house");
+  BOOST_TEST(a.profile->version == "2.1.0");
+  BOOST_TEST(a.profile->authority == "Rule 7");
+  BOOST_TEST(a.profile->source == "p.yaml");
+  BOOST_TEST(
+      a.overrides ==
+      nlohmann::json::parse(R"([{"field": "confidence", "profile_value": 0.95, "value": 0.9}])"));
+  BOOST_REQUIRE(a.line.has_value());
+  BOOST_TEST(*a.line == 5);  // In the profile's file: the report points there.
+  BOOST_TEST(std::filesystem::path(a.line_file).filename() == "p.yaml");
+  // Nothing measured yet: the measurement fields keep their defaults.
+  BOOST_TEST(!a.value.has_value());
+  BOOST_TEST(a.samples == 0);
+  BOOST_TEST(a.method.empty());
+  BOOST_TEST(a.details == nlohmann::json::object());
+
+  gl::CriterionOutcome own = gl::NewOutcome(file.criteria[1], registry);
+  gl::CriterionResult& b = own.result;
+  BOOST_TEST(b.id == "OWN");
+  BOOST_TEST(b.severity == "advisory");
+  BOOST_TEST(b.threshold.op == "between");
+  BOOST_TEST(b.threshold.value == 0.5);
+  BOOST_REQUIRE(b.threshold.high.has_value());
+  BOOST_TEST(*b.threshold.high == 0.75);
+  BOOST_TEST(b.params["k"] == 2);
+  BOOST_TEST(!b.profile.has_value());
+  BOOST_TEST(b.overrides == nlohmann::json::array());
+  BOOST_REQUIRE(b.line.has_value());
+  BOOST_TEST(*b.line == 12);
+  BOOST_TEST(b.line_file.empty());  // The criteria file itself.
+
+  // A measurement wholly inside [0.5, 0.75] passes; its fields land in the result as measured,
+  // the unit coming from the metric when the measurement names none.
+  gl::Measurement m = Value(0.6, 0.55, 0.65);
+  m.samples = 123;
+  m.method = "hand";
+  m.deterministic = false;
+  m.details = {{"k", 2}};
+  gl::RecordMeasurement(file.criteria[1], m, "ratio", b);
+  BOOST_TEST(gl::StatusName(b.status) == "PASS");
+  BOOST_TEST(*b.value == 0.6);
+  BOOST_TEST(b.interval->low == 0.55);
+  BOOST_TEST(b.interval->high == 0.65);
+  BOOST_TEST(b.samples == 123);
+  BOOST_TEST(b.method == "hand");
+  BOOST_TEST(!b.deterministic);
+  BOOST_TEST(b.unit == "ratio");
+  BOOST_TEST(b.details == (nlohmann::json{{"k", 2}}));
+  BOOST_TEST(b.message == "interval [0.55, 0.65] at 90% satisfies in [0.5, 0.75]");
+  // Wholly outside: an advisory criterion's FAIL is WARN. Undecidable evidence: INCONCLUSIVE
+  // with the metric's reason as the message.
+  gl::RecordMeasurement(file.criteria[1], Value(0.9, 0.85, 0.95), "ratio", b);
+  BOOST_TEST(gl::StatusName(b.status) == "WARN");
+  BOOST_TEST(b.message == "interval [0.85, 0.95] at 90% lies wholly outside in [0.5, 0.75]");
+  gl::Measurement undecided = Value(0.6, 0.55, 0.65);
+  undecided.undecidable = "run-length minimums not met";
+  gl::RecordMeasurement(file.criteria[1], undecided, "ratio", b);
+  BOOST_TEST(gl::StatusName(b.status) == "INCONCLUSIVE");
+  BOOST_TEST(b.message == "run-length minimums not met");
 }
 
 BOOST_AUTO_TEST_CASE(every_shipped_criteria_file_validates) {

@@ -93,13 +93,13 @@ BOOST_AUTO_TEST_CASE(engine_loads_through_the_registry_and_reports_missing_capab
   const gl::AuditOutcome outcome = gl::RunAudit(criteria, auditors, options);
   BOOST_TEST(loaded == std::vector<std::string>{"fashion_cnn_int8.pt"});
   BOOST_REQUIRE(outcome.results.size() == 3u);
-  BOOST_TEST(gl::StatusName(outcome.results[0].status) == "PASS");
+  BOOST_TEST(gl::StatusName(outcome.results[0].result.status) == "PASS");
   // The int8 model cannot be differentiated: the attack is ERROR with the runtime's reason.
-  BOOST_TEST(gl::StatusName(outcome.results[1].status) == "ERROR");
-  BOOST_TEST(outcome.results[1].message.find("model runtime 'torchscript' offers no input "
-                                             "gradients for fashion_cnn_int8.pt (") == 0u,
-             outcome.results[1].message);
+  BOOST_TEST(gl::StatusName(outcome.results[1].result.status) == "ERROR");
+  BOOST_TEST(outcome.results[1].result.message.find("model runtime 'torchscript' offers no input "
+                                                    "gradients for fashion_cnn_int8.pt (") == 0u,
+             outcome.results[1].result.message);
   // Graph introspection is there: 2 × the hand-counted MACs of the CNN (efficiency tests).
-  BOOST_TEST(gl::StatusName(outcome.results[2].status) == "PASS");
-  BOOST_TEST(*outcome.results[2].measurement.value == 8777000.0);
+  BOOST_TEST(gl::StatusName(outcome.results[2].result.status) == "PASS");
+  BOOST_TEST(*outcome.results[2].result.value == 8777000.0);
 }

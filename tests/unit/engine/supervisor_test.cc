@@ -80,23 +80,23 @@ BOOST_AUTO_TEST_CASE(supervised_and_in_process_audits_agree_bit_for_bit) {
   BOOST_TEST(a.environment.threads == b.environment.threads);
   BOOST_REQUIRE(a.results.size() == b.results.size());
   for (size_t i = 0; i < a.results.size(); ++i) {
-    const auto& x = a.results[i];
-    const auto& y = b.results[i];
-    BOOST_TEST_CONTEXT(x.criterion.id) {
+    const gl::CriterionResult& x = a.results[i].result;
+    const gl::CriterionResult& y = b.results[i].result;
+    BOOST_TEST_CONTEXT(x.id) {
       BOOST_TEST(gl::StatusName(x.status) == gl::StatusName(y.status));
       BOOST_TEST(x.message == y.message);
-      BOOST_REQUIRE(x.measurement.value.has_value() == y.measurement.value.has_value());
-      if (x.measurement.value) BOOST_TEST(*x.measurement.value == *y.measurement.value);
-      BOOST_REQUIRE(x.measurement.interval.has_value() == y.measurement.interval.has_value());
-      if (x.measurement.interval) {
-        BOOST_TEST(x.measurement.interval->low == y.measurement.interval->low);
-        BOOST_TEST(x.measurement.interval->high == y.measurement.interval->high);
+      BOOST_REQUIRE(x.value.has_value() == y.value.has_value());
+      if (x.value) BOOST_TEST(*x.value == *y.value);
+      BOOST_REQUIRE(x.interval.has_value() == y.interval.has_value());
+      if (x.interval) {
+        BOOST_TEST(x.interval->low == y.interval->low);
+        BOOST_TEST(x.interval->high == y.interval->high);
       }
-      BOOST_TEST(x.measurement.samples == y.measurement.samples);
-      BOOST_TEST(x.measurement.details == y.measurement.details);
+      BOOST_TEST(x.samples == y.samples);
+      BOOST_TEST(x.details == y.details);
     }
   }
   // Not a vacuous comparison: the accuracy is a real figure.
-  BOOST_TEST(*a.results[0].measurement.value > 0.5);
-  BOOST_TEST(gl::StatusName(a.results[0].status) == "PASS");
+  BOOST_TEST(*a.results[0].result.value > 0.5);
+  BOOST_TEST(gl::StatusName(a.results[0].result.status) == "PASS");
 }

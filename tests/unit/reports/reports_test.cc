@@ -31,7 +31,7 @@ gl::Report Sample() {
                    {"os", "Linux"},    {"libtorch_version", "1.13.1"},
                    {"device", "cpu"},  {"threads", 2}};
   r.verdict = gl::Status::kFail;
-  gl::ReportResult x;
+  gl::CriterionResult x;
   x.id = "ACC-01";
   x.metric = "accuracy";
   x.concern = "safety";
@@ -44,7 +44,7 @@ gl::Report Sample() {
   x.threshold = {"between", 0.8, 0.9};
   x.method = "count";
   r.results.push_back(x);
-  gl::ReportResult y = x;
+  gl::CriterionResult y = x;
   y.id = "ACC-02";
   y.value.reset();
   y.interval.reset();
@@ -77,8 +77,8 @@ BOOST_AUTO_TEST_CASE(statement_shape_and_round_trip) {
 // Profile provenance and overrides survive the round trip, and the console summary shows both.
 BOOST_AUTO_TEST_CASE(profile_provenance_round_trip_and_summary) {
   gl::Report r = Sample();
-  const gl::ReportProfile p{"us-ugesp-four-fifths", "1.0.0", std::string(64, 'd'),
-                            "https://regulator.example/p.yaml", "29 CFR 1607.4(D)"};
+  const gl::ProfileRef p{"us-ugesp-four-fifths", "1.0.0", std::string(64, 'd'),
+                         "https://regulator.example/p.yaml", "29 CFR 1607.4(D)"};
   r.criteria.profiles = {p};
   r.criteria.remote_inputs = {{"model.path", "https://vendor.example/m.pt", std::string(64, 'b')}};
   r.results[0].profile = p;
@@ -235,7 +235,7 @@ BOOST_AUTO_TEST_CASE(console_table_states_levels_and_marks_estimates) {
   BOOST_TEST(text.find("INTERVAL (95%)") != std::string::npos, text);
   BOOST_TEST(text.find("~ estimated") == std::string::npos, text);
   // Two levels: after each interval; an estimate is marked and its method listed.
-  gl::ReportResult e = r.results[0];
+  gl::CriterionResult e = r.results[0];
   e.id = "NRG-01";
   e.value = 12.5;
   e.unit = "mJ";

@@ -41,14 +41,14 @@ gl::Report WithCharts() {
   r.results[4].method = "estimate:cpu-time";
   r.results[4].message = "<script>alert(1)</script> no meter";
   // An adversarial result (accuracy vs epsilon) and a corruption result (severity curves).
-  gl::ReportResult adv = r.results[0];
+  gl::CriterionResult adv = r.results[0];
   adv.id = "SAF-01";
   adv.metric = "adversarial_accuracy";
   adv.value = 0.8;
   adv.params = {{"attack", "fgsm"}, {"norm", "inf"}, {"epsilon", 0.01}};
   adv.details = {{"clean_accuracy", 0.9}};
   r.results.push_back(adv);
-  gl::ReportResult cor = r.results[0];
+  gl::CriterionResult cor = r.results[0];
   cor.id = "SAF-03";
   cor.metric = "corruption_accuracy";
   cor.value = 0.85;
@@ -147,7 +147,7 @@ BOOST_AUTO_TEST_CASE(a_report_without_chart_data_renders_without_charts) {
 BOOST_AUTO_TEST_CASE(compare_results_show_reference_and_model_side_by_side) {
   gl::Report report = WithCharts();
   report.results.resize(1);
-  gl::ReportResult& delta = report.results[0];
+  gl::CriterionResult& delta = report.results[0];
   delta.id = "DELTA-01";
   delta.metric = "accuracy_delta";
   delta.interval = gl::Interval{-0.1, 0.0, 0.95, "newcombe"};
@@ -160,7 +160,7 @@ BOOST_AUTO_TEST_CASE(compare_results_show_reference_and_model_side_by_side) {
                      {"both_wrong", 5}}},
                    {"model_accuracy", 0.85},
                    {"reference_accuracy", 0.9}};
-  gl::ReportResult speed = delta;
+  gl::CriterionResult speed = delta;
   speed.id = "SPEED-01";
   speed.metric = "latency_speedup";
   speed.params = {{"statistic", "p50"}};

@@ -54,7 +54,7 @@ BOOST_AUTO_TEST_CASE(statuses_intervals_added_and_removed) {
   after.results[2].status = gl::Status::kInconclusive;
   // AUC-01 removed, NEW-01 added.
   after.results.erase(after.results.begin() + 5);
-  gl::ReportResult added = before.results[0];
+  gl::CriterionResult added = before.results[0];
   added.id = "NEW-01";
   after.results.push_back(added);
   after.verdict = gl::Status::kFail;
@@ -106,7 +106,7 @@ BOOST_AUTO_TEST_CASE(a_worse_verdict_alone_counts_as_worse) {
   gl::Report passing = Fixed();
   passing.verdict = gl::Status::kPass;
   // Nothing matched changed, but an added failing criterion turned the verdict.
-  gl::ReportResult extra = before.results[1];
+  gl::CriterionResult extra = before.results[1];
   extra.id = "LAT-02";
   after.results.push_back(extra);
   const gl::ReportDiff d = gl::DiffReports(passing, after);
