@@ -234,6 +234,38 @@ BOOST_AUTO_TEST_CASE(flops_reduction_against_hand_counts) {
   BOOST_TEST(m.details["counts"].get<std::string>().find("executes") != std::string::npos);
 }
 
+// peak_memory_ratio from its statistics (as a partial audit carries them): each round's ratio is
+// model peak / reference peak, here 2 by construction; without a reset peak it is undecidable,
+// with the reason and no number.
+BOOST_AUTO_TEST_CASE(peak_memory_ratio_needs_a_reset_peak) {
+  gl::AuditorRegistry registry;
+  gl::RegisterBuiltinAuditors(registry);
+  const gl::Metric* metric = gl::FindFrameworkMetric(registry, "peak_memory_ratio");
+  BOOST_REQUIRE(metric != nullptr);
+  const auto params = metric->Bind(json::object());
+  json rounds = json::array();
+  for (int r = 0; r < 6; ++r) {
+    rounds.push_back({{"model_ns", {1000}},
+                      {"reference_ns", {1000}},
+                      {"model_first", r % 4 == 0 || r % 4 == 3},
+                      {"model_peak_bytes", 300000000 + 2 * r},
+                      {"reference_peak_bytes", 150000000 + r}});
+  }
+  json stats = {
+      {"first", 0}, {"threads", 1}, {"batch_size", 32}, {"peak_reset", true}, {"rounds", rounds}};
+  gl::FinalizeContext fin;
+  const gl::Measurement ok = metric->Finalize(*params, *metric->StatsFromJson(stats), fin);
+  BOOST_REQUIRE(ok.value.has_value());
+  BOOST_TEST(*ok.value == 2.0, boost::test_tools::tolerance(1e-14));
+  BOOST_TEST(!ok.undecidable.has_value());
+  BOOST_TEST(ok.details["per_round_model_peak_mb"][1].get<double>() == 300.000002);
+  stats["peak_reset"] = false;
+  const gl::Measurement no = metric->Finalize(*params, *metric->StatsFromJson(stats), fin);
+  BOOST_TEST(!no.value.has_value());
+  BOOST_REQUIRE(no.undecidable.has_value());
+  BOOST_TEST(no.undecidable->find("clear_refs") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(flops_and_parameters_of_hmda_model) {
   auto model = HmdaModel();
   auto data = HmdaRows();
