@@ -64,7 +64,10 @@ void RegisterBuiltinAuditors(AuditorRegistry& registry) {
   RegisterMetric(registry, efficiency::MakeNonzeroParameters());
   RegisterMetric(registry, efficiency::MakeParameterReduction());
   RegisterMetric(registry, efficiency::MakeSizeReduction());
+  RegisterMetric(registry, efficiency::MakeFlopsReduction());
   RegisterMetric(registry, efficiency::MakeLatencySpeedup());
+  RegisterMetric(registry, efficiency::MakeThroughputRatio());
+  RegisterMetric(registry, efficiency::MakePeakMemoryRatio());
   RegisterMetric(registry, energy::MakeEnergyPerInference());
   RegisterMetric(registry, energy::MakeEnergyPer1000Inferences());
   RegisterMetric(registry, energy::MakeAveragePower());

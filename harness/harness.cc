@@ -517,8 +517,9 @@ nlohmann::json NoisyContextWarnings(const harness::BenchmarkContext& context) {
 
 InterleavedResult RunInterleaved(Model& a, Model& b, const Dataset& dataset,
                                  const InterleavedSettings& settings) {
-  if (settings.rounds < 1 || settings.queries_per_round < 1 || settings.warmup_queries < 0) {
-    throw InputError("an interleaved run needs at least 1 round of at least 1 query");
+  if (settings.rounds < 1 || settings.queries_per_round < 1 || settings.warmup_queries < 0 ||
+      settings.batch_size < 1) {
+    throw InputError("an interleaved run needs at least 1 round of at least 1 query of 1 sample");
   }
   InterleavedResult out;
   out.settings = settings;
@@ -526,8 +527,8 @@ InterleavedResult RunInterleaved(Model& a, Model& b, const Dataset& dataset,
   out.threads = a.threads();
   TensorAccess* tensors[2] = {&RequireCapability<TensorAccess>(a),
                               &RequireCapability<TensorAccess>(b)};
-  std::vector<torch::Tensor> inputs[2] = {BuildQueryInputs(dataset, a, 1),
-                                          BuildQueryInputs(dataset, b, 1)};
+  std::vector<torch::Tensor> inputs[2] = {BuildQueryInputs(dataset, a, settings.batch_size),
+                                          BuildQueryInputs(dataset, b, settings.batch_size)};
   size_t next[2] = {0, 0};
   auto query = [&](int m) {
     const torch::Tensor& x = inputs[m][next[m]];
@@ -541,6 +542,10 @@ InterleavedResult RunInterleaved(Model& a, Model& b, const Dataset& dataset,
   };
   out.latencies_ns.assign(2,
                           std::vector<std::vector<int64_t>>(static_cast<size_t>(settings.rounds)));
+  if (settings.peak_rss) {
+    out.peak_rss_bytes.assign(2, std::vector<int64_t>(static_cast<size_t>(settings.rounds)));
+    out.peak_rss_reset = true;
+  }
   try {
     torch::NoGradGuard no_grad;
     for (int m : {0, 1}) {
@@ -555,7 +560,13 @@ InterleavedResult RunInterleaved(Model& a, Model& b, const Dataset& dataset,
                                       static_cast<int64_t>(inputs[m].size()));
         auto& round = out.latencies_ns[static_cast<size_t>(m)][static_cast<size_t>(r)];
         round.reserve(static_cast<size_t>(settings.queries_per_round));
+        if (settings.peak_rss) out.peak_rss_reset = ResetPeakRss() && out.peak_rss_reset;
         for (int64_t q = 0; q < settings.queries_per_round; ++q) round.push_back(query(m));
+        if (settings.peak_rss) {
+          const ProcMemory after = ReadProcMemory();
+          out.peak_rss_bytes[static_cast<size_t>(m)][static_cast<size_t>(r)] =
+              std::max(after.hwm_bytes, after.rss_bytes);
+        }
       }
     }
   } catch (const c10::Error& e) {

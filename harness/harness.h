@@ -153,15 +153,21 @@ std::shared_ptr<const RunResult> Run(Model& model, const Dataset& dataset,
                                      const std::vector<std::shared_ptr<WindowObserver>>& observers);
 
 // Two models timed in the same run, interleaved so that machine drift (load, frequency, thermal
-// state) falls on both alike: rounds of `queries_per_round` single-sample queries on each model,
-// in the order A B, B A, B A, A B, ... (round r runs A first when r mod 4 is 0 or 3), so that a
-// drift linear within four rounds cancels. Queries are the same dataset rows for both models (the
-// rows of BuildQueryInputs, rotated). Untimed warm-up of `warmup_queries` on each model first.
+// state) falls on both alike: rounds of `queries_per_round` queries of `batch_size` samples on
+// each model, in the order A B, B A, B A, A B, ... (round r runs A first when r mod 4 is 0 or 3),
+// so that a drift linear within four rounds cancels. Queries are the same dataset rows for both
+// models (the batches of BuildQueryInputs, rotated). Untimed warm-up of `warmup_queries` on each
+// model first.
 struct InterleavedSettings {
   int64_t rounds = 20;
   int64_t queries_per_round = 64;
   int64_t warmup_queries = 64;
-  int threads = 0;  // Intra-op threads during the run; 0 = leave LibTorch's setting.
+  int threads = 0;         // Intra-op threads during the run; 0 = leave LibTorch's setting.
+  int64_t batch_size = 1;  // Samples per query (1: single-stream queries; more: offline).
+  // Also record each model's peak resident set in each round: the kernel's peak (VmHWM) is reset
+  // right before a model's queries of the round and read right after them, outside the timed
+  // queries.
+  bool peak_rss = false;
 };
 
 struct InterleavedResult {
@@ -170,10 +176,15 @@ struct InterleavedResult {
   // latencies_ns[m][r]: model m's (0: A, 1: B) per-query latencies in round r, in issue order.
   std::vector<std::vector<std::vector<int64_t>>> latencies_ns;
   std::vector<bool> a_first;  // Per round: whether A ran before B.
+  // With settings.peak_rss: peak_rss_bytes[m][r], the process's peak resident set (bytes) while
+  // model m ran its queries of round r; peak_rss_reset is true when every reset of the peak
+  // succeeded (otherwise a figure may be an older peak). Empty / false without.
+  std::vector<std::vector<int64_t>> peak_rss_bytes;
+  bool peak_rss_reset = false;
 };
 
-// Throws InputError on settings below 1 round or query, RuntimeError when a model offers no
-// TensorAccess or a forward pass fails.
+// Throws InputError on settings below 1 round, query or sample, RuntimeError when a model offers
+// no TensorAccess or a forward pass fails.
 InterleavedResult RunInterleaved(Model& a, Model& b, const Dataset& dataset,
                                  const InterleavedSettings& settings);
 

@@ -575,29 +575,50 @@ class ModelInfoWork final : public Work {
   }
 };
 
-// One forward pass of batch 1 with the graph's operators counted (GraphIntrospection).
+// One forward pass of batch 1 with the graph's operators counted (GraphIntrospection); with
+// `with_reference`, of the model and of the reference model, each on the dataset's first row.
 class FlopsWork final : public Work {
  public:
-  std::string key() const override { return "flops:batch=1"; }
+  explicit FlopsWork(bool with_reference = false) : with_reference_(with_reference) {}
+  std::string key() const override {
+    return with_reference_ ? "flops+reference:batch=1" : "flops:batch=1";
+  }
+  // The FLOPs of both models are a property of the models, not of the rows (the model's own
+  // count keeps its unsplittable default, as it always had).
+  Sharding sharding() const override {
+    return with_reference_ ? Sharding::kOnce : Sharding::kUnsplittable;
+  }
   std::shared_ptr<const WorkRecord> Run(AuditContext& ctx,
                                         std::span<Instrument* const>) const override {
     Model& model = ModelInfoWork::RequireModel(ctx);
-    GraphIntrospection& graph = RequireCapability<GraphIntrospection>(model);
-    const Dataset& data = ctx.dataset();
-    if (data.rows() == 0 || data.sample_size() != model.input_size()) {
-      throw InputError("flops_per_sample needs a dataset row shaped like the model input");
-    }
-    // Shapes come from one real forward pass of batch 1 (the dataset's first row).
-    const FlopCount count = graph.CountFlops(data.row(0), 1);
     auto record = std::make_shared<ModelFactsRecord>();
-    record->facts = count.ToJson();
+    if (!with_reference_) {
+      record->facts = Count(model, ctx.dataset(), "flops_per_sample");
+      return record;
+    }
+    if (ctx.reference() == nullptr) throw RuntimeError("the audit has no reference model");
+    record->facts = {{"model", Count(model, ctx.dataset(), "flops_reduction")},
+                     {"reference", Count(*ctx.reference(), ctx.dataset(), "flops_reduction")}};
+    record->facts["model"]["sha256"] = model.info().sha256;
+    record->facts["reference"]["sha256"] = ctx.reference()->info().sha256;
     return record;
   }
+
+ private:
+  static nlohmann::json Count(Model& model, const Dataset& data, const std::string& metric) {
+    GraphIntrospection& graph = RequireCapability<GraphIntrospection>(model);
+    if (data.rows() == 0 || data.sample_size() != model.input_size()) {
+      throw InputError(metric + " needs a dataset row shaped like the model input");
+    }
+    // Shapes come from one real forward pass of batch 1 (the dataset's first row).
+    return graph.CountFlops(data.row(0), 1).ToJson();
+  }
+  bool with_reference_;
 };
 
 struct NoParams {};
 
-enum class Fact { kParameters, kSizeMb, kFlops };
+enum class Fact { kParameters, kSizeMb, kFlops, kFlopsReduction };
 
 class ModelFactMetric final : public TypedMetric<NoParams, FactStats, ModelFactsRecord> {
  public:
@@ -607,6 +628,7 @@ class ModelFactMetric final : public TypedMetric<NoParams, FactStats, ModelFacts
  protected:
   std::shared_ptr<const Work> Needs(const NoParams&) const override {
     if (fact_ == Fact::kFlops) return std::make_shared<FlopsWork>();
+    if (fact_ == Fact::kFlopsReduction) return std::make_shared<FlopsWork>(true);
     return std::make_shared<ModelInfoWork>();
   }
   FactStats Accumulate(const NoParams&, const ModelFactsRecord& record,
@@ -643,6 +665,29 @@ class ModelFactMetric final : public TypedMetric<NoParams, FactStats, ModelFacts
             "included) recorded in one forward pass of batch 1; bias and activations not counted";
         m.details = f;
         break;
+      case Fact::kFlopsReduction: {
+        const auto per_sample = [](const nlohmann::json& c) {
+          return static_cast<double>(JsonInteger<int64_t>(c.at("flops"), "flops")) /
+                 static_cast<double>(
+                     std::max<int64_t>(JsonInteger<int64_t>(c.at("batch"), "batch"), 1));
+        };
+        const double reference = per_sample(f.at("reference"));
+        if (reference == 0.0) {
+          throw InputError("the reference model executes no counted operator (0 FLOPs)");
+        }
+        m.value = 1.0 - per_sample(f.at("model")) / reference;
+        m.unit = "ratio";
+        m.samples = 1;
+        m.method =
+            "count: 1 - model FLOPs / reference FLOPs per sample, each 2 x multiply-accumulates "
+            "of the conv/linear/matmul operators its runtime executes in one forward pass of "
+            "batch 1 (dense kernels multiply zero weights too)";
+        m.details = f;
+        m.details["counts"] =
+            "executed operations: a pruned model whose zeros are stored densely executes them, "
+            "so its FLOPs do not fall with its sparsity";
+        break;
+      }
     }
     return m;
   }
@@ -709,6 +754,15 @@ std::unique_ptr<Metric> MakeFlopsPerSample() {
                      "of batch 1",
                      true, false),
       Fact::kFlops);
+}
+
+std::unique_ptr<Metric> MakeFlopsReduction() {
+  MetricSpec spec = DescribeMetric(
+      "flops_reduction", "ratio", "efficiency",
+      "1 - the model's FLOPs per sample / the reference model's (operations the runtime executes)",
+      true, false);
+  spec.needs_reference = true;
+  return std::make_unique<ModelFactMetric>(std::move(spec), Fact::kFlopsReduction);
 }
 
 }  // namespace efficiency

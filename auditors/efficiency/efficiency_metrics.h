@@ -33,8 +33,25 @@ std::unique_ptr<Metric> MakeSparsity();
 std::unique_ptr<Metric> MakeNonzeroParameters();
 std::unique_ptr<Metric> MakeParameterReduction();
 std::unique_ptr<Metric> MakeSizeReduction();
-// speedup.cc: reference latency / model latency, timed interleaved (harness::RunInterleaved).
+std::unique_ptr<Metric> MakeFlopsReduction();  // efficiency_metrics.cc, beside flops_per_sample.
+// speedup.cc: both models measured interleaved in rounds (harness::RunInterleaved): reference
+// latency / model latency, model throughput / reference throughput, model peak resident memory /
+// reference peak.
 std::unique_ptr<Metric> MakeLatencySpeedup();
+std::unique_ptr<Metric> MakeThroughputRatio();
+std::unique_ptr<Metric> MakePeakMemoryRatio();
+
+// The one estimator of the paired-round metrics: each round measured both models under the same
+// conditions and gives one ratio; the value is the ratios' geometric mean and the interval
+// Student's t on their logarithms, exp(mean ± t_{R-1} s / √R), at `level`, containing the value.
+// Needs at least 2 rounds and positive finite ratios (RuntimeError otherwise; `what` names the
+// metric in the message).
+struct RatioEstimate {
+  double value = 0.0;
+  Interval interval;
+};
+RatioEstimate EstimateRoundRatio(std::span<const double> per_round, double level,
+                                 const std::string& what);
 
 // One interleaved round: both models' per-query latencies, ns.
 struct SpeedupRound {
@@ -48,11 +65,26 @@ struct SpeedupEstimate {
   std::vector<double> per_round;  // The same ratio within each round.
   Interval interval;
 };
-// `statistic`: "mean", "p50", "p90" or "p99" (type-7 quantile). The interval is
-// harness::RepetitionInterval(value, per_round, level): sectioning-t on the log scale over the
-// rounds, containing the value. Needs at least 2 rounds (RuntimeError otherwise).
+// `statistic`: "mean", "p50", "p90" or "p99" (type-7 quantile). Per round: reference statistic /
+// model statistic; value and interval from EstimateRoundRatio. Needs at least 2 rounds
+// (RuntimeError otherwise).
 SpeedupEstimate EstimateSpeedup(std::span<const SpeedupRound> rounds, const std::string& statistic,
                                 double level);
+
+// throughput_ratio: in each round both models ran the same number of queries of `batch_size`
+// samples, so model samples/s / reference samples/s = reference time / model time of the round.
+// Value and interval from EstimateRoundRatio over the rounds.
+struct ThroughputRatioEstimate {
+  double value = 0.0;  // Geometric mean of per_round.
+  Interval interval;
+  std::vector<double> per_round;                // model / reference samples/s, each round.
+  std::vector<double> model_samples_per_s;      // Each round's figure of the model...
+  std::vector<double> reference_samples_per_s;  // ... and of the reference.
+  double model_overall_samples_per_s = 0.0;     // All samples of the run / all its time.
+  double reference_overall_samples_per_s = 0.0;
+};
+ThroughputRatioEstimate EstimateThroughputRatio(std::span<const SpeedupRound> rounds,
+                                                int64_t batch_size, double level);
 
 // The p-quantile of latency samples with order-statistic bounds at `level` (valid for any
 // continuous distribution of i.i.d. samples). `sorted_ms` ascending. The point estimate is the

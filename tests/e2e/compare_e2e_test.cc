@@ -6,7 +6,9 @@
 // report names both models as subjects; verify --model checks either; a paired metric without a
 // reference is bad input naming the criterion.
 #define BOOST_TEST_MODULE compare_e2e
+#include <boost/math/distributions/students_t.hpp>
 #include <boost/test/unit_test.hpp>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -230,4 +232,88 @@ BOOST_AUTO_TEST_CASE(shipped_compression_policy_runs_on_the_int8_twin) {
   BOOST_TEST(speedup["interval"]["low"].get<double>() <= speedup["value"].get<double>());
   BOOST_TEST(speedup["value"].get<double>() <= speedup["interval"]["high"].get<double>());
   BOOST_TEST(speedup["samples"] == 20);
+}
+
+// throughput_ratio, peak_memory_ratio and flops_reduction of the int8 twin against its FP32
+// reference, through the binary: each timed value is the geometric mean of the ratios of the
+// per-round figures the report records (recomputed here, with its t interval), and the interval
+// contains it; the FLOPs are the hand count of both (2 × (20·24·24·25 + 20·20·20·500 + 2000·50 +
+// 50·10) = 8,777,000: dynamic quantization keeps every multiply-accumulate).
+BOOST_AUTO_TEST_CASE(throughput_memory_and_flops_ratios_of_the_int8_twin) {
+  t::TempDir tmp;
+  t::WriteText(
+      tmp / "c.yaml",
+      "apiVersion: greenlight/v1\nkind: Criteria\nmetadata: {name: ratios, version: '1'}\n" +
+          t::FashionCnnSections(t::ModelsDir() / "fashion_cnn_int8.pt", 512) +
+          "reference: {path: " + (t::ModelsDir() / "fashion_cnn.pt").string() +
+          "}\ncriteria:\n"
+          "  - {id: T, metric: throughput_ratio, params: {batch_size: 32, rounds: 10,"
+          " queries_per_round: 4, warmup_queries: 2}, threshold: {gte: 0.5},"
+          " severity: advisory, confidence: 0.95}\n"
+          "  - {id: P, metric: peak_memory_ratio, params: {batch_size: 32, rounds: 6,"
+          " queries_per_round: 2}, threshold: {lte: 1.5}, severity: advisory,"
+          " confidence: 0.95}\n"
+          "  - {id: F, metric: flops_reduction, threshold: {gte: 0.0},"
+          " severity: mandatory}\n");
+  const auto audit =
+      t::RunCli("-q audit -c " + t::Quote(tmp / "c.yaml") + " -o " + t::Quote(tmp / "out"));
+  BOOST_REQUIRE_MESSAGE(audit.exit_code <= 2, audit.out << audit.err);
+  const json report = json::parse(t::ReadText(tmp / "out" / "report.json"));
+
+  // The estimator, recomputed: geometric mean of the rounds' ratios, Student's t on their logs.
+  const auto check_rounds = [](const json& r, const std::vector<double>& ratios) {
+    const double n = static_cast<double>(ratios.size());
+    double mean = 0.0;
+    for (double x : ratios) mean += std::log(x) / n;
+    double ss = 0.0;
+    for (double x : ratios) ss += (std::log(x) - mean) * (std::log(x) - mean);
+    const double level = r["interval"]["level"].get<double>();
+    const double tq = boost::math::quantile(boost::math::students_t(n - 1.0), 0.5 + level / 2.0);
+    const double half = tq * std::sqrt(ss / (n - 1.0) / n);
+    const double value = r["value"].get<double>();
+    BOOST_TEST(value == std::exp(mean), boost::test_tools::tolerance(1e-12));
+    BOOST_TEST(r["interval"]["low"].get<double>() <= value);
+    BOOST_TEST(value <= r["interval"]["high"].get<double>());
+    BOOST_TEST(r["interval"]["low"].get<double>() == std::min(value, std::exp(mean - half)),
+               boost::test_tools::tolerance(1e-9));
+    BOOST_TEST(r["interval"]["high"].get<double>() == std::max(value, std::exp(mean + half)),
+               boost::test_tools::tolerance(1e-9));
+  };
+
+  const json& tr = Result(report, "T");
+  BOOST_TEST_MESSAGE("throughput_ratio " << tr["value"] << " " << tr["interval"].dump());
+  BOOST_TEST(tr["samples"] == 10);
+  BOOST_TEST(tr["details"]["batch_size"] == 32);
+  const auto& model_sps = tr["details"]["per_round_model_samples_per_s"];
+  const auto& reference_sps = tr["details"]["per_round_reference_samples_per_s"];
+  BOOST_REQUIRE(model_sps.size() == 10u);
+  BOOST_REQUIRE(reference_sps.size() == 10u);
+  std::vector<double> ratios;
+  for (size_t i = 0; i < model_sps.size(); ++i) {
+    ratios.push_back(model_sps[i].get<double>() / reference_sps[i].get<double>());
+    BOOST_TEST(tr["details"]["per_round_ratio"][i].get<double>() == ratios.back(),
+               boost::test_tools::tolerance(1e-12));
+  }
+  check_rounds(tr, ratios);
+
+  const json& pm = Result(report, "P");
+  BOOST_TEST_MESSAGE("peak_memory_ratio " << pm["value"] << " " << pm["interval"].dump());
+  BOOST_TEST(pm["details"]["peak_reset"] == true);
+  const auto& model_mb = pm["details"]["per_round_model_peak_mb"];
+  const auto& reference_mb = pm["details"]["per_round_reference_peak_mb"];
+  BOOST_REQUIRE(model_mb.size() == 6u);
+  ratios.clear();
+  for (size_t i = 0; i < model_mb.size(); ++i) {
+    // Both models are loaded in the same process: each peak holds both models' weights (MB).
+    BOOST_TEST(reference_mb[i].get<double>() > 1.0);
+    ratios.push_back(model_mb[i].get<double>() / reference_mb[i].get<double>());
+  }
+  check_rounds(pm, ratios);
+
+  const json& fr = Result(report, "F");
+  BOOST_TEST(fr["value"].get<double>() == 0.0);
+  BOOST_TEST(fr["status"] == "PASS");
+  BOOST_TEST(fr["details"]["model"]["flops"] == 8777000);
+  BOOST_TEST(fr["details"]["reference"]["flops"] == 8777000);
+  BOOST_TEST((!fr.contains("interval") || fr["interval"].is_null()));
 }

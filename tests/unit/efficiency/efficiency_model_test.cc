@@ -18,6 +18,7 @@
 #include "datasets/dataset.h"
 #include "harness/harness.h"
 #include "models/model.h"
+#include "tests/test_util.h"
 
 namespace gl = greenlight;
 namespace h = greenlight::harness;
@@ -175,6 +176,94 @@ BOOST_AUTO_TEST_CASE(flops_of_quantized_twin_count_dynamic_linear) {
     if (op["op"] == "quantized::linear_dynamic") ++quantized;
   }
   BOOST_TEST(quantized == 2);
+}
+
+// flops_reduction = 1 - model FLOPs / reference FLOPs, from the same graph introspection run on
+// both models. Independent counts by hand from the layer shapes (examples/export_models.py): a
+// model against itself and the int8 twin against its reference (the same operators: 0), and a
+// narrower CNN exported here with PyTorch (conv2 20→10 channels, so fc1 takes 10·10·10 = 1000).
+BOOST_AUTO_TEST_CASE(flops_reduction_against_hand_counts) {
+  gl::testing::TempDir tmp;
+  const auto py = gl::testing::RunPython(
+      "import torch, torch.nn as nn, torch.nn.functional as F\n"
+      "torch.manual_seed(1)\n"
+      "class Narrow(nn.Module):\n"
+      "    def __init__(self):\n"
+      "        super().__init__()\n"
+      "        self.conv1 = nn.Conv2d(1, 20, 5, 1)\n"
+      "        self.conv2 = nn.Conv2d(20, 10, 5, 1)\n"
+      "        self.fc1 = nn.Linear(1000, 50)\n"
+      "        self.fc2 = nn.Linear(50, 10)\n"
+      "    def forward(self, x):\n"
+      "        x = F.max_pool2d(F.relu(self.conv2(F.relu(self.conv1(x)))), 2, 2)\n"
+      "        return F.log_softmax(self.fc2(F.relu(self.fc1(torch.flatten(x, 1)))), dim=1)\n"
+      "torch.jit.script(Narrow().eval()).save('" +
+      (tmp / "narrow.pt").string() + "')\n");
+  BOOST_REQUIRE_MESSAGE(py.exit_code == 0, py.err);
+
+  auto reference = FashionModel();
+  auto data = FashionRows(4);
+  gl::AuditorRegistry registry;
+  const auto auditor = Efficiency(registry);
+  const auto reduction = [&](gl::Model& model) {
+    gl::AuditContext ctx(&model, *data, 1, nullptr);
+    ctx.SetReference(reference.get());
+    const auto m = auditor.Measure(Request("flops_reduction"), ctx);
+    BOOST_REQUIRE(m.value.has_value());
+    BOOST_TEST(m.deterministic);
+    BOOST_TEST(!m.interval.has_value());
+    BOOST_TEST(m.details["reference"]["flops"] == 8777000);
+    return m;
+  };
+  auto same = FashionModel();
+  BOOST_TEST(*reduction(*same).value == 0.0);
+  auto int8 = FashionModel("fashion_cnn_int8.pt");
+  BOOST_TEST(*reduction(*int8).value == 0.0);
+
+  gl::ModelSpec spec;
+  spec.path = tmp / "narrow.pt";
+  spec.output = gl::OutputKind::kLogProbabilities;
+  spec.input_shape = {1, 28, 28};
+  auto narrow = gl::LoadTorchScriptModel(spec);
+  // conv1 20·24·24·25, conv2 10·20·20·(20·25), fc1 1000·50, fc2 50·10; × 2.
+  const double narrow_flops = 2.0 * (20 * 24 * 24 * 25 + 10 * 20 * 20 * 500 + 1000 * 50 + 50 * 10);
+  BOOST_TEST(narrow_flops == 4677000.0);
+  const auto m = reduction(*narrow);
+  BOOST_TEST(m.details["model"]["flops"].get<double>() == narrow_flops);
+  BOOST_TEST(*m.value == 1.0 - narrow_flops / 8777000.0, boost::test_tools::tolerance(1e-15));
+  BOOST_TEST(m.details["counts"].get<std::string>().find("executes") != std::string::npos);
+}
+
+// peak_memory_ratio from its statistics (as a partial audit carries them): each round's ratio is
+// model peak / reference peak, here 2 by construction; without a reset peak it is undecidable,
+// with the reason and no number.
+BOOST_AUTO_TEST_CASE(peak_memory_ratio_needs_a_reset_peak) {
+  gl::AuditorRegistry registry;
+  gl::RegisterBuiltinAuditors(registry);
+  const gl::Metric* metric = gl::FindFrameworkMetric(registry, "peak_memory_ratio");
+  BOOST_REQUIRE(metric != nullptr);
+  const auto params = metric->Bind(json::object());
+  json rounds = json::array();
+  for (int r = 0; r < 6; ++r) {
+    rounds.push_back({{"model_ns", {1000}},
+                      {"reference_ns", {1000}},
+                      {"model_first", r % 4 == 0 || r % 4 == 3},
+                      {"model_peak_bytes", 300000000 + 2 * r},
+                      {"reference_peak_bytes", 150000000 + r}});
+  }
+  json stats = {
+      {"first", 0}, {"threads", 1}, {"batch_size", 32}, {"peak_reset", true}, {"rounds", rounds}};
+  gl::FinalizeContext fin;
+  const gl::Measurement ok = metric->Finalize(*params, *metric->StatsFromJson(stats), fin);
+  BOOST_REQUIRE(ok.value.has_value());
+  BOOST_TEST(*ok.value == 2.0, boost::test_tools::tolerance(1e-14));
+  BOOST_TEST(!ok.undecidable.has_value());
+  BOOST_TEST(ok.details["per_round_model_peak_mb"][1].get<double>() == 300.000002);
+  stats["peak_reset"] = false;
+  const gl::Measurement no = metric->Finalize(*params, *metric->StatsFromJson(stats), fin);
+  BOOST_TEST(!no.value.has_value());
+  BOOST_REQUIRE(no.undecidable.has_value());
+  BOOST_TEST(no.undecidable->find("clear_refs") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(flops_and_parameters_of_hmda_model) {

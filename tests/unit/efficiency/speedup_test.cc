@@ -6,9 +6,12 @@
 // S times the model's, and within a round every statistic of the reference is S times the model's
 // in distribution: the true speedup is S. 1,000
 // simulated runs per case: every interval must contain its estimate, and coverage must reach
-// 95 % less 2.5 points. The table in docs/compression.md is this test's output:
+// 95 % less 2.5 points. The same simulation checks throughput_ratio (efficiency::
+// EstimateThroughputRatio), whose true value is also S: a round's queries take S times longer on
+// the reference, so the model does S times the samples per second. The tables in
+// docs/compression.md are this test's output:
 //   build/tests/unit/efficiency/speedup_test --log_level=message --color_output=false | grep '^|'
-// Also: the value, per-round ratios and interval by hand on a small example.
+// Also: the value, per-round ratios and interval by hand on small examples.
 #define BOOST_TEST_MODULE speedup
 #include <boost/test/unit_test.hpp>
 #include <cmath>
@@ -17,6 +20,7 @@
 #include <vector>
 
 #include "auditors/efficiency/efficiency_metrics.h"
+#include "core/error.h"
 #include "core/random.h"
 
 namespace eff = greenlight::efficiency;
@@ -47,12 +51,60 @@ BOOST_AUTO_TEST_CASE(value_and_rounds_by_hand) {
              boost::test_tools::tolerance(1e-6));
 }
 
+BOOST_AUTO_TEST_CASE(round_ratio_estimator_by_hand) {
+  // Ratios 1, 2, 4: logs 0, ln 2, 2 ln 2; mean ln 2 (geometric mean 2); s = ln 2, se = ln 2 / √3;
+  // t(2 df, 0.95) = 2.91998558 (90 % two-sided).
+  const std::vector<double> ratios = {1.0, 2.0, 4.0};
+  const eff::RatioEstimate e = eff::EstimateRoundRatio(ratios, 0.90, "test");
+  BOOST_TEST(e.value == 2.0, boost::test_tools::tolerance(1e-14));
+  const double half = 2.91998558 * std::log(2.0) / std::sqrt(3.0);
+  BOOST_TEST(e.interval.low == 2.0 * std::exp(-half), boost::test_tools::tolerance(1e-8));
+  BOOST_TEST(e.interval.high == 2.0 * std::exp(half), boost::test_tools::tolerance(1e-8));
+  BOOST_TEST(e.interval.level == 0.90);
+  // Equal ratios: no spread, the interval is the value.
+  const std::vector<double> equal = {1.5, 1.5};
+  const eff::RatioEstimate flat = eff::EstimateRoundRatio(equal, 0.95, "test");
+  BOOST_TEST(flat.value == 1.5, boost::test_tools::tolerance(1e-14));
+  BOOST_TEST(flat.interval.low == flat.value);
+  BOOST_TEST(flat.interval.high == flat.value);
+  const std::vector<double> one = {2.0};
+  BOOST_CHECK_THROW(eff::EstimateRoundRatio(one, 0.95, "test"), greenlight::RuntimeError);
+  const std::vector<double> zero = {2.0, 0.0};
+  BOOST_CHECK_THROW(eff::EstimateRoundRatio(zero, 0.95, "test"), greenlight::RuntimeError);
+}
+
+BOOST_AUTO_TEST_CASE(throughput_ratio_by_hand) {
+  // Batches of 4 samples. Round 1: model 2 queries of 1 and 3 ms (4 ms: 8 samples / 4 ms = 2000
+  // samples/s), reference 5 and 3 ms (8 ms: 1000/s): ratio 2. Round 2: model 2 + 2 ms (2000/s),
+  // reference 3 + 3 ms (8 / 6 ms = 1333.3/s): ratio 1.5. Overall: model 16 samples / 8 ms =
+  // 2000/s, reference 16 / 14 ms = 1142.857/s.
+  const std::vector<eff::SpeedupRound> rounds = {{{1000000, 3000000}, {5000000, 3000000}},
+                                                 {{2000000, 2000000}, {3000000, 3000000}}};
+  const eff::ThroughputRatioEstimate e = eff::EstimateThroughputRatio(rounds, 4, 0.95);
+  BOOST_TEST(e.model_samples_per_s == (std::vector<double>{2000.0, 2000.0}),
+             boost::test_tools::per_element());
+  BOOST_TEST(e.reference_samples_per_s[0] == 1000.0, boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(e.reference_samples_per_s[1] == 8000.0 / 6.0, boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(e.per_round[0] == 2.0, boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(e.per_round[1] == 1.5, boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(e.model_overall_samples_per_s == 2000.0, boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(e.reference_overall_samples_per_s == 16000.0 / 14.0,
+             boost::test_tools::tolerance(1e-12));
+  // As in value_and_rounds_by_hand: geometric mean √3, se 0.1438410, t(1 df) 12.7062047.
+  BOOST_TEST(e.value == std::sqrt(3.0), boost::test_tools::tolerance(1e-14));
+  BOOST_TEST(e.interval.low == std::sqrt(3.0) * std::exp(-12.7062047 * 0.1438410),
+             boost::test_tools::tolerance(1e-6));
+  BOOST_TEST(e.interval.high == std::sqrt(3.0) * std::exp(12.7062047 * 0.1438410),
+             boost::test_tools::tolerance(1e-6));
+}
+
 BOOST_AUTO_TEST_CASE(interval_covers_on_lognormal_rounds) {
   constexpr int kReps = 1000;
   constexpr int64_t kQueries = 64;
   constexpr double kLevel = 0.95;
   rnd::Rng rng(20261130);
-  for (const std::string statistic : {"mean", "p50", "p90"}) {
+  // "throughput": throughput_ratio's estimator on the same rounds (its truth is S as well).
+  for (const std::string statistic : {"mean", "p50", "p90", "throughput"}) {
     for (double speedup : {1.0, 2.5}) {
       for (int64_t rounds : {5, 10, 20, 40}) {
         int covered = 0;
@@ -69,7 +121,15 @@ BOOST_AUTO_TEST_CASE(interval_covers_on_lognormal_rounds) {
                   std::exp(base + std::log(speedup) + 0.3 * rnd::StandardNormal(rng))));
             }
           }
-          const eff::SpeedupEstimate e = eff::EstimateSpeedup(data, statistic, kLevel);
+          const auto estimate = [&]() -> eff::RatioEstimate {
+            if (statistic == "throughput") {
+              const auto t = eff::EstimateThroughputRatio(data, 32, kLevel);
+              return {t.value, t.interval};
+            }
+            const auto l = eff::EstimateSpeedup(data, statistic, kLevel);
+            return {l.value, l.interval};
+          };
+          const eff::RatioEstimate e = estimate();
           BOOST_REQUIRE(e.interval.low <= e.value);
           BOOST_REQUIRE(e.value <= e.interval.high);
           covered += e.interval.low <= speedup && speedup <= e.interval.high;
