@@ -75,9 +75,9 @@ Report BuildReport(const CriteriaFile& criteria, AuditOutcome outcome) {
   const std::filesystem::path cwd = std::filesystem::current_path();
   const std::filesystem::path criteria_dir =
       std::filesystem::absolute(criteria.path).lexically_normal().parent_path();
-  r.criteria = {criteria.metadata.name,         criteria.metadata.version,
+  r.criteria = {criteria.metadata.name,           criteria.metadata.version,
                 PortablePath(criteria.path, cwd), criteria.sha256,
-                criteria.metadata.description,  criteria.metadata.authority};
+                criteria.metadata.description,    criteria.metadata.authority};
   r.criteria.profiles = criteria.profiles;
   for (const auto& i : criteria.remote_inputs) {
     r.criteria.remote_inputs.push_back({i.field, i.url, i.sha256});
