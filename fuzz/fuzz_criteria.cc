@@ -21,6 +21,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "engine/criteria.h"
+#include "fuzz/no_model_runtimes.h"
 #include "models/model_registry.h"
 
 namespace {
@@ -81,24 +82,13 @@ const greenlight::AuditorRegistry& Registry() {
   return *registry;
 }
 
-const greenlight::ModelRegistry& Runtimes() {
-  static const greenlight::ModelRegistry* runtimes = [] {
-    auto* r = new greenlight::ModelRegistry();
-    r->Register("torchscript",
-                [](const greenlight::ModelSpec&) -> std::unique_ptr<greenlight::Model> {
-                  throw greenlight::RuntimeError("the fuzz target loads no model");
-                });
-    return r;
-  }();
-  return *runtimes;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
   try {
-    greenlight::ParseCriteria(text, "/fuzz/criteria.yaml", Registry(), {}, Runtimes());
+    greenlight::ParseCriteria(text, "/fuzz/criteria.yaml", Registry(), {},
+                              greenlight::fuzz::NoModelRuntimes());
   } catch (const greenlight::InputError&) {
   }
   return 0;

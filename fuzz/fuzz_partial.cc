@@ -26,22 +26,14 @@
 #include "core/json_limits.h"
 #include "engine/criteria.h"
 #include "engine/partial.h"
+#include "fuzz/no_model_runtimes.h"
 #include "models/model.h"
 #include "models/model_registry.h"
 
 // The engine links against these two LibTorch-side definitions; this target loads no model.
 namespace greenlight {
 std::string TorchVersion() { return "none (fuzz target)"; }
-const ModelRegistry& BuiltinModelRegistry() {
-  static const ModelRegistry* runtimes = [] {
-    auto* r = new ModelRegistry();
-    r->Register("torchscript", [](const ModelSpec&) -> std::unique_ptr<Model> {
-      throw RuntimeError("the fuzz target loads no model");
-    });
-    return r;
-  }();
-  return *runtimes;
-}
+const ModelRegistry& BuiltinModelRegistry() { return fuzz::NoModelRuntimes(); }
 }  // namespace greenlight
 
 namespace {
