@@ -46,8 +46,8 @@ void AddValidateCommand(CLI::App& app, const GlobalOptions& /*global*/, int* exi
         const CriteriaFile c = LoadCriteria(f, registry);
         std::string data_note;
         if (args->data) {
-          const std::unique_ptr<Dataset> dataset = LoadDataset(c.dataset);
-          CheckCriteriaAgainstData(c, registry, *dataset);
+          const std::unique_ptr<DatasetSource> dataset = OpenDataset(c.dataset);
+          CheckCriteriaAgainstData(c, registry, dataset->Metadata());
           data_note = "; data matches: " +
                       AuditedRowsText(DatasetReport(dataset->info(), c.path.parent_path()));
         }

@@ -85,4 +85,19 @@ std::string Sha256File(const std::filesystem::path& path) {
   return Finish(ctx.get());
 }
 
+struct Sha256Stream::Impl {
+  MdCtx ctx = NewSha256();
+};
+
+Sha256Stream::Sha256Stream() : impl_(std::make_unique<Impl>()) {}
+Sha256Stream::~Sha256Stream() = default;
+
+void Sha256Stream::Update(std::string_view bytes) {
+  if (EVP_DigestUpdate(impl_->ctx.get(), bytes.data(), bytes.size()) != 1) {
+    throw RuntimeError("OpenSSL: SHA-256 failed");
+  }
+}
+
+std::string Sha256Stream::Hex() { return Finish(impl_->ctx.get()); }
+
 }  // namespace greenlight

@@ -116,11 +116,44 @@ class Dataset {
   virtual std::span<const double> scores() const = 0;
 };
 
-// Reads the dataset the spec describes and keeps the rows spec.Selection() picks. Relative paths
-// must already be resolved. Throws InputError naming the file (and line, for CSV) on any problem,
+// A dataset as an audit holds it: described and checked when opened, its rows read in blocks
+// when they are used, so that the memory of an audit does not grow with the number of rows
+// (docs/datasets.md, "Streaming"). Rows are numbered 0..rows()-1 in the order of the selection.
+// Read may be called from the audit and from the worker it forks; each has its own readers.
+class DatasetSource {
+ public:
+  virtual ~DatasetSource() = default;
+
+  virtual const DatasetInfo& info() const = 0;
+  int64_t rows() const { return info().rows; }
+  virtual const std::vector<int64_t>& sample_shape() const = 0;
+  virtual int64_t sample_size() const = 0;
+  virtual bool has_labels() const = 0;
+  // Classes the labels of all selected rows use (max label + 1); every block read keeps it, so
+  // the statistics of every block have the same shape.
+  virtual int64_t num_classes() const = 0;
+
+  // Every selected row's labels, sensitive values and recorded predictions, and no features
+  // (features() is empty; sample_size() is the source's): what the checks of criteria against
+  // the data read. Valid while the source lives.
+  virtual const Dataset& Metadata() const = 0;
+  // Rows [begin, end) with their features, in memory; info().rows is end - begin. Throws
+  // InputError unless 0 <= begin <= end <= rows(), RuntimeError when a file changed meanwhile.
+  virtual std::unique_ptr<Dataset> Read(int64_t begin, int64_t end) const = 0;
+  // The whole dataset when the source already holds every row in memory (then Read copies out of
+  // it), else null.
+  virtual const Dataset* InMemory() const { return nullptr; }
+};
+
+// Opens the dataset the spec describes and selects the rows spec.Selection() picks. Relative paths
+// must already be resolved. IDX files are read block by block when rows are read; a CSV file is
+// read into memory. Throws InputError naming the file (and line, for CSV) on any problem,
 // including, over the whole CSV file, a declared label, decision or encoding value that occurs in
 // no row (with the values that do occur and the closest one) and a binary label value that is
 // neither `positive` nor declared `negative`.
+std::unique_ptr<DatasetSource> OpenDataset(const DatasetSpec& spec);
+
+// OpenDataset, then every selected row in memory.
 std::unique_ptr<Dataset> LoadDataset(const DatasetSpec& spec);
 
 }  // namespace greenlight

@@ -51,14 +51,60 @@ class DatasetSlice final : public Dataset {
   std::map<std::string, std::vector<std::string>> sensitive_;
 };
 
+void CheckRange(int64_t begin, int64_t end, int64_t rows) {
+  if (begin < 0 || begin > end || end > rows) {
+    throw InputError("rows [" + std::to_string(begin) + ", " + std::to_string(end) +
+                     ") are not within the dataset's " + std::to_string(rows) + " rows");
+  }
+}
+
+class SourceSlice final : public DatasetSource {
+ public:
+  SourceSlice(const DatasetSource& whole, int64_t begin, int64_t end)
+      : whole_(whole), begin_(begin), end_(end), info_(whole.info()) {
+    info_.rows = end - begin;
+  }
+
+  const DatasetInfo& info() const override { return info_; }
+  const std::vector<int64_t>& sample_shape() const override { return whole_.sample_shape(); }
+  int64_t sample_size() const override { return whole_.sample_size(); }
+  bool has_labels() const override { return whole_.has_labels(); }
+  int64_t num_classes() const override { return whole_.num_classes(); }
+  const Dataset& Metadata() const override {
+    if (!metadata_) metadata_ = std::make_unique<DatasetSlice>(whole_.Metadata(), begin_, end_);
+    return *metadata_;
+  }
+  std::unique_ptr<Dataset> Read(int64_t begin, int64_t end) const override {
+    CheckRange(begin, end, info_.rows);
+    return whole_.Read(begin_ + begin, begin_ + end);
+  }
+  const Dataset* InMemory() const override {
+    const Dataset* all = whole_.InMemory();
+    if (all == nullptr) return nullptr;
+    if (!in_memory_) in_memory_ = std::make_unique<DatasetSlice>(*all, begin_, end_);
+    return in_memory_.get();
+  }
+
+ private:
+  const DatasetSource& whole_;
+  int64_t begin_;
+  int64_t end_;
+  DatasetInfo info_;
+  // Views built on first use (the engine's calls come from one thread).
+  mutable std::unique_ptr<Dataset> metadata_;
+  mutable std::unique_ptr<Dataset> in_memory_;
+};
+
 }  // namespace
 
 std::unique_ptr<Dataset> SliceRows(const Dataset& whole, int64_t begin, int64_t end) {
-  if (begin < 0 || begin > end || end > whole.rows()) {
-    throw InputError("rows [" + std::to_string(begin) + ", " + std::to_string(end) +
-                     ") are not within the dataset's " + std::to_string(whole.rows()) + " rows");
-  }
+  CheckRange(begin, end, whole.rows());
   return std::make_unique<DatasetSlice>(whole, begin, end);
+}
+
+std::unique_ptr<DatasetSource> SliceRows(const DatasetSource& whole, int64_t begin, int64_t end) {
+  CheckRange(begin, end, whole.rows());
+  return std::make_unique<SourceSlice>(whole, begin, end);
 }
 
 }  // namespace greenlight

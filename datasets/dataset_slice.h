@@ -14,4 +14,8 @@ namespace greenlight {
 // `rows` set to the slice's. Throws InputError unless 0 <= begin <= end <= whole.rows().
 std::unique_ptr<Dataset> SliceRows(const Dataset& whole, int64_t begin, int64_t end);
 
+// The same for a source: Read(b, e) of the slice reads rows [begin + b, begin + e) of `whole`,
+// which must outlive the slice.
+std::unique_ptr<DatasetSource> SliceRows(const DatasetSource& whole, int64_t begin, int64_t end);
+
 }  // namespace greenlight

@@ -49,3 +49,34 @@ BOOST_AUTO_TEST_CASE(slice_is_the_rows_of_the_whole) {
     BOOST_CHECK_THROW(gl::SliceRows(*whole, b, e), gl::InputError);
   }
 }
+
+// The same for a source read in blocks: the slice's block [b, e) is the whole's [begin + b,
+// begin + e), its metadata the whole's rows [begin, end).
+BOOST_AUTO_TEST_CASE(source_slice_reads_the_rows_of_the_whole) {
+  t::TempDir dir;
+  t::WriteText(dir / "d.csv",
+               "x,y,g,label\n"
+               "1,10,a,2\n"
+               "2,20,b,0\n"
+               "3,30,a,1\n"
+               "4,40,c,0\n"
+               "5,50,b,2\n");
+  gl::DatasetSpec spec;
+  spec.format = "csv";
+  spec.path = dir / "d.csv";
+  spec.features = {"x", "y"};
+  spec.label = gl::LabelSpec{"label", std::nullopt, {}};
+  spec.sensitive = {"g"};
+  const auto whole = gl::OpenDataset(spec);
+  const auto slice = gl::SliceRows(*whole, 1, 4);
+  BOOST_TEST(slice->rows() == 3);
+  BOOST_TEST(slice->num_classes() == 3);
+  const auto block = slice->Read(1, 3);
+  const auto f = block->features();
+  BOOST_TEST((std::vector<float>(f.begin(), f.end()) == std::vector<float>{3, 30, 4, 40}));
+  BOOST_TEST((block->sensitive().at("g") == std::vector<std::string>{"a", "c"}));
+  const auto labels = slice->Metadata().labels();
+  BOOST_TEST((std::vector<int64_t>(labels.begin(), labels.end()) == std::vector<int64_t>{0, 1, 0}));
+  BOOST_CHECK_THROW(slice->Read(2, 4), gl::InputError);
+  BOOST_CHECK_THROW(gl::SliceRows(*whole, 2, 6), gl::InputError);
+}
