@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/suggest.h"
+#include "datasets/in_memory_dataset.h"
 
 namespace greenlight {
 
@@ -32,9 +33,24 @@ std::string_view ParamTypeName(ParamType type) {
   return "value";
 }
 
+AuditContext::AuditContext(Model* model, const DatasetSource& source, uint64_t seed,
+                           ProgressSink* progress)
+    : model_(model), source_(source), seed_(seed), progress_(progress) {}
+
 AuditContext::AuditContext(Model* model, const Dataset& dataset, uint64_t seed,
                            ProgressSink* progress)
-    : model_(model), dataset_(dataset), seed_(seed), progress_(progress) {}
+    : model_(model),
+      owned_source_(std::make_unique<InMemorySource>(dataset)),
+      source_(*owned_source_),
+      seed_(seed),
+      progress_(progress) {}
+
+const Dataset& AuditContext::Rows(int64_t n) const {
+  if (const Dataset* all = source_.InMemory()) return *all;
+  const int64_t want = n <= 0 ? source_.rows() : std::min(n, source_.rows());
+  if (!head_ || head_->rows() < want) head_ = source_.Read(0, want);
+  return *head_;
+}
 
 void AuditContext::Progress(std::string_view criterion_id, std::string_view step,
                             double fraction) const {
@@ -44,16 +60,17 @@ void AuditContext::Progress(std::string_view criterion_id, std::string_view step
 const ClassifierOutputs& AuditContext::Outputs(std::string_view criterion_id) {
   if (outputs_) return *outputs_;
   ClassifierOutputs out;
-  out.rows = dataset_.rows();
+  out.rows = source_.rows();
   if (model_ == nullptr) {
-    if (!dataset_.has_predictions()) {
+    const Dataset& recorded = source_.Metadata();
+    if (!recorded.has_predictions()) {
       throw InputError(
           "no model and no recorded predictions: give a model: section or "
           "dataset.predictions");
     }
     out.classes = 2;
-    out.predicted.assign(dataset_.predictions().begin(), dataset_.predictions().end());
-    out.positive_scores.assign(dataset_.scores().begin(), dataset_.scores().end());
+    out.predicted.assign(recorded.predictions().begin(), recorded.predictions().end());
+    out.positive_scores.assign(recorded.scores().begin(), recorded.scores().end());
     out.source = "recorded";
     for (int64_t p : out.predicted) out.classes = std::max(out.classes, p + 1);
     outputs_ = std::move(out);
@@ -74,19 +91,23 @@ const ClassifierOutputs& AuditContext::ReferenceOutputs(std::string_view criteri
 ClassifierOutputs AuditContext::ForwardAll(Model& model, std::string_view step,
                                            std::string_view criterion_id) const {
   ClassifierOutputs out;
-  out.rows = dataset_.rows();
-  if (dataset_.sample_size() != model.input_size()) {
-    throw InputError(model.spec().path.string() + ": dataset rows have " +
-                     std::to_string(dataset_.sample_size()) + " values but model input.shape has " +
-                     std::to_string(model.input_size()));
+  out.rows = source_.rows();
+  const int64_t size = source_.sample_size();
+  if (size != model.input_size()) {
+    throw InputError(model.spec().path.string() + ": dataset rows have " + std::to_string(size) +
+                     " values but model input.shape has " + std::to_string(model.input_size()));
   }
   constexpr int64_t kBatch = kOutputsBatchRows;
   out.predicted.resize(static_cast<size_t>(out.rows));
+  // Rows not in memory are read one batch at a time.
+  const Dataset* all = source_.InMemory();
   for (int64_t start = 0; start < out.rows; start += kBatch) {
     const int64_t b = std::min(kBatch, out.rows - start);
-    const auto input =
-        dataset_.features().subspan(static_cast<size_t>(start * dataset_.sample_size()),
-                                    static_cast<size_t>(b * dataset_.sample_size()));
+    std::unique_ptr<Dataset> block;
+    if (all == nullptr) block = source_.Read(start, start + b);
+    const auto input = all != nullptr ? all->features().subspan(static_cast<size_t>(start * size),
+                                                                static_cast<size_t>(b * size))
+                                      : block->features();
     int64_t classes = 0;
     const std::vector<float> raw = model.Forward(input, b, &classes);
     int64_t c = 0;

@@ -107,13 +107,25 @@ inline constexpr int64_t kOutputsBatchRows = 256;
 // Single-threaded: criteria run one after another.
 class AuditContext {
  public:
+  // `source` must outlive the context.
+  AuditContext(Model* model, const DatasetSource& source, uint64_t seed, ProgressSink* progress);
+  // Over rows already in memory (one block of the rows pass, tests): `dataset` must outlive it.
   AuditContext(Model* model, const Dataset& dataset, uint64_t seed, ProgressSink* progress);
 
   Model* model() const { return model_; }
   // The reference model (criteria reference:), or null. Not owned; set before any work runs.
   Model* reference() const { return reference_; }
   void SetReference(Model* reference) { reference_ = reference; }
-  const Dataset& dataset() const { return dataset_; }
+  // The audited rows, as the source reads them.
+  const DatasetSource& source() const { return source_; }
+  // The first min(n, rows) rows in memory, every row when n <= 0. The dataset may hold more rows
+  // than asked for (rows already in memory are not copied); read only the first ones. Work that
+  // uses a bounded number of rows (attacks, probes, timed queries) asks for those, so that an
+  // audit never holds a large dataset in memory for them. Valid until the next call.
+  const Dataset& Rows(int64_t n) const;
+  // Every row in memory: Rows(0). The work of the rows pass (outputs, groups) runs on contexts
+  // over one block of rows each, where this copies nothing.
+  const Dataset& dataset() const { return Rows(0); }
   uint64_t seed() const { return seed_; }
   void Progress(std::string_view criterion_id, std::string_view step, double fraction) const;
 
@@ -129,7 +141,9 @@ class AuditContext {
   // Every row through `model` in batches, with progress reported as `step`.
   ClassifierOutputs ForwardAll(Model& model, std::string_view step,
                                std::string_view criterion_id) const;
-  const Dataset& dataset_;
+  std::unique_ptr<DatasetSource> owned_source_;  // When built over a Dataset.
+  const DatasetSource& source_;
+  mutable std::unique_ptr<Dataset> head_;  // Rows(n) when the source does not hold them.
   uint64_t seed_;
   ProgressSink* progress_;
   std::optional<ClassifierOutputs> outputs_;

@@ -56,7 +56,7 @@ double BudgetOf(const Criterion& c, const AuditOptions& options) {
   return c.time_budget_s.value_or(kDefaultTimeBudgetS);
 }
 
-bool Skipped(const MetricSpec& spec, const Dataset& dataset) {
+bool Skipped(const MetricSpec& spec, const DatasetSource& dataset) {
   return spec.needs_labels && !dataset.has_labels();
 }
 
@@ -179,7 +179,7 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
       }
     }
   }
-  const std::unique_ptr<Dataset> dataset = LoadDataset(criteria.dataset);
+  const std::unique_ptr<DatasetSource> dataset = OpenDataset(criteria.dataset);
   out.dataset = dataset->info();
   for (const std::optional<ModelSpec>* spec : {&model_spec, &reference_spec}) {
     if (!*spec) continue;
@@ -192,10 +192,10 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
     }
   }
 
-  CheckCriteriaAgainstData(criteria, registry, *dataset);
+  CheckCriteriaAgainstData(criteria, registry, dataset->Metadata());
 
   // A shard's model sees only its slice; the report keeps the whole selection's description.
-  std::unique_ptr<Dataset> slice;
+  std::unique_ptr<DatasetSource> slice;
   if (options.shard) {
     CheckShardable(criteria, registry);
     out.shard_rows = ShardRows(dataset->rows(), *options.shard, kOutputsBatchRows);
@@ -213,7 +213,7 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
     }
     slice = SliceRows(*dataset, out.shard_rows.begin, out.shard_rows.end);
   }
-  const Dataset& audited = slice ? *slice : *dataset;
+  const DatasetSource& audited = slice ? *slice : *dataset;
 
   ModelSideInputs inputs;
   inputs.criteria = &criteria;
@@ -297,6 +297,16 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
               if (Skipped(*registry.FindMetric(criteria.criteria[m].metric), *dataset)) continue;
               members.push_back(m);
               budget = std::max(budget, BudgetOf(criteria.criteria[m], options));
+            }
+            // The row-wise items run together in one pass over the rows (engine/supervisor.h):
+            // the first one asked for runs it, under the largest budget of all their criteria.
+            if (item->work->sharding() == Sharding::kRows) {
+              for (const AuditPlan::Item& other : plan.items()) {
+                if (other.work->sharding() != Sharding::kRows) continue;
+                for (size_t m : other.criteria) {
+                  budget = std::max(budget, BudgetOf(criteria.criteria[m], options));
+                }
+              }
             }
             work[k] = executor->RunWork(k, members, budget);
           }

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "core/error.h"
@@ -74,7 +75,7 @@ class ModelSide {
   // the model (digest, parameters, device) even when the preflight then hangs.
   void Start(bool preflight,
              const std::function<void(const ModelInfo&, const ModelInfo*, int)>& loaded) {
-    const Dataset& dataset = *in_.dataset;
+    const DatasetSource& dataset = *in_.dataset;
     if (in_.model) {
       model_ = in_.runtimes->Load(*in_.model);
       if (in_.reference) reference_ = in_.runtimes->Load(*in_.reference);
@@ -89,10 +90,11 @@ class ModelSide {
       // input stops the run here (bad input, exit 3, no report) instead of erroring every
       // criterion.
       int64_t outputs = 0;
-      model_->Forward(dataset.row(0), 1, &outputs);
+      const std::unique_ptr<Dataset> first = dataset.Read(0, 1);
+      model_->Forward(first->row(0), 1, &outputs);
       // A label the model has no output for would be scored as a silent miss.
       if (dataset.has_labels() && dataset.num_classes() > outputs) {
-        const auto labels = dataset.labels();
+        const auto labels = dataset.Metadata().labels();
         const auto bad =
             std::find_if(labels.begin(), labels.end(), [&](int64_t l) { return l >= outputs; });
         const auto& files = dataset.info().files;
@@ -106,7 +108,7 @@ class ModelSide {
       if (reference_) {
         // Paired metrics compare top-1 classes row by row: both models must mean the same classes.
         int64_t reference_outputs = 0;
-        reference_->Forward(dataset.row(0), 1, &reference_outputs);
+        reference_->Forward(first->row(0), 1, &reference_outputs);
         if (reference_outputs != outputs) {
           throw InputError(in_.reference->path.string() + ": the reference model gives " +
                            std::to_string(reference_outputs) + " outputs per sample, the model " +
@@ -121,6 +123,7 @@ class ModelSide {
   WorkResult RunWork(size_t item, const std::vector<size_t>& criteria) {
     WorkResult out;
     const AuditPlan::Item& it = plan_.items().at(item);
+    if (InRowsPass(it)) return RowsPassResult(item, criteria);
     const WorkRecord* record = nullptr;
     try {
       record = &plan_.Record(it.criteria.front(), *context_);
@@ -144,6 +147,131 @@ class ModelSide {
     return out;
   }
 
+  // Whether an item's work runs in the rows pass: work over the dataset rows in order, with no
+  // instrument around it.
+  static bool InRowsPass(const AuditPlan::Item& item) {
+    return item.work->sharding() == Sharding::kRows && item.instruments.empty();
+  }
+
+  // The statistics the rows pass gathered for `criteria` of `item` (running the pass first).
+  WorkResult RowsPassResult(size_t item, const std::vector<size_t>& criteria) {
+    if (!rows_pass_) RunRowsPass();
+    WorkResult out;
+    RowsPassItem& gathered = rows_pass_->at(item);
+    if (gathered.error) {
+      out.error = gathered.error;
+      return out;
+    }
+    for (size_t i : criteria) {
+      WorkPart part;
+      part.criterion = i;
+      const auto it = std::find_if(gathered.parts.begin(), gathered.parts.end(),
+                                   [&](const WorkPart& p) { return p.criterion == i; });
+      if (it == gathered.parts.end()) {
+        part.error = "no statistics";
+      } else if (it->stats) {
+        part.stats = std::move(it->stats);
+      } else {
+        part.error = it->error.empty() ? "no statistics" : it->error;
+      }
+      out.parts.push_back(std::move(part));
+    }
+    return out;
+  }
+
+  // The rows pass: the work of every row-wise item runs in one pass over the dataset, a block of
+  // kRowsPassBlockRows rows at a time. Each block is read, every item's work runs on it (sharing
+  // the model's outputs of the block), and every criterion accumulates the block's statistics and
+  // merges them into its own. Merging the statistics of consecutive row ranges in order is exact
+  // (Metric::Merge, as for shards), so the result equals one pass over every row in memory, while
+  // only one block of rows is held at a time. Blocks start on multiples of kOutputsBatchRows, so
+  // the model sees the same batches as in one pass.
+  void RunRowsPass() {
+    rows_pass_.emplace();
+    std::vector<size_t> items;
+    const auto& criteria = in_.criteria->criteria;
+    for (size_t k = 0; k < plan_.items().size(); ++k) {
+      const AuditPlan::Item& it = plan_.items()[k];
+      if (!InRowsPass(it)) continue;
+      RowsPassItem& gathered = (*rows_pass_)[k];
+      for (size_t i : it.criteria) {
+        const MetricSpec& spec = *in_.registry->FindMetric(criteria[i].metric);
+        // Label-dependent metrics on data without labels are SKIPPED by the audit.
+        if (spec.needs_labels && !in_.dataset->has_labels()) continue;
+        WorkPart part;
+        part.criterion = i;
+        gathered.parts.push_back(std::move(part));
+      }
+      if (!gathered.parts.empty()) items.push_back(k);
+    }
+    const DatasetSource& source = *in_.dataset;
+    const int64_t rows = source.rows();
+    for (int64_t begin = 0; begin == 0 || begin < rows; begin += kRowsPassBlockRows) {
+      const int64_t end = std::min(rows, begin + kRowsPassBlockRows);
+      std::unique_ptr<Dataset> block;
+      try {
+        block = source.Read(begin, end);
+      } catch (const std::exception& e) {
+        for (size_t k : items) (*rows_pass_)[k].error = e.what();
+        return;
+      }
+      BlockProgress progress(progress_, begin, end, rows);
+      AuditContext context(model_.get(), *block, in_.criteria->seed, &progress);
+      context.SetReference(reference_.get());
+      for (size_t k : items) {
+        RowsPassItem& gathered = (*rows_pass_)[k];
+        if (gathered.error) continue;
+        std::shared_ptr<const WorkRecord> record;
+        try {
+          record = plan_.items()[k].work->Run(context, {});
+        } catch (const std::exception& e) {
+          gathered.error = e.what();
+          gathered.parts.clear();
+          continue;
+        }
+        for (WorkPart& part : gathered.parts) {
+          if (!part.error.empty()) continue;
+          try {
+            const Criterion& c = criteria.at(part.criterion);
+            const Metric* metric = FindFrameworkMetric(*in_.registry, c.metric);
+            const MetricInput input{*record, nullptr, RowRange{0, record->rows()}};
+            std::unique_ptr<MetricStats> stats = metric->Accumulate(*c.bound, input);
+            if (part.stats) {
+              metric->Merge(*part.stats, *stats);
+            } else {
+              part.stats = std::move(stats);
+            }
+          } catch (const std::exception& e) {
+            part.error = e.what();
+            part.stats.reset();
+          }
+        }
+      }
+    }
+  }
+
+  // Progress of a block's work, as a fraction of the whole pass.
+  class BlockProgress final : public ProgressSink {
+   public:
+    BlockProgress(ProgressSink* sink, int64_t begin, int64_t end, int64_t rows)
+        : sink_(sink), begin_(begin), end_(end), rows_(rows) {}
+    void Update(std::string_view criterion_id, std::string_view step, double fraction) override {
+      if (sink_ == nullptr) return;
+      const double whole =
+          rows_ > 0
+              ? (static_cast<double>(begin_) + fraction * static_cast<double>(end_ - begin_)) /
+                    static_cast<double>(rows_)
+              : fraction;
+      sink_->Update(criterion_id, step, whole);
+    }
+
+   private:
+    ProgressSink* sink_;
+    int64_t begin_;
+    int64_t end_;
+    int64_t rows_;
+  };
+
   LegacyResult MeasureLegacy(size_t criterion) {
     LegacyResult out;
     try {
@@ -162,6 +290,11 @@ class ModelSide {
   std::unique_ptr<Model> model_;
   std::unique_ptr<Model> reference_;
   std::unique_ptr<AuditContext> context_;
+  struct RowsPassItem {
+    std::optional<std::string> error;  // The work failed on some block.
+    std::vector<WorkPart> parts;       // Its criteria's merged statistics.
+  };
+  std::optional<std::map<size_t, RowsPassItem>> rows_pass_;  // By plan item, once run.
 };
 
 class InProcessExecutor final : public ModelExecutor {

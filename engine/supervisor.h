@@ -36,6 +36,11 @@ inline constexpr double kDefaultTimeBudgetS = 1800.0;
 // Largest budget a criterion or --time-budget may ask for (one week), in seconds.
 inline constexpr double kMaxTimeBudgetS = 604800.0;
 
+// Rows a block of the rows pass holds (a multiple of kOutputsBatchRows): the work of every
+// row-wise criterion (outputs, groups) runs block by block, so an audit holds one block of rows
+// at a time (docs/datasets.md, "Streaming").
+inline constexpr int64_t kRowsPassBlockRows = 16 * kOutputsBatchRows;
+
 // What the model's side of an audit reads. All of it lives in the auditing process's memory,
 // which a forked worker inherits: nothing is serialised to start a worker. Not owned; outlives
 // the executor.
@@ -43,7 +48,7 @@ struct ModelSideInputs {
   const CriteriaFile* criteria = nullptr;
   const AuditorRegistry* registry = nullptr;
   const ModelRegistry* runtimes = nullptr;
-  const Dataset* dataset = nullptr;
+  const DatasetSource* dataset = nullptr;
   std::optional<ModelSpec> model;       // With bytes set by the caller; absent in black-box mode.
   std::optional<ModelSpec> reference;   // The reference model, with bytes; absent unless compared.
   std::optional<int> threads;           // Intra-op threads (already checked against kMaxThreads).

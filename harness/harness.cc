@@ -250,6 +250,13 @@ void CloseWindow(RunState& s) {
 
 }  // namespace
 
+int64_t QueryRows(int64_t sample_size, int64_t batch_size) {
+  const int64_t batch = std::max<int64_t>(batch_size, 1);
+  const int64_t bytes_per_query =
+      batch * std::max<int64_t>(sample_size, 1) * static_cast<int64_t>(sizeof(float));
+  return std::max<int64_t>(kMaxInputBytes / bytes_per_query, 1) * batch;
+}
+
 std::vector<torch::Tensor> BuildQueryInputs(const Dataset& dataset, Model& model, int64_t batch) {
   const TensorAccess& tensors = RequireCapability<TensorAccess>(model);
   const int64_t rows = dataset.rows();

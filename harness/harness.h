@@ -148,6 +148,10 @@ std::string RepetitionWindow(const std::string& key, int repetition);
 // Runs one measurement now (no caching). `observers` see Begin/End(key) around the timed part.
 // Throws InputError when the dataset has no features or its sample shape does not fit the model,
 // RuntimeError when the model's runtime offers no TensorAccess or fails.
+// The most dataset rows a run's queries read (its inputs are staged once, up to a fixed number of
+// bytes, and reused round-robin): callers need only these rows in memory.
+int64_t QueryRows(int64_t sample_size, int64_t batch_size);
+
 std::shared_ptr<const RunResult> Run(Model& model, const Dataset& dataset,
                                      const RunSettings& settings,
                                      const std::vector<std::shared_ptr<WindowObserver>>& observers);

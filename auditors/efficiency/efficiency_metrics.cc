@@ -593,12 +593,12 @@ class FlopsWork final : public Work {
     Model& model = ModelInfoWork::RequireModel(ctx);
     auto record = std::make_shared<ModelFactsRecord>();
     if (!with_reference_) {
-      record->facts = Count(model, ctx.dataset(), "flops_per_sample");
+      record->facts = Count(model, ctx.Rows(1), "flops_per_sample");
       return record;
     }
     if (ctx.reference() == nullptr) throw RuntimeError("the audit has no reference model");
-    record->facts = {{"model", Count(model, ctx.dataset(), "flops_reduction")},
-                     {"reference", Count(*ctx.reference(), ctx.dataset(), "flops_reduction")}};
+    record->facts = {{"model", Count(model, ctx.Rows(1), "flops_reduction")},
+                     {"reference", Count(*ctx.reference(), ctx.Rows(1), "flops_reduction")}};
     record->facts["model"]["sha256"] = model.info().sha256;
     record->facts["reference"]["sha256"] = ctx.reference()->info().sha256;
     return record;

@@ -199,7 +199,9 @@ class InterleavedWork final : public Work {
       throw RuntimeError("an interleaved run needs the model and the reference model");
     }
     auto record = std::make_shared<InterleavedRecord>();
-    record->run = harness::RunInterleaved(*ctx.model(), *ctx.reference(), ctx.dataset(), settings_);
+    const Dataset& queries =
+        ctx.Rows(harness::QueryRows(ctx.source().sample_size(), settings_.batch_size));
+    record->run = harness::RunInterleaved(*ctx.model(), *ctx.reference(), queries, settings_);
     return record;
   }
 

@@ -119,7 +119,9 @@ std::shared_ptr<const WorkRecord> TimedRunWork::Run(
     windows->set_key(harness::RunKey(model->info(), s));
     const std::string step = "benchmark " + harness::ScenarioName(s.scenario);
     context.Progress("", step, 0.0);
-    record->runs.push_back(harness::Run(*model, context.dataset(), s, {windows}));
+    record->runs.push_back(harness::Run(
+        *model, context.Rows(harness::QueryRows(context.source().sample_size(), s.batch_size)), s,
+        {windows}));
     context.Progress("", step, 1.0);
   }
   return record;

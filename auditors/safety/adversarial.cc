@@ -347,7 +347,7 @@ struct AttackInputs {
 AttackInputs PrepareAttack(AuditContext& ctx, const std::string& metric, int64_t limit) {
   AttackInputs a;
   a.model = &RequireModel(ctx, metric);
-  const Dataset& data = ctx.dataset();
+  const Dataset& data = ctx.Rows(limit);
   if (data.rows() == 0) throw InputError(metric + ": the dataset has no rows");
   a.rows = limit <= 0 ? data.rows() : std::min(limit, data.rows());
   a.inputs = data.features().subspan(0, static_cast<size_t>(a.rows * data.sample_size()));
@@ -420,7 +420,7 @@ class AttackWork final : public Work {
   std::shared_ptr<const WorkRecord> Run(AuditContext& ctx,
                                         std::span<Instrument* const>) const override {
     const AttackInputs a = PrepareAttack(ctx, "adversarial attack", p_.limit);
-    const Dataset& data = ctx.dataset();
+    const Dataset& data = ctx.Rows(p_.limit);
     if (!data.has_labels()) throw InputError("adversarial attacks need labels");
     const auto labels = data.labels().subspan(0, static_cast<size_t>(a.rows));
     AttackConfig config;

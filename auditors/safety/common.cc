@@ -16,9 +16,9 @@ Model& RequireModel(AuditContext& ctx, const std::string& metric) {
                      " needs a model (it runs the model on new inputs); this run has "
                      "recorded predictions only");
   }
-  if (ctx.dataset().sample_size() != ctx.model()->input_size()) {
+  if (ctx.source().sample_size() != ctx.model()->input_size()) {
     throw InputError(ctx.model()->spec().path.string() + ": dataset rows have " +
-                     std::to_string(ctx.dataset().sample_size()) +
+                     std::to_string(ctx.source().sample_size()) +
                      " values but model input.shape has " +
                      std::to_string(ctx.model()->input_size()));
   }

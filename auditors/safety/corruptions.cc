@@ -199,7 +199,7 @@ class CorruptionWork final : public Work {
   std::shared_ptr<const WorkRecord> Run(AuditContext& ctx,
                                         std::span<Instrument* const>) const override {
     Model& model = RequireModel(ctx, "corruption_accuracy");
-    const Dataset& data = ctx.dataset();
+    const Dataset& data = ctx.Rows(limit_);
     if (data.rows() == 0) throw InputError("corruption_accuracy: the dataset has no rows");
     const int64_t n = limit_ <= 0 ? data.rows() : std::min(limit_, data.rows());
     const auto labels = RequireLabels(data, n, "corruption_accuracy");

@@ -76,7 +76,7 @@ class DeterminismWork final : public Work {
                                         std::span<Instrument* const>) const override {
     const std::string metric = "determinism_max_abs_diff";
     Model& model = RequireModel(ctx, metric);
-    const Dataset& data = ctx.dataset();
+    const Dataset& data = ctx.Rows(p_.limit);
     if (data.rows() == 0) throw InputError(metric + ": the dataset has no rows");
     if (p_.threads.empty() || p_.batch_sizes.empty()) {
       throw InputError(metric + ": threads and batch_sizes must not be empty");

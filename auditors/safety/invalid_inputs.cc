@@ -194,7 +194,7 @@ class ProbeWork final : public Work {
                                         std::span<Instrument* const>) const override {
     const std::string metric = "invalid_input_silent_rate";
     Model& model = RequireModel(ctx, metric);
-    const Dataset& data = ctx.dataset();
+    const Dataset& data = ctx.Rows(p_.samples);
     auto record = std::make_shared<ProbeRecord>();
     record->samples = std::min(p_.samples, data.rows());
     if (record->samples < 1) {

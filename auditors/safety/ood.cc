@@ -82,7 +82,7 @@ class OodWork final : public Work {
                                         std::span<Instrument* const>) const override {
     const std::string metric = "ood_auroc";
     Model& model = RequireModel(ctx, metric);
-    const Dataset& data = ctx.dataset();
+    const Dataset& data = ctx.Rows(limit_);
     if (data.rows() == 0) throw InputError(metric + ": the dataset has no rows");
     const int64_t n = limit_ <= 0 ? data.rows() : std::min(limit_, data.rows());
     if (!(gaussian_std_ > 0)) throw InputError(metric + ": gaussian_std must be > 0");

@@ -69,7 +69,7 @@ class SweepWork final : public Work {
                                         std::span<Instrument* const>) const override {
     const std::string metric = "monotonicity_violation_rate";
     Model& model = RequireModel(ctx, metric);
-    const Dataset& data = ctx.dataset();
+    const Dataset& data = ctx.Rows(p_.limit);
     if (data.rows() == 0) throw InputError(metric + ": the dataset has no rows");
     const int64_t n = p_.limit <= 0 ? data.rows() : std::min(p_.limit, data.rows());
     const std::string feature = p_.feature.value_or("");
@@ -262,7 +262,7 @@ class FlipWork final : public Work {
                                         std::span<Instrument* const>) const override {
     const std::string metric = "perturbation_flip_rate";
     Model& model = RequireModel(ctx, metric);
-    const Dataset& data = ctx.dataset();
+    const Dataset& data = ctx.Rows(p_.limit);
     if (data.rows() == 0) throw InputError(metric + ": the dataset has no rows");
     const int64_t n = p_.limit <= 0 ? data.rows() : std::min(p_.limit, data.rows());
     const double noise = p_.noise;
