@@ -657,27 +657,31 @@ class AttackMetric final : public TypedMetric<AttackParams, AttackRows, AttackRe
     if (p.attack == "pgd") {
       r.details["success_rule"] =
           transfer ? "a row counts as fooled when the audited model misclassifies any PGD iterate "
-                     "(iterates crafted on the other model, the model queried for its top-1 class)"
+                     "(the iterates are crafted on the other model; the audited model is asked "
+                     "only for its top-1 class)"
                    : "a row counts as fooled when any PGD iterate is misclassified";
     }
-    std::string how = p.attack == "pgd"
-                          ? "PGD-L" + p.norm + " (" + std::to_string(p.iterations) + " iterations)"
+    const std::string how =
+        p.attack == "pgd" ? "PGD-L" + p.norm + " (" + std::to_string(p.iterations) + " iterations)"
                           : "FGSM-L" + p.norm;
+    std::string crafted;  // ", transfer attack crafted on ..." for a transfer attack.
     if (transfer) {
       const std::string label = TransferLabel(s.config.at("crafted_on"));
       r.details["transfer"] = label + ", evaluated on the audited model";
       r.details["loss"] = "cross-entropy of the crafting model on the true labels";
-      how += " (" + label + ")";
+      crafted = ", " + label;
     }
     if (!success_rate_) {
       r.value = static_cast<double>(adv_correct) / n;
       r.samples = n;
       r.interval = stats::WilsonInterval(adv_correct, n, ctx.confidence);
-      r.method = "count: correct / rows on " + how + " adversarial inputs; Wilson score interval";
+      r.method = "count: correct / rows on " + how + " adversarial inputs" + crafted +
+                 "; Wilson score interval";
       return r;
     }
     r.samples = clean_correct;
-    r.method = "count: fooled / correctly classified rows under " + how + "; Wilson score interval";
+    r.method = "count: fooled / correctly classified rows under " + how + crafted +
+               "; Wilson score interval";
     if (clean_correct == 0) {
       r.message = "no row is classified correctly, so the success rate is undefined";
       return r;
@@ -869,7 +873,7 @@ class EmpiricalRobustnessMetric final
       r.details["crafted_on"] = s.crafted_on;
       r.details["loss"] =
           "cross-entropy of the crafting model on the audited model's clean predictions";
-      r.method += " (" + label + ")";
+      r.method += ", " + label;
     }
     r.method += "; percentile row bootstrap";
     if (s.ratio.empty()) {

@@ -232,6 +232,13 @@ BOOST_AUTO_TEST_CASE(shipped_compression_policy_runs_on_the_int8_twin) {
   BOOST_TEST(speedup["interval"]["low"].get<double>() <= speedup["value"].get<double>());
   BOOST_TEST(speedup["value"].get<double>() <= speedup["interval"]["high"].get<double>());
   BOOST_TEST(speedup["samples"] == 20);
+  // The int8 twin's robustness: a transfer attack crafted on the FP32 reference.
+  const json& robust = Result(report, "CMP-11");
+  BOOST_TEST(robust["samples"] == 1000);
+  BOOST_TEST(robust["details"]["attack"]["crafted_on"]["sha256"] ==
+             report["predicate"]["reference"]["sha256"]);
+  BOOST_TEST(robust["method"].get<std::string>().find("transfer attack crafted on the reference") !=
+             std::string::npos);
 }
 
 // throughput_ratio, peak_memory_ratio and flops_reduction of the int8 twin against its FP32
