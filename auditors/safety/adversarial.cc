@@ -419,6 +419,10 @@ AttackInputs PrepareAttack(AuditContext& ctx, const std::string& metric, int64_t
   if (CraftsOnReference(craft_on)) {
     if (ctx.reference() == nullptr) throw RuntimeError("the audit has no reference model");
     a.craft = ctx.reference();
+    if (a.craft->Capability<InputGradients>() == nullptr) {
+      throw RuntimeError(a.craft->MissingCapability<InputGradients>() +
+                         "; craft_on: reference needs a reference model with gradients");
+    }
     a.crafted_on = {{"model", kCraftOnReference}, {"sha256", a.craft->info().sha256}};
   } else if (a.model->Capability<InputGradients>() == nullptr) {
     // Without gradients only a transfer attack can measure the model: say how to ask for one.

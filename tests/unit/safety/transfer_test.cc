@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
 
+#include "auditors/metric.h"
 #include "auditors/safety/adversarial.h"
 #include "core/error.h"
 #include "safety_test_util.h"
@@ -195,6 +196,62 @@ BOOST_AUTO_TEST_CASE(crafted_on_a_copy_of_the_model_equals_the_white_box_attack)
     BOOST_TEST(!white.details.contains("transfer"));
     BOOST_TEST(white.method.find("transfer") == std::string::npos);
   }
+}
+
+// A reference without gradients cannot craft either: the error says which model and why.
+BOOST_AUTO_TEST_CASE(a_reference_without_gradients_is_named) {
+  PairFixture fx(st::FashionCnn(), Int8Cnn(), kRows);
+  BOOST_CHECK_EXCEPTION(
+      fx.Run("adversarial_accuracy", {{"limit", kRows}, {"craft_on", "reference"}}), RuntimeError,
+      [](const RuntimeError& e) {
+        const std::string what = e.what();
+        return what.find("offers no input gradients for fashion_cnn_int8.pt") !=
+                   std::string::npos &&
+               what.find("craft_on: reference needs a reference model with gradients") !=
+                   std::string::npos;
+      });
+}
+
+// The transfer attack's statistics merge like the white-box attack's: row ranges, shipped as JSON
+// (as partials of a sharded audit travel) and merged in row order, finalize to the whole run's
+// result, digest of the crafting model included. Statistics of a white-box run of the same
+// attack do not merge with them.
+BOOST_AUTO_TEST_CASE(transfer_statistics_merge_exactly) {
+  PairFixture fx(Int8Cnn(), st::FashionCnn(), kRows);
+  const Metric* metric = FindFrameworkMetric(fx.registry, "attack_success_rate");
+  BOOST_REQUIRE(metric != nullptr);
+  const auto bound = metric->Bind({{"epsilon", 0.05}, {"limit", kRows}, {"craft_on", "reference"}});
+  BOOST_TEST(metric->NeedsReference(*bound));
+  BOOST_TEST(!metric->NeedsReference(*metric->Bind({{"craft_on", "model"}})));
+  BOOST_TEST(!metric->NeedsReference(*metric->Bind(nlohmann::json::object())));
+  const auto record = metric->Needs(*bound)->Run(fx.ctx, {});
+  FinalizeContext fin;
+  fin.confidence = 0.9;
+  const Measurement whole = MeasureRows(*metric, *bound, {*record, nullptr, {0, kRows}}, fin);
+  std::unique_ptr<MetricStats> merged;
+  for (const RowRange part : {RowRange{0, 10}, RowRange{10, 41}, RowRange{41, kRows}}) {
+    auto stats = metric->StatsFromJson(nlohmann::json::parse(
+        metric->Accumulate(*bound, {*record, nullptr, part})->ToJson().dump()));
+    if (merged) {
+      metric->Merge(*merged, *stats);
+    } else {
+      merged = std::move(stats);
+    }
+  }
+  const Measurement m = metric->Finalize(*bound, *merged, fin);
+  BOOST_REQUIRE(whole.value.has_value());
+  BOOST_TEST(*m.value == *whole.value);
+  BOOST_TEST(m.interval->low == whole.interval->low);
+  BOOST_TEST(m.interval->high == whole.interval->high);
+  BOOST_TEST(m.details == whole.details);
+  BOOST_TEST(m.method == whole.method);
+
+  // The same attack crafted on the FP32 model audited white-box: a different attack.
+  PairFixture fp32(st::FashionCnn(), st::FashionCnn(), kRows);
+  const auto white_bound = metric->Bind({{"epsilon", 0.05}, {"limit", kRows}});
+  const auto white = metric->Needs(*white_bound)->Run(fp32.ctx, {});
+  const auto white_stats = metric->Accumulate(*white_bound, {*white, nullptr, {0, kRows}});
+  BOOST_CHECK_THROW(metric->Merge(*merged, *white_stats), RuntimeError);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
