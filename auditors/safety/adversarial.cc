@@ -20,6 +20,26 @@ namespace {
 
 constexpr uint64_t kRandomStartStream = 0xA7;
 constexpr int64_t kDefaultLimit = 1000;
+// Values of the craft_on parameter.
+constexpr const char* kCraftOnModel = "model";
+constexpr const char* kCraftOnReference = "reference";
+
+bool CraftsOnReference(const std::optional<std::string>& craft_on) {
+  return craft_on.value_or(kCraftOnModel) == kCraftOnReference;
+}
+
+// "transfer attack crafted on the reference model (sha256 <first 12 hex>)" for methods, from a
+// crafted_on record ({model, sha256}).
+std::string TransferLabel(const nlohmann::json& crafted_on) {
+  return "transfer attack crafted on the " + crafted_on.at("model").get<std::string>() +
+         " model (sha256 " + crafted_on.at("sha256").get<std::string>().substr(0, 12) + ")";
+}
+
+// The craft_on parameter, shared by every attack metric: absent means the audited model itself.
+constexpr const char* kCraftOnHelp =
+    "whose gradients craft the adversarial inputs: model (white-box, the default) or reference "
+    "(a transfer attack crafted on the criteria's reference model and evaluated on this model, "
+    "for models without gradients such as int8 ones)";
 
 // Log-probabilities [batch, classes] from the model's raw output, differentiably, following the
 // declared output kind; a single output is the class-1 score of a binary classifier.
@@ -88,6 +108,29 @@ std::pair<torch::Tensor, torch::Tensor> Gradient(InputGradients& gradients, cons
   return {grads[0].detach(), logp.detach().argmax(1)};
 }
 
+// A transfer attack feeds the crafting model's tensors to the audited model: both must take the
+// same input.
+void CheckSameInput(const Model& craft, const Model& model) {
+  if (craft.input_size() != model.input_size()) {
+    throw InputError(
+        craft.spec().path.filename().string() + " takes " + std::to_string(craft.input_size()) +
+        " input values per sample, " + model.spec().path.filename().string() + " " +
+        std::to_string(model.input_size()) + ": a transfer attack needs the same input");
+  }
+}
+
+// The audited model's top-1 class of every row of `x` (a batch on any device), by forward passes on
+// host floats: what a transfer attack asks of the model it does not differentiate.
+torch::Tensor Predict(Model& model, const torch::Tensor& x) {
+  const int64_t b = x.size(0);
+  const torch::Tensor host = x.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+  const std::span<const float> values(host.data_ptr<float>(), static_cast<size_t>(host.numel()));
+  int64_t classes = 0;
+  const auto probs = PredictProbabilities(model, values, b, &classes);
+  const std::vector<int64_t> pred = Argmax(probs, b, classes);
+  return torch::tensor(pred, torch::kInt64);
+}
+
 void RandomStart(torch::Tensor& delta, const std::string& norm, double eps, uint64_t seed,
                  int64_t first_row) {
   const int64_t batch = delta.size(0);
@@ -139,14 +182,22 @@ nlohmann::json AttackConfig::ToJson() const {
   return j;
 }
 
-AttackResult RunAttack(Model& model_in, std::span<const float> inputs,
-                       std::span<const int64_t> labels, std::span<const int64_t> clean_predicted,
-                       int64_t rows, const AttackConfig& config,
-                       const std::function<void(double)>& progress) {
-  Model& model = model_in;
-  // White-box attacks need the runtime's gradients and its tensors.
-  InputGradients& gradients = RequireCapability<InputGradients>(model);
-  TensorAccess& tensors = RequireCapability<TensorAccess>(model);
+AttackResult RunAttack(Model& model, std::span<const float> inputs, std::span<const int64_t> labels,
+                       std::span<const int64_t> clean_predicted, int64_t rows,
+                       const AttackConfig& config, const std::function<void(double)>& progress) {
+  return RunTransferAttack(model, model, inputs, labels, clean_predicted, rows, config, progress);
+}
+
+AttackResult RunTransferAttack(Model& craft, Model& model, std::span<const float> inputs,
+                               std::span<const int64_t> labels,
+                               std::span<const int64_t> clean_predicted, int64_t rows,
+                               const AttackConfig& config,
+                               const std::function<void(double)>& progress) {
+  const bool transfer = &craft != &model;
+  // The crafting model's gradients and tensors; the audited model only runs forward passes.
+  InputGradients& gradients = RequireCapability<InputGradients>(craft);
+  TensorAccess& tensors = RequireCapability<TensorAccess>(craft);
+  if (transfer) CheckSameInput(craft, model);
   const auto [lo, hi] = InputRange(model);
   if (config.norm != "inf" && config.norm != "2") throw InputError("norm must be inf or 2");
   if (config.attack != "fgsm" && config.attack != "pgd")
@@ -172,7 +223,7 @@ AttackResult RunAttack(Model& model_in, std::span<const float> inputs,
     const torch::Tensor y = all_labels.slice(0, start, start + b).to(tensors.device());
     torch::Tensor x_adv;
     if (config.attack == "fgsm") {
-      auto [grad, pred] = Gradient(gradients, model, x, y);
+      auto [grad, pred] = Gradient(gradients, craft, x, y);
       x_adv = (x + config.epsilon * Direction(grad, config.norm)).clamp(lo, hi);
     } else {
       torch::Tensor delta = torch::zeros_like(x, torch::TensorOptions().device(torch::kCPU));
@@ -184,7 +235,9 @@ AttackResult RunAttack(Model& model_in, std::span<const float> inputs,
           torch::zeros({b}, torch::TensorOptions().dtype(torch::kBool).device(x.device()));
       torch::Tensor kept = current.clone();
       for (int it = 0; it < config.iterations; ++it) {
-        auto [grad, pred] = Gradient(gradients, model, current, y);
+        auto [grad, pred] = Gradient(gradients, craft, current, y);
+        // The success rule asks the audited model, whichever model crafted the iterate.
+        if (transfer) pred = Predict(model, current).to(pred.device());
         // Freeze rows the first time an iterate fools the model.
         const torch::Tensor newly = pred.ne(y).logical_and(fooled.logical_not());
         std::vector<int64_t> mask_shape(static_cast<size_t>(x.dim()), 1);
@@ -248,17 +301,27 @@ AttackResult RunAttack(Model& model_in, std::span<const float> inputs,
       result.adversarial_predicted[static_cast<size_t>(changed[k])] = pred[k - s];
     }
   }
+  result.adversarial = std::move(adversarial);
   return result;
 }
 
-MinimalFgsmResult RunMinimalFgsm(Model& model_in, std::span<const float> inputs,
+MinimalFgsmResult RunMinimalFgsm(Model& model, std::span<const float> inputs,
                                  std::span<const int64_t> clean_predicted, int64_t rows,
                                  const std::string& norm, double epsilon, double step_size,
                                  int64_t batch_size, const std::function<void(double)>& progress) {
-  Model& model = model_in;
-  // White-box attacks need the runtime's gradients and its tensors.
-  InputGradients& gradients = RequireCapability<InputGradients>(model);
-  TensorAccess& tensors = RequireCapability<TensorAccess>(model);
+  return RunTransferMinimalFgsm(model, model, inputs, clean_predicted, rows, norm, epsilon,
+                                step_size, batch_size, progress);
+}
+
+MinimalFgsmResult RunTransferMinimalFgsm(Model& craft, Model& model, std::span<const float> inputs,
+                                         std::span<const int64_t> clean_predicted, int64_t rows,
+                                         const std::string& norm, double epsilon, double step_size,
+                                         int64_t batch_size,
+                                         const std::function<void(double)>& progress) {
+  // The crafting model's gradients and tensors; the audited model only runs forward passes.
+  InputGradients& gradients = RequireCapability<InputGradients>(craft);
+  TensorAccess& tensors = RequireCapability<TensorAccess>(craft);
+  if (&craft != &model) CheckSameInput(craft, model);
   const auto [lo, hi] = InputRange(model);
   if (norm != "inf" && norm != "2") throw InputError("norm must be inf or 2");
   if (!(step_size > 0.0) || !(epsilon >= step_size)) {
@@ -279,7 +342,7 @@ MinimalFgsmResult RunMinimalFgsm(Model& model_in, std::span<const float> inputs,
         inputs.subspan(static_cast<size_t>(start * size), static_cast<size_t>(b * size));
     const torch::Tensor x = tensors.MakeInput(host, b).clone();
     const torch::Tensor y = targets.slice(0, start, start + b).to(tensors.device());
-    const torch::Tensor dir = Direction(Gradient(gradients, model, x, y).first, norm);
+    const torch::Tensor dir = Direction(Gradient(gradients, craft, x, y).first, norm);
     std::vector<bool> active(static_cast<size_t>(b), true);
     for (int64_t k = 1; k <= steps; ++k) {
       const double eps = static_cast<double>(k) * step_size;
@@ -338,15 +401,36 @@ namespace {
 // and their clean predictions: what every attack starts from.
 struct AttackInputs {
   Model* model = nullptr;
+  // The model whose gradients craft the inputs: `model` (white-box) or the reference (transfer).
+  Model* craft = nullptr;
+  // Null for a white-box attack; for a transfer attack, what crafted it (AttackOrigin).
+  nlohmann::json crafted_on;
   int64_t rows = 0;
   std::span<const float> inputs;
   std::span<const int64_t> clean_predicted;
   std::pair<double, double> range;
 };
 
-AttackInputs PrepareAttack(AuditContext& ctx, const std::string& metric, int64_t limit) {
+AttackInputs PrepareAttack(AuditContext& ctx, const std::string& metric, int64_t limit,
+                           const std::optional<std::string>& craft_on) {
   AttackInputs a;
   a.model = &RequireModel(ctx, metric);
+  a.craft = a.model;
+  if (CraftsOnReference(craft_on)) {
+    if (ctx.reference() == nullptr) throw RuntimeError("the audit has no reference model");
+    a.craft = ctx.reference();
+    if (a.craft->Capability<InputGradients>() == nullptr) {
+      throw RuntimeError(a.craft->MissingCapability<InputGradients>() +
+                         "; craft_on: reference needs a reference model with gradients");
+    }
+    a.crafted_on = {{"model", kCraftOnReference}, {"sha256", a.craft->info().sha256}};
+  } else if (a.model->Capability<InputGradients>() == nullptr) {
+    // Without gradients only a transfer attack can measure the model: say how to ask for one.
+    throw RuntimeError(a.model->MissingCapability<InputGradients>() +
+                       "; craft the attack on the float model it was made from instead: "
+                       "params: {craft_on: reference} with a reference: section (a transfer "
+                       "attack)");
+  }
   const Dataset& data = ctx.Rows(limit);
   if (data.rows() == 0) throw InputError(metric + ": the dataset has no rows");
   a.rows = limit <= 0 ? data.rows() : std::min(limit, data.rows());
@@ -370,6 +454,7 @@ struct AttackParams {
   std::optional<int64_t> seed;  // Absent: the run seed.
   int64_t limit = kDefaultLimit;
   int64_t batch_size = 128;
+  std::optional<std::string> craft_on;  // Absent: model.
 };
 
 ParamSchema<AttackParams> AttackSchema() {
@@ -386,7 +471,9 @@ ParamSchema<AttackParams> AttackSchema() {
       .Field("seed", &AttackParams::seed, "seed of the random start (absent: the run seed)",
              AtLeast(0))
       .Field("limit", &AttackParams::limit, "attack the first N dataset rows (0: all)", AtLeast(0))
-      .Field("batch_size", &AttackParams::batch_size, "rows per gradient batch", AtLeast(1));
+      .Field("batch_size", &AttackParams::batch_size, "rows per gradient batch", AtLeast(1))
+      .Field("craft_on", &AttackParams::craft_on, kCraftOnHelp,
+             OneOf({kCraftOnModel, kCraftOnReference}));
 }
 
 // The attack's outcome on every attacked row, in row order.
@@ -415,11 +502,12 @@ class AttackWork final : public Work {
       k["random_start"] = p_.random_start;
       k["seed"] = p_.seed ? nlohmann::json(*p_.seed) : nlohmann::json(nullptr);
     }
+    if (CraftsOnReference(p_.craft_on)) k["craft_on"] = kCraftOnReference;
     return "safety.attack:" + CanonicalText(k);
   }
   std::shared_ptr<const WorkRecord> Run(AuditContext& ctx,
                                         std::span<Instrument* const>) const override {
-    const AttackInputs a = PrepareAttack(ctx, "adversarial attack", p_.limit);
+    const AttackInputs a = PrepareAttack(ctx, "adversarial attack", p_.limit, p_.craft_on);
     const Dataset& data = ctx.Rows(p_.limit);
     if (!data.has_labels()) throw InputError("adversarial attacks need labels");
     const auto labels = data.labels().subspan(0, static_cast<size_t>(a.rows));
@@ -433,11 +521,13 @@ class AttackWork final : public Work {
     config.seed = p_.seed ? static_cast<uint64_t>(*p_.seed) : ctx.seed();
     config.batch_size = p_.batch_size;
     const AttackResult res =
-        RunAttack(*a.model, a.inputs, labels, a.clean_predicted, a.rows, config,
-                  [&ctx](double f) { ctx.Progress("attack", "adversarial inputs", f); });
+        RunTransferAttack(*a.craft, *a.model, a.inputs, labels, a.clean_predicted, a.rows, config,
+                          [&ctx](double f) { ctx.Progress("attack", "adversarial inputs", f); });
     auto record = std::make_shared<AttackRecord>();
     record->config = config.ToJson();
     if (config.attack == "pgd") record->config["step_size"] = res.step_size;
+    // The crafting model is part of the attack: partials of different ones do not merge.
+    if (!a.crafted_on.is_null()) record->config["crafted_on"] = a.crafted_on;
     record->range = a.range;
     record->labels.assign(labels.begin(), labels.end());
     record->clean_predicted.assign(a.clean_predicted.begin(), a.clean_predicted.end());
@@ -516,6 +606,7 @@ class AttackMetric final : public TypedMetric<AttackParams, AttackRows, AttackRe
   std::shared_ptr<const Work> Needs(const AttackParams& p) const override {
     return std::make_shared<AttackWork>(p);
   }
+  bool UsesReference(const AttackParams& p) const override { return CraftsOnReference(p.craft_on); }
   AttackRows Accumulate(const AttackParams&, const AttackRecord& record,
                         const MetricInput& input) const override {
     AttackRows s;
@@ -566,21 +657,35 @@ class AttackMetric final : public TypedMetric<AttackParams, AttackRows, AttackRe
                    {"max_l2", max_l2},
                    {"mean_linf", mean_linf},
                    {"mean_l2", mean_l2}}}};
+    const bool transfer = s.config.contains("crafted_on");
     if (p.attack == "pgd") {
-      r.details["success_rule"] = "a row counts as fooled when any PGD iterate is misclassified";
+      r.details["success_rule"] =
+          transfer ? "a row counts as fooled when the audited model misclassifies any PGD iterate "
+                     "(the iterates are crafted on the other model; the audited model is asked "
+                     "only for its top-1 class)"
+                   : "a row counts as fooled when any PGD iterate is misclassified";
     }
     const std::string how =
         p.attack == "pgd" ? "PGD-L" + p.norm + " (" + std::to_string(p.iterations) + " iterations)"
                           : "FGSM-L" + p.norm;
+    std::string crafted;  // ", transfer attack crafted on ..." for a transfer attack.
+    if (transfer) {
+      const std::string label = TransferLabel(s.config.at("crafted_on"));
+      r.details["transfer"] = label + ", evaluated on the audited model";
+      r.details["loss"] = "cross-entropy of the crafting model on the true labels";
+      crafted = ", " + label;
+    }
     if (!success_rate_) {
       r.value = static_cast<double>(adv_correct) / n;
       r.samples = n;
       r.interval = stats::WilsonInterval(adv_correct, n, ctx.confidence);
-      r.method = "count: correct / rows on " + how + " adversarial inputs; Wilson score interval";
+      r.method = "count: correct / rows on " + how + " adversarial inputs" + crafted +
+                 "; Wilson score interval";
       return r;
     }
     r.samples = clean_correct;
-    r.method = "count: fooled / correctly classified rows under " + how + "; Wilson score interval";
+    r.method = "count: fooled / correctly classified rows under " + how + crafted +
+               "; Wilson score interval";
     if (clean_correct == 0) {
       r.message = "no row is classified correctly, so the success rate is undefined";
       return r;
@@ -603,11 +708,13 @@ struct RobustnessParams {
   int64_t limit = kDefaultLimit;
   int64_t batch_size = 128;
   int64_t bootstrap_resamples = kBootstrapResamples;
+  std::optional<std::string> craft_on;  // Absent: model.
 };
 
 // Every attacked row: whether minimal FGSM flipped it, at which step, and the perturbation ratio.
 struct RobustnessRecord final : WorkRecord {
   std::pair<double, double> range;
+  nlohmann::json crafted_on;       // Null: white-box.
   std::vector<int64_t> flip_step;  // 0: not flipped; k: flipped at epsilon k * step_size.
   std::vector<double> ratio;       // ||x_adv - x|| / ||x||; NaN where ||x|| = 0.
   std::vector<uint8_t> zero_norm;  // Flipped with ||x|| = 0 (ratio undefined).
@@ -618,20 +725,23 @@ class MinimalFgsmWork final : public Work {
  public:
   explicit MinimalFgsmWork(const RobustnessParams& p) : p_(p) {}
   std::string key() const override {
-    return "safety.minimal_fgsm:" + CanonicalText({{"norm", p_.norm},
-                                                   {"epsilon", p_.epsilon},
-                                                   {"step_size", p_.step_size},
-                                                   {"limit", p_.limit},
-                                                   {"batch_size", p_.batch_size}});
+    nlohmann::json k = {{"norm", p_.norm},
+                        {"epsilon", p_.epsilon},
+                        {"step_size", p_.step_size},
+                        {"limit", p_.limit},
+                        {"batch_size", p_.batch_size}};
+    if (CraftsOnReference(p_.craft_on)) k["craft_on"] = kCraftOnReference;
+    return "safety.minimal_fgsm:" + CanonicalText(k);
   }
   std::shared_ptr<const WorkRecord> Run(AuditContext& ctx,
                                         std::span<Instrument* const>) const override {
-    const AttackInputs a = PrepareAttack(ctx, "empirical_robustness", p_.limit);
-    const MinimalFgsmResult res = RunMinimalFgsm(
-        *a.model, a.inputs, a.clean_predicted, a.rows, p_.norm, p_.epsilon, p_.step_size,
+    const AttackInputs a = PrepareAttack(ctx, "empirical_robustness", p_.limit, p_.craft_on);
+    const MinimalFgsmResult res = RunTransferMinimalFgsm(
+        *a.craft, *a.model, a.inputs, a.clean_predicted, a.rows, p_.norm, p_.epsilon, p_.step_size,
         p_.batch_size, [&ctx](double f) { ctx.Progress("attack", "minimal FGSM", f); });
     auto record = std::make_shared<RobustnessRecord>();
     record->range = a.range;
+    record->crafted_on = a.crafted_on;
     record->flip_step = res.flip_step;
     record->ratio = res.row_ratio;
     record->zero_norm = res.zero_norm;
@@ -651,9 +761,12 @@ struct RobustnessRows {
   int64_t zero_norm = 0;
   int64_t rows = 0;
   std::pair<double, double> range{0.0, 0.0};
+  nlohmann::json crafted_on;  // Null: white-box; else {model, sha256} of the crafting model.
 
   void Merge(const RobustnessRows& other) {
-    if (other.range != range) throw RuntimeError("robustness rows of different models");
+    if (other.range != range || other.crafted_on != crafted_on) {
+      throw RuntimeError("robustness rows of different models");
+    }
     row.insert(row.end(), other.row.begin(), other.row.end());
     step.insert(step.end(), other.step.begin(), other.step.end());
     ratio.insert(ratio.end(), other.ratio.begin(), other.ratio.end());
@@ -662,13 +775,15 @@ struct RobustnessRows {
     rows += other.rows;
   }
   nlohmann::json ToJson() const {
-    return {{"row", row},
-            {"step", step},
-            {"ratio", ExactJson(ratio)},
-            {"flipped", flipped},
-            {"zero_norm", zero_norm},
-            {"rows", rows},
-            {"range", {range.first, range.second}}};
+    nlohmann::json j = {{"row", row},
+                        {"step", step},
+                        {"ratio", ExactJson(ratio)},
+                        {"flipped", flipped},
+                        {"zero_norm", zero_norm},
+                        {"rows", rows},
+                        {"range", {range.first, range.second}}};
+    if (!crafted_on.is_null()) j["crafted_on"] = crafted_on;
+    return j;
   }
   static RobustnessRows FromJson(const nlohmann::json& j) {
     RobustnessRows s;
@@ -679,6 +794,7 @@ struct RobustnessRows {
     s.zero_norm = JsonInteger<int64_t>(j.at("zero_norm"), "zero_norm");
     s.rows = JsonInteger<int64_t>(j.at("rows"), "rows");
     s.range = {j.at("range").at(0).get<double>(), j.at("range").at(1).get<double>()};
+    s.crafted_on = j.value("crafted_on", nlohmann::json());
     if (s.step.size() != s.row.size() || s.ratio.size() != s.row.size()) {
       throw InputError("robustness statistics: per-row arrays differ in length");
     }
@@ -707,16 +823,22 @@ class EmpiricalRobustnessMetric final
                 .Field("batch_size", &RobustnessParams::batch_size, "rows per gradient batch",
                        AtLeast(1))
                 .Field("bootstrap_resamples", &RobustnessParams::bootstrap_resamples,
-                       "percentile-bootstrap resamples", AtLeast(kMinBootstrapResamples))) {}
+                       "percentile-bootstrap resamples", AtLeast(kMinBootstrapResamples))
+                .Field("craft_on", &RobustnessParams::craft_on, kCraftOnHelp,
+                       OneOf({kCraftOnModel, kCraftOnReference}))) {}
 
  protected:
   std::shared_ptr<const Work> Needs(const RobustnessParams& p) const override {
     return std::make_shared<MinimalFgsmWork>(p);
   }
+  bool UsesReference(const RobustnessParams& p) const override {
+    return CraftsOnReference(p.craft_on);
+  }
   RobustnessRows Accumulate(const RobustnessParams&, const RobustnessRecord& record,
                             const MetricInput& input) const override {
     RobustnessRows s;
     s.range = record.range;
+    s.crafted_on = record.crafted_on;
     s.rows = input.rows.end - input.rows.begin;
     for (int64_t i = input.rows.begin; i < input.rows.end; ++i) {
       const auto row = static_cast<size_t>(i);
@@ -748,7 +870,16 @@ class EmpiricalRobustnessMetric final
                  {"input_range", {lo, hi}},
                  {"loss", "cross-entropy on the clean predictions (ART's default without labels)"}};
     r.method = "ART empirical_robustness: mean ||x_adv - x||_" + p.norm + " / ||x||_" + p.norm +
-               " over rows whose prediction flipped under minimal FGSM; percentile row bootstrap";
+               " over rows whose prediction flipped under minimal FGSM";
+    if (!s.crafted_on.is_null()) {
+      const std::string label = TransferLabel(s.crafted_on);
+      r.details["transfer"] = label + ", evaluated on the audited model";
+      r.details["crafted_on"] = s.crafted_on;
+      r.details["loss"] =
+          "cross-entropy of the crafting model on the audited model's clean predictions";
+      r.method += ", " + label;
+    }
+    r.method += "; percentile row bootstrap";
     if (s.ratio.empty()) {
       r.message = "no prediction flipped up to epsilon " + std::to_string(p.epsilon) +
                   " (ART reports 0 here; greenlight reports it undefined)";

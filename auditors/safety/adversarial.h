@@ -1,6 +1,9 @@
 // Adversarial robustness through LibTorch autograd on the TorchScript model: FGSM (Goodfellow et
 // al. 2015) and PGD (Madry et al. 2018) under the L-infinity or L2 norm, and ART's
-// empirical_robustness (minimal FGSM). The header hides LibTorch; adversarial.cc includes it.
+// empirical_robustness (minimal FGSM). Each attack is white-box (crafted with the audited model's
+// own gradients) or a transfer attack (crafted with another model's gradients, e.g. the float
+// reference of an int8 model that has none, and evaluated on the audited model). The header hides
+// LibTorch; adversarial.cc includes it.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +38,7 @@ struct AttackResult {
   int64_t unchanged_rows = 0;                  // x_adv == x bit for bit (clean prediction reused).
   std::vector<uint8_t> unchanged;              // Per row: 1 where x_adv == x bit for bit.
   double step_size = 0.0;                      // The step actually used.
+  std::vector<float> adversarial;              // rows × input size: every x_adv, in row order.
 };
 
 // Runs the attack on the first `rows` samples of `inputs` (rows × model input size floats) with
@@ -47,6 +51,18 @@ AttackResult RunAttack(Model& model, std::span<const float> inputs, std::span<co
                        std::span<const int64_t> clean_predicted, int64_t rows,
                        const AttackConfig& config,
                        const std::function<void(double)>& progress = nullptr);
+
+// The same attack as a transfer attack: every gradient (FGSM's step, each PGD step) is the loss
+// gradient of `craft` (which must offer InputGradients and TensorAccess and take `model`'s input
+// size); everything else is RunAttack's: the perturbation is clipped to `model`'s input range, a
+// PGD row counts as fooled as soon as `model` misclassifies any iterate, and the adversarial
+// predictions are `model`'s. `model` needs only forward passes. With craft == model it is
+// RunAttack.
+AttackResult RunTransferAttack(Model& craft, Model& model, std::span<const float> inputs,
+                               std::span<const int64_t> labels,
+                               std::span<const int64_t> clean_predicted, int64_t rows,
+                               const AttackConfig& config,
+                               const std::function<void(double)>& progress = nullptr);
 
 // ART's empirical_robustness with minimal FGSM: for each row, epsilon grows by `step_size` up to
 // `epsilon` along the FGSM direction of the loss on the clean prediction until the prediction
@@ -67,5 +83,13 @@ MinimalFgsmResult RunMinimalFgsm(Model& model, std::span<const float> inputs,
                                  const std::string& norm, double epsilon, double step_size,
                                  int64_t batch_size,
                                  const std::function<void(double)>& progress = nullptr);
+
+// Minimal FGSM as a transfer attack: the direction is the gradient of `craft`'s loss on `model`'s
+// clean predictions; the flips, the clipping range and the ratios are `model`'s.
+MinimalFgsmResult RunTransferMinimalFgsm(Model& craft, Model& model, std::span<const float> inputs,
+                                         std::span<const int64_t> clean_predicted, int64_t rows,
+                                         const std::string& norm, double epsilon, double step_size,
+                                         int64_t batch_size,
+                                         const std::function<void(double)>& progress = nullptr);
 
 }  // namespace greenlight::safety

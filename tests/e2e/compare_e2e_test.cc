@@ -232,6 +232,13 @@ BOOST_AUTO_TEST_CASE(shipped_compression_policy_runs_on_the_int8_twin) {
   BOOST_TEST(speedup["interval"]["low"].get<double>() <= speedup["value"].get<double>());
   BOOST_TEST(speedup["value"].get<double>() <= speedup["interval"]["high"].get<double>());
   BOOST_TEST(speedup["samples"] == 20);
+  // The int8 twin's robustness: a transfer attack crafted on the FP32 reference.
+  const json& robust = Result(report, "CMP-11");
+  BOOST_TEST(robust["samples"] == 1000);
+  BOOST_TEST(robust["details"]["attack"]["crafted_on"]["sha256"] ==
+             report["predicate"]["reference"]["sha256"]);
+  BOOST_TEST(robust["method"].get<std::string>().find("transfer attack crafted on the reference") !=
+             std::string::npos);
 }
 
 // throughput_ratio, peak_memory_ratio and flops_reduction of the int8 twin against its FP32
@@ -316,4 +323,55 @@ BOOST_AUTO_TEST_CASE(throughput_memory_and_flops_ratios_of_the_int8_twin) {
   BOOST_TEST(fr["details"]["model"]["flops"] == 8777000);
   BOOST_TEST(fr["details"]["reference"]["flops"] == 8777000);
   BOOST_TEST((!fr.contains("interval") || fr["interval"].is_null()));
+}
+
+// Robustness of the int8 twin, which has no gradients, through the binary: crafted on its FP32
+// reference (craft_on: reference) the attack measures the twin and says it is a transfer attack
+// with the reference's digest; the white-box attack on the twin is ERROR naming the option to
+// use, and the other criteria still run. Without a reference, craft_on: reference is bad input
+// at the criterion, and nothing is written.
+BOOST_AUTO_TEST_CASE(transfer_attack_on_the_int8_twin) {
+  t::TempDir tmp;
+  const std::string criteria =
+      "criteria:\n"
+      "  - {id: T, metric: adversarial_accuracy, params: {epsilon: 0.05, limit: 64,"
+      " craft_on: reference}, threshold: {gte: 0.0}, severity: mandatory, confidence: 0.95}\n"
+      "  - {id: W, metric: adversarial_accuracy, params: {epsilon: 0.05, limit: 64},"
+      " threshold: {gte: 0.0}, severity: advisory}\n";
+  t::WriteText(tmp / "c.yaml",
+               "apiVersion: greenlight/v1\nkind: Criteria\nmetadata: {name: t, version: '1'}\n" +
+                   t::FashionCnnSections(t::ModelsDir() / "fashion_cnn_int8.pt", 64) +
+                   "reference: {path: " + (t::ModelsDir() / "fashion_cnn.pt").string() + "}\n" +
+                   criteria);
+  const auto audit =
+      t::RunCli("-q audit -c " + t::Quote(tmp / "c.yaml") + " -o " + t::Quote(tmp / "out"));
+  BOOST_REQUIRE_MESSAGE(audit.exit_code == 0, audit.out << audit.err);
+  const json report = json::parse(t::ReadText(tmp / "out" / "report.json"));
+  const json& transfer = Result(report, "T");
+  BOOST_TEST(transfer["status"] == "PASS", transfer.dump());
+  BOOST_TEST(transfer["samples"] == 64);
+  const std::string sha =
+      t::RunShell("sha256sum " + t::Quote(t::ModelsDir() / "fashion_cnn.pt")).out.substr(0, 64);
+  BOOST_TEST(transfer["details"]["attack"]["crafted_on"]["sha256"] == sha);
+  BOOST_TEST(transfer["method"].get<std::string>().find(
+                 "transfer attack crafted on the reference model (sha256 " + sha.substr(0, 12)) !=
+             std::string::npos);
+  const json& white_box = Result(report, "W");
+  BOOST_TEST(white_box["status"] == "ERROR");
+  BOOST_TEST(
+      white_box["message"].get<std::string>().find("craft_on: reference") != std::string::npos,
+      white_box.dump());
+
+  t::WriteText(tmp / "bare.yaml",
+               "apiVersion: greenlight/v1\nkind: Criteria\nmetadata: {name: t, version: '1'}\n" +
+                   t::FashionCnnSections(t::ModelsDir() / "fashion_cnn_int8.pt", 64) + criteria);
+  const auto missing =
+      t::RunCli("audit -c " + t::Quote(tmp / "bare.yaml") + " -o " + t::Quote(tmp / "none"));
+  BOOST_TEST(missing.exit_code == 3, missing.err);
+  // Line 15 (3 header lines, 10 of model and dataset, criteria:), column 21: the metric's value.
+  BOOST_TEST(missing.err.find("bare.yaml:15:21: criteria.0.metric: criterion T: metric "
+                              "'adversarial_accuracy' compares with a reference model") !=
+                 std::string::npos,
+             missing.err);
+  BOOST_TEST(!std::filesystem::exists(tmp / "none"));
 }

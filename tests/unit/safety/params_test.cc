@@ -72,7 +72,9 @@ criteria:
        ":22:23: criteria.1.params.threads: must be at least 1, got 0"},
       {"    metric: empirical_robustness\n    params: {eps: 0.1}\n",
        ":22:19: criteria.1.params.eps: unknown parameter (known: norm, epsilon, step_size, limit, "
-       "batch_size, bootstrap_resamples)"},
+       "batch_size, bootstrap_resamples, craft_on)"},
+      {"    metric: adversarial_accuracy\n    params: {craft_on: surrogate}\n",
+       ":22:24: criteria.1.params.craft_on: 'surrogate' is not one of: model, reference"},
   };
   for (const auto& [criterion, expected] : cases) {
     BOOST_TEST_CONTEXT(criterion) {
@@ -106,6 +108,15 @@ BOOST_AUTO_TEST_CASE(work_is_shared_exactly_when_its_settings_are_equal) {
   BOOST_TEST(WorkKey(registry, "adversarial_accuracy", pgd) !=
              WorkKey(registry, "adversarial_accuracy",
                      {{"attack", "pgd"}, {"epsilon", 0.1}, {"iterations", 3}}));
+  // Crafted on the reference, the same settings are another attack; craft_on: model is the default.
+  BOOST_TEST(WorkKey(registry, "adversarial_accuracy", fgsm) !=
+             WorkKey(registry, "adversarial_accuracy",
+                     {{"epsilon", 0.1}, {"limit", 300}, {"craft_on", "reference"}}));
+  BOOST_TEST(WorkKey(registry, "adversarial_accuracy", fgsm) ==
+             WorkKey(registry, "adversarial_accuracy",
+                     {{"epsilon", 0.1}, {"limit", 300}, {"craft_on", "model"}}));
+  BOOST_TEST(WorkKey(registry, "empirical_robustness", nlohmann::json::object()) !=
+             WorkKey(registry, "empirical_robustness", {{"craft_on", "reference"}}));
   // The corruption drop pairs with the accuracy on the same corruption run.
   BOOST_TEST(WorkKey(registry, "corruption_accuracy", {{"corruption", "contrast"}}) ==
              WorkKey(registry, "corruption_accuracy_drop", {{"corruption", "contrast"}}));
