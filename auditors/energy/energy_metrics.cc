@@ -1117,10 +1117,21 @@ Measurement EnergySavingMetric::Finalize(const SavingParams& p, const SavingStat
       "interleaved rounds (A B, B A, B A, A B, ...; the same queries), one meter window per model "
       "and round: 1 − geometric mean over rounds of model energy / reference energy per "
       "inference; Student's t on the rounds' log ratios, as 1 − ratio";
+  const double per_round = static_cast<double>(s.queries_per_round * s.batch_size);
+  nlohmann::json d;
+  d["meters"] = used;
+  d["energy_method"] = nullptr;
+  d["estimate"] = estimate;
+  d["rounds"] = s.model.size();
+  d["queries_per_round"] = s.queries_per_round;
+  d["batch_size"] = s.batch_size;
+  d["inferences_per_round"] = static_cast<int64_t>(per_round);
+  d["threads"] = s.threads;
+  if (!unavailable.empty()) d["unavailable"] = unavailable;
   if (used.empty()) {
     m.method = (p.meter == "estimate" ? "estimate:cpu-time" : "measured:" + p.meter) + ", " +
                rounds_method;
-    m.details = {{"meters", nlohmann::json::array()}, {"unavailable", unavailable}};
+    m.details = d;
     m.undecidable = "no energy meter could read both models (" + unavailable_text + ")";
     return m;
   }
@@ -1175,23 +1186,14 @@ Measurement EnergySavingMetric::Finalize(const SavingParams& p, const SavingStat
     }
   }
 
-  const double per_round = static_cast<double>(s.queries_per_round * s.batch_size);
+  const std::string measured = method.empty() ? "measured:" + used.front() : method;
   const std::string prefix =
       estimate ? "estimate:cpu-time for both models (the same method and coefficients on the same "
                  "machine), so an estimate-based ratio, not measured energy: "
-               : method + " per model and round: ";
-  m.method =
-      (estimate ? std::string("estimate:cpu-time") : method) + " ratio; " + prefix + rounds_method;
-  nlohmann::json d;
-  d["meters"] = used;
+               : measured + " per model and round: ";
+  m.method = (estimate ? std::string("estimate:cpu-time") : measured) + " ratio; " + prefix +
+             rounds_method;
   d["energy_method"] = method.empty() ? nlohmann::json(nullptr) : nlohmann::json(method);
-  d["estimate"] = estimate;
-  d["rounds"] = s.model.size();
-  d["queries_per_round"] = s.queries_per_round;
-  d["batch_size"] = s.batch_size;
-  d["inferences_per_round"] = static_cast<int64_t>(per_round);
-  d["threads"] = s.threads;
-  if (!unavailable.empty()) d["unavailable"] = unavailable;
   if (!problem.empty()) {
     m.details = d;
     m.undecidable = problem;

@@ -405,6 +405,8 @@ BOOST_AUTO_TEST_CASE(energy_saving_of_the_int8_twin_from_the_estimate) {
   const json& r = Result(report, "R");
   BOOST_TEST(r["status"] == "INCONCLUSIVE");
   BOOST_TEST(r["value"].is_null());
+  BOOST_TEST(r["details"]["meters"].empty());
+  BOOST_TEST(r["details"]["rounds"] == 8);
   BOOST_TEST(r["message"].get<std::string>().find("rapl: meter unavailable") != std::string::npos,
              r["message"]);
 
