@@ -74,6 +74,7 @@ void RegisterBuiltinAuditors(AuditorRegistry& registry) {
   RegisterMetric(registry, energy::MakeInferencesPerJoule());
   RegisterMetric(registry, energy::MakeCarbonPer1000Inferences());
   RegisterMetric(registry, energy::MakeSciPerInference());
+  RegisterMetric(registry, energy::MakeEnergySaving());
 }
 
 }  // namespace greenlight

@@ -522,8 +522,13 @@ nlohmann::json NoisyContextWarnings(const harness::BenchmarkContext& context) {
   return warnings;
 }
 
+std::string InterleavedWindow(int64_t round, int model) {
+  return RepetitionWindow(kInterleavedWindow, static_cast<int>(2 * round + model + 1));
+}
+
 InterleavedResult RunInterleaved(Model& a, Model& b, const Dataset& dataset,
-                                 const InterleavedSettings& settings) {
+                                 const InterleavedSettings& settings,
+                                 const std::vector<std::shared_ptr<WindowObserver>>& observers) {
   if (settings.rounds < 1 || settings.queries_per_round < 1 || settings.warmup_queries < 0 ||
       settings.batch_size < 1) {
     throw InputError("an interleaved run needs at least 1 round of at least 1 query of 1 sample");
@@ -558,6 +563,7 @@ InterleavedResult RunInterleaved(Model& a, Model& b, const Dataset& dataset,
     for (int m : {0, 1}) {
       for (int64_t i = 0; i < settings.warmup_queries; ++i) query(m);
     }
+    for (const auto& o : observers) o->Begin(kInterleavedWindow);
     for (int64_t r = 0; r < settings.rounds; ++r) {
       const bool a_first = r % 4 == 0 || r % 4 == 3;
       out.a_first.push_back(a_first);
@@ -568,7 +574,10 @@ InterleavedResult RunInterleaved(Model& a, Model& b, const Dataset& dataset,
         auto& round = out.latencies_ns[static_cast<size_t>(m)][static_cast<size_t>(r)];
         round.reserve(static_cast<size_t>(settings.queries_per_round));
         if (settings.peak_rss) out.peak_rss_reset = ResetPeakRss() && out.peak_rss_reset;
+        const std::string window = observers.empty() ? std::string() : InterleavedWindow(r, m);
+        for (const auto& o : observers) o->Begin(window);
         for (int64_t q = 0; q < settings.queries_per_round; ++q) round.push_back(query(m));
+        for (auto o = observers.rbegin(); o != observers.rend(); ++o) (*o)->End(window);
         if (settings.peak_rss) {
           const ProcMemory after = ReadProcMemory();
           out.peak_rss_bytes[static_cast<size_t>(m)][static_cast<size_t>(r)] =
@@ -576,6 +585,7 @@ InterleavedResult RunInterleaved(Model& a, Model& b, const Dataset& dataset,
         }
       }
     }
+    for (auto o = observers.rbegin(); o != observers.rend(); ++o) (*o)->End(kInterleavedWindow);
   } catch (const c10::Error& e) {
     throw RuntimeError("interleaved timing: forward pass failed: " +
                        std::string(e.what_without_backtrace()));

@@ -187,10 +187,19 @@ struct InterleavedResult {
   bool peak_rss_reset = false;
 };
 
+// The window name of an interleaved run's timed part (kInterleavedWindow) and of model m's
+// queries (0: A, 1: B) in round r (0-based): RepetitionWindow(kInterleavedWindow, 2r + m + 1).
+// Observers see Begin/End(kInterleavedWindow) around all rounds (after the warm-up) and, nested
+// inside, Begin/End of each model's window in every round, outside its timed queries, so a meter
+// can read one figure per model and round.
+inline constexpr char kInterleavedWindow[] = "interleaved";
+std::string InterleavedWindow(int64_t round, int model);
+
 // Throws InputError on settings below 1 round, query or sample, RuntimeError when a model offers
 // no TensorAccess or a forward pass fails.
-InterleavedResult RunInterleaved(Model& a, Model& b, const Dataset& dataset,
-                                 const InterleavedSettings& settings);
+InterleavedResult RunInterleaved(
+    Model& a, Model& b, const Dataset& dataset, const InterleavedSettings& settings,
+    const std::vector<std::shared_ptr<WindowObserver>>& observers = {});
 
 // The interval of a figure measured over R repetitions, from their spread (sectioning: Asmussen
 // and Glynn, "Stochastic Simulation: Algorithms and Analysis", Springer 2007, §III.5a; the

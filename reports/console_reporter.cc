@@ -127,6 +127,16 @@ std::string ConsoleReporter::DoRender(const Report& report) const {
     out << "\n";
   }
   if (!estimates.empty() || !noisy.empty()) out << "\n";
+  // Results that compare with the reference model: both figures beside the compared value.
+  bool side_heading = false;
+  for (const auto& r : report.results) {
+    const std::optional<SideBySide> side = SideBySideOf(r);
+    if (!side) continue;
+    if (!side_heading) out << "Reference model beside the model:\n";
+    side_heading = true;
+    out << "  " << r.id << "  " << SideBySideText(*side) << "\n";
+  }
+  if (side_heading) out << "\n";
   if (explain_) {
     // Each metric once, in the table's order, with its plain-language name.
     std::vector<std::string> metrics;

@@ -67,6 +67,7 @@ std::string GithubReporter::DoRender(const Report& report) const {
         << EscapeProperty(r->id + " " + std::string(StatusName(r->status)) + " (" + r->metric + ")")
         << "::";
     std::string message = FigureText(*r) + " (" + r->severity + ")";
+    if (const auto side = SideBySideOf(*r)) message += "\n" + SideBySideText(*side);
     if (!r->message.empty()) message = r->message + "\n" + message;
     out << EscapeData(message) << "\n";
   }

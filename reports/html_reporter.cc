@@ -537,6 +537,12 @@ std::string HtmlReporter::DoRender(const Report& report) const {
     row("Model", file(report.model->path, report.model->sha256) + "<br>" +
                      Esc(std::to_string(report.model->parameters)) + " parameters, " +
                      Esc(report.model->format) + " on " + Esc(report.model->device));
+    if (report.reference) {
+      row("Reference model", file(report.reference->path, report.reference->sha256) + "<br>" +
+                                 Esc(std::to_string(report.reference->parameters)) +
+                                 " parameters, " + Esc(report.reference->format) + " on " +
+                                 Esc(report.reference->device));
+    }
   } else {
     row("Model", "none: recorded decisions were audited (black-box mode)");
   }
@@ -613,7 +619,17 @@ std::string HtmlReporter::DoRender(const Report& report) const {
       out << "<dt>Method</dt><dd>" << (r->method.empty() ? "none" : Esc(r->method)) << ", "
           << Esc(std::to_string(r->samples)) << " samples</dd>\n";
       if (!r->message.empty()) out << "<dt>Note</dt><dd>" << Esc(r->message) << "</dd>\n";
-      out << "</dl>\n" << ResultChart(*r, "chart" + std::to_string(++chart_id)) << "</article>\n";
+      out << "</dl>\n";
+      if (const auto side = SideBySideOf(*r)) {
+        out << "<table class=\"side\">\n<caption>Reference model beside the model</caption>\n"
+               "<thead><tr><th scope=\"col\">Figure</th><th scope=\"col\">Reference model</th>"
+               "<th scope=\"col\">Model</th><th scope=\"col\">Compared</th></tr></thead>\n"
+               "<tbody><tr><td>"
+            << Esc(side->figure) << "</td><td class=\"num\">" << Esc(side->reference_text)
+            << "</td><td class=\"num\">" << Esc(side->model_text) << "</td><td class=\"num\">"
+            << Esc(side->compared_text) << "</td></tr></tbody>\n</table>\n";
+      }
+      out << ResultChart(*r, "chart" + std::to_string(++chart_id)) << "</article>\n";
     }
     out << EpsilonChart(results, "chart" + std::to_string(++chart_id));
     out << "</section>\n";

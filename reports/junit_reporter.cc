@@ -22,8 +22,13 @@ std::string CaseOutput(const Report& report, const CriterionResult& r) {
   out << "status: " << StatusName(r.status) << " (" << r.severity << ")\n"
       << "value: " << ValueText(r) << "\n"
       << "interval: " << IntervalText(r) << "\n"
-      << "samples: " << r.samples << "\n"
-      << "threshold: " << ThresholdText(r.threshold);
+      << "samples: " << r.samples << "\n";
+  if (const auto side = SideBySideOf(r)) {
+    out << "reference model: " << side->figure << " " << side->reference_text << "\n"
+        << "model: " << side->figure << " " << side->model_text << "\n"
+        << "compared: " << side->compared_text << "\n";
+  }
+  out << "threshold: " << ThresholdText(r.threshold);
   if (r.confidence) out << " at confidence " << FormatNumber(*r.confidence);
   out << "\n";
   if (!r.method.empty()) {
@@ -74,6 +79,10 @@ std::string JunitReporter::DoRender(const Report& report) const {
   if (report.model) {
     property("model", report.model->path);
     property("model.sha256", report.model->sha256);
+  }
+  if (report.reference) {
+    property("reference", report.reference->path);
+    property("reference.sha256", report.reference->sha256);
   }
   property("dataset", report.dataset.path);
   property("dataset.rows", AuditedRowsText(report.dataset));

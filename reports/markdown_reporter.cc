@@ -1,4 +1,5 @@
 #include <filesystem>
+#include <optional>
 #include <sstream>
 
 #include "reports/report_text.h"
@@ -33,6 +34,10 @@ std::string MarkdownReporter::DoRender(const Report& report) const {
     out << "- Model: " << Code(FileName(report.model->path)) << " sha256 "
         << Code(report.model->sha256.substr(0, 16)) << "\n";
   }
+  if (report.reference) {
+    out << "- Reference model: " << Code(FileName(report.reference->path)) << " sha256 "
+        << Code(report.reference->sha256.substr(0, 16)) << "\n";
+  }
   out << "- Dataset: " << Code(FileName(report.dataset.path)) << ", "
       << AuditedRowsText(report.dataset) << "\n";
   out << "- Criteria: " << Code(FileName(report.criteria.path)) << " sha256 "
@@ -47,6 +52,22 @@ std::string MarkdownReporter::DoRender(const Report& report) const {
         << MarkdownCell(r->metric) << " | " << MarkdownCell(ValueText(*r)) << " | "
         << MarkdownCell(IntervalText(*r, /*with_method=*/false)) << " | "
         << MarkdownCell(ThresholdText(r->threshold)) << " | " << r->severity << " |\n";
+  }
+  // Results that compare with the reference model: both models' figures beside the compared
+  // value, in the table's order.
+  bool side_heading = false;
+  for (const CriterionResult* r : WorstFirst(report)) {
+    const std::optional<SideBySide> side = SideBySideOf(*r);
+    if (!side) continue;
+    if (!side_heading) {
+      out << "\n### Reference model beside the model\n\n"
+          << "| ID | Figure | Reference model | Model | Compared |\n"
+          << "| --- | --- | --- | --- | --- |\n";
+    }
+    side_heading = true;
+    out << "| " << MarkdownCell(r->id) << " | " << MarkdownCell(side->figure) << " | "
+        << MarkdownCell(side->reference_text) << " | " << MarkdownCell(side->model_text) << " | "
+        << MarkdownCell(side->compared_text) << " |\n";
   }
   bool heading = false;
   for (const CriterionResult* r : WorstFirst(report)) {

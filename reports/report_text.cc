@@ -122,6 +122,102 @@ std::string FigureText(const CriterionResult& r) {
   return out + "threshold " + ThresholdText(r.threshold);
 }
 
+std::optional<SideBySide> SideBySideOf(const CriterionResult& r) {
+  const nlohmann::json& d = r.details;
+  if (!d.is_object()) return std::nullopt;
+  auto number = [](const nlohmann::json& j, const char* key) -> std::optional<double> {
+    if (j.is_object() && j.contains(key) && j[key].is_number()) return j[key].get<double>();
+    return std::nullopt;
+  };
+  // The larger of a list of numbers (the highest round's figure), or nullopt.
+  auto highest = [](const nlohmann::json& j, const char* key) -> std::optional<double> {
+    if (!j.contains(key) || !j[key].is_array() || j[key].empty()) return std::nullopt;
+    std::optional<double> out;
+    for (const auto& x : j[key]) {
+      if (!x.is_number()) return std::nullopt;
+      out = std::max(out.value_or(x.get<double>()), x.get<double>());
+    }
+    return out;
+  };
+  SideBySide s;
+  std::optional<double> model, reference;
+  if ((model = number(d, "model_accuracy")) && (reference = number(d, "reference_accuracy"))) {
+    s.figure = "accuracy";
+  } else if ((model = number(d, "accuracy")) && (reference = number(d, "reference_accuracy"))) {
+    // accuracy_retention against a declared figure: the reference model was not run.
+    s.figure = "accuracy";
+    s.reference_declared = true;
+  } else if ((model = number(d, "model_latency_ms")) &&
+             (reference = number(d, "reference_latency_ms"))) {
+    const bool named =
+        r.params.is_object() && r.params.contains("statistic") && r.params["statistic"].is_string();
+    s.figure = (named ? r.params["statistic"].get<std::string>() : std::string("p50")) + " latency";
+    s.unit = "ms";
+  } else if ((model = number(d, "model_samples_per_s")) &&
+             (reference = number(d, "reference_samples_per_s"))) {
+    s.figure = "throughput";
+    s.unit = "samples/s";
+  } else if ((model = number(d, "model_energy_per_inference_mj")) &&
+             (reference = number(d, "reference_energy_per_inference_mj"))) {
+    s.figure =
+        d.value("estimate", false) ? "energy per inference (estimated)" : "energy per inference";
+    s.unit = "mJ";
+  } else if ((model = highest(d, "per_round_model_peak_mb")) &&
+             (reference = highest(d, "per_round_reference_peak_mb"))) {
+    s.figure = "peak resident set of the process (highest round)";
+    s.unit = "MB";
+  } else if (d.contains("model") && d.contains("reference") && d["model"].is_object() &&
+             d["reference"].is_object()) {
+    const nlohmann::json &m = d["model"], &f = d["reference"];
+    if (r.metric == "size_reduction") {
+      s.figure = "file size";
+      s.unit = "bytes";
+      model = number(m, "size_bytes");
+      reference = number(f, "size_bytes");
+    } else if (r.metric == "flops_reduction") {
+      s.figure = "FLOPs per sample";
+      model = number(m, "flops");
+      reference = number(f, "flops");
+    } else if (r.metric == "parameter_reduction") {
+      const bool nonzero = r.params.is_object() && r.params.value("count", "all") == "nonzero";
+      s.figure = nonzero ? "nonzero weight elements" : "weight elements";
+      model = number(m, "elements");
+      reference = number(f, "elements");
+      if (nonzero) {
+        const auto mz = number(m, "zeros"), fz = number(f, "zeros");
+        if (!mz || !fz) return std::nullopt;
+        if (model) *model -= *mz;
+        if (reference) *reference -= *fz;
+      }
+    }
+  }
+  if (!model || !reference || s.figure.empty()) return std::nullopt;
+  s.model = *model;
+  s.reference = *reference;
+  // Counts (bytes, FLOPs, weights) in full: four significant digits would hide a difference.
+  const bool count = s.unit == "bytes" || s.figure == "FLOPs per sample" ||
+                     s.figure.find("weight elements") != std::string::npos;
+  auto text = [&](double v) {
+    std::string t;
+    if (count && std::abs(v) < 1e15 && v == std::floor(v)) {
+      t = std::to_string(static_cast<long long>(v));
+    } else {
+      t = FormatNumber(v);
+    }
+    return s.unit.empty() ? t : t + " " + s.unit;
+  };
+  s.model_text = text(s.model);
+  s.reference_text = text(s.reference) + (s.reference_declared ? " (declared)" : "");
+  s.compared_text = r.metric + " " + ValueText(r) +
+                    (r.interval ? " " + IntervalText(r, /*with_method=*/false) : std::string());
+  return s;
+}
+
+std::string SideBySideText(const SideBySide& s) {
+  return s.figure + ": reference model " + s.reference_text + ", model " + s.model_text + "; " +
+         s.compared_text;
+}
+
 int StatusRank(Status status) {
   switch (status) {
     case Status::kPass:

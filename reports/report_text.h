@@ -2,6 +2,7 @@
 // format writes a figure the same way.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,29 @@ std::string IntervalText(const CriterionResult& result, bool with_method = true)
 // "value 12.5 ms, interval [11.25, 13.75] 95% repetitions, threshold <= 10": the parts that exist
 // (an undefined value or a missing interval is left out).
 std::string FigureText(const CriterionResult& result);
+
+// A result that compares the model with the reference model, side by side: the figure both
+// models are measured by, each one's figure (from the details the metric records), and the
+// compared value (the result's own value). Read from the details of the paired accuracy metrics
+// (model_accuracy / reference_accuracy), latency_speedup (*_latency_ms), throughput_ratio
+// (*_samples_per_s), energy_saving (*_energy_per_inference_mj), peak_memory_ratio (the highest
+// round's peak of each) and the reductions (details.model / details.reference: size_bytes,
+// elements, flops).
+struct SideBySide {
+  std::string figure;  // "accuracy", "p50 latency", "file size", ...
+  std::string unit;    // "ms", "bytes", ... ("" for a proportion or a count)
+  double reference = 0.0;
+  double model = 0.0;
+  bool reference_declared = false;  // The reference's figure is declared in the criteria.
+  std::string reference_text;       // "0.277 ms", "0.9 (declared)"
+  std::string model_text;           // "0.235 ms"
+  std::string compared_text;        // "latency_speedup 1.185 [1.162, 1.208] 90%"
+};
+// nullopt for a result without both figures (it renders as before).
+std::optional<SideBySide> SideBySideOf(const CriterionResult& result);
+// "p50 latency: reference model 0.277 ms, model 0.235 ms; latency_speedup 1.185 [1.162, 1.208]
+// 90%".
+std::string SideBySideText(const SideBySide& side);
 
 // How bad a status is, for ordering and for `diff`: PASS 0 < WARN 1 < SKIPPED 2 <
 // INCONCLUSIVE 3 < ERROR 4 < FAIL 5.

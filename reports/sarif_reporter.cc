@@ -1,6 +1,7 @@
 #include <cctype>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "reports/report_text.h"
 #include "reports/reporter.h"
@@ -38,6 +39,8 @@ std::string SarifReporter::DoRender(const Report& report) const {
     if (r.status == Status::kPass) continue;
     std::string text = r.id + " " + std::string(StatusName(r.status)) + ": " + FigureText(r) +
                        " (" + r.severity + ")";
+    const std::optional<SideBySide> side = SideBySideOf(r);
+    if (side) text += ". " + SideBySideText(*side);
     if (!r.message.empty()) text += ". " + r.message;
     nlohmann::json physical = {{"artifactLocation", {{"uri", PathUri(CriterionFile(report, r))}}}};
     if (r.line) physical["region"] = {{"startLine", *r.line}};
@@ -55,12 +58,20 @@ std::string SarifReporter::DoRender(const Report& report) const {
       result["properties"]["interval"] = {
           {"low", r.interval->low}, {"high", r.interval->high}, {"level", r.interval->level}};
     }
+    if (side) {
+      result["properties"]["side_by_side"] = {{"figure", side->figure},
+                                              {"unit", side->unit},
+                                              {"reference", side->reference},
+                                              {"model", side->model},
+                                              {"reference_declared", side->reference_declared}};
+    }
     results.push_back(result);
   }
   nlohmann::json run_properties = {{"verdict", std::string(StatusName(report.verdict))},
                                    {"criteria", report.criteria.name},
                                    {"criteria_sha256", report.criteria.sha256}};
   if (report.model) run_properties["model_sha256"] = report.model->sha256;
+  if (report.reference) run_properties["reference_sha256"] = report.reference->sha256;
   if (!signature_.empty()) run_properties["signature"] = signature_;
   const nlohmann::json log = {
       {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},

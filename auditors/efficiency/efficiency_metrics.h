@@ -14,6 +14,7 @@
 
 #include "auditors/metric.h"
 #include "core/result.h"
+#include "harness/harness.h"
 
 namespace greenlight {
 
@@ -40,6 +41,18 @@ std::unique_ptr<Metric> MakeFlopsReduction();  // efficiency_metrics.cc, beside 
 std::unique_ptr<Metric> MakeLatencySpeedup();
 std::unique_ptr<Metric> MakeThroughputRatio();
 std::unique_ptr<Metric> MakePeakMemoryRatio();
+
+// The work of the paired-round metrics: harness::RunInterleaved of the model (A) and the reference
+// model (B) with `settings`, once per audit (Sharding::kOnce); criteria with equal settings share
+// it. The plan's instruments see the run's window and each model's window of every round
+// (harness::InterleavedWindow) as Begin/End and BeginRepetition/EndRepetition(2r + m + 1). Its
+// record is an InterleavedRecord whose rows are the rounds.
+struct InterleavedRecord final : WorkRecord {
+  harness::InterleavedResult run;
+  std::string device;  // The model's device during the run ("cpu", "cuda:0", ...).
+  int64_t rows() const override { return static_cast<int64_t>(run.a_first.size()); }
+};
+std::shared_ptr<const Work> MakeInterleavedWork(const harness::InterleavedSettings& settings);
 
 // The one estimator of the paired-round metrics: each round measured both models under the same
 // conditions and gives one ratio; the value is the ratios' geometric mean and the interval

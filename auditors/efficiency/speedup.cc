@@ -12,6 +12,7 @@
 #include <cmath>
 
 #include "auditors/efficiency/efficiency_metrics.h"
+#include "auditors/efficiency/timed_run.h"
 #include "core/json_limits.h"
 #include "core/stats.h"
 #include "harness/harness.h"
@@ -173,11 +174,6 @@ struct PeakMemoryRatioParams {
   int64_t threads = 1;
 };
 
-struct InterleavedRecord final : WorkRecord {
-  harness::InterleavedResult run;
-  int64_t rows() const override { return static_cast<int64_t>(run.a_first.size()); }
-};
-
 class InterleavedWork final : public Work {
  public:
   explicit InterleavedWork(harness::InterleavedSettings settings) : settings_(settings) {}
@@ -194,14 +190,22 @@ class InterleavedWork final : public Work {
   // Timing is a property of the node: measured on the one shard asked to time.
   Sharding sharding() const override { return Sharding::kOnce; }
   std::shared_ptr<const WorkRecord> Run(AuditContext& ctx,
-                                        std::span<Instrument* const>) const override {
+                                        std::span<Instrument* const> instruments) const override {
     if (ctx.model() == nullptr || ctx.reference() == nullptr) {
       throw RuntimeError("an interleaved run needs the model and the reference model");
     }
     auto record = std::make_shared<InterleavedRecord>();
+    record->device = ctx.model()->info().device;
+    // Instruments (energy meters) read the run's window and each model's window of every round.
+    std::vector<std::shared_ptr<harness::WindowObserver>> observers;
+    if (!instruments.empty()) {
+      observers.push_back(InstrumentObserver(instruments, harness::kInterleavedWindow,
+                                             static_cast<int>(2 * settings_.rounds)));
+    }
     const Dataset& queries =
         ctx.Rows(harness::QueryRows(ctx.source().sample_size(), settings_.batch_size));
-    record->run = harness::RunInterleaved(*ctx.model(), *ctx.reference(), queries, settings_);
+    record->run =
+        harness::RunInterleaved(*ctx.model(), *ctx.reference(), queries, settings_, observers);
     return record;
   }
 
@@ -309,7 +313,7 @@ class LatencySpeedupMetric final
 
  protected:
   std::shared_ptr<const Work> Needs(const SpeedupParams& p) const override {
-    return std::make_shared<InterleavedWork>(SettingsOf(p, 1, false));
+    return MakeInterleavedWork(SettingsOf(p, 1, false));
   }
   RoundsStats Accumulate(const SpeedupParams&, const InterleavedRecord& record,
                          const MetricInput& input) const override {
@@ -369,7 +373,7 @@ class ThroughputRatioMetric final
 
  protected:
   std::shared_ptr<const Work> Needs(const ThroughputRatioParams& p) const override {
-    return std::make_shared<InterleavedWork>(SettingsOf(p, p.batch_size, false));
+    return MakeInterleavedWork(SettingsOf(p, p.batch_size, false));
   }
   RoundsStats Accumulate(const ThroughputRatioParams&, const InterleavedRecord& record,
                          const MetricInput& input) const override {
@@ -426,7 +430,7 @@ class PeakMemoryRatioMetric final
 
  protected:
   std::shared_ptr<const Work> Needs(const PeakMemoryRatioParams& p) const override {
-    return std::make_shared<InterleavedWork>(SettingsOf(p, p.batch_size, true));
+    return MakeInterleavedWork(SettingsOf(p, p.batch_size, true));
   }
   RoundsStats Accumulate(const PeakMemoryRatioParams&, const InterleavedRecord& record,
                          const MetricInput& input) const override {
@@ -499,6 +503,10 @@ class PeakMemoryRatioMetric final
 };
 
 }  // namespace
+
+std::shared_ptr<const Work> MakeInterleavedWork(const harness::InterleavedSettings& settings) {
+  return std::make_shared<InterleavedWork>(settings);
+}
 
 std::unique_ptr<Metric> MakeLatencySpeedup() { return std::make_unique<LatencySpeedupMetric>(); }
 std::unique_ptr<Metric> MakeThroughputRatio() { return std::make_unique<ThroughputRatioMetric>(); }

@@ -90,6 +90,13 @@ class InstrumentWindows final : public harness::WindowObserver {
 
 }  // namespace
 
+std::shared_ptr<harness::WindowObserver> InstrumentObserver(
+    std::span<Instrument* const> instruments, std::string key, int repetitions) {
+  auto observer = std::make_shared<InstrumentWindows>(instruments, repetitions);
+  observer->set_key(std::move(key));
+  return observer;
+}
+
 int64_t TimedRunRecord::rows() const {
   int64_t n = 0;
   for (const auto& run : runs) n += run->queries;
@@ -114,9 +121,8 @@ std::shared_ptr<const WorkRecord> TimedRunWork::Run(
     const harness::RunSettings& s = settings_[i];
     // Instruments measure around the first run only: a sweep's configurations are compared by
     // time, the energy metrics read one run.
-    auto windows = std::make_shared<InstrumentWindows>(
-        i == 0 ? instruments : std::span<Instrument* const>(), s.repetitions);
-    windows->set_key(harness::RunKey(model->info(), s));
+    auto windows = InstrumentObserver(i == 0 ? instruments : std::span<Instrument* const>(),
+                                      harness::RunKey(model->info(), s), s.repetitions);
     const std::string step = "benchmark " + harness::ScenarioName(s.scenario);
     context.Progress("", step, 0.0);
     record->runs.push_back(harness::Run(

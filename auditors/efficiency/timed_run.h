@@ -105,6 +105,13 @@ class TimedRunWork final : public Work {
   std::string key_;
 };
 
+// The harness window observer that forwards a run's windows to the plan's instruments: the window
+// `key` to Begin/End, RepetitionWindow(key, r) for r = 1..repetitions to
+// BeginRepetition/EndRepetition(r); other windows are ignored. `instruments` are not owned and
+// must outlive the observer.
+std::shared_ptr<harness::WindowObserver> InstrumentObserver(
+    std::span<Instrument* const> instruments, std::string key, int repetitions);
+
 // A run's facts without its per-query latencies and repetitions, as lossless JSON; and back.
 nlohmann::json RunFactsToJson(const harness::RunResult& run);
 harness::RunResult RunFactsFromJson(const nlohmann::json& facts);

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <thread>
 
+#include "auditors/efficiency/efficiency_metrics.h"
 #include "auditors/efficiency/timed_run.h"
 #include "auditors/energy/carbon.h"
 #include "auditors/energy/estimate_meter.h"
@@ -152,10 +153,11 @@ struct SciParams : CarbonParams {
   std::optional<double> resources_total;
 };
 
+// The meters' fields (with_idle: also the idle baseline's, which a figure of one run's window
+// uses; a ratio of two models' windows does not).
 template <typename P>
-void AddEnergyFields(ParamSchema<P>& schema) {
+void AddMeterFields(ParamSchema<P>& schema, bool with_idle) {
   auto field = [](auto member) { return Member<P>(member); };
-  efficiency::AddRunFields(schema);
   schema
       .Field("meter", field(&EnergyParams::meter),
              "energy source: auto (RAPL, plus NVML for a GPU run; the CPU-time estimate when "
@@ -163,13 +165,16 @@ void AddEnergyFields(ParamSchema<P>& schema) {
              OneOf({"auto", "rapl", "nvml", "external", "estimate"}))
       .Field("method", field(&EnergyParams::method),
              "measured: an estimate makes the criterion INCONCLUSIVE; any: estimates are accepted",
-             OneOf({"any", "measured"}))
-      .Field("idle_baseline_s", field(&EnergyParams::idle_baseline_s),
-             "seconds of idle measurement after the run, reported as idle power (0: none)",
-             AtLeast(0))
-      .Field("subtract_idle", field(&EnergyParams::subtract_idle),
-             "subtract idle power × window from the run's energy (needs idle_baseline_s > 0)")
-      .Field("rapl_root", field(&EnergyParams::rapl_root), "powercap sysfs root")
+             OneOf({"any", "measured"}));
+  if (with_idle) {
+    schema
+        .Field("idle_baseline_s", field(&EnergyParams::idle_baseline_s),
+               "seconds of idle measurement after the run, reported as idle power (0: none)",
+               AtLeast(0))
+        .Field("subtract_idle", field(&EnergyParams::subtract_idle),
+               "subtract idle power × window from the run's energy (needs idle_baseline_s > 0)");
+  }
+  schema.Field("rapl_root", field(&EnergyParams::rapl_root), "powercap sysfs root")
       .Field("rapl_domains", field(&EnergyParams::rapl_domains),
              "RAPL zone kinds to sum (package, dram, core, uncore, psys; nested kinds are refused)")
       .Field("rapl_poll_interval_s", field(&EnergyParams::rapl_poll_interval_s),
@@ -209,6 +214,12 @@ void AddEnergyFields(ParamSchema<P>& schema) {
           throw ParamError("power_log", "meter: external needs a power_log");
         }
       });
+}
+
+template <typename P>
+void AddEnergyFields(ParamSchema<P>& schema) {
+  efficiency::AddRunFields(schema);
+  AddMeterFields(schema, /*with_idle=*/true);
 }
 
 template <typename P>
@@ -470,9 +481,10 @@ std::string Rfc3339(double unix_s) {
 // Two figures whose keys are equal come from the same method with the same coefficients on the
 // same machine: the band's error is common to both (e.g. both estimates use the same watts per
 // thread), so their ratio does not carry it.
-std::string SameMethodKey(const EnergyReading& reading, const harness::RunResult& run) {
+// The coefficients a reading's method used ("|field=value" for each): two readings with equal
+// method and coefficients share the method's error.
+std::string CoefficientsKey(const EnergyReading& reading) {
   std::ostringstream key;
-  key << reading.method << "|host=" << run.context.host_name;
   for (const auto& [meter, facts] : reading.details.items()) {
     if (!facts.is_object()) continue;
     for (const char* field : {"cpu_model", "watts_per_thread", "memory_watts_per_gb"}) {
@@ -484,6 +496,10 @@ std::string SameMethodKey(const EnergyReading& reading, const harness::RunResult
       key << "|" << field << "=" << reading.details[field].dump();
   }
   return key.str();
+}
+
+std::string SameMethodKey(const EnergyReading& reading, const harness::RunResult& run) {
+  return reading.method + "|host=" + run.context.host_name + CoefficientsKey(reading);
 }
 
 enum class Figure {
@@ -921,7 +937,340 @@ Measurement EnergyMetric<P>::Finalize(const P& p, const EnergyStats& stats,
   return m;
 }
 
+// energy_saving's parameters: the interleaved run's shape (as latency_speedup's, whose run it
+// shares when the settings are equal) and the meters. No idle baseline: both models' windows
+// carry the same idle power per second, and the ratio is of what the meter read.
+struct SavingParams : EnergyParams {
+  int64_t rounds = 20;
+  int64_t queries_per_round = 128;
+  SavingParams() {
+    threads = 1;  // As latency_speedup: one intra-op thread (docs/compression.md says why).
+    idle_baseline_s = 0.0;
+  }
+};
+
+ParamSchema<SavingParams> SavingSchema() {
+  ParamSchema<SavingParams> schema;
+  auto field = [](auto member) { return Member<SavingParams>(member); };
+  schema
+      .Field("batch_size", field(&RunParams::batch_size),
+             "samples per query (default 1: single-sample queries)", Between(1, 65536))
+      .Field("rounds", &SavingParams::rounds, "interleaved rounds (each meters both models)",
+             Between(harness::kMinRepetitions, 10000))
+      .Field("queries_per_round", &SavingParams::queries_per_round,
+             "queries per model and round (one meter window each)", AtLeast(1))
+      .Field("warmup_queries", field(&RunParams::warmup_queries),
+             "untimed queries on each model first", AtLeast(0))
+      .Field("threads", field(&RunParams::threads),
+             "intra-op threads during the run (0: LibTorch default)", AtLeast(0));
+  AddMeterFields(schema, /*with_idle=*/false);
+  return schema;
+}
+
+harness::InterleavedSettings SavingSettings(const SavingParams& p) {
+  harness::InterleavedSettings s;
+  s.rounds = p.rounds;
+  s.queries_per_round = p.queries_per_round;
+  s.warmup_queries = p.warmup_queries;
+  s.threads = static_cast<int>(p.threads);
+  s.batch_size = p.batch_size.value_or(1);
+  return s;
+}
+
+// The rounds [first, first + model.size()) of the run: each model's readings (meter kind ->
+// reading) of every round, exact to merge in order. The whole run's meters (kind -> reading or
+// {"unavailable": why}) travel with the part that holds round 0.
+struct SavingStats {
+  int64_t first = 0;
+  int threads = 0;
+  int64_t batch_size = 1;
+  int64_t queries_per_round = 0;
+  std::string device;
+  nlohmann::json meters;  // Null in the parts without round 0.
+  std::vector<nlohmann::json> model;
+  std::vector<nlohmann::json> reference;
+
+  void Merge(const SavingStats& other) {
+    if (other.first != first + static_cast<int64_t>(model.size())) {
+      throw RuntimeError("energy_saving: rounds merged out of order");
+    }
+    if (meters.is_null()) meters = other.meters;
+    model.insert(model.end(), other.model.begin(), other.model.end());
+    reference.insert(reference.end(), other.reference.begin(), other.reference.end());
+  }
+  nlohmann::json ToJson() const {
+    return {{"first", first},           {"threads", threads},
+            {"batch_size", batch_size}, {"queries_per_round", queries_per_round},
+            {"device", device},         {"meters", meters},
+            {"model", model},           {"reference", reference}};
+  }
+  static SavingStats FromJson(const nlohmann::json& j) {
+    SavingStats s;
+    try {
+      s.first = JsonInteger<int64_t>(j.at("first"), "first");
+      s.threads = JsonInteger<int>(j.at("threads"), "threads");
+      s.batch_size = JsonInteger<int64_t>(j.at("batch_size"), "batch_size");
+      s.queries_per_round = JsonInteger<int64_t>(j.at("queries_per_round"), "queries_per_round");
+      s.device = j.at("device").get<std::string>();
+      s.meters = j.at("meters");
+      s.model = j.at("model").get<std::vector<nlohmann::json>>();
+      s.reference = j.at("reference").get<std::vector<nlohmann::json>>();
+    } catch (const nlohmann::json::exception& e) {
+      throw RuntimeError(std::string("energy_saving statistics: malformed JSON: ") + e.what());
+    }
+    if (s.model.size() != s.reference.size()) {
+      throw RuntimeError("energy_saving statistics: rounds of one model only");
+    }
+    return s;
+  }
+};
+
+class EnergySavingMetric final
+    : public TypedMetric<SavingParams, SavingStats, efficiency::InterleavedRecord> {
+ public:
+  EnergySavingMetric() : TypedMetric(Spec(), SavingSchema()) {}
+
+  std::shared_ptr<Instrument> MakeInstrument(const BoundParams& params) const override {
+    const auto* bound = dynamic_cast<const Bound<SavingParams>*>(&params);
+    if (bound == nullptr) throw RuntimeError("energy_saving: parameters of another metric");
+    return std::make_shared<EnergyInstrument>(bound->value);
+  }
+
+ protected:
+  std::shared_ptr<const Work> Needs(const SavingParams& p) const override {
+    return efficiency::MakeInterleavedWork(SavingSettings(p));
+  }
+
+  SavingStats Accumulate(const SavingParams& p, const efficiency::InterleavedRecord& record,
+                         const MetricInput& input) const override {
+    const auto* windows = dynamic_cast<const EnergyWindows*>(input.reading);
+    if (windows == nullptr) {
+      throw RuntimeError("energy_saving: no energy meter was attached to the interleaved run");
+    }
+    SavingStats s;
+    s.first = input.rows.begin;
+    s.threads = record.run.threads;
+    s.batch_size = record.run.settings.batch_size;
+    s.queries_per_round = p.queries_per_round;
+    s.device = record.device;
+    if (input.rows.begin <= 0 && 0 < input.rows.end) s.meters = windows->meters;
+    for (int64_t r = input.rows.begin; r < input.rows.end; ++r) {
+      // Repetition window 2r + m + 1 (harness::InterleavedWindow) is entry 2r + m.
+      const auto i = static_cast<size_t>(2 * r);
+      const nlohmann::json none = nlohmann::json::object();
+      s.model.push_back(i < windows->repetitions.size() ? windows->repetitions[i] : none);
+      s.reference.push_back(i + 1 < windows->repetitions.size() ? windows->repetitions[i + 1]
+                                                                : none);
+    }
+    return s;
+  }
+
+  Measurement Finalize(const SavingParams& p, const SavingStats& s,
+                       const FinalizeContext& ctx) const override;
+
+ private:
+  static MetricSpec Spec() {
+    MetricSpec spec = DescribeMetric(
+        "energy_saving", "ratio", "efficiency",
+        "1 − model energy / reference model energy per inference, both metered in interleaved "
+        "rounds of the same run (measured, or estimated and labelled so)",
+        true, false);
+    spec.needs_reference = true;
+    return spec;
+  }
+};
+
+Measurement EnergySavingMetric::Finalize(const SavingParams& p, const SavingStats& s,
+                                         const FinalizeContext& ctx) const {
+  if (s.meters.is_null()) throw RuntimeError("energy_saving: a part of the statistics is missing");
+  Measurement m;
+  m.unit = "ratio";
+  m.deterministic = false;
+  m.samples = static_cast<int64_t>(s.model.size());
+
+  // The meter kinds of the figure, chosen as the other energy metrics choose them.
+  nlohmann::json unavailable = nlohmann::json::object();
+  auto available = [&](const std::string& kind) {
+    if (!s.meters.contains(kind)) return false;
+    const nlohmann::json& j = s.meters[kind];
+    if (j.contains("unavailable")) {
+      unavailable[kind] = j["unavailable"];
+      return false;
+    }
+    return true;
+  };
+  std::vector<std::string> used;
+  if (p.meter == "auto") {
+    if (available("rapl")) used.push_back("rapl");
+    if (IsGpuDevice(s.device) && available("nvml")) used.push_back("nvml");
+    if (used.empty() && available("estimate")) used.push_back("estimate");
+  } else if (available(p.meter)) {
+    used.push_back(p.meter);
+  }
+  const bool estimate = used.size() == 1 && used.front() == "estimate";
+  std::string unavailable_text;
+  for (const auto& [kind, reason] : unavailable.items()) {
+    unavailable_text += (unavailable_text.empty() ? "" : "; ") + kind + ": " +
+                        (reason.is_string() ? reason.get<std::string>() : reason.dump());
+  }
+  const std::string rounds_method =
+      "interleaved rounds (A B, B A, B A, A B, ...; the same queries), one meter window per model "
+      "and round: 1 − geometric mean over rounds of model energy / reference energy per "
+      "inference; Student's t on the rounds' log ratios, as 1 − ratio";
+  const double per_round = static_cast<double>(s.queries_per_round * s.batch_size);
+  nlohmann::json d;
+  d["meters"] = used;
+  d["energy_method"] = nullptr;
+  d["estimate"] = estimate;
+  d["rounds"] = s.model.size();
+  d["queries_per_round"] = s.queries_per_round;
+  d["batch_size"] = s.batch_size;
+  d["inferences_per_round"] = static_cast<int64_t>(per_round);
+  d["threads"] = s.threads;
+  if (!unavailable.empty()) d["unavailable"] = unavailable;
+  if (used.empty()) {
+    m.method = (p.meter == "estimate" ? "estimate:cpu-time" : "measured:" + p.meter) + ", " +
+               rounds_method;
+    m.details = d;
+    m.undecidable = "no energy meter could read both models (" + unavailable_text + ")";
+    return m;
+  }
+
+  // Each model's reading of every round, from the same meters with the same method and
+  // coefficients; otherwise the rounds do not compare like with like.
+  std::vector<double> model_j, reference_j, model_cpu_s, reference_cpu_s;
+  std::string method, coefficients, problem;
+  for (size_t r = 0; r < s.model.size() && problem.empty(); ++r) {
+    for (int side = 0; side < 2 && problem.empty(); ++side) {
+      const nlohmann::json& readings = side == 0 ? s.model[r] : s.reference[r];
+      const std::string who = side == 0 ? "the model" : "the reference model";
+      std::vector<EnergyReading> parts;
+      for (const auto& kind : used) {
+        if (!readings.contains(kind)) {
+          problem = "round " + std::to_string(s.first + static_cast<int64_t>(r) + 1) + ": the " +
+                    kind + " meter has no window of " + who;
+          break;
+        }
+        EnergyReading reading = ReadingFromJson(readings[kind]);
+        if (!reading.valid) {
+          problem = "round " + std::to_string(s.first + static_cast<int64_t>(r) + 1) + ": the " +
+                    kind + " meter gave no figure for " + who + " (" + reading.problem + ")";
+          break;
+        }
+        parts.push_back(std::move(reading));
+      }
+      if (!problem.empty()) break;
+      const EnergyReading combined = CombineReadings(parts);
+      const std::string key = CoefficientsKey(combined);
+      if (method.empty()) {
+        method = combined.method;
+        coefficients = key;
+      } else if (combined.method != method || key != coefficients) {
+        problem = "round " + std::to_string(s.first + static_cast<int64_t>(r) + 1) +
+                  ": the meter's method or coefficients differ from the first round's (" +
+                  combined.method + " against " + method + ")";
+        break;
+      }
+      if (!(combined.energy_j > 0.0)) {
+        problem = "round " + std::to_string(s.first + static_cast<int64_t>(r) + 1) +
+                  ": the meter read no energy for " + who + " over " +
+                  (std::ostringstream() << combined.duration_s).str() +
+                  " s (finer than the meter's resolution: raise queries_per_round)";
+        break;
+      }
+      (side == 0 ? model_j : reference_j).push_back(combined.energy_j);
+      if (estimate && combined.details.contains("cpu_seconds")) {
+        (side == 0 ? model_cpu_s : reference_cpu_s)
+            .push_back(combined.details["cpu_seconds"].get<double>());
+      }
+    }
+  }
+
+  const std::string measured = method.empty() ? "measured:" + used.front() : method;
+  const std::string prefix =
+      estimate ? "estimate:cpu-time for both models (the same method and coefficients on the same "
+                 "machine), so an estimate-based ratio, not measured energy: "
+               : measured + " per model and round: ";
+  m.method = (estimate ? std::string("estimate:cpu-time") : measured) + " ratio; " + prefix +
+             rounds_method;
+  d["energy_method"] = method.empty() ? nlohmann::json(nullptr) : nlohmann::json(method);
+  if (!problem.empty()) {
+    m.details = d;
+    m.undecidable = problem;
+    return m;
+  }
+  const SavingEstimate e = EstimateEnergySaving(model_j, reference_j, ctx.confidence);
+  double model_total = 0.0, reference_total = 0.0;
+  for (double j : model_j) model_total += j;
+  for (double j : reference_j) reference_total += j;
+  const double inferences = per_round * static_cast<double>(model_j.size());
+  d["model_energy_per_inference_mj"] = model_total / inferences * 1e3;
+  d["reference_energy_per_inference_mj"] = reference_total / inferences * 1e3;
+  d["energy_ratio"] = {
+      {"value", e.ratio}, {"low", e.ratio_interval.low}, {"high", e.ratio_interval.high}};
+  d["per_round_model_energy_j"] = model_j;
+  d["per_round_reference_energy_j"] = reference_j;
+  d["per_round_ratio"] = e.per_round_ratio;
+  if (estimate) {
+    d["per_round_model_cpu_seconds"] = model_cpu_s;
+    d["per_round_reference_cpu_seconds"] = reference_cpu_s;
+    d["shared_method"] = {
+        {"cancels",
+         "the estimate's common error: its watts per hardware thread and its x0.5-x2 band apply "
+         "to both models alike"},
+        {"shows",
+         "the ratio of what the estimate depends on: CPU-seconds x watts per thread plus "
+         "resident memory x watts per GB x time, i.e. how much less CPU time (and "
+         "memory-time) the model used per inference"},
+        {"cannot_show",
+         "a difference in the power the hardware draws per CPU-second between the two models "
+         "(int8 against FP32 kernels, vector units, memory traffic): only a meter (RAPL, NVML or "
+         "an external power log) measures that"}};
+    m.message =
+        "estimate-based ratio, not measured energy: both models are estimated by the same "
+        "method on the same machine, so the method's common error cancels and the ratio is "
+        "that of CPU time x modelled power (plus resident memory x time); it cannot show a "
+        "difference in the power the hardware draws per CPU-second between the models, which "
+        "more rounds cannot reveal either: a meter (RAPL, NVML or an external power log) can";
+  }
+  m.value = e.value;
+  m.interval = e.interval;
+  m.details = d;
+  if (p.method == "measured" && estimate) {
+    m.undecidable =
+        "the criterion requires measured energy and only the estimate could read both "
+        "models" +
+        (unavailable_text.empty() ? std::string() : " (" + unavailable_text + ")");
+  }
+  return m;
+}
+
 }  // namespace
+
+SavingEstimate EstimateEnergySaving(std::span<const double> model_energy_j,
+                                    std::span<const double> reference_energy_j, double level) {
+  if (model_energy_j.size() != reference_energy_j.size()) {
+    throw RuntimeError("energy_saving: rounds of one model only");
+  }
+  SavingEstimate out;
+  for (size_t i = 0; i < model_energy_j.size(); ++i) {
+    out.per_round_ratio.push_back(
+        reference_energy_j[i] > 0.0 ? model_energy_j[i] / reference_energy_j[i] : 0.0);
+  }
+  const efficiency::RatioEstimate ratio =
+      efficiency::EstimateRoundRatio(out.per_round_ratio, level, "energy_saving");
+  out.ratio = ratio.value;
+  out.ratio_interval = ratio.interval;
+  out.value = 1.0 - ratio.value;
+  // 1 − x is decreasing: the ratio's upper bound is the saving's lower bound.
+  out.interval.low = 1.0 - ratio.interval.high;
+  out.interval.high = 1.0 - ratio.interval.low;
+  out.interval.level = ratio.interval.level;
+  out.interval.method = ratio.interval.method + ", as 1 - ratio";
+  return out;
+}
+
+std::unique_ptr<Metric> MakeEnergySaving() { return std::make_unique<EnergySavingMetric>(); }
 
 std::unique_ptr<Metric> MakeEnergyPerInference() {
   return std::make_unique<EnergyMetric<EnergyParams>>(

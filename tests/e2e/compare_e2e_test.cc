@@ -375,3 +375,108 @@ BOOST_AUTO_TEST_CASE(transfer_attack_on_the_int8_twin) {
              missing.err);
   BOOST_TEST(!std::filesystem::exists(tmp / "none"));
 }
+
+// energy_saving of the int8 twin against its FP32 reference with the CPU-time estimate for both:
+// the value is 1 − the geometric mean of the ratios of the per-round energies the report records
+// (recomputed here, with its t interval on the log ratios, turned into 1 − ratio), the interval
+// contains it, and the result is labelled an estimate-based ratio that says what the shared
+// method cannot show, never asking for more samples. A meter that cannot read leaves no value
+// and says why; without a reference the criterion is bad input at its place.
+BOOST_AUTO_TEST_CASE(energy_saving_of_the_int8_twin_from_the_estimate) {
+  t::TempDir tmp;
+  const std::string run = "rounds: 8, queries_per_round: 64, warmup_queries: 16";
+  const std::string criteria =
+      "criteria:\n"
+      "  - {id: E, metric: energy_saving, params: {meter: estimate, " +
+      run +
+      "}, threshold: {gte: 0.0}, severity: advisory, confidence: 0.95}\n"
+      "  - {id: R, metric: energy_saving, params: {meter: rapl, rapl_root: " +
+      (tmp / "no-powercap").string() + ", " + run +
+      "}, threshold: {gte: 0.0}, severity: advisory}\n";
+  const std::string head =
+      "apiVersion: greenlight/v1\nkind: Criteria\nmetadata: {name: saving, version: '1'}\n" +
+      t::FashionCnnSections(t::ModelsDir() / "fashion_cnn_int8.pt", 512);
+  t::WriteText(tmp / "c.yaml", head + "reference: {path: " +
+                                   (t::ModelsDir() / "fashion_cnn.pt").string() + "}\n" + criteria);
+  const auto audit =
+      t::RunCli("-q audit -c " + t::Quote(tmp / "c.yaml") + " -o " + t::Quote(tmp / "out"));
+  BOOST_REQUIRE_MESSAGE(audit.exit_code <= 2, audit.out << audit.err);
+  const json report = json::parse(t::ReadText(tmp / "out" / "report.json"));
+
+  const json& e = Result(report, "E");
+  const json& d = e["details"];
+  BOOST_TEST_MESSAGE("energy_saving " << e["value"] << " " << e["interval"].dump() << " model "
+                                      << d["model_energy_per_inference_mj"] << " mJ, reference "
+                                      << d["reference_energy_per_inference_mj"] << " mJ");
+  BOOST_TEST(e["samples"] == 8);
+  BOOST_TEST(e["unit"] == "ratio");
+  const auto& model_j = d["per_round_model_energy_j"];
+  const auto& reference_j = d["per_round_reference_energy_j"];
+  BOOST_REQUIRE(model_j.size() == 8u);
+  BOOST_REQUIRE(reference_j.size() == 8u);
+  double mean = 0.0, model_total = 0.0, reference_total = 0.0;
+  for (size_t i = 0; i < 8; ++i) {
+    const double ratio = model_j[i].get<double>() / reference_j[i].get<double>();
+    BOOST_TEST(d["per_round_ratio"][i].get<double>() == ratio, boost::test_tools::tolerance(1e-12));
+    mean += std::log(ratio) / 8.0;
+    model_total += model_j[i].get<double>();
+    reference_total += reference_j[i].get<double>();
+  }
+  double ss = 0.0;
+  for (size_t i = 0; i < 8; ++i) {
+    const double x = std::log(model_j[i].get<double>() / reference_j[i].get<double>());
+    ss += (x - mean) * (x - mean);
+  }
+  const double level = e["interval"]["level"].get<double>();
+  const double tq = boost::math::quantile(boost::math::students_t(7.0), 0.5 + level / 2.0);
+  const double half = tq * std::sqrt(ss / 7.0 / 8.0);
+  const double value = e["value"].get<double>();
+  BOOST_TEST(value == 1.0 - std::exp(mean), boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(e["interval"]["low"].get<double>() <= value);
+  BOOST_TEST(value <= e["interval"]["high"].get<double>());
+  BOOST_TEST(e["interval"]["low"].get<double>() == 1.0 - std::exp(mean + half),
+             boost::test_tools::tolerance(1e-9));
+  BOOST_TEST(e["interval"]["high"].get<double>() == 1.0 - std::exp(mean - half),
+             boost::test_tools::tolerance(1e-9));
+  // Each model's energy per inference: its rounds' joules / its 8 × 64 inferences, in mJ.
+  BOOST_TEST(d["model_energy_per_inference_mj"].get<double>() == model_total / 512.0 * 1e3,
+             boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(d["reference_energy_per_inference_mj"].get<double>() == reference_total / 512.0 * 1e3,
+             boost::test_tools::tolerance(1e-12));
+  // Labelled an estimate-based ratio, never measured energy.
+  const std::string method = e["method"].get<std::string>();
+  BOOST_TEST(method.rfind("estimate:cpu-time ratio", 0) == 0u, method);
+  BOOST_TEST(method.find("not measured energy") != std::string::npos, method);
+  BOOST_TEST(d["estimate"] == true);
+  BOOST_TEST(d["energy_method"] == "estimate:cpu-time");
+  BOOST_TEST(d["shared_method"]["cannot_show"].get<std::string>().find("per CPU-second") !=
+             std::string::npos);
+  if (e["status"] != "PASS") {
+    const std::string message = e["message"].get<std::string>();
+    BOOST_TEST(message.find("estimate-based ratio, not measured energy") != std::string::npos,
+               message);
+    BOOST_TEST(message.find("more data") == std::string::npos, message);
+    BOOST_TEST(message.find("more samples") == std::string::npos, message);
+  }
+
+  // RAPL forced where there is none: no value, the reason.
+  const json& r = Result(report, "R");
+  BOOST_TEST(r["status"] == "INCONCLUSIVE");
+  BOOST_TEST(r["value"].is_null());
+  BOOST_TEST(r["details"]["meters"].empty());
+  BOOST_TEST(r["details"]["rounds"] == 8);
+  BOOST_TEST(r["message"].get<std::string>().find("rapl: meter unavailable") != std::string::npos,
+             r["message"]);
+
+  // Without a reference: bad input at the criterion's metric, nothing written.
+  t::WriteText(tmp / "none.yaml", head + criteria);
+  const auto missing =
+      t::RunCli("audit -c " + t::Quote(tmp / "none.yaml") + " -o " + t::Quote(tmp / "none"));
+  BOOST_TEST(missing.exit_code == 3, missing.err);
+  BOOST_TEST(missing.err.find("none.yaml:15:21: criteria.0.metric:") != std::string::npos,
+             missing.err);
+  BOOST_TEST(missing.err.find("criterion E: metric 'energy_saving' compares with a reference "
+                              "model") != std::string::npos,
+             missing.err);
+  BOOST_TEST(!std::filesystem::exists(tmp / "none"));
+}

@@ -1,12 +1,15 @@
 // The energy metrics on real benchmark runs of a small TorchScript model (exported here with
 // PyTorch): the CPU-time estimate scales with the work, energy shares the latency metrics' timed
 // run (one plan item, one instrument), a required measured figure is INCONCLUSIVE without a meter,
-// RAPL is used when readable.
+// RAPL is used when readable; energy_saving's figure and refusals from readings written by hand.
 #define BOOST_TEST_MODULE energy_metrics
+#include "auditors/energy/energy_metrics.h"
+
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -325,4 +328,113 @@ BOOST_AUTO_TEST_CASE(external_log_through_the_auditor_and_idle_subtraction) {
   BOOST_TEST(n >= 200.0);
   BOOST_TEST(ms[1].interval->high == 0.02 * 50.0 * t / n * 1e3, tt::tolerance(1e-6));
   fs::remove(log);
+}
+
+// energy_saving's Finalize on readings written here: the value from per-round energies by hand,
+// and rounds that do not compare like with like (a reading without a figure, another method's
+// coefficients, an unavailable meter) undecidable with the round and the reason.
+namespace {
+
+nlohmann::json EstimateReading(double energy_j, double watts_per_thread = 10.0) {
+  energy::EnergyReading r;
+  r.meter = "estimate";
+  r.method = "estimate:cpu-time";
+  r.energy_j = energy_j;
+  r.duration_s = 0.05;
+  r.samples = 2;
+  r.band_low_factor = 0.5;
+  r.band_high_factor = 2.0;
+  r.details = {{"cpu_seconds", energy_j / watts_per_thread},
+               {"cpu_model", "test CPU"},
+               {"watts_per_thread", watts_per_thread},
+               {"memory_watts_per_gb", 0.375}};
+  return energy::ReadingToJson(r);
+}
+
+nlohmann::json SavingStats(const std::vector<nlohmann::json>& model,
+                           const std::vector<nlohmann::json>& reference,
+                           nlohmann::json meters = {{"estimate", EstimateReading(1.0)}}) {
+  std::vector<nlohmann::json> m, f;
+  for (const auto& r : model) m.push_back({{"estimate", r}});
+  for (const auto& r : reference) f.push_back({{"estimate", r}});
+  return {{"first", 0},      {"threads", 1},     {"batch_size", 1}, {"queries_per_round", 4},
+          {"device", "cpu"}, {"meters", meters}, {"model", m},      {"reference", f}};
+}
+
+Measurement FinalizeSaving(const nlohmann::json& params, const nlohmann::json& stats) {
+  AuditorRegistry registry;
+  RegisterBuiltinAuditors(registry);
+  const Metric* metric = FindFrameworkMetric(registry, "energy_saving");
+  BOOST_REQUIRE(metric != nullptr);
+  const auto bound = metric->Bind(params);
+  FinalizeContext fin;
+  fin.confidence = 0.9;
+  return metric->Finalize(*bound, *metric->StatsFromJson(stats), fin);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(energy_saving_from_rounds_by_hand_and_its_refusals) {
+  const nlohmann::json params = {{"meter", "estimate"}};
+  // Model 1 J and 2 J, reference 2 J twice: ratios 1/2 and 1, geometric mean √(1/2), saving
+  // 1 − 0.70710678 = 0.29289322; 4 inferences a round: 0.375 J and 0.5 J per inference.
+  const Measurement m =
+      FinalizeSaving(params, SavingStats({EstimateReading(1.0), EstimateReading(2.0)},
+                                         {EstimateReading(2.0), EstimateReading(2.0)}));
+  BOOST_REQUIRE(m.value.has_value());
+  BOOST_TEST(*m.value == 1.0 - std::sqrt(0.5), boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(m.interval->low <= *m.value);
+  BOOST_TEST(*m.value <= m.interval->high);
+  BOOST_TEST(!m.undecidable.has_value());
+  BOOST_TEST(m.details["model_energy_per_inference_mj"].get<double>() == 375.0,
+             boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(m.details["reference_energy_per_inference_mj"].get<double>() == 500.0,
+             boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(m.method.rfind("estimate:cpu-time ratio", 0) == 0u, m.method);
+  BOOST_TEST(m.message.find("estimate-based ratio, not measured energy") != std::string::npos);
+  BOOST_TEST(m.message.find("more samples") == std::string::npos);
+
+  // Round 2's reference read with other coefficients: not the same method.
+  const Measurement coefficients =
+      FinalizeSaving(params, SavingStats({EstimateReading(1.0), EstimateReading(2.0)},
+                                         {EstimateReading(2.0), EstimateReading(2.0, 12.0)}));
+  BOOST_TEST(!coefficients.value.has_value());
+  BOOST_REQUIRE(coefficients.undecidable.has_value());
+  BOOST_TEST(coefficients.undecidable->find("round 2: the meter's method or coefficients differ") !=
+                 std::string::npos,
+             *coefficients.undecidable);
+
+  // Round 1's model window without a figure.
+  nlohmann::json invalid = EstimateReading(1.0);
+  invalid["valid"] = false;
+  invalid["problem"] = "the meter stopped";
+  const Measurement missing = FinalizeSaving(
+      params,
+      SavingStats({invalid, EstimateReading(2.0)}, {EstimateReading(2.0), EstimateReading(2.0)}));
+  BOOST_REQUIRE(missing.undecidable.has_value());
+  BOOST_TEST(*missing.undecidable ==
+             "round 1: the estimate meter gave no figure for the model (the meter stopped)");
+
+  // A forced meter that could not read: no value, its reason.
+  const Measurement rapl =
+      FinalizeSaving({{"meter", "rapl"}},
+                     SavingStats({EstimateReading(1.0), EstimateReading(2.0)},
+                                 {EstimateReading(2.0), EstimateReading(2.0)},
+                                 {{"rapl", {{"unavailable", "meter unavailable: no powercap"}}},
+                                  {"estimate", EstimateReading(1.0)}}));
+  BOOST_TEST(!rapl.value.has_value());
+  BOOST_REQUIRE(rapl.undecidable.has_value());
+  BOOST_TEST(*rapl.undecidable ==
+             "no energy meter could read both models (rapl: meter unavailable: no powercap)");
+
+  // method: measured refuses the estimate-based ratio.
+  const Measurement measured =
+      FinalizeSaving({{"method", "measured"}},
+                     SavingStats({EstimateReading(1.0), EstimateReading(2.0)},
+                                 {EstimateReading(2.0), EstimateReading(2.0)},
+                                 {{"rapl", {{"unavailable", "meter unavailable: no powercap"}}},
+                                  {"nvml", {{"unavailable", "meter unavailable: no driver"}}},
+                                  {"estimate", EstimateReading(1.0)}}));
+  BOOST_REQUIRE(measured.undecidable.has_value());
+  BOOST_TEST(measured.undecidable->find("requires measured energy") != std::string::npos);
 }

@@ -164,6 +164,11 @@ const std::map<std::string, std::vector<MergeCase>> kMergeCases = {
      {{Data::kFashion,
        {{"rounds", 8}, {"queries_per_round", 2}, {"batch_size", 8}, {"warmup_queries", 2}},
        8}}},
+    // Its rows are the interleaved rounds, each metered for both models.
+    {"energy_saving",
+     {{Data::kFashion,
+       {{"rounds", 8}, {"queries_per_round", 16}, {"warmup_queries", 4}, {"meter", "estimate"}},
+       8}}},
     {"energy_per_inference_mj",
      {{Data::kFashion, QuickEnergy()},
       {Data::kFashion, QuickEnergy({{"idle_baseline_s", 0.05}, {"subtract_idle", true}})}}},

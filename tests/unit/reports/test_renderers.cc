@@ -191,3 +191,190 @@ BOOST_AUTO_TEST_CASE(every_format_is_registered_by_name) {
     BOOST_TEST((std::find(names.begin(), names.end(), name) != names.end()), name);
   }
 }
+
+// A compression report written here: a reference model beside the model, and results that
+// compare with it (energy_saving from estimates, latency_speedup of the p90, accuracy_retention
+// against a declared figure, size_reduction) whose details hold both models' figures, and one
+// result (accuracy) that does not.
+namespace {
+
+gl::Report Compared() {
+  nlohmann::json statement = nlohmann::json::parse(t::ReadText(kData / "fixed_report.json"));
+  nlohmann::json& p = statement["predicate"];
+  p["criteria"]["path"] = "criteria/compare.yaml";
+  p["reference"] = {{"path", "models/cnn_fp32.pt"}, {"sha256", std::string(64, '3')},
+                    {"format", "torchscript"},      {"device", "cpu"},
+                    {"parameters", 120000},         {"size_bytes", 500000}};
+  statement["subject"].push_back(
+      {{"name", "cnn_fp32.pt"}, {"digest", {{"sha256", std::string(64, '3')}}}});
+  p["verdict"] = "FAIL";
+  const auto result = [](const std::string& id, const std::string& metric,
+                         const std::string& status, double value, nlohmann::json interval,
+                         nlohmann::json threshold, int line) {
+    return nlohmann::json{{"id", id},
+                          {"metric", metric},
+                          {"concern", "efficiency"},
+                          {"severity", "mandatory"},
+                          {"status", status},
+                          {"value", value},
+                          {"unit", "ratio"},
+                          {"interval", interval},
+                          {"samples", 20},
+                          {"threshold", threshold},
+                          {"confidence", 0.95},
+                          {"method", "paired"},
+                          {"deterministic", false},
+                          {"reference", ""},
+                          {"message", ""},
+                          {"elapsed_s", 1.0},
+                          {"location", {{"line", line}}}};
+  };
+  nlohmann::json energy =
+      result("ENR-01", "energy_saving", "FAIL", 0.2,
+             {{"low", 0.15}, {"high", 0.25}, {"level", 0.9}, {"method", "t on log ratios"}},
+             {{"op", "gte"}, {"value", 0.25}}, 12);
+  energy["method"] = "estimate:cpu-time ratio";
+  energy["message"] = "estimate-based ratio, not measured energy";
+  energy["details"] = {{"model_energy_per_inference_mj", 0.8},
+                       {"reference_energy_per_inference_mj", 1.0},
+                       {"estimate", true}};
+  nlohmann::json speedup =
+      result("SPD-01", "latency_speedup", "INCONCLUSIVE", 1.25,
+             {{"low", 1.125}, {"high", 1.375}, {"level", 0.9}, {"method", "t on log ratios"}},
+             {{"op", "gte"}, {"value", 1.2}}, 15);
+  speedup["message"] = "the bounds straddle 1.2";
+  speedup["params"] = {{"statistic", "p90"}};
+  speedup["details"] = {{"model_latency_ms", 0.2}, {"reference_latency_ms", 0.25}};
+  nlohmann::json retention =
+      result("RET-01", "accuracy_retention", "PASS", 1.1,
+             {{"low", 1.05}, {"high", 1.15}, {"level", 0.95}, {"method", "wilson"}},
+             {{"op", "gte"}, {"value", 0.99}}, 18);
+  retention["details"] = {{"accuracy", 0.88}, {"reference_accuracy", 0.8}};
+  nlohmann::json size =
+      result("SIZ-01", "size_reduction", "PASS", 0.5, nullptr, {{"op", "gte"}, {"value", 0.5}}, 21);
+  size["details"] = {{"model", {{"size_bytes", 250000}}}, {"reference", {{"size_bytes", 500000}}}};
+  nlohmann::json accuracy =
+      result("ACC-01", "accuracy", "PASS", 0.9,
+             {{"low", 0.875}, {"high", 0.925}, {"level", 0.95}, {"method", "wilson"}},
+             {{"op", "gte"}, {"value", 0.85}}, 24);
+  p["results"] = {accuracy, energy, speedup, retention, size};
+  return gl::FromStatement(statement);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(markdown_shows_reference_model_and_model_side_by_side) {
+  const std::string md = Render("markdown", Compared());
+  BOOST_TEST(
+      md.find("- Reference model: `cnn_fp32.pt` sha256 `3333333333333333`\n") != std::string::npos,
+      md);
+  const std::string expected =
+      "### Reference model beside the model\n\n"
+      "| ID | Figure | Reference model | Model | Compared |\n"
+      "| --- | --- | --- | --- | --- |\n"
+      "| ENR-01 | energy per inference (estimated) | 1 mJ | 0.8 mJ | "
+      "energy_saving 0.2 [0.15, 0.25] 90% |\n"
+      "| SPD-01 | p90 latency | 0.25 ms | 0.2 ms | latency_speedup 1.25 [1.125, 1.375] 90% |\n"
+      "| RET-01 | accuracy | 0.8 (declared) | 0.88 | accuracy_retention 1.1 [1.05, 1.15] 95% |\n"
+      "| SIZ-01 | file size | 500000 bytes | 250000 bytes | size_reduction 0.5 |\n"
+      "\n### Messages\n";
+  BOOST_TEST(md.find(expected) != std::string::npos, md);
+  // The whole section is above, ACC-01 (no pair in its details) not in it; the main table keeps
+  // every result.
+  BOOST_TEST(md.find("| PASS | ACC-01 | accuracy | 0.9 |") != std::string::npos, md);
+}
+
+BOOST_AUTO_TEST_CASE(github_annotations_carry_both_figures_and_the_compared_value) {
+  const std::string expected =
+      "::error file=criteria/compare.yaml,line=12,title=ENR-01 FAIL (energy_saving)::"
+      "estimate-based ratio, not measured energy%0A"
+      "value 0.2, interval [0.15, 0.25] 90%25 t on log ratios, threshold >= 0.25 (mandatory)%0A"
+      "energy per inference (estimated): reference model 1 mJ, model 0.8 mJ; "
+      "energy_saving 0.2 [0.15, 0.25] 90%25\n"
+      "::warning file=criteria/compare.yaml,line=15,title=SPD-01 INCONCLUSIVE (latency_speedup)::"
+      "the bounds straddle 1.2%0A"
+      "value 1.25, interval [1.125, 1.375] 90%25 t on log ratios, threshold >= 1.2 (mandatory)%0A"
+      "p90 latency: reference model 0.25 ms, model 0.2 ms; latency_speedup 1.25 [1.125, 1.375] "
+      "90%25\n"
+      "greenlight verdict: FAIL (1 FAIL, 1 INCONCLUSIVE, 3 PASS)\n";
+  BOOST_TEST(Render("github", Compared()) == expected);
+}
+
+BOOST_AUTO_TEST_CASE(junit_case_output_shows_both_figures) {
+  const std::string xml = Render("junit", Compared());
+  BOOST_TEST(xml.find("<property name=\"reference\" value=\"models/cnn_fp32.pt\"/>") !=
+             std::string::npos);
+  BOOST_TEST(xml.find("<property name=\"reference.sha256\" value=\"" + std::string(64, '3') +
+                      "\"/>") != std::string::npos);
+  BOOST_TEST(xml.find("samples: 20\n"
+                      "reference model: p90 latency 0.25 ms\n"
+                      "model: p90 latency 0.2 ms\n"
+                      "compared: latency_speedup 1.25 [1.125, 1.375] 90%\n"
+                      "threshold: &gt;= 1.2") != std::string::npos,
+             xml);
+  BOOST_TEST(xml.find("reference model: file size 500000 bytes\n"
+                      "model: file size 250000 bytes\n"
+                      "compared: size_reduction 0.5\n") != std::string::npos);
+  // ACC-01 has no pair: its output is as before.
+  const auto acc = xml.find("name=\"ACC-01\"");
+  BOOST_REQUIRE(acc != std::string::npos);
+  const std::string acc_case = xml.substr(acc, xml.find("</testcase>", acc) - acc);
+  BOOST_TEST(acc_case.find("reference model:") == std::string::npos, acc_case);
+  t::TempDir tmp;
+  t::WriteText(tmp / "junit.xml", xml);
+  const auto valid = Xmllint("--noout --schema " + t::Quote(kJunitXsd) + " " +
+                             t::Quote(tmp / "junit.xml") + " 2>&1");
+  BOOST_TEST(valid.exit_code == 0, valid.out);
+}
+
+BOOST_AUTO_TEST_CASE(sarif_results_carry_both_figures) {
+  const nlohmann::json sarif = nlohmann::json::parse(Render("sarif", Compared()));
+  const std::string why = t::SchemaErrors(kSarifSchema, sarif);
+  BOOST_TEST(why.empty(), why);
+  const auto& run = sarif["runs"][0];
+  BOOST_TEST(run["properties"]["reference_sha256"] == std::string(64, '3'));
+  BOOST_REQUIRE(run["results"].size() == 2u);  // ENR-01 and SPD-01 did not pass.
+  const auto& speed = run["results"][1];
+  BOOST_TEST(speed["ruleId"] == "SPD-01");
+  BOOST_TEST(speed["message"]["text"] ==
+             "SPD-01 INCONCLUSIVE: value 1.25, interval [1.125, 1.375] 90% t on log ratios, "
+             "threshold >= 1.2 (mandatory). p90 latency: reference model 0.25 ms, model 0.2 ms; "
+             "latency_speedup 1.25 [1.125, 1.375] 90%. the bounds straddle 1.2");
+  const nlohmann::json side = {{"figure", "p90 latency"},
+                               {"unit", "ms"},
+                               {"reference", 0.25},
+                               {"model", 0.2},
+                               {"reference_declared", false}};
+  BOOST_TEST(speed["properties"]["side_by_side"] == side, speed.dump());
+}
+
+BOOST_AUTO_TEST_CASE(html_and_console_show_both_figures) {
+  const std::string html = Render("html", Compared());
+  BOOST_TEST(html.find("<tbody><tr><td>p90 latency</td><td class=\"num\">0.25 ms</td>"
+                       "<td class=\"num\">0.2 ms</td><td class=\"num\">latency_speedup 1.25 "
+                       "[1.125, 1.375] 90%</td></tr></tbody>") != std::string::npos);
+  BOOST_TEST(html.find("<td>accuracy</td><td class=\"num\">0.8 (declared)</td>"
+                       "<td class=\"num\">0.88</td>") != std::string::npos);
+  BOOST_TEST(html.find("Reference model</th>") != std::string::npos);
+  BOOST_TEST(html.find("cnn_fp32.pt") != std::string::npos);
+  // One side-by-side table per compared result: four, none for ACC-01.
+  size_t tables = 0;
+  for (size_t at = html.find("<table class=\"side\">"); at != std::string::npos;
+       at = html.find("<table class=\"side\">", at + 1)) {
+    ++tables;
+  }
+  BOOST_TEST(tables == 4u);
+
+  const std::string console = Render("console", Compared());
+  const std::string expected =
+      "Reference model beside the model:\n"
+      "  ENR-01  energy per inference (estimated): reference model 1 mJ, model 0.8 mJ; "
+      "energy_saving 0.2 [0.15, 0.25] 90%\n"
+      "  SPD-01  p90 latency: reference model 0.25 ms, model 0.2 ms; latency_speedup 1.25 "
+      "[1.125, 1.375] 90%\n"
+      "  RET-01  accuracy: reference model 0.8 (declared), model 0.88; accuracy_retention 1.1 "
+      "[1.05, 1.15] 95%\n"
+      "  SIZ-01  file size: reference model 500000 bytes, model 250000 bytes; size_reduction 0.5\n"
+      "\n";
+  BOOST_TEST(console.find(expected) != std::string::npos, console);
+}
