@@ -14,9 +14,10 @@
 namespace gl = greenlight;
 namespace t = greenlight::testing;
 
-BOOST_AUTO_TEST_CASE(slice_is_the_rows_of_the_whole) {
-  t::TempDir dir;
-  // 5 rows; label classes 0..2, but rows 1..2 use only classes 0 and 1.
+namespace {
+
+// 5 rows; label classes 0..2, but rows 1..2 use only classes 0 and 1.
+gl::DatasetSpec FiveRows(const t::TempDir& dir) {
   t::WriteText(dir / "d.csv",
                "x,y,g,label\n"
                "1,10,a,2\n"
@@ -30,6 +31,14 @@ BOOST_AUTO_TEST_CASE(slice_is_the_rows_of_the_whole) {
   spec.features = {"x", "y"};
   spec.label = gl::LabelSpec{"label", std::nullopt, {}};
   spec.sensitive = {"g"};
+  return spec;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(slice_is_the_rows_of_the_whole) {
+  t::TempDir dir;
+  const gl::DatasetSpec spec = FiveRows(dir);
   const auto whole = gl::LoadDataset(spec);
   BOOST_REQUIRE(whole->rows() == 5);
   const auto slice = gl::SliceRows(*whole, 1, 3);
@@ -54,19 +63,7 @@ BOOST_AUTO_TEST_CASE(slice_is_the_rows_of_the_whole) {
 // begin + e), its metadata the whole's rows [begin, end).
 BOOST_AUTO_TEST_CASE(source_slice_reads_the_rows_of_the_whole) {
   t::TempDir dir;
-  t::WriteText(dir / "d.csv",
-               "x,y,g,label\n"
-               "1,10,a,2\n"
-               "2,20,b,0\n"
-               "3,30,a,1\n"
-               "4,40,c,0\n"
-               "5,50,b,2\n");
-  gl::DatasetSpec spec;
-  spec.format = "csv";
-  spec.path = dir / "d.csv";
-  spec.features = {"x", "y"};
-  spec.label = gl::LabelSpec{"label", std::nullopt, {}};
-  spec.sensitive = {"g"};
+  const gl::DatasetSpec spec = FiveRows(dir);
   const auto whole = gl::OpenDataset(spec);
   const auto slice = gl::SliceRows(*whole, 1, 4);
   BOOST_TEST(slice->rows() == 3);
