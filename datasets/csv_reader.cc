@@ -55,8 +55,8 @@ void CsvStream::EndRecord() {
       for (size_t i = 0; i < record_.size(); ++i) {
         const auto [it, fresh] = seen.emplace(record_[i], i);
         if (!fresh) {
-          throw InputError(file_ + ":" + std::to_string(record_line_) + ": column '" +
-                           record_[i] + "' appears twice in the header (columns " +
+          throw InputError(file_ + ":" + std::to_string(record_line_) + ": column '" + record_[i] +
+                           "' appears twice in the header (columns " +
                            std::to_string(it->second + 1) + " and " + std::to_string(i + 1) + ")");
         }
       }
