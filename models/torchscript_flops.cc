@@ -9,11 +9,23 @@
 #include <set>
 
 #include "core/error.h"
+#include "models/quantized_params.h"
 
 namespace greenlight {
 namespace {
 
-enum class OpKind { kConv, kConvTransposed, kLinear, kMatmul, kAddmm, kBaddbmm, kDot };
+// kQuantizedConv: a statically quantized convolution, whose weight is packed (its shape is read
+// from the unpacked weight; then it counts as kConv).
+enum class OpKind {
+  kConv,
+  kQuantizedConv,
+  kConvTransposed,
+  kLinear,
+  kMatmul,
+  kAddmm,
+  kBaddbmm,
+  kDot
+};
 
 const std::map<std::string, OpKind, std::less<>>& OpKinds() {
   static const std::map<std::string, OpKind, std::less<>> kinds = {
@@ -25,6 +37,16 @@ const std::map<std::string, OpKind, std::less<>>& OpKinds() {
       {"aten::conv_transpose1d", OpKind::kConvTransposed},
       {"aten::conv_transpose2d", OpKind::kConvTransposed},
       {"aten::conv_transpose3d", OpKind::kConvTransposed},
+      {"quantized::conv1d", OpKind::kQuantizedConv},
+      {"quantized::conv1d_relu", OpKind::kQuantizedConv},
+      {"quantized::conv2d", OpKind::kQuantizedConv},
+      {"quantized::conv2d_relu", OpKind::kQuantizedConv},
+      {"quantized::conv2d.new", OpKind::kQuantizedConv},
+      {"quantized::conv2d_relu.new", OpKind::kQuantizedConv},
+      {"quantized::conv3d", OpKind::kQuantizedConv},
+      {"quantized::conv3d_relu", OpKind::kQuantizedConv},
+      {"quantized::conv3d.new", OpKind::kQuantizedConv},
+      {"quantized::conv3d_relu.new", OpKind::kQuantizedConv},
       {"aten::linear", OpKind::kLinear},
       {"quantized::linear_dynamic", OpKind::kLinear},
       {"quantized::linear_relu_dynamic", OpKind::kLinear},
@@ -86,6 +108,20 @@ std::unique_ptr<at::ObserverContext> OnStart(const at::RecordFunction& fn) {
         inputs.size() > 6 && inputs[6].isBool() && inputs[6].toBool()) {
       ctx->kind = OpKind::kConvTransposed;
     }
+    // quantized::conv2d(qx, packed_weight, scale, zero_point): the weight's shape, unpacked.
+    if (ctx->kind == OpKind::kQuantizedConv && inputs.size() > 1) {
+      // An exception must not leave the observer; an unreadable weight counts nothing (macs 0 in
+      // the details) rather than a guess.
+      try {
+        const auto weight = UnpackQuantizedConv(inputs[1]);
+        if (!weight.empty()) {
+          const auto sizes = weight.front().sizes();
+          ctx->op.inputs[1] = {sizes.begin(), sizes.end()};
+        }
+      } catch (const c10::Error&) {
+      }
+      ctx->kind = OpKind::kConv;
+    }
   }
   return ctx;
 }
@@ -96,6 +132,7 @@ int64_t Reduction(const OpContext& c) {
   auto last = [](const std::vector<int64_t>& s) -> int64_t { return s.empty() ? 0 : s.back(); };
   switch (c.kind) {
     case OpKind::kConv:
+    case OpKind::kQuantizedConv:
     case OpKind::kConvTransposed: {
       // weight: [out, in/groups, k...] (transposed: [in, out/groups, k...]).
       if (in.size() < 2 || in[1].empty() || in[1][0] == 0) return 0;
