@@ -98,9 +98,9 @@ BOOST_AUTO_TEST_CASE(magnitude_pruned_twin) {
 BOOST_AUTO_TEST_CASE(structured_pruned_twin) {
   t::TempDir tmp;
   const json report = Audit("fashion_cnn_structured.pt", tmp);
-  BOOST_TEST(Result(report, "CMP-09")["value"].get<double>() ==
-                 1.0 - Macs(10, 10, 50) / Macs(20, 20, 50),
-             boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(
+      Result(report, "CMP-09")["value"].get<double>() == 1.0 - Macs(10, 10, 50) / Macs(20, 20, 50),
+      boost::test_tools::tolerance(1e-12));
   const auto [zeros, total] = ZeroWeights("fashion_cnn_structured.pt");
   BOOST_TEST(Result(report, "CMP-07")["value"].get<double>() == zeros / total,
              boost::test_tools::tolerance(1e-12));
@@ -109,7 +109,7 @@ BOOST_AUTO_TEST_CASE(structured_pruned_twin) {
 BOOST_AUTO_TEST_CASE(distilled_student) {
   t::TempDir tmp;
   const json report = Audit("fashion_cnn_student.pt", tmp);
-  BOOST_TEST(Result(report, "CMP-09")["value"].get<double>() ==
-                 1.0 - Macs(8, 8, 32) / Macs(20, 20, 50),
-             boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(
+      Result(report, "CMP-09")["value"].get<double>() == 1.0 - Macs(8, 8, 32) / Macs(20, 20, 50),
+      boost::test_tools::tolerance(1e-12));
 }
