@@ -45,9 +45,11 @@ Figures ComputeWithPyTorch() {
   const auto py = t::RunPython(
       "import gzip, numpy as np, torch\n"
       "torch.backends.quantized.engine = 'qnnpack'  # As greenlight's runtime selects it.\n"
+      "torch.set_num_threads(1)  # As the audit below: the same float reductions.\n"
       "x = np.frombuffer(gzip.open('" +
       (t::FashionDir() / "t10k-images-idx3-ubyte.gz").string() +
-      "').read()[16:], np.uint8).astype(np.float32) / 255.0\n"
+      "').read()[16:], np.uint8).astype(np.float32)\n"
+      "x = x * np.float32(0.00392156862745098)  # The dataset's scale, in float as it reads.\n"
       "y = np.frombuffer(gzip.open('" +
       (t::FashionDir() / "t10k-labels-idx1-ubyte.gz").string() +
       "').read()[8:], np.uint8).astype(np.int64)\n"
@@ -108,9 +110,9 @@ BOOST_AUTO_TEST_CASE(delta_and_retention_equal_pytorch_and_numpy) {
                    "  - {id: ECED, metric: metric_delta, params: {metric: ece},"
                    " threshold: {lte: 0.01}, severity: advisory, confidence: 0.95}\n"
                    "  - {id: F1, metric: f1, params: {average: macro}, threshold: {gte: 0.5},"
-                   " severity: advisory}\n");
-  const auto audit =
-      t::RunCli("-q audit -c " + t::Quote(tmp / "c.yaml") + " -o " + t::Quote(tmp / "out"));
+                   " severity: advisory, confidence: 0.95}\n");
+  const auto audit = t::RunCli("audit --threads 1 -c " + t::Quote(tmp / "c.yaml") + " -o " +
+                               t::Quote(tmp / "out"));
   BOOST_REQUIRE_MESSAGE(audit.exit_code <= 2, audit.out << audit.err);
   const json report = json::parse(t::ReadText(tmp / "out" / "report.json"));
   const Figures f = ComputeWithPyTorch();
@@ -159,16 +161,18 @@ BOOST_AUTO_TEST_CASE(load_errors_name_the_compared_metric_and_its_place) {
     std::string expected;
   };
   const std::vector<Case> cases = {
-      {"  - {id: X, metric: metric_delta, params: {metric: f2}, threshold: {gte: 0}}\n", true,
-       "criteria.0.params.metric: unknown metric 'f2' (did you mean"},
+      {"  - {id: X, metric: metric_delta, params: {metric: f2}, threshold: {gte: 0}, severity: "
+       "mandatory}\n",
+       true, "criteria.0.params.metric: unknown metric 'f2' (did you mean"},
       {"  - {id: X, metric: metric_delta, params: {metric: f1, average: mean},"
-       " threshold: {gte: 0}}\n",
+       " threshold: {gte: 0}, severity: mandatory}\n",
        true, "criteria.0.params.average: metric 'f1': "},
       {"  - {id: X, metric: metric_retention, params: {metric: latency_p50_ms},"
-       " threshold: {gte: 0}}\n",
+       " threshold: {gte: 0}, severity: mandatory}\n",
        true, "criteria.0.params.metric: metric 'latency_p50_ms' has no row-wise statistics"},
-      {"  - {id: X, metric: metric_delta, params: {metric: f1}, threshold: {gte: 0}}\n", false,
-       "criterion X: metric 'metric_delta' compares with a reference model"},
+      {"  - {id: X, metric: metric_delta, params: {metric: f1}, threshold: {gte: 0}, severity: "
+       "mandatory}\n",
+       false, "criterion X: metric 'metric_delta' compares with a reference model"},
   };
   int i = 0;
   for (const Case& c : cases) {
