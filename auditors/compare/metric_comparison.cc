@@ -130,12 +130,21 @@ struct SideRows {
     s.predicted = JsonIntegers<int64_t>(j.at("predicted"), "predicted");
     s.probabilities = DoublesFromJson(j.at("probabilities"), "probabilities");
     s.positive_scores = DoublesFromJson(j.at("positive_scores"), "positive_scores");
+    // Checked by division: rows x classes from untrusted JSON could overflow a product.
+    const auto k = static_cast<size_t>(s.classes);
     const bool probabilities_fit =
-        s.probabilities.empty() || s.probabilities.size() == rows * static_cast<size_t>(s.classes);
+        s.probabilities.empty() ||
+        (k > 0 && s.probabilities.size() % k == 0 && s.probabilities.size() / k == rows);
     if (s.predicted.size() != rows || !probabilities_fit ||
         (!s.positive_scores.empty() && s.positive_scores.size() != rows)) {
       throw InputError("comparison statistics: outputs do not match " + std::to_string(rows) +
                        " rows");
+    }
+    // A metric indexes the probabilities by the predicted class.
+    for (int64_t c : s.predicted) {
+      if (c < 0 || (s.classes > 0 && c >= s.classes)) {
+        throw InputError("comparison statistics: a predicted class outside the model's classes");
+      }
     }
     return s;
   }

@@ -8,9 +8,9 @@
 //   0.02 and 0.1, n = 60 and 200, 500 replications. Every interval must contain its estimate and
 //   coverage must reach the nominal 95 % less 2.5 points (macro F1: from 200 rows; at 60 rows it
 //   falls short, and docs/statistics.md says so). The table in docs/statistics.md is this output:
-//   build/tests/unit/compare/metric_comparison_test --log_level=message --color_output=false
+//   build/tests/unit/compare/compare_metrics_test --log_level=message --color_output=false
 //   | grep '^|'
-#define BOOST_TEST_MODULE metric_comparison
+#define BOOST_TEST_MODULE compare_metrics
 #include <boost/test/unit_test.hpp>
 #include <cstdio>
 #include <memory>

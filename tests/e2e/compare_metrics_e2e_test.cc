@@ -4,7 +4,7 @@
 // difference and ratio are recomputed independently with PyTorch and numpy, in batches of 256
 // rows as greenlight runs them (int8 dynamic quantisation scales activations per batch). The
 // criteria loader's errors for the compared metric point at the parameter's line and column.
-#define BOOST_TEST_MODULE metric_comparison_e2e
+#define BOOST_TEST_MODULE compare_metrics_e2e
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
 #include <sstream>
