@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tests/e2e/shard_fixtures.h"
 #include "tests/test_util.h"
 
 namespace t = greenlight::testing;
@@ -186,4 +187,45 @@ BOOST_AUTO_TEST_CASE(load_errors_name_the_compared_metric_and_its_place) {
     BOOST_TEST(out.err.find("c.yaml:1") != std::string::npos, out.err);
     BOOST_TEST(!std::filesystem::exists(tmp / "none"));
   }
+}
+
+// A fairness metric compared through the rows pass's paired groups work, on the HMDA credit model
+// against itself (the only tabular model shipped): both models give the same figure as the
+// fairness criterion alone, the delta is exactly 0 with the interval [0, 0] (every resample
+// applies the same rows to identical predictions), and the retention of a ratio exactly 1.
+BOOST_AUTO_TEST_CASE(fairness_metrics_compared_on_identical_models) {
+  t::TempDir tmp;
+  t::MakeHmdaVolume(tmp.path());
+  std::string criteria = t::HmdaCriteria();
+  criteria = criteria.substr(0, criteria.find("criteria:\n"));
+  t::WriteText(
+      tmp / "cmp.yaml",
+      criteria +
+          "reference: {path: models/hmda_credit.pt}\ncriteria:\n"
+          "  - {id: EOP, metric: equal_opportunity_difference, params: {sensitive: afam,"
+          " favourable: 0}, threshold: {lte: 0.2}, severity: advisory,"
+          " confidence: 0.95}\n"
+          "  - {id: EOPD, metric: metric_delta, params: {metric:"
+          " equal_opportunity_difference, sensitive: afam, favourable: 0,"
+          " paired_resamples: 200}, threshold: {lte: 0.01}, severity: advisory,"
+          " confidence: 0.95}\n"
+          "  - {id: DIR, metric: metric_retention, params: {metric: disparate_impact_ratio,"
+          " sensitive: afam, favourable: 0, reference: 'no', paired_resamples: 200},"
+          " threshold: {gte: 0.95}, severity: advisory, confidence: 0.95}\n");
+  const auto audit =
+      t::RunCli("-q audit -c " + t::Quote(tmp / "cmp.yaml") + " -o " + t::Quote(tmp / "out"));
+  BOOST_REQUIRE_MESSAGE(audit.exit_code <= 2, audit.out << audit.err);
+  const json report = json::parse(t::ReadText(tmp / "out" / "report.json"));
+  const json& alone = Result(report, "EOP");
+  const json& delta = Result(report, "EOPD");
+  BOOST_TEST(delta["value"].get<double>() == 0.0);
+  BOOST_TEST(delta["interval"]["low"].get<double>() == 0.0);
+  BOOST_TEST(delta["interval"]["high"].get<double>() == 0.0);
+  BOOST_TEST(delta["details"]["model"]["value"] == alone["value"]);
+  BOOST_TEST(delta["details"]["reference"]["value"] == alone["value"]);
+  BOOST_TEST(delta["details"]["model"]["interval"]["high"] == alone["interval"]["high"]);
+  BOOST_TEST(delta["samples"] == alone["samples"]);
+  const json& ratio = Result(report, "DIR");
+  BOOST_TEST(ratio["value"].get<double>() == 1.0);
+  BOOST_TEST(ratio["details"]["params"]["reference"] == "no");
 }
