@@ -2,6 +2,7 @@
 // metric is registered by one line here.
 #include "auditors/accuracy/accuracy_metrics.h"
 #include "auditors/auditor.h"
+#include "auditors/compare/metric_comparison.h"
 #include "auditors/efficiency/efficiency_metrics.h"
 #include "auditors/energy/energy_metrics.h"
 #include "auditors/fairness/group_metrics.h"
@@ -22,6 +23,9 @@ void RegisterBuiltinAuditors(AuditorRegistry& registry) {
   RegisterMetric(registry, accuracy::MakeAccuracyDelta());
   RegisterMetric(registry, accuracy::MakePredictionAgreement());
   RegisterMetric(registry, accuracy::MakeMcNemarPValue());
+  // Any row-wise metric on both models; the compared metric is looked up in this registry.
+  RegisterMetric(registry, compare::MakeMetricDelta(registry));
+  RegisterMetric(registry, compare::MakeMetricRetention(registry));
   using fairness::MakeGroupMetric;
   RegisterMetric(registry, MakeGroupMetric(fairness::Metric::kSelectionRate));
   RegisterMetric(registry, MakeGroupMetric(fairness::Metric::kDemographicParityDifference));

@@ -88,6 +88,10 @@ std::shared_ptr<const WorkRecord> OutputsWork::Run(
   return record;
 }
 
+std::shared_ptr<const Work> OutputsWork::WithReference() const {
+  return std::make_shared<PairedOutputsWork>();
+}
+
 std::shared_ptr<const WorkRecord> PairedOutputsWork::Run(
     AuditContext& context, std::span<Instrument* const> /*instruments*/) const {
   auto record = std::make_shared<OutputsRecord>();

@@ -79,6 +79,11 @@ class Work {
   virtual std::string key() const = 0;
   // Default: unsplittable; override only when the statement of the chosen kind holds.
   virtual Sharding sharding() const { return Sharding::kUnsplittable; }
+  // The same work with the reference model's outputs beside the model's, on the same rows, for
+  // the comparison metrics (metric_delta, metric_retention) that run a metric on both models.
+  // Its record is the same type, with the reference's outputs set. Null (the default) when the
+  // work has no row-wise outputs to pair (timed runs, attacks, model facts).
+  virtual std::shared_ptr<const Work> WithReference() const { return nullptr; }
   // Runs once per audit. Throws greenlight::Error when it cannot (every criterion that needs it
   // is then ERROR with that message). `instruments` are not owned and outlive the call.
   virtual std::shared_ptr<const WorkRecord> Run(AuditContext& context,
@@ -104,6 +109,10 @@ struct FinalizeContext {
   double confidence = 0.95;  // Interval level.
   // Progress of long finalizations (bootstraps), fraction in [0, 1]; may be empty.
   std::function<void(double)> progress;
+  // The caller reads Measurement::value only (a comparison metric's bootstrap resamples): a
+  // metric may then skip an interval that costs a resampling of its own. The value must not
+  // depend on it.
+  bool value_only = false;
 };
 
 // Type-erased sufficient statistics. ToJson is lossless: Metric::StatsFromJson(ToJson()) finalizes
@@ -263,6 +272,7 @@ class OutputsWork final : public Work {
  public:
   std::string key() const override { return "outputs"; }
   Sharding sharding() const override { return Sharding::kRows; }
+  std::shared_ptr<const Work> WithReference() const override;  // PairedOutputsWork.
   std::shared_ptr<const WorkRecord> Run(AuditContext& context,
                                         std::span<Instrument* const> instruments) const override;
 };

@@ -169,7 +169,16 @@ std::optional<SideBySide> SideBySideOf(const CriterionResult& r) {
   } else if (d.contains("model") && d.contains("reference") && d["model"].is_object() &&
              d["reference"].is_object()) {
     const nlohmann::json &m = d["model"], &f = d["reference"];
-    if (r.metric == "size_reduction") {
+    if (r.metric == "metric_delta" || r.metric == "metric_retention") {
+      // The compared metric on each model, in its own unit ("ratio" reads as a plain number).
+      if (!d.contains("metric") || !d["metric"].is_string()) return std::nullopt;
+      s.figure = d["metric"].get<std::string>();
+      if (d.contains("unit") && d["unit"].is_string() && d["unit"] != "ratio") {
+        s.unit = d["unit"].get<std::string>();
+      }
+      model = number(m, "value");
+      reference = number(f, "value");
+    } else if (r.metric == "size_reduction") {
       s.figure = "file size";
       s.unit = "bytes";
       model = number(m, "size_bytes");

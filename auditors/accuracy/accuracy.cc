@@ -35,6 +35,7 @@ class AccuracyMetric final : public TypedMetric<NoParams, ConfusionStats, Output
     r.unit = "ratio";
     r.samples = n;
     r.value = static_cast<double>(correct) / static_cast<double>(n);
+    if (ctx.value_only) return r;
     r.interval = stats::WilsonInterval(correct, n, ctx.confidence);
     r.method = "count: correct / rows; Wilson score interval";
     r.details = s.Details();

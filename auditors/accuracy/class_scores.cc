@@ -68,7 +68,7 @@ class ClassScoreMetric final : public TypedMetric<ClassScoreParams, ConfusionSta
     Measurement r;
     r.unit = "ratio";
     r.samples = n;
-    r.details = s.Details();
+    if (!ctx.value_only) r.details = s.Details();
     r.value = statistic(s.counts);
     r.details["average"] = p.cls ? nlohmann::json(nullptr) : nlohmann::json(p.average);
     r.details["class"] = p.cls ? nlohmann::json(*p.cls) : nlohmann::json(nullptr);
@@ -77,6 +77,7 @@ class ClassScoreMetric final : public TypedMetric<ClassScoreParams, ConfusionSta
       r.message = metric + " is undefined (0/0) on this data";
       return r;
     }
+    if (ctx.value_only) return r;  // What follows only serves the interval.
     const auto& m = s.counts;
     if (p.cls && metric != "f1") {
       // A per-class precision or recall is a binomial proportion: Wilson, like accuracy.

@@ -113,6 +113,7 @@ class RocAucMetric final : public TypedMetric<RocAucParams, ScoredRows, OutputsR
           delong->variance ? nlohmann::json(*delong->variance) : nlohmann::json(nullptr);
       return r;
     }
+    if (ctx.value_only) return r;  // The bootstrap below only serves the interval.
     const auto resamples = static_cast<int>(p.bootstrap_resamples);
     int step = 0;
     auto boot = stats::RowBootstrap(n, resamples, ctx.seed, [&](std::span<const uint32_t> w) {

@@ -99,26 +99,20 @@ std::vector<std::string> Columns(const std::optional<StringOrList>& sensitive, c
 
 // ---- Work: the rows' groups ----
 
-// Every row's group (ids in order of first appearance) beside the classifier outputs and labels.
-// One pass over the sensitive text columns, shared by every criterion that groups by the same
-// columns; the forward pass itself is the audit's one outputs pass (AuditContext::Outputs).
-struct GroupsRecord final : WorkRecord {
-  const ClassifierOutputs* outputs = nullptr;    // Owned by the AuditContext.
-  std::span<const int64_t> labels;               // Empty when the dataset has no labels.
-  std::vector<std::string> columns;              // The sensitive columns, resolved.
-  std::vector<std::vector<std::string>> groups;  // Group id -> its values, one per column.
-  std::vector<int32_t> group_of;                 // Row -> group id.
-  int64_t rows() const override { return static_cast<int64_t>(group_of.size()); }
-};
-
 class GroupsWork final : public Work {
  public:
-  explicit GroupsWork(std::optional<StringOrList> sensitive) : sensitive_(std::move(sensitive)) {}
+  // paired: the reference model's outputs beside the model's (WithReference).
+  explicit GroupsWork(std::optional<StringOrList> sensitive, bool paired = false)
+      : sensitive_(std::move(sensitive)), paired_(paired) {}
 
   // Depends on the columns only (their spelling as one string or a list does not matter).
   std::string key() const override {
-    return "fairness-groups:" +
+    return std::string(paired_ ? "fairness-groups+reference:" : "fairness-groups:") +
            CanonicalText(sensitive_ ? nlohmann::json(sensitive_->values) : nlohmann::json(nullptr));
+  }
+
+  std::shared_ptr<const Work> WithReference() const override {
+    return std::make_shared<GroupsWork>(sensitive_, /*paired=*/true);
   }
 
   // One record row per dataset row, and the statistics are keyed by the groups' values (not
@@ -129,6 +123,15 @@ class GroupsWork final : public Work {
       AuditContext& context, std::span<Instrument* const> /*instruments*/) const override {
     auto record = std::make_shared<GroupsRecord>();
     record->outputs = &context.Outputs("outputs");
+    if (paired_) {
+      // The reference model's pass over the same rows, shared with the paired accuracy metrics.
+      record->reference = &context.ReferenceOutputs("outputs+reference");
+      if (record->reference->rows != record->outputs->rows) {
+        throw RuntimeError("the reference model's outputs cover " +
+                           std::to_string(record->reference->rows) + " rows, the model's " +
+                           std::to_string(record->outputs->rows));
+      }
+    }
     const Dataset& data = context.dataset();
     if (data.has_labels()) record->labels = data.labels();
     record->columns = Columns(sensitive_, data, "fairness: ");
@@ -171,6 +174,7 @@ class GroupsWork final : public Work {
 
  private:
   std::optional<StringOrList> sensitive_;
+  bool paired_ = false;
 };
 
 // ---- Statistics: per-group confusion counts ----
@@ -535,6 +539,7 @@ class GroupMetric final : public TypedMetric<GroupParams, GroupStats, GroupsReco
       r.message = name + " is undefined: " + observed.undefined_reason;
       return r;
     }
+    if (ctx.value_only) return r;  // The Theil index's interval resamples.
     r.interval =
         MetricInterval(metric_, counts.cells, total, counts.names, options, ctx.confidence);
     r.method = std::string(metric_ == Kind::kTheilIndex

@@ -249,6 +249,7 @@ class CalibrationMetric final
     r.samples = n;
     std::vector<ReliabilityBin> diagram;
     r.value = ece({}, &diagram);
+    if (ctx.value_only) return r;  // The bootstrap below only serves the interval.
     int step = 0;
     r.interval = BootstrapInterval(
         n, resamples, ctx.seed, ctx.confidence,

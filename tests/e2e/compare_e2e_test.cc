@@ -239,6 +239,22 @@ BOOST_AUTO_TEST_CASE(shipped_compression_policy_runs_on_the_int8_twin) {
              report["predicate"]["reference"]["sha256"]);
   BOOST_TEST(robust["method"].get<std::string>().find("transfer attack crafted on the reference") !=
              std::string::npos);
+  // Other metrics compared on both models (macro F1 retention, ECE delta): each model's figure in
+  // the details, and the paired interval around the value.
+  for (const char* id : {"CMP-13", "CMP-14"}) {
+    const json& c = Result(report, id);
+    BOOST_TEST_CONTEXT(id) {
+      BOOST_TEST(c["samples"] == 10000);
+      BOOST_TEST(c["details"]["model"]["value"].is_number());
+      BOOST_TEST(c["details"]["reference"]["value"].is_number());
+      BOOST_TEST(c["interval"]["low"].get<double>() <= c["value"].get<double>());
+      BOOST_TEST(c["value"].get<double>() <= c["interval"]["high"].get<double>());
+    }
+  }
+  const json& f1 = Result(report, "CMP-13");
+  BOOST_TEST(f1["details"]["metric"] == "f1");
+  BOOST_TEST(f1["value"].get<double>() == f1["details"]["model"]["value"].get<double>() /
+                                              f1["details"]["reference"]["value"].get<double>());
 }
 
 // throughput_ratio, peak_memory_ratio and flops_reduction of the int8 twin against its FP32

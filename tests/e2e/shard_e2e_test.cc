@@ -105,6 +105,38 @@ BOOST_AUTO_TEST_CASE(fashion_cnn_three_shards_and_one_merge_to_the_single_proces
   BOOST_TEST(ReadJson(tmp / "three" / "0" / "partial.json")["results"][4]["state"] == "measured");
 }
 
+// A comparison of the int8 twin with its FP32 reference, sharded: metric_delta and
+// metric_retention keep the rows themselves, which the shards' partials carry and the merge
+// appends in order, so the paired bootstrap gives the single run's interval exactly; the compared
+// metric's figures of both models too.
+BOOST_AUTO_TEST_CASE(metric_comparisons_merge_to_the_single_process_report) {
+  t::TempDir tmp;
+  std::string criteria = FashionCriteria();
+  criteria = criteria.substr(0, criteria.find("criteria:\n"));
+  criteria.replace(criteria.find("fashion_cnn.pt"), std::string("fashion_cnn.pt").size(),
+                   "fashion_cnn_int8.pt");
+  criteria += "reference: {path: " + (t::ModelsDir() / "fashion_cnn.pt").string() +
+              "}\ncriteria:\n"
+              "  - {id: F1D, metric: metric_delta, params: {metric: f1, average: macro,"
+              " paired_resamples: 300}, threshold: {gte: -0.02}, severity: mandatory,"
+              " confidence: 0.95}\n"
+              "  - {id: ECER, metric: metric_retention, params: {metric: ece,"
+              " bootstrap_resamples: 200, paired_resamples: 300}, threshold: {lte: 1.5},"
+              " severity: advisory, confidence: 0.95}\n"
+              "  - {id: DELTA, metric: accuracy_delta, threshold: {gte: -0.02},"
+              " severity: mandatory}\n";
+  t::WriteText(tmp / "compare.yaml", criteria);
+  const json single = SingleProcess(tmp / "compare.yaml", tmp / "single");
+  const json three = ShardAndMerge(tmp / "compare.yaml", tmp / "three", 3);
+  CheckSameResults(single, three);
+  for (size_t i = 0; i < 2; ++i) {
+    const json& a = single["predicate"]["results"][i];
+    const json& b = three["predicate"]["results"][i];
+    BOOST_TEST(a["value"].is_number());
+    BOOST_TEST(a["details"] == b["details"], a["id"]);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(slurm_array_scripts_with_array_1_to_3) {
   t::TempDir tmp;
   t::MakeHmdaVolume(tmp.path());

@@ -68,6 +68,11 @@ const std::map<std::string, std::vector<MergeCase>> kMergeCases = {
     {"accuracy_delta", {{Data::kFashion, nlohmann::json::object()}}},
     {"prediction_agreement", {{Data::kFashion, nlohmann::json::object()}}},
     {"mcnemar_p_value", {{Data::kFashion, nlohmann::json::object()}}},
+    {"metric_delta",
+     {{Data::kFashion, {{"metric", "f1"}, {"average", "macro"}, {"paired_resamples", 200}}},
+      {Data::kFashion,
+       {{"metric", "ece"}, {"bootstrap_resamples", 200}, {"paired_resamples", 200}}}}},
+    {"metric_retention", {{Data::kFashion, {{"metric", "accuracy"}, {"paired_resamples", 200}}}}},
     // fairness: HMDA by race (afam) and race x marital status (single), favourable = approved (0)
     {"selection_rate",
      {{Data::kHmda, {{"sensitive", "afam"}, {"favourable", 0}}},
