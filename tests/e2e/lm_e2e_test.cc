@@ -168,3 +168,23 @@ BOOST_AUTO_TEST_CASE(mismatched_model_and_dataset_are_load_errors) {
   BOOST_TEST(small.run.err.find("scores only V = 100") != std::string::npos, small.run.err);
   BOOST_TEST(!small.report_exists);
 }
+
+BOOST_AUTO_TEST_CASE(a_reference_may_be_a_language_model) {
+  t::TempDir dir;
+  t::WriteText(dir / "docs.txt", "first document\nsecond document, a little longer\n");
+  const auto audit = RunAudit(
+      dir, Criteria(LmModel() + "reference: {path: " +
+                        (Fixtures() / "lm_incremental.pt").string() + "}\n",
+                    "dataset: {format: text, path: " + (dir / "docs.txt").string() + "}\n",
+                    "  - {id: PPL, metric: perplexity, threshold: {lte: 1000}, "
+                    "severity: mandatory}\n"));
+  BOOST_REQUIRE_MESSAGE(audit.report_exists, audit.run.err);
+  const json& reference = audit.report["predicate"]["reference"];
+  BOOST_TEST(reference["format"] == "causal_lm");
+  BOOST_TEST(reference["tokenizer"]["kind"] == "bytes");
+  BOOST_TEST(reference["context_length"] == 32);
+  // `validate --data` reads the documents without a model.
+  const auto validated = t::RunCli("validate --data " + t::Quote(dir / "c.yaml"));
+  BOOST_TEST(validated.exit_code == 0, validated.err);
+  BOOST_TEST(validated.out.find("audited 2 of 2 rows") != std::string::npos, validated.out);
+}
