@@ -7,6 +7,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "tests/report_schema.h"
 #include "tests/test_util.h"
 
 namespace t = greenlight::testing;
@@ -173,8 +174,8 @@ BOOST_AUTO_TEST_CASE(a_reference_may_be_a_language_model) {
   t::TempDir dir;
   t::WriteText(dir / "docs.txt", "first document\nsecond document, a little longer\n");
   const auto audit = RunAudit(
-      dir, Criteria(LmModel() + "reference: {path: " +
-                        (Fixtures() / "lm_incremental.pt").string() + "}\n",
+      dir, Criteria(LmModel() + "reference: {path: " + (Fixtures() / "lm_incremental.pt").string() +
+                        "}\n",
                     "dataset: {format: text, path: " + (dir / "docs.txt").string() + "}\n",
                     "  - {id: PPL, metric: perplexity, threshold: {lte: 1000}, "
                     "severity: mandatory}\n"));
@@ -187,4 +188,49 @@ BOOST_AUTO_TEST_CASE(a_reference_may_be_a_language_model) {
   const auto validated = t::RunCli("validate --data " + t::Quote(dir / "c.yaml"));
   BOOST_TEST(validated.exit_code == 0, validated.err);
   BOOST_TEST(validated.out.find("audited 2 of 2 rows") != std::string::npos, validated.out);
+}
+
+// 300 documents in two shards (256 and 44, cut on blocks of 256 rows) merge into the single-run
+// figures, interval and details included; partials and the merged report match their schemas.
+BOOST_AUTO_TEST_CASE(shards_merge_into_the_single_run) {
+  t::TempDir dir;
+  std::string text;
+  for (int i = 0; i < 300; ++i) text += "document " + std::to_string(i * 37 % 101) + " of many\n";
+  t::WriteText(dir / "docs.txt", text);
+  t::WriteText(
+      dir / "c.yaml",
+      Criteria(LmModel(), "dataset: {format: text, path: " + (dir / "docs.txt").string() + "}\n",
+               "  - {id: PPL, metric: perplexity, threshold: {lte: 1000}, "
+               "severity: mandatory}\n"
+               "  - {id: NTA, metric: next_token_accuracy, threshold: {gte: 0}, "
+               "severity: mandatory}\n"));
+  const auto single =
+      t::RunCli("-q audit -c " + t::Quote(dir / "c.yaml") + " --out " + t::Quote(dir / "single"));
+  BOOST_REQUIRE_MESSAGE(single.exit_code == 0, single.err);
+  std::string partials;
+  for (int i = 0; i < 2; ++i) {
+    const auto out = dir / ("shard" + std::to_string(i));
+    const auto r = t::RunCli("-q audit -c " + t::Quote(dir / "c.yaml") + " --shard " +
+                             std::to_string(i) + "/2 --out " + t::Quote(out));
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    const json partial = json::parse(t::ReadText(out / "partial.json"));
+    BOOST_TEST(t::SchemaErrors(t::SourceDir() / "schemas" / "partial.schema.json", partial) == "");
+    partials += " " + t::Quote(out / "partial.json");
+  }
+  const auto merged = t::RunCli("-q merge" + partials + " --out " + t::Quote(dir / "merged"));
+  BOOST_REQUIRE_MESSAGE(merged.exit_code == 0, merged.err);
+  const json a = json::parse(t::ReadText(dir / "single" / "report.json"));
+  const json b = json::parse(t::ReadText(dir / "merged" / "report.json"));
+  BOOST_TEST(t::ReportSchemaErrors(b) == "");
+  BOOST_TEST(b["predicate"]["model"]["tokenizer"] == a["predicate"]["model"]["tokenizer"]);
+  for (const std::string id : {"PPL", "NTA"}) {
+    BOOST_TEST_CONTEXT(id) {
+      const json& x = Result(a, id);
+      const json& y = Result(b, id);
+      BOOST_TEST(x["value"] == y["value"]);
+      BOOST_TEST(x["interval"] == y["interval"]);
+      BOOST_TEST(x["details"] == y["details"]);
+      BOOST_TEST(x["samples"] == 300);
+    }
+  }
 }
