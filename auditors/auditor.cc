@@ -93,6 +93,11 @@ ClassifierOutputs AuditContext::ForwardAll(Model& model, std::string_view step,
   ClassifierOutputs out;
   out.rows = source_.rows();
   const int64_t size = source_.sample_size();
+  if (model.spec().tokenizer) {
+    // A language model takes token sequences: its runtime's Forward says so for every row.
+    int64_t outputs = 0;
+    model.Forward({}, 0, &outputs);
+  }
   if (size != model.input_size()) {
     throw InputError(model.spec().path.string() + ": dataset rows have " + std::to_string(size) +
                      " values but model input.shape has " + std::to_string(model.input_size()));

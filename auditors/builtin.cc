@@ -6,6 +6,7 @@
 #include "auditors/efficiency/efficiency_metrics.h"
 #include "auditors/energy/energy_metrics.h"
 #include "auditors/fairness/group_metrics.h"
+#include "auditors/language/language_metrics.h"
 #include "auditors/metric.h"
 #include "auditors/safety/safety_metrics.h"
 
@@ -40,6 +41,9 @@ void RegisterBuiltinAuditors(AuditorRegistry& registry) {
   RegisterMetric(registry, MakeGroupMetric(fairness::Metric::kAccuracyDifference));
   RegisterMetric(registry, MakeGroupMetric(fairness::Metric::kGroupAccuracyMin));
   RegisterMetric(registry, MakeGroupMetric(fairness::Metric::kTheilIndex));
+  RegisterMetric(registry, language::MakePerplexity());
+  RegisterMetric(registry, language::MakeBitsPerByte());
+  RegisterMetric(registry, language::MakeNextTokenAccuracy());
   RegisterMetric(registry, safety::MakeEce());
   RegisterMetric(registry, safety::MakeEceEqualMass());
   RegisterMetric(registry, safety::MakeAdversarialAccuracy());

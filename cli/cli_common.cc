@@ -90,6 +90,14 @@ Report BuildReport(const CriteriaFile& criteria, AuditOutcome outcome) {
     m.device = info.device;
     m.parameters = info.parameters;
     m.size_bytes = info.size_bytes;
+    if (info.tokenizer) {
+      nlohmann::json tokenizer = TokenizerInfoToJson(*info.tokenizer);
+      tokenizer["path"] = info.tokenizer->path.empty()
+                              ? std::string()
+                              : PortablePath(info.tokenizer->path, criteria_dir);
+      m.tokenizer = tokenizer;
+      m.context_length = info.context_length;
+    }
     return m;
   };
   if (outcome.model) r.model = model_of(*outcome.model);

@@ -21,6 +21,14 @@ greenlight_require(ZLIB zlib1g-dev)                 # datasets (gzip IDX)
 greenlight_require(CURL libcurl4-openssl-dev)       # net (pinned HTTPS inputs, submit, grid intensity)
 greenlight_require(benchmark libbenchmark-dev)      # the timing harness behind latency metrics
 greenlight_require(Boost libboost-dev 1.74)         # Boost.Math (headers) for the statistics
+# models (the sentencepiece tokenizer of language models); no CMake package, so found directly.
+find_library(GREENLIGHT_SENTENCEPIECE_LIBRARY sentencepiece)
+find_path(GREENLIGHT_SENTENCEPIECE_INCLUDE_DIR sentencepiece_processor.h)
+if(NOT GREENLIGHT_SENTENCEPIECE_LIBRARY OR NOT GREENLIGHT_SENTENCEPIECE_INCLUDE_DIR)
+  message(FATAL_ERROR
+    "greenlight: sentencepiece not found. Install the Debian package 'libsentencepiece-dev' "
+    "(scripts/install-deps.sh installs every dependency).")
+endif()
 find_package(Threads REQUIRED)
 # Boost.Test only for the tests.
 if(GREENLIGHT_BUILD_TESTS)

@@ -8,7 +8,8 @@ include(CMakePackageConfigHelpers)
 set(GREENLIGHT_EXPORTED_LIBRARIES
   greenlight_torch greenlight_core greenlight_net greenlight_models greenlight_datasets greenlight_reports
   greenlight_harness greenlight_auditor_api greenlight_accuracy greenlight_efficiency
-  greenlight_energy greenlight_fairness greenlight_compare greenlight_safety greenlight_auditors greenlight_engine
+  greenlight_energy greenlight_fairness greenlight_compare greenlight_language greenlight_safety
+  greenlight_auditors greenlight_engine
   greenlight_cli_commands)
 foreach(target IN LISTS GREENLIGHT_EXPORTED_LIBRARIES)
   get_target_property(name ${target} EXPORT_NAME)
@@ -19,6 +20,7 @@ foreach(target IN LISTS GREENLIGHT_EXPORTED_LIBRARIES)
 endforeach()
 set_target_properties(greenlight_cli_commands PROPERTIES EXPORT_NAME cli)
 
+install(TARGETS greenlight_sentencepiece LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/greenlight)
 install(TARGETS ${GREENLIGHT_EXPORTED_LIBRARIES} greenlight
   EXPORT greenlightTargets
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}

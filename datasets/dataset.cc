@@ -16,6 +16,7 @@
 #include "datasets/file_stream.h"
 #include "datasets/idx_reader.h"
 #include "datasets/in_memory_dataset.h"
+#include "datasets/text_source.h"
 
 namespace greenlight {
 namespace {
@@ -636,7 +637,9 @@ SampleSpec DatasetSpec::Selection() const {
 std::unique_ptr<DatasetSource> OpenDataset(const DatasetSpec& spec) {
   if (spec.format == "idx") return std::make_unique<IdxSource>(spec);
   if (spec.format == "csv") return std::make_unique<CsvSource>(spec);
-  throw InputError("unknown dataset format '" + spec.format + "' (expected idx or csv)");
+  if (spec.format == "text" || spec.format == "jsonl") return OpenTextDataset(spec);
+  throw InputError("unknown dataset format '" + spec.format +
+                   "' (expected idx, csv, text or jsonl)");
 }
 
 std::unique_ptr<Dataset> LoadDataset(const DatasetSpec& spec) {
@@ -672,6 +675,7 @@ std::unique_ptr<InMemoryDataset> CopyRows(const Dataset& data, int64_t begin, in
   out->has_predictions_ = data.has_predictions();
   out->predictions_ = part(data.predictions(), 1);
   out->scores_ = part(data.scores(), 1);
+  out->texts_ = part(data.texts(), 1);
   return out;
 }
 

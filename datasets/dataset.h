@@ -37,7 +37,7 @@ struct PredictionSpec {
 };
 
 struct DatasetSpec {
-  std::string format;  // "idx" | "csv"
+  std::string format;  // "idx" | "csv" | "text" | "jsonl"
   // IDX (gzip'd or plain): images and labels files.
   std::filesystem::path images;
   std::filesystem::path labels;
@@ -49,6 +49,11 @@ struct DatasetSpec {
   std::optional<LabelSpec> label;
   std::vector<std::string> sensitive;
   std::optional<PredictionSpec> predictions;
+  // Text (`path`): one document per line ("lines") or per blank-line-separated paragraph.
+  std::string split = "lines";
+  // JSON Lines (`path`): the field holding each document's text; `label` (column: the field of a
+  // class index) and `sensitive` (one entry: the group field) are optional.
+  std::string text_field;
   std::optional<int64_t> limit;      // `limit: N`: the first N rows (same as sample first N).
   std::optional<SampleSpec> sample;  // `sample:`; takes the place of limit when given.
   // Where each declared value sits in the criteria file ("criteria.yaml:20:35"), keyed by its
@@ -114,6 +119,10 @@ class Dataset {
   virtual bool has_predictions() const = 0;
   virtual std::span<const int64_t> predictions() const = 0;
   virtual std::span<const double> scores() const = 0;
+
+  // Text datasets (format text or jsonl): one document per row, valid non-empty UTF-8. Empty for
+  // every other format; a row's features are then empty (sample_size() is 0).
+  virtual std::span<const std::string> texts() const { return {}; }
 };
 
 // A dataset as an audit holds it: described and checked when opened, its rows read in blocks

@@ -42,6 +42,7 @@ class DatasetSlice final : public Dataset {
     return Part(whole_.predictions(), begin_, end_);
   }
   std::span<const double> scores() const override { return Part(whole_.scores(), begin_, end_); }
+  std::span<const std::string> texts() const override { return Part(whole_.texts(), begin_, end_); }
 
  private:
   const Dataset& whole_;

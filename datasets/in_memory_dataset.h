@@ -24,6 +24,7 @@ class InMemoryDataset final : public Dataset {
   bool has_predictions() const override { return has_predictions_; }
   std::span<const int64_t> predictions() const override { return predictions_; }
   std::span<const double> scores() const override { return scores_; }
+  std::span<const std::string> texts() const override { return texts_; }
 
   // Builders used by the readers (and by tests that construct data directly).
   DatasetInfo info_;
@@ -38,6 +39,7 @@ class InMemoryDataset final : public Dataset {
   bool has_predictions_ = false;
   std::vector<int64_t> predictions_;
   std::vector<double> scores_;
+  std::vector<std::string> texts_;
 };
 
 // Rows [begin, end) of `data` copied out, with data's num_classes and info (rows set to the

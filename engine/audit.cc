@@ -172,6 +172,12 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
     if (reference_spec && options.isolate_model) {
       reference_spec->bytes = ReadModelBytes(*reference_spec);
     }
+    // A language model's tokenizer file is read once too, for the same reason.
+    for (std::optional<ModelSpec>* spec : {&model_spec, &reference_spec}) {
+      if (*spec && (*spec)->tokenizer && !(*spec)->tokenizer->path.empty()) {
+        (*spec)->tokenizer->bytes = ReadTokenizerBytes(*(*spec)->tokenizer);
+      }
+    }
     if (auto threads = options.threads ? options.threads : criteria.threads) {
       if (*threads < 1 || *threads > kMaxThreads) {
         throw InputError(criteria.path.string() + ": threads " + std::to_string(*threads) +
@@ -183,6 +189,7 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
   out.dataset = dataset->info();
   for (const std::optional<ModelSpec>* spec : {&model_spec, &reference_spec}) {
     if (!*spec) continue;
+    if ((*spec)->tokenizer) continue;  // A language model reads documents, not float rows.
     int64_t input_size = 1;
     for (int64_t d : (*spec)->input_shape) input_size *= d;
     if (dataset->sample_size() != input_size) {
@@ -247,6 +254,14 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
       info.size_bytes = static_cast<int64_t>(spec.bytes->size());
       info.format = spec.format;
       info.device = spec.device;
+      if (spec.tokenizer) {
+        TokenizerInfo tokenizer;
+        tokenizer.kind = spec.tokenizer->kind;
+        tokenizer.path = spec.tokenizer->path;
+        if (spec.tokenizer->bytes) tokenizer.sha256 = Sha256Hex(*spec.tokenizer->bytes);
+        info.tokenizer = tokenizer;
+        info.context_length = spec.context_length;
+      }
       return info;
     };
     out.model = start.info ? *start.info : from_bytes(*model_spec);

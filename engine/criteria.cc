@@ -130,6 +130,34 @@ ModelSpec ParseModelSpec(const YamlDocument& doc, const std::string& at, const n
   }
   spec.device = m.value("device", inherit ? inherit->device : std::string("cpu"));
   spec.bytes.reset();
+  if (m.contains("tokenizer")) {
+    TokenizerSpec tokenizer;
+    tokenizer.kind = m["tokenizer"]["kind"].get<std::string>();
+    if (m["tokenizer"].contains("path")) {
+      tokenizer.path = Resolve(base, m["tokenizer"]["path"].get<std::string>());
+    }
+    spec.tokenizer = tokenizer;
+  }
+  if (m.contains("context_length")) spec.context_length = m["context_length"].get<int64_t>();
+  if (spec.tokenizer) spec.tokenizer->bytes.reset();
+  // A language model's spec has a tokenizer; a classifier's has none (a reference may change the
+  // format, and with it which of the two it is).
+  const bool language_model = spec.format == "causal_lm";
+  if (language_model && (!spec.tokenizer || spec.context_length < 1)) {
+    Fail(doc, at, "a causal_lm model needs tokenizer: {kind: ...} and context_length: N");
+  }
+  if (!language_model && spec.tokenizer) {
+    if (m.contains("tokenizer")) {
+      Fail(doc, at + "/tokenizer",
+           "only a language model (format: causal_lm) has a tokenizer; this one is '" +
+               spec.format + "'");
+    }
+    spec.tokenizer.reset();
+    spec.context_length = 0;
+  }
+  if (!language_model && spec.input_shape.empty()) {
+    Fail(doc, at, "a '" + spec.format + "' model needs input: {shape: [...]} and output:");
+  }
   return spec;
 }
 
@@ -218,7 +246,44 @@ CriteriaFile ParseCriteria(const std::string& text, const std::filesystem::path&
   const auto& d = v["dataset"];
   DatasetSpec& ds = out.dataset;
   ds.format = d["format"].get<std::string>();
-  if (ds.format == "idx") {
+  const bool text_data = ds.format == "text" || ds.format == "jsonl";
+  const bool language_model = out.model && out.model->tokenizer;
+  if (out.model && text_data != language_model) {
+    Fail(doc, "/dataset/format",
+         language_model ? "a causal_lm model reads documents: the dataset's format must be text "
+                          "or jsonl, not " +
+                              ds.format
+                        : "a " + ds.format +
+                              " dataset holds documents, which only a language "
+                              "model (model.format: causal_lm) reads");
+  }
+  if (text_data) {
+    ds.path = Resolve(base, d["path"].get<std::string>());
+    for (const std::string key :
+         {"images", "labels", "scale", "features", "encode", "sensitive", "predictions"}) {
+      if (d.contains(key)) {
+        Fail(doc, "/dataset/" + key, "a " + ds.format + " dataset has no " + key + ":");
+      }
+    }
+    if (ds.format == "text") {
+      for (const std::string key : {"text", "label", "group"}) {
+        if (d.contains(key)) {
+          Fail(doc, "/dataset/" + key,
+               "a text dataset has no " + key + ": (use format: jsonl for fields)");
+        }
+      }
+      ds.split = d.value("split", std::string("lines"));
+    } else {
+      if (d.contains("split")) {
+        Fail(doc, "/dataset/split",
+             "a jsonl dataset has one document per line; split: is for text");
+      }
+      ds.text_field = d["text"].get<std::string>();
+      if (d.contains("label"))
+        ds.label = LabelSpec{d["label"].get<std::string>(), std::nullopt, {}};
+      if (d.contains("group")) ds.sensitive = {d["group"].get<std::string>()};
+    }
+  } else if (ds.format == "idx") {
     ds.images = Resolve(base, d["images"].get<std::string>());
     ds.labels = Resolve(base, d["labels"].get<std::string>());
     ds.scale = d.value("scale", 1.0);
@@ -246,6 +311,11 @@ CriteriaFile ParseCriteria(const std::string& text, const std::filesystem::path&
       if (p.contains("score_column")) pred.score_column = p["score_column"].get<std::string>();
       if (p.contains("threshold")) pred.threshold = p["threshold"].get<double>();
       ds.predictions = pred;
+    }
+    for (const std::string key : {"split", "text", "group"}) {
+      if (d.contains(key)) {
+        Fail(doc, "/dataset/" + key, "a " + ds.format + " dataset has no " + key + ":");
+      }
     }
     if (out.model && ds.features.empty()) {
       Fail(doc, "/dataset", "a csv dataset audited with a model needs features: [columns]");
@@ -283,7 +353,7 @@ CriteriaFile ParseCriteria(const std::string& text, const std::filesystem::path&
           doc.Where("/dataset/encode/" + JsonPointerEscape(col) + "/" + JsonPointerEscape(key));
     }
   }
-  if (!out.model && !ds.predictions) {
+  if (!out.model && !ds.predictions && !text_data) {
     Fail(doc, "/dataset", "without a model: section the dataset must give recorded predictions");
   }
 

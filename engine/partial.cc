@@ -43,8 +43,15 @@ std::filesystem::path PathIn(const std::filesystem::path& partial_file,
 }
 
 json ModelToJson(const ModelInfo& m, const std::filesystem::path& dir) {
-  return {{"path", PathFrom(m.path, dir)}, {"sha256", m.sha256}, {"size_bytes", m.size_bytes},
-          {"parameters", m.parameters},    {"format", m.format}, {"device", m.device}};
+  json j = {{"path", PathFrom(m.path, dir)}, {"sha256", m.sha256}, {"size_bytes", m.size_bytes},
+            {"parameters", m.parameters},    {"format", m.format}, {"device", m.device}};
+  if (m.tokenizer) {
+    TokenizerInfo tokenizer = *m.tokenizer;
+    if (!tokenizer.path.empty()) tokenizer.path = PathFrom(tokenizer.path, dir);
+    j["tokenizer"] = TokenizerInfoToJson(tokenizer);
+    j["context_length"] = m.context_length;
+  }
+  return j;
 }
 
 ModelInfo ModelFromJson(const json& j, const std::filesystem::path& partial_file) {
@@ -55,6 +62,13 @@ ModelInfo ModelFromJson(const json& j, const std::filesystem::path& partial_file
   m.parameters = JsonInteger<int64_t>(j.at("parameters"), "model.parameters");
   m.format = j.at("format").get<std::string>();
   m.device = j.at("device").get<std::string>();
+  if (j.contains("tokenizer")) {
+    m.tokenizer = TokenizerInfoFromJson(j.at("tokenizer"));
+    if (!m.tokenizer->path.empty()) {
+      m.tokenizer->path = PathIn(partial_file, m.tokenizer->path.string());
+    }
+    m.context_length = JsonInteger<int64_t>(j.at("context_length"), "model.context_length");
+  }
   return m;
 }
 
@@ -138,6 +152,9 @@ const std::vector<std::pair<json::json_pointer, std::string>>& SharedFields() {
       {json::json_pointer("/criteria/sha256"), "criteria digest"},
       {json::json_pointer("/model/sha256"), "model digest"},
       {json::json_pointer("/reference/sha256"), "reference model digest"},
+      {json::json_pointer("/model/tokenizer/sha256"), "tokenizer digest"},
+      {json::json_pointer("/reference/tokenizer/sha256"), "reference tokenizer digest"},
+      {json::json_pointer("/model/context_length"), "context length"},
       {json::json_pointer("/dataset/files"), "dataset digests"},
       {json::json_pointer("/dataset/rows"), "selected rows"},
       {json::json_pointer("/dataset/selection"), "row selection"},

@@ -22,6 +22,7 @@
 #include "core/error.h"
 #include "core/json_limits.h"
 #include "engine/plan.h"
+#include "models/capabilities.h"
 
 namespace greenlight {
 namespace {
@@ -47,8 +48,14 @@ double NumberFrom(const json& j) {
 }
 
 json InfoToJson(const ModelInfo& info) {
-  return {{"path", info.path.string()},    {"sha256", info.sha256}, {"size_bytes", info.size_bytes},
-          {"parameters", info.parameters}, {"format", info.format}, {"device", info.device}};
+  json j = {{"path", info.path.string()},    {"sha256", info.sha256},
+            {"size_bytes", info.size_bytes}, {"parameters", info.parameters},
+            {"format", info.format},         {"device", info.device}};
+  if (info.tokenizer) {
+    j["tokenizer"] = TokenizerInfoToJson(*info.tokenizer);
+    j["context_length"] = info.context_length;
+  }
+  return j;
 }
 
 ModelInfo InfoFromJson(const json& j) {
@@ -59,6 +66,10 @@ ModelInfo InfoFromJson(const json& j) {
   info.parameters = JsonInteger<int64_t>(j.at("parameters"), "parameters");
   info.format = j.at("format").get<std::string>();
   info.device = j.at("device").get<std::string>();
+  if (j.contains("tokenizer")) {
+    info.tokenizer = TokenizerInfoFromJson(j.at("tokenizer"));
+    info.context_length = JsonInteger<int64_t>(j.at("context_length"), "context_length");
+  }
   return info;
 }
 
@@ -85,7 +96,9 @@ class ModelSide {
       }
       loaded(model_->info(), reference_ ? &reference_->info() : nullptr, model_->threads());
     }
-    if (model_ && preflight && dataset.rows() > 0) {
+    if (model_ && preflight && dataset.rows() > 0 && model_->spec().tokenizer) {
+      PreflightLanguageModels(dataset);
+    } else if (model_ && preflight && dataset.rows() > 0) {
       // Preflight: one real sample through the model, so a model that cannot take the declared
       // input stops the run here (bad input, exit 3, no report) instead of erroring every
       // criterion.
@@ -118,6 +131,36 @@ class ModelSide {
     }
     context_ = std::make_unique<AuditContext>(model_.get(), dataset, in_.criteria->seed, progress_);
     context_->SetReference(reference_.get());
+  }
+
+  // The preflight of a language model: the first document's first tokens (at most
+  // context_length) scored through forward, by the model and by the reference, so a model that
+  // cannot take the tokenizer's ids stops the run here (bad input, exit 3). Classifier metrics
+  // are not checked here: they end in ERROR with the runtime's reason.
+  void PreflightLanguageModels(const DatasetSource& dataset) {
+    const std::unique_ptr<Dataset> first = dataset.Read(0, 1);
+    if (first->texts().empty()) {
+      throw InputError(in_.model->path.string() +
+                       ": a causal language model needs a text or jsonl dataset");
+    }
+    for (Model* model : {model_.get(), reference_.get()}) {
+      if (model == nullptr) continue;
+      auto* lm = model->Capability<CausalLanguageModel>();
+      if (lm == nullptr) {
+        throw InputError(model->spec().path.string() + ": " +
+                         model->MissingCapability<CausalLanguageModel>());
+      }
+      std::vector<int64_t> ids = lm->tokenizer().Encode(first->texts().front()).ids;
+      if (ids.empty()) ids.push_back(0);
+      if (static_cast<int64_t>(ids.size()) > lm->context_length()) {
+        ids.resize(static_cast<size_t>(lm->context_length()));
+      }
+      try {
+        lm->Logits(ids, 1, static_cast<int64_t>(ids.size()));
+      } catch (const RuntimeError& e) {
+        throw InputError(e.what());
+      }
+    }
   }
 
   WorkResult RunWork(size_t item, const std::vector<size_t>& criteria) {

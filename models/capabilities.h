@@ -7,11 +7,14 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "models/tokenizer.h"
 
 namespace greenlight {
 
@@ -65,6 +68,52 @@ class WeightInspection {
   virtual ~WeightInspection() = default;
   // Reads the weights (no forward pass). Throws RuntimeError when they cannot be read.
   virtual WeightCounts CountWeights() = 0;
+};
+
+// The model's key-value cache between incremental calls: its layout is the model's own business
+// (greenlight only hands it back to the model's next step). Owned by the caller.
+class DecodeCache {
+ public:
+  virtual ~DecodeCache() = default;
+};
+
+// What one incremental call returns: batch × tokens × vocab_size() logits and the cache to pass
+// to the next step.
+struct DecodeStep {
+  std::vector<float> logits;
+  std::unique_ptr<DecodeCache> cache;
+};
+
+// A causal language model (docs/language-models.md): token ids in, next-token logits out, with
+// the tokenizer it was trained with. Token ids are int64 in 0..vocab_size()-1, row-major
+// batch × length; logits are float32, row-major batch × length × vocab_size(), where logits at
+// position t score the token at position t + 1 given tokens 0..t.
+class CausalLanguageModel {
+ public:
+  static constexpr std::string_view kName = "causal language modelling";
+  virtual ~CausalLanguageModel() = default;
+
+  // The model's output width V; at least the tokenizer's vocabulary.
+  virtual int64_t vocab_size() const = 0;
+  // The longest sequence one call takes (criteria model.context_length).
+  virtual int64_t context_length() const = 0;
+  virtual const Tokenizer& tokenizer() const = 0;
+
+  // One forward pass without gradients over `batch` sequences of `length` tokens
+  // (1 <= length <= context_length()). Throws InputError on ids outside the vocabulary or a
+  // length beyond the context, RuntimeError when the model fails or returns another shape.
+  virtual std::vector<float> Logits(std::span<const int64_t> tokens, int64_t batch,
+                                    int64_t length) = 0;
+
+  // Whether the model exports the incremental methods prefill and step.
+  virtual bool incremental() const = 0;
+  // The incremental methods, when incremental(): Prefill takes batch × length tokens and returns
+  // their logits and the cache; Step takes one token per sequence (batch ids) and the cache of
+  // the previous call, and returns batch × 1 logits and the next cache. Throw RuntimeError when
+  // the model is not incremental or fails.
+  virtual DecodeStep Prefill(std::span<const int64_t> tokens, int64_t batch, int64_t length) = 0;
+  virtual DecodeStep Step(std::span<const int64_t> tokens, int64_t batch,
+                          const DecodeCache& cache) = 0;
 };
 
 }  // namespace greenlight

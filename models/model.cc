@@ -37,6 +37,30 @@ std::shared_ptr<const std::string> ReadModelBytes(const ModelSpec& spec) {
   return std::make_shared<const std::string>(ReadFile(spec.path, kMaxModelBytes, "model file"));
 }
 
+nlohmann::json TokenizerInfoToJson(const TokenizerInfo& info) {
+  return {{"kind", info.kind},
+          {"path", info.path.string()},
+          {"sha256", info.sha256},
+          {"vocab_size", info.vocab_size}};
+}
+
+TokenizerInfo TokenizerInfoFromJson(const nlohmann::json& j) {
+  TokenizerInfo info;
+  info.kind = j.at("kind").get<std::string>();
+  info.path = j.at("path").get<std::string>();
+  info.sha256 = j.at("sha256").get<std::string>();
+  info.vocab_size = j.at("vocab_size").get<int64_t>();
+  return info;
+}
+
+std::shared_ptr<const std::string> ReadTokenizerBytes(const TokenizerSpec& spec) {
+  std::error_code ec;
+  if (!std::filesystem::exists(spec.path, ec)) {
+    throw InputError(spec.path.string() + ": tokenizer file not found");
+  }
+  return std::make_shared<const std::string>(ReadFile(spec.path, kMaxModelBytes, "tokenizer file"));
+}
+
 std::vector<double> ToProbabilities(std::span<const float> outputs, OutputKind kind) {
   std::vector<double> p(outputs.begin(), outputs.end());
   switch (kind) {

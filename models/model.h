@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -19,6 +21,16 @@ namespace greenlight {
 
 // What the model's output vector means, declared in the criteria.
 enum class OutputKind { kLogits, kProbabilities, kLogProbabilities };
+
+// How a language model's text becomes token ids (criteria `model.tokenizer`).
+struct TokenizerSpec {
+  std::string kind = "bytes";  // "bytes" (UTF-8 bytes, 256 ids) or "sentencepiece".
+  std::filesystem::path path;  // The sentencepiece model file; empty for bytes.
+  // The tokenizer file as already read (ReadTokenizerBytes), as ModelSpec::bytes for the model:
+  // every process of one audit tokenizes with the bytes whose digest the report records. Null:
+  // the runtime reads `path` itself, once.
+  std::shared_ptr<const std::string> bytes;
+};
 
 struct ModelSpec {
   std::string format = "torchscript";  // The runtime that loads it (a ModelRegistry key).
@@ -33,6 +45,19 @@ struct ModelSpec {
   // during one audit (the supervised worker and its restarts) measures the bytes whose digest the
   // report records. Null: the runtime reads `path` itself, once.
   std::shared_ptr<const std::string> bytes;
+  // Language models (format causal_lm): the tokenizer and the longest token sequence one forward
+  // pass takes. A spec with a tokenizer is a language model's: it takes token sequences, and
+  // `output` and `input_shape` do not apply.
+  std::optional<TokenizerSpec> tokenizer;
+  int64_t context_length = 0;
+};
+
+// The tokenizer a language model was audited with, for the report.
+struct TokenizerInfo {
+  std::string kind;            // "bytes" | "sentencepiece"
+  std::filesystem::path path;  // Empty for bytes.
+  std::string sha256;          // Of the tokenizer file; empty for bytes.
+  int64_t vocab_size = 0;
 };
 
 struct ModelInfo {
@@ -40,8 +65,10 @@ struct ModelInfo {
   std::string sha256;
   int64_t size_bytes = 0;
   int64_t parameters = 0;  // Elements of all parameters (quantized packed weights included).
-  std::string format;      // "torchscript"
+  std::string format;      // "torchscript", "causal_lm"
   std::string device;
+  std::optional<TokenizerInfo> tokenizer;  // Language models only.
+  int64_t context_length = 0;              // Language models only.
 };
 
 class Model {
@@ -105,6 +132,16 @@ C& RequireCapability(Model& model) {
 // Reads the model file `spec.path` once (a regular file of at most kMaxModelBytes), for
 // ModelSpec::bytes. Throws InputError "<path>: model file not found" or ReadFile's errors.
 std::shared_ptr<const std::string> ReadModelBytes(const ModelSpec& spec);
+
+// The tokenizer of a language model's ModelInfo as JSON ({kind, path, sha256, vocab_size}; path
+// and sha256 empty for bytes) and back, for the worker's answers, partials and reports.
+nlohmann::json TokenizerInfoToJson(const TokenizerInfo& info);
+// Throws nlohmann::json exceptions on a missing or mistyped field.
+TokenizerInfo TokenizerInfoFromJson(const nlohmann::json& j);
+
+// Reads the tokenizer file `spec.path` once, for TokenizerSpec::bytes. Throws InputError
+// "<path>: tokenizer file not found" or ReadFile's errors.
+std::shared_ptr<const std::string> ReadTokenizerBytes(const TokenizerSpec& spec);
 
 // Loads a TorchScript file (torch.jit.script / torch.jit.trace, int8 dynamic-quantized included).
 // Throws InputError naming the file when it is missing, corrupt or not TorchScript.

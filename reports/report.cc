@@ -220,9 +220,15 @@ nlohmann::json ToStatement(const Report& report) {
     predicate["dataset"]["selection"] = SelectionJson(*report.dataset.selection);
   }
   auto model_json = [](const Report::Model& m) {
-    return nlohmann::json{
+    nlohmann::json j{
         {"path", m.path},     {"sha256", m.sha256},         {"format", m.format},
         {"device", m.device}, {"parameters", m.parameters}, {"size_bytes", m.size_bytes}};
+    // Only for a language model: classifier reports keep their exact bytes.
+    if (m.tokenizer) {
+      j["tokenizer"] = *m.tokenizer;
+      j["context_length"] = m.context_length;
+    }
+    return j;
   };
   if (report.model) predicate["model"] = model_json(*report.model);
   // Only when there is one: reports without a reference keep their exact bytes.
@@ -279,6 +285,10 @@ Report FromStatementUnchecked(const nlohmann::json& st) {
     model.device = m.value("device", "");
     model.parameters = Get<int64_t>(m, "parameters", where);
     model.size_bytes = Get<int64_t>(m, "size_bytes", where);
+    if (m.contains("tokenizer") && m["tokenizer"].is_object()) {
+      model.tokenizer = m["tokenizer"];
+      model.context_length = Get<int64_t>(m, "context_length", where);
+    }
     (field == "model" ? r.model : r.reference) = model;
   }
   const auto& d = p.at("dataset");

@@ -44,6 +44,9 @@ struct Report {
     std::string path, sha256, format, device;
     int64_t parameters = 0;
     int64_t size_bytes = 0;
+    // Language models only: {kind, path, sha256, vocab_size} of the tokenizer, and the context.
+    std::optional<nlohmann::json> tokenizer;
+    int64_t context_length = 0;
   };
   std::optional<Model> model;  // Absent in black-box mode (recorded predictions).
   // The reference model the model was compared with (a second subject); absent when none was.

@@ -8,7 +8,7 @@ PACKAGES=(
   libtorch-dev python3-torch python3-numpy python3-cryptography
   libyaml-cpp-dev nlohmann-json3-dev libvalijson-dev
   libboost-test-dev libbenchmark-dev libcurl4-openssl-dev libssl-dev openssl jq
-  libcli11-dev zlib1g-dev libxml2-utils chromium poppler-utils
+  libcli11-dev zlib1g-dev libsentencepiece-dev sentencepiece libxml2-utils chromium poppler-utils
   clang-14 libclang-rt-14-dev
   slurm-wlm munge
   dataset-fashion-mnist

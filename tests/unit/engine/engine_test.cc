@@ -341,8 +341,9 @@ BOOST_AUTO_TEST_CASE(reference_model_section_and_override) {
   BOOST_TEST(LoadError(kHeader + "criteria:\n  - id: R\n    metric: accuracy_retention\n"
                                  "    params: {reference_accuracy: 0.88}\n"
                                  "    threshold: {gte: 0.99}\n    severity: mandatory\n") == "");
-  BOOST_TEST(LoadError(kHeader + "reference: {path: r.pt, format: onnx}\n" + paired) ==
-             "c.yaml:9:33: reference.format: unknown model format 'onnx' (known: torchscript)");
+  BOOST_TEST(
+      LoadError(kHeader + "reference: {path: r.pt, format: onnx}\n" + paired) ==
+      "c.yaml:9:33: reference.format: unknown model format 'onnx' (known: causal_lm, torchscript)");
   const auto extra = LoadError(kHeader + "reference: {path: r.pt, outputs: logits}\n" + paired);
   BOOST_TEST(extra.find("c.yaml:9:") == 0u, extra);
   BOOST_TEST(extra.find("schema violation") != std::string::npos, extra);

@@ -1,7 +1,8 @@
 // The merge property of every registered metric: splitting the rows into k parts (k = 2, 3, 7;
 // uneven), accumulating each part, sending the statistics through JSON as a shard would, merging
 // them in row order and finalizing gives the unsplit result: value and interval equal to 1e-12.
-// Real rows: the example models on Fashion-MNIST and on the HMDA data. The unsplit result's
+// Real rows: the example models on Fashion-MNIST and on the HMDA data; the language-model metrics
+// a small causal LM (tests/unit/models/make_tiny_lm.py) on 150 documents. The unsplit result's
 // details are also validated against the metric's schema (schemas/details/).
 #define BOOST_TEST_MODULE merge_property
 #include <boost/test/unit_test.hpp>
@@ -10,7 +11,9 @@
 #include <set>
 
 #include "auditors/metric.h"
+#include "datasets/in_memory_dataset.h"
 #include "engine/criteria.h"
+#include "models/model_registry.h"
 #include "tests/test_util.h"
 #include "tests/unit/engine/details_schemas.h"
 
@@ -19,7 +22,7 @@ namespace gl = greenlight;
 namespace {
 
 // Which real audit a merge case runs on.
-enum class Data { kFashion, kHmda };
+enum class Data { kFashion, kHmda, kText };
 
 struct MergeCase {
   Data data;
@@ -47,6 +50,9 @@ nlohmann::json QuickEnergy(nlohmann::json extra = nlohmann::json::object()) {
 // Every framework metric needs a case here, or `every_registered_metric_merges_exactly` fails.
 const std::map<std::string, std::vector<MergeCase>> kMergeCases = {
     {"accuracy", {{Data::kFashion, nlohmann::json::object()}}},
+    {"perplexity", {{Data::kText, {{"bootstrap_resamples", 200}}}}},
+    {"bits_per_byte", {{Data::kText, {{"bootstrap_resamples", 200}}}}},
+    {"next_token_accuracy", {{Data::kText, {{"bootstrap_resamples", 200}}}}},
     {"top_k_accuracy", {{Data::kFashion, {{"k", 3}}}}},
     {"precision",
      {{Data::kFashion, {{"average", "macro"}, {"bootstrap_resamples", 200}}},
@@ -209,6 +215,35 @@ struct RealAudit {
   }
 };
 
+// A small causal LM (exported here) on 150 documents of 2 to about 100 bytes, context 16.
+struct TextAudit {
+  gl::testing::TempDir dir;
+  std::unique_ptr<gl::Model> model;
+  gl::InMemoryDataset dataset;
+  std::unique_ptr<gl::AuditContext> context;
+
+  TextAudit() {
+    const auto r = gl::testing::RunShell(
+        std::string(GREENLIGHT_PYTHON) + " " +
+        (gl::testing::SourceDir() / "tests/unit/models/make_tiny_lm.py").string() + " " +
+        gl::testing::Quote(dir.path()));
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    gl::ModelSpec spec;
+    spec.format = "causal_lm";
+    spec.path = dir / "lm_incremental.pt";
+    spec.tokenizer = gl::TokenizerSpec{};
+    spec.context_length = 16;
+    model = gl::BuiltinModelRegistry().Load(spec);
+    for (int i = 0; i < 150; ++i) {
+      std::string text = "d" + std::to_string(i);
+      for (int w = 0; w < i % 13; ++w) text += " word" + std::to_string((i * 7 + w) % 11);
+      dataset.texts_.push_back(text);
+    }
+    dataset.info_.rows = 150;
+    context = std::make_unique<gl::AuditContext>(model.get(), dataset, 20261130, nullptr);
+  }
+};
+
 // Uneven cut points: part j gets a share proportional to j + 1.
 std::vector<gl::RowRange> Split(int64_t n, int k) {
   std::vector<gl::RowRange> parts;
@@ -242,6 +277,7 @@ BOOST_AUTO_TEST_CASE(every_registered_metric_merges_exactly) {
 
   RealAudit fashion("demo.yaml", 2000, registry);
   RealAudit hmda("hmda-credit-fairness.yaml", 0, registry);
+  TextAudit text;
   gl::testing::DetailsSchemas schemas;
   for (const gl::Metric* metric : gl::FrameworkMetrics(registry)) {
     const std::string& name = metric->spec().name;
@@ -249,13 +285,15 @@ BOOST_AUTO_TEST_CASE(every_registered_metric_merges_exactly) {
       const auto cases = kMergeCases.find(name);
       BOOST_REQUIRE_MESSAGE(cases != kMergeCases.end(), "no merge case for metric " + name);
       for (const MergeCase& c : cases->second) {
-        RealAudit& audit = c.data == Data::kFashion ? fashion : hmda;
+        gl::AuditContext& context = c.data == Data::kText      ? *text.context
+                                    : c.data == Data::kFashion ? *fashion.context
+                                                               : *hmda.context;
         const auto bound = metric->Bind(c.params);
         // A metric that measures around its work (energy) gets its instrument attached.
         const auto instrument = metric->MakeInstrument(*bound);
         std::vector<gl::Instrument*> instruments;
         if (instrument) instruments.push_back(instrument.get());
-        const auto record = metric->Needs(*bound)->Run(*audit.context, instruments);
+        const auto record = metric->Needs(*bound)->Run(context, instruments);
         const auto reading = instrument ? instrument->Reading() : nullptr;
         const int64_t n = record->rows();
         BOOST_REQUIRE(n >= c.min_rows);

@@ -46,7 +46,7 @@ BOOST_AUTO_TEST_CASE(unknown_format_names_file_line_column_and_the_known_formats
       gl::LoadCriteria(dir / "c.yaml", Auditors()), gl::InputError, [&](const gl::InputError& e) {
         const std::string expected = (dir / "c.yaml").string() +
                                      ":5:11: model.format: unknown model format 'onnx' (known: "
-                                     "torchscript)";
+                                     "causal_lm, torchscript)";
         BOOST_TEST(std::string(e.what()) == expected);
         return true;
       });

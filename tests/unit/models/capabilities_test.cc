@@ -171,7 +171,7 @@ BOOST_AUTO_TEST_CASE(tensor_access_loads_a_twin_on_another_device) {
 
 BOOST_AUTO_TEST_CASE(registry_loads_by_format_and_lists_the_known_ones) {
   const gl::ModelRegistry& builtin = gl::BuiltinModelRegistry();
-  BOOST_TEST(builtin.formats() == std::vector<std::string>{"torchscript"});
+  BOOST_TEST(builtin.formats() == (std::vector<std::string>{"causal_lm", "torchscript"}));
   const auto model = builtin.Load(CnnSpec("fashion_cnn.pt"));
   BOOST_TEST(model->info().format == "torchscript");
 
@@ -179,7 +179,7 @@ BOOST_AUTO_TEST_CASE(registry_loads_by_format_and_lists_the_known_ones) {
   onnx.format = "onnx";
   BOOST_CHECK_EXCEPTION(builtin.Load(onnx), gl::InputError, [&](const gl::InputError& e) {
     return std::string(e.what()) ==
-           onnx.path.string() + ": unknown model format 'onnx' (known: torchscript)";
+           onnx.path.string() + ": unknown model format 'onnx' (known: causal_lm, torchscript)";
   });
 
   // A second runtime joins with one Register call; the list stays sorted.
@@ -190,7 +190,7 @@ BOOST_AUTO_TEST_CASE(registry_loads_by_format_and_lists_the_known_ones) {
     ++loads;
     return gl::LoadTorchScriptModel(spec);
   });
-  BOOST_TEST(registry.FormatList() == "another, torchscript");
+  BOOST_TEST(registry.FormatList() == "another, causal_lm, torchscript");
   gl::ModelSpec other = CnnSpec("fashion_cnn.pt");
   other.format = "another";
   BOOST_TEST(registry.Load(other)->info().parameters == model->info().parameters);
