@@ -45,7 +45,7 @@ set(printed "${run_output}")
 file(STRINGS ${SOURCE_DIR}/criteria/demo.yaml ids REGEX "^  - id:")
 list(LENGTH ids expected_criteria)
 set(expected
-    "sha256(abc)=ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\ncriteria=${expected_criteria}\nmodel_format=torchscript\nruntimes=torchscript\n")
+    "sha256(abc)=ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\ncriteria=${expected_criteria}\nmodel_format=torchscript\nruntimes=causal_lm, torchscript\n")
 if(NOT printed STREQUAL expected)
   message(FATAL_ERROR "consumer printed:\n${printed}\nexpected:\n${expected}")
 endif()
