@@ -4,27 +4,10 @@
 
 #include "core/digest.h"
 #include "core/error.h"
+#include "models/torch_messages.h"
 
 namespace greenlight {
 namespace {
-
-std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
-
-// The cause of a TorchScript interpreter error: its last "...Error: ..." line.
-std::string Cause(const std::string& s) {
-  const auto pos = s.rfind("Error: ");
-  if (pos == std::string::npos) return FirstLine(s);
-  const auto start = s.rfind('\n', pos);
-  return FirstLine(s.substr(start == std::string::npos ? 0 : start + 1));
-}
-
-std::string ShapeString(c10::IntArrayRef shape) {
-  std::ostringstream ss;
-  ss << "[";
-  for (size_t i = 0; i < shape.size(); ++i) ss << (i ? ", " : "") << shape[i];
-  ss << "]";
-  return ss.str();
-}
 
 // The cache between incremental calls: the model's own tensor, handed back unchanged.
 struct TorchDecodeCache final : DecodeCache {

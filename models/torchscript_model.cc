@@ -12,32 +12,11 @@
 #include "core/digest.h"
 #include "core/error.h"
 #include "core/files.h"
+#include "models/torch_messages.h"
 #include "models/torchscript_flops.h"
 
 namespace greenlight {
 namespace {
-
-std::string FirstLine(const std::string& s) {
-  const auto nl = s.find('\n');
-  return nl == std::string::npos ? s : s.substr(0, nl);
-}
-
-// TorchScript interpreter errors carry a multi-line traceback; the cause is its last
-// "RuntimeError: ..." line (or, failing that, the first line).
-std::string Cause(const std::string& s) {
-  const auto pos = s.rfind("Error: ");
-  if (pos == std::string::npos) return FirstLine(s);
-  const auto start = s.rfind('\n', pos);
-  return FirstLine(s.substr(start == std::string::npos ? 0 : start + 1));
-}
-
-std::string ShapeString(c10::IntArrayRef shape) {
-  std::ostringstream ss;
-  ss << "[";
-  for (size_t i = 0; i < shape.size(); ++i) ss << (i ? ", " : "") << shape[i];
-  ss << "]";
-  return ss.str();
-}
 
 std::atomic<bool> runtime_log_verbose{false};
 
