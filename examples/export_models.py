@@ -17,6 +17,7 @@
 Models come in groups (fashion, twins, hmda, lm); a group is reused when examples/models/stamp.json
 records the same key for it (the source of the code that trains it, its settings and the torch
 version), so a second run is instant and a change to one group retrains only that group.
+`--only GROUP` (repeatable) exports just that group; twins need the fashion models.
 Needs Debian's python3-torch (run with /usr/bin/python3).
 """
 import argparse
@@ -434,6 +435,8 @@ def main():
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--lm-steps", type=int, default=400)
     ap.add_argument("--force", action="store_true")
+    ap.add_argument("--only", action="append", metavar="GROUP",
+                    help="export only this group (repeatable): fashion, hmda, lm or twins")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     fashion_key = group_key([read_idx, FashionCnn, train_fashion],
@@ -456,6 +459,10 @@ def main():
                    "fashion_cnn_structured.pt", "fashion_cnn_student.pt"],
                   lambda: export_twins(args.out, 10000, 150)),
     }
+    for name in args.only or []:
+        if name not in groups:
+            print(f"--only {name}: no such group (groups: {', '.join(groups)})", file=sys.stderr)
+            return 2
     stamp_path = os.path.join(args.out, "stamp.json")
     stamp = {}
     if os.path.exists(stamp_path):
@@ -464,6 +471,8 @@ def main():
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     done = []
     for name, (key, outputs, train) in groups.items():
+        if args.only and name not in args.only:
+            continue
         old = stamp.get(name, {})
         if (not args.force and old.get("key") == key
                 and all(os.path.exists(os.path.join(args.out, o)) for o in outputs)):
