@@ -423,12 +423,9 @@ std::shared_ptr<const GenerationResult> RunGeneration(
   r.settings = settings;
   r.prompts = static_cast<int64_t>(prompts.size());
   r.cache = lm.incremental() && settings.decode == DecodeMode::kAuto;
-  r.mode_reason =
-      r.cache ? "the model exports prefill and step: decoded with its cache"
-      : lm.incremental()
-          ? "decode: recompute was asked for: every token recomputes the whole prefix "
-            "(the model's cache unused)"
-          : "the model exports no prefill/step: every token recomputes the whole prefix";
+  r.mode_reason = r.cache            ? "the model exports prefill and step"
+                  : lm.incremental() ? "decode: recompute was asked for; the model's cache unused"
+                                     : "the model exports no prefill/step";
   RunResult& run = r.run;
   run.key = GenerationKey(model.info(), settings);
   run.settings.scenario = settings.scenario;
