@@ -365,3 +365,36 @@ BOOST_AUTO_TEST_CASE(bad_settings_name_the_setting_or_the_row) {
   s.max_new_tokens = 100;
   BOOST_TEST(message({std::string(40, 'a')}, s).find("dataset row 0 has 40 tokens") == 0u);
 }
+
+// Edges: one new token (TTFT = e2e, no TPOT), and a run cut short by max_duration_s, whose
+// figures are INCONCLUSIVE with the rules it missed.
+BOOST_AUTO_TEST_CASE(one_token_and_a_run_cut_short) {
+  const auto model = TinyLm();
+  auto& lm = gl::RequireCapability<gl::CausalLanguageModel>(*model);
+  const auto data = Documents(Texts());
+  h::GenerationSettings s = ShortRun();
+  s.max_new_tokens = 1;
+  const auto one = h::RunGeneration(*model, h::BuildPrompts(lm, data->texts(), s), s, {});
+  BOOST_TEST(one->step_ns.empty());
+  BOOST_TEST(one->ttft_ns == one->run.latencies_ns, boost::test_tools::per_element());
+  BOOST_TEST(lang::FiguresOf(*one).tpot_ms.empty());
+  lang::GenerationRecord record;
+  record.result = one;
+  const gl::Measurement ttft = Measure(*lang::MakeTtftPercentile(0.5),
+                                       {{"prompt_tokens", 12}, {"max_new_tokens", 1}}, record);
+  BOOST_TEST(ttft.value.has_value());
+  BOOST_TEST(!ttft.undecidable.has_value());
+
+  s = ShortRun();
+  s.min_queries = 100000;
+  s.max_duration_s = 0.05;
+  const auto cut = h::RunGeneration(*model, h::BuildPrompts(lm, data->texts(), s), s, {});
+  BOOST_TEST(cut->run.stopped_at_max_duration);
+  BOOST_TEST(!cut->run.valid());
+  record.result = cut;
+  const gl::Measurement rate = Measure(*lang::MakeOutputTokensPerSecond(),
+                                       {{"prompt_tokens", 12}, {"max_new_tokens", 6}}, record);
+  BOOST_REQUIRE(rate.undecidable.has_value());
+  BOOST_TEST(rate.undecidable->find("run-length rules not met") != std::string::npos);
+  BOOST_TEST(rate.undecidable->find("stopped at max_duration_s") != std::string::npos);
+}
