@@ -30,7 +30,7 @@ struct GenerationParams {
   std::optional<int64_t> seed;
   std::string decode = "auto";
   int64_t warmup_queries = 4;
-  int64_t min_queries = 1000;
+  int64_t min_queries = 1024;
   double min_duration_s = 10.0;
   double max_duration_s = 0.0;
   int64_t repetitions = 10;
