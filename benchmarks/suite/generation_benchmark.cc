@@ -67,11 +67,12 @@ void BareRound(torch::jit::Module& module, const std::vector<std::vector<int64_t
   torch::NoGradGuard no_grad;
   size_t next = 0;
   auto query = [&](bool timed) {
-    std::vector<int64_t>& prompt = const_cast<std::vector<int64_t>&>(prompts[next]);
+    const std::vector<int64_t>& prompt = prompts[next];
     if (++next == prompts.size()) next = 0;
     const int64_t t0 = SteadyNs();
     const torch::Tensor tokens =
-        torch::from_blob(prompt.data(), {1, static_cast<int64_t>(prompt.size())}, torch::kInt64);
+        torch::from_blob(const_cast<int64_t*>(prompt.data()),
+                         {1, static_cast<int64_t>(prompt.size())}, torch::kInt64);
     auto result = module.run_method("prefill", tokens).toTuple();
     torch::Tensor logits = result->elements()[0].toTensor();
     torch::Tensor cache = result->elements()[1].toTensor();
