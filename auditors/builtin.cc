@@ -6,6 +6,7 @@
 #include "auditors/efficiency/efficiency_metrics.h"
 #include "auditors/energy/energy_metrics.h"
 #include "auditors/fairness/group_metrics.h"
+#include "auditors/language/generation_metrics.h"
 #include "auditors/language/language_metrics.h"
 #include "auditors/metric.h"
 #include "auditors/safety/safety_metrics.h"
@@ -44,6 +45,13 @@ void RegisterBuiltinAuditors(AuditorRegistry& registry) {
   RegisterMetric(registry, language::MakePerplexity());
   RegisterMetric(registry, language::MakeBitsPerByte());
   RegisterMetric(registry, language::MakeNextTokenAccuracy());
+  // Generation speed of causal LMs (one timed generation run per distinct settings).
+  for (double p : {0.5, 0.9, 0.99}) {
+    RegisterMetric(registry, language::MakeTtftPercentile(p));
+    RegisterMetric(registry, language::MakeTpotPercentile(p));
+    RegisterMetric(registry, language::MakeE2eLatencyPercentile(p));
+  }
+  RegisterMetric(registry, language::MakeOutputTokensPerSecond());
   RegisterMetric(registry, safety::MakeEce());
   RegisterMetric(registry, safety::MakeEceEqualMass());
   RegisterMetric(registry, safety::MakeAdversarialAccuracy());
@@ -83,6 +91,9 @@ void RegisterBuiltinAuditors(AuditorRegistry& registry) {
   RegisterMetric(registry, energy::MakeCarbonPer1000Inferences());
   RegisterMetric(registry, energy::MakeSciPerInference());
   RegisterMetric(registry, energy::MakeEnergySaving());
+  RegisterMetric(registry, energy::MakeEnergyPerOutputToken());
+  RegisterMetric(registry, energy::MakeEnergyPer1000Tokens());
+  RegisterMetric(registry, energy::MakeCarbonPer1000Tokens());
 }
 
 }  // namespace greenlight

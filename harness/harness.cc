@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "harness/gbench_reporter.h"
 #include "harness/harness_torch.h"
 #include "models/torch_capabilities.h"
 
@@ -78,54 +79,6 @@ std::string FormatNumber(double v) {
   std::snprintf(buf, sizeof(buf), "%g", v);
   return buf;
 }
-
-// Collects Google Benchmark's runs and its machine context; prints nothing.
-class CollectingReporter final : public benchmark::BenchmarkReporter {
- public:
-  bool ReportContext(const Context& context) override {
-    // The JSON reporter knows fields the Context struct does not expose (library build type);
-    // let it write the context and parse that back.
-    std::ostringstream out, err;
-    benchmark::JSONReporter json;
-    json.SetOutputStream(&out);
-    json.SetErrorStream(&err);
-    json.ReportContext(context);
-    json.Finalize();
-    BenchmarkContext c;
-    try {
-      c.raw = nlohmann::json::parse(out.str()).value("context", nlohmann::json::object());
-    } catch (const nlohmann::json::exception&) {
-      c.raw = nlohmann::json::object();
-    }
-    c.num_cpus = context.cpu_info.num_cpus;
-    c.mhz_per_cpu = context.cpu_info.cycles_per_second / 1e6;
-    switch (context.cpu_info.scaling) {
-      case benchmark::CPUInfo::ENABLED:
-        c.cpu_scaling = "enabled";
-        break;
-      case benchmark::CPUInfo::DISABLED:
-        c.cpu_scaling = "disabled";
-        break;
-      default:
-        c.cpu_scaling = "unknown";
-        break;
-    }
-    c.library_build_type = c.raw.value("library_build_type", "unknown");
-    c.host_name = c.raw.value("host_name", context.sys_info.name);
-    context_ = std::move(c);
-    return true;
-  }
-  void ReportRuns(const std::vector<Run>& runs) override {
-    runs_.insert(runs_.end(), runs.begin(), runs.end());
-  }
-
-  const BenchmarkContext& context() const { return context_; }
-  const std::vector<Run>& runs() const { return runs_; }
-
- private:
-  BenchmarkContext context_;
-  std::vector<Run> runs_;
-};
 
 // State shared between the harness and the registered benchmark function of each segment.
 struct RunState {

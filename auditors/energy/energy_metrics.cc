@@ -16,6 +16,7 @@
 #include "auditors/energy/grid_intensity_source.h"
 #include "auditors/energy/nvml_meter.h"
 #include "auditors/energy/rapl_meter.h"
+#include "auditors/language/generation_metrics.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/json_limits.h"
@@ -222,10 +223,10 @@ void AddEnergyFields(ParamSchema<P>& schema) {
   AddMeterFields(schema, /*with_idle=*/true);
 }
 
+// Grid intensity and facility overhead (the carbon metrics).
 template <typename P>
-void AddCarbonFields(ParamSchema<P>& schema) {
+void AddGridFields(ParamSchema<P>& schema) {
   auto field = [](auto member) { return Member<P>(member); };
-  AddEnergyFields(schema);
   schema
       .Field("grid_intensity_g_per_kwh", field(&CarbonParams::grid_intensity_g_per_kwh),
              "grid carbon intensity, gCO2e/kWh (overrides grid_region)", AtLeast(0))
@@ -245,6 +246,12 @@ void AddCarbonFields(ParamSchema<P>& schema) {
           throw ParamError("grid_intensity", e.what());
         }
       });
+}
+
+template <typename P>
+void AddCarbonFields(ParamSchema<P>& schema) {
+  AddEnergyFields(schema);
+  AddGridFields(schema);
 }
 
 ParamSchema<EnergyParams> EnergySchema() {
@@ -548,6 +555,24 @@ IdleBaseline IdleFrom(const EnergyReading& r) {
   return b;
 }
 
+// What an energy figure divides by: the run whose window the meters read, the functional units in
+// that window and in each repetition (inferences of a timed run, output tokens of a generation
+// run), and the run's facts for the report.
+struct MeteredRun {
+  const harness::RunResult* run = nullptr;
+  double units = 0.0;
+  std::vector<double> repetition_units;
+  std::string unit_name = "inferences";  // The details' key of `units`.
+  std::string method_suffix;             // Appended to the meter's method.
+  nlohmann::json details;                // The report's `run`.
+};
+
+template <typename P>
+Measurement MeterFigure(const P& p, Figure figure, const std::string& metric_name,
+                        const MeteredRun& metered, const nlohmann::json& windows,
+                        const std::vector<std::pair<int64_t, nlohmann::json>>& repetitions,
+                        const FinalizeContext& ctx);
+
 // One energy or carbon figure of the timed run. P is EnergyParams, CarbonParams or SciParams.
 template <typename P>
 class EnergyMetric final : public TypedMetric<P, EnergyStats, TimedRunRecord> {
@@ -591,29 +616,48 @@ class EnergyMetric final : public TypedMetric<P, EnergyStats, TimedRunRecord> {
   }
 
   Measurement Finalize(const P& p, const EnergyStats& stats,
-                       const FinalizeContext& ctx) const override;
+                       const FinalizeContext& ctx) const override {
+    const std::vector<harness::RunResult> runs = stats.run.Runs();
+    if (runs.empty() || stats.windows.is_null()) {
+      throw RuntimeError(this->spec().name + ": a part of the run's statistics is missing");
+    }
+    const harness::RunResult& run = runs.front();
+    MeteredRun metered;
+    metered.run = &run;
+    metered.units = static_cast<double>(run.samples);
+    for (const harness::Repetition& rep : run.repetitions) {
+      metered.repetition_units.push_back(
+          static_cast<double>(rep.queries * run.settings.batch_size));
+    }
+    metered.details = {{"key", run.key},
+                       {"scenario", harness::ScenarioName(run.settings.scenario)},
+                       {"batch_size", run.settings.batch_size},
+                       {"threads", run.threads},
+                       {"device", run.device},
+                       {"valid", run.valid()}};
+    return MeterFigure(p, figure_, this->spec().name, metered, stats.windows, stats.repetitions,
+                       ctx);
+  }
 
  private:
   Figure figure_;
 };
 
 template <typename P>
-Measurement EnergyMetric<P>::Finalize(const P& p, const EnergyStats& stats,
-                                      const FinalizeContext& ctx) const {
-  const std::vector<harness::RunResult> runs = stats.run.Runs();
-  if (runs.empty() || stats.windows.is_null()) {
-    throw RuntimeError(this->spec().name + ": a part of the run's statistics is missing");
-  }
-  const harness::RunResult* run = &runs.front();
-  const nlohmann::json& meters = stats.windows.at("meters");
-  const nlohmann::json& idle_readings = stats.windows.at("idle");
+Measurement MeterFigure(const P& p, Figure kind, const std::string& metric_name,
+                        const MeteredRun& metered, const nlohmann::json& windows,
+                        const std::vector<std::pair<int64_t, nlohmann::json>>& repetitions,
+                        const FinalizeContext& ctx) {
+  const harness::RunResult* run = metered.run;
+  const nlohmann::json& meters = windows.at("meters");
+  const nlohmann::json& idle_readings = windows.at("idle");
   const bool gpu = IsGpuDevice(run->device);
   const std::string& requested = p.meter;
 
   Measurement m;
-  m.unit = UnitOf(figure_);
+  m.unit = UnitOf(kind);
   m.deterministic = false;
-  m.samples = run->samples;
+  m.samples = static_cast<int64_t>(metered.units);
   nlohmann::json unavailable = nlohmann::json::object();
   auto reading_of = [&](const std::string& kind) -> std::optional<EnergyReading> {
     const nlohmann::json& j = meters.at(kind);
@@ -663,7 +707,7 @@ Measurement EnergyMetric<P>::Finalize(const P& p, const EnergyStats& stats,
   }
   const EnergyReading reading = CombineReadings(parts);
   const bool estimate = reading.method.rfind("estimate:", 0) == 0;
-  m.method = reading.method;
+  m.method = reading.method + metered.method_suffix;
 
   // Idle baseline, measured separately after the run with the same meters.
   const bool subtract = p.subtract_idle;
@@ -686,7 +730,7 @@ Measurement EnergyMetric<P>::Finalize(const P& p, const EnergyStats& stats,
     lo -= idle->power_high_w * t;
     hi -= idle->power_low_w * t;
   }
-  const double n = static_cast<double>(run->samples);
+  const double n = metered.units;
 
   nlohmann::json d;
   d["method"] = reading.method;
@@ -702,7 +746,7 @@ Measurement EnergyMetric<P>::Finalize(const P& p, const EnergyStats& stats,
                  {"end_unix_s", reading.end_unix_s},
                  {"duration_s", t}};
   d["meter_samples"] = reading.samples;
-  d["inferences"] = run->samples;
+  d[metered.unit_name] = static_cast<int64_t>(metered.units);
   d["queries"] = run->queries;
   d["energy_j"] = {{"value", e}, {"low", lo}, {"high", hi}, {"gross", reading.energy_j}};
   d["uncertainty_basis"] = reading.uncertainty_basis;
@@ -716,12 +760,7 @@ Measurement EnergyMetric<P>::Finalize(const P& p, const EnergyStats& stats,
                             : nlohmann::json{{"measured", false}, {"subtracted", false}};
   d["meter_details"] = reading.details;
   if (!unavailable.empty()) d["unavailable"] = unavailable;
-  d["run"] = {{"key", run->key},
-              {"scenario", harness::ScenarioName(run->settings.scenario)},
-              {"batch_size", run->settings.batch_size},
-              {"threads", run->threads},
-              {"device", run->device},
-              {"valid", run->valid()}};
+  d["run"] = metered.details;
   if (const nlohmann::json noisy = harness::NoisyContextWarnings(run->context); !noisy.empty()) {
     d["noisy_context"] = noisy;
   }
@@ -739,13 +778,13 @@ Measurement EnergyMetric<P>::Finalize(const P& p, const EnergyStats& stats,
   // The metric as a function of a window's energy (J), inferences and duration (s), so that the
   // whole window, the band's ends and each repetition go through the same arithmetic.
   std::function<double(double, double, double)> figure;
-  if (figure_ == Figure::kEnergyPerInference) {
+  if (kind == Figure::kEnergyPerInference) {
     figure = [](double e_j, double k, double) { return e_j / k * 1e3; };
-  } else if (figure_ == Figure::kEnergyPer1000) {
+  } else if (kind == Figure::kEnergyPer1000) {
     figure = [](double e_j, double k, double) { return e_j / k * 1000.0 / 3600.0; };
-  } else if (figure_ == Figure::kPower) {
+  } else if (kind == Figure::kPower) {
     figure = [](double e_j, double, double s) { return e_j / s; };
-  } else if (figure_ == Figure::kInferencesPerJoule) {
+  } else if (kind == Figure::kInferencesPerJoule) {
     figure = [](double e_j, double k, double) { return e_j > 0.0 ? k / e_j : NAN; };
   } else if constexpr (std::is_base_of_v<CarbonParams, P>) {
     double intensity = 0.0;
@@ -798,7 +837,7 @@ Measurement EnergyMetric<P>::Finalize(const P& p, const EnergyStats& stats,
     const double pue = p.pue;
     grid["pue"] = pue;
     d["carbon"] = grid;
-    if (figure_ == Figure::kCarbon) {
+    if (kind == Figure::kCarbon) {
       figure = [intensity, pue](double e_j, double k, double) {
         return CarbonGrams(e_j / k * 1000.0, intensity, pue);
       };
@@ -831,7 +870,7 @@ Measurement EnergyMetric<P>::Finalize(const P& p, const EnergyStats& stats,
                   {"note", "E includes PUE; M is not scaled by PUE"}};
     }
   }
-  if (!figure) throw RuntimeError(this->spec().name + ": parameters of another metric");
+  if (!figure) throw RuntimeError(metric_name + ": parameters of another metric");
   const double value = figure(e, n, t);
   const double band_a = figure(lo, n, t), band_b = figure(hi, n, t);
   if (std::isfinite(value)) m.value = value;
@@ -843,7 +882,7 @@ Measurement EnergyMetric<P>::Finalize(const P& p, const EnergyStats& stats,
   for (size_t r = 0; r < run->repetitions.size(); ++r) {
     std::vector<EnergyReading> rep_parts;
     const nlohmann::json* readings = nullptr;
-    for (const auto& [index, j] : stats.repetitions) {
+    for (const auto& [index, j] : repetitions) {
       if (index == static_cast<int64_t>(r)) readings = &j;
     }
     for (const auto& kind : used) {
@@ -858,12 +897,12 @@ Measurement EnergyMetric<P>::Finalize(const P& p, const EnergyStats& stats,
       break;
     }
     const EnergyReading rr = CombineReadings(rep_parts);
-    const double rn = static_cast<double>(run->repetitions[r].queries * run->settings.batch_size);
+    const double rn = r < metered.repetition_units.size() ? metered.repetition_units[r] : 0.0;
     const double re = rr.energy_j - (subtract ? idle->power_w * rr.duration_s : 0.0);
     if (rn <= 0.0 || rr.duration_s <= 0.0) continue;
     per_repetition.push_back(figure(re, rn, rr.duration_s));
     reps.push_back({{"energy_j", re},
-                    {"inferences", rn},
+                    {metered.unit_name, rn},
                     {"duration_s", rr.duration_s},
                     {"value", per_repetition.back()}});
   }
@@ -1245,6 +1284,124 @@ Measurement EnergySavingMetric::Finalize(const SavingParams& p, const SavingStat
   return m;
 }
 
+// The energy-per-token metrics: the generation settings (language::GenerationParams, the same
+// fields and the same run as the generation-speed criteria) and the meters; the carbon one also
+// the grid intensity. EnergyParams' own run settings are not bound (the generation run has its
+// own).
+struct TokenEnergyParams : language::GenerationParams, EnergyParams {};
+struct TokenCarbonParams : language::GenerationParams, CarbonParams {};
+
+template <typename P>
+ParamSchema<P> TokenSchema() {
+  ParamSchema<P> schema;
+  language::AddGenerationFields(schema);
+  AddMeterFields(schema, /*with_idle=*/true);
+  if constexpr (std::is_base_of_v<CarbonParams, P>) AddGridFields(schema);
+  return schema;
+}
+
+// The statistics of an energy-per-token metric: the generation run (held by the shard that ran
+// it), the meters' readings of its whole window and idle baseline, and of each repetition.
+struct TokenEnergyStats {
+  language::GenerationStats run;
+  nlohmann::json windows;  // {"meters": ..., "idle": ...}, or null.
+  std::vector<std::pair<int64_t, nlohmann::json>> repetitions;
+
+  void Merge(const TokenEnergyStats& other) {
+    run.Merge(other.run);  // Throws when both hold a run.
+    if (windows.is_null()) windows = other.windows;
+    repetitions.insert(repetitions.end(), other.repetitions.begin(), other.repetitions.end());
+  }
+  nlohmann::json ToJson() const {
+    nlohmann::json reps = nlohmann::json::array();
+    for (const auto& [index, readings] : repetitions) reps.push_back({index, readings});
+    return {{"run", run.ToJson()}, {"windows", windows}, {"repetitions", reps}};
+  }
+  static TokenEnergyStats FromJson(const nlohmann::json& j) {
+    TokenEnergyStats s;
+    try {
+      s.run = language::GenerationStats::FromJson(j.at("run"));
+      s.windows = j.at("windows");
+      for (const auto& r : j.at("repetitions")) {
+        s.repetitions.emplace_back(JsonInteger<int64_t>(r.at(0), "repetitions"), r.at(1));
+      }
+    } catch (const nlohmann::json::exception& e) {
+      throw RuntimeError(std::string("energy statistics: malformed JSON: ") + e.what());
+    }
+    return s;
+  }
+};
+
+// Energy or carbon per output token of a timed generation run: the meters of the classifier
+// energy metrics around the generation run's window and repetitions, divided by the output
+// tokens in each (MeterFigure, the same arithmetic, bands and intervals).
+template <typename P>
+class TokenEnergyMetric final
+    : public TypedMetric<P, TokenEnergyStats, language::GenerationRecord> {
+  using Base = TypedMetric<P, TokenEnergyStats, language::GenerationRecord>;
+
+ public:
+  TokenEnergyMetric(MetricSpec spec, Figure figure)
+      : Base(std::move(spec), TokenSchema<P>()), figure_(figure) {}
+
+  std::shared_ptr<Instrument> MakeInstrument(const BoundParams& params) const override {
+    const auto* bound = dynamic_cast<const Bound<P>*>(&params);
+    if (bound == nullptr) throw RuntimeError(this->spec().name + ": parameters of another metric");
+    return std::make_shared<EnergyInstrument>(bound->value);
+  }
+
+ protected:
+  std::shared_ptr<const Work> Needs(const P& p) const override {
+    // The generation-speed criteria's work (and key) for the same settings: one run.
+    return std::make_shared<language::GenerationWork>(p);
+  }
+
+  TokenEnergyStats Accumulate(const P&, const language::GenerationRecord& record,
+                              const MetricInput& input) const override {
+    const auto* windows = dynamic_cast<const EnergyWindows*>(input.reading);
+    if (windows == nullptr) {
+      throw RuntimeError(this->spec().name +
+                         ": no energy meter was attached to the generation run");
+    }
+    TokenEnergyStats s;
+    const bool holds_run = input.rows.begin <= 0 && (0 < input.rows.end || record.rows() == 0);
+    if (!holds_run) return s;
+    s.run.run = language::GenerationToJson(*record.result);
+    s.windows = {{"meters", windows->meters}, {"idle", windows->idle}};
+    for (size_t r = 0; r < windows->repetitions.size(); ++r) {
+      s.repetitions.emplace_back(static_cast<int64_t>(r), windows->repetitions[r]);
+    }
+    return s;
+  }
+
+  Measurement Finalize(const P& p, const TokenEnergyStats& stats,
+                       const FinalizeContext& ctx) const override {
+    if (stats.run.run.is_null() || stats.windows.is_null()) {
+      throw RuntimeError(this->spec().name + ": the generation run's statistics are missing");
+    }
+    const harness::GenerationResult result = language::GenerationFromJson(stats.run.run);
+    MeteredRun metered;
+    metered.run = &result.run;
+    metered.units = static_cast<double>(result.output_tokens());
+    for (const harness::Repetition& rep : result.run.repetitions) {
+      metered.repetition_units.push_back(
+          static_cast<double>(rep.queries * result.output_tokens_per_query()));
+    }
+    metered.unit_name = "output_tokens";
+    metered.method_suffix =
+        std::string(" per output token of the timed generation run (") +
+        (result.cache ? "decoded with the model's cache" : "decoded by recomputing the prefix") +
+        ", " + std::to_string(result.settings.max_new_tokens) + " new tokens per prompt)";
+    metered.details = language::GenerationRunDetails(result);
+    metered.details["valid"] = result.run.valid();
+    return MeterFigure(p, figure_, this->spec().name, metered, stats.windows, stats.repetitions,
+                       ctx);
+  }
+
+ private:
+  Figure figure_;
+};
+
 }  // namespace
 
 SavingEstimate EstimateEnergySaving(std::span<const double> model_energy_j,
@@ -1314,6 +1471,32 @@ std::unique_ptr<Metric> MakeSciPerInference() {
                      "Green Software Foundation SCI (ISO/IEC 21031): (E·I + M) / R, R = inferences",
                      true, false),
       SciSchema(), Figure::kSci);
+}
+
+std::unique_ptr<Metric> MakeEnergyPerOutputToken() {
+  return std::make_unique<TokenEnergyMetric<TokenEnergyParams>>(
+      DescribeMetric("energy_per_output_token_mj", "mJ", "efficiency",
+                     "energy per output token over a timed generation run's window (causal LM; "
+                     "measured or estimated)",
+                     true, false),
+      Figure::kEnergyPerInference);
+}
+
+std::unique_ptr<Metric> MakeEnergyPer1000Tokens() {
+  return std::make_unique<TokenEnergyMetric<TokenEnergyParams>>(
+      DescribeMetric(
+          "energy_per_1000_tokens_wh", "Wh", "efficiency",
+          "energy of 1000 output tokens over a timed generation run's window (causal LM)", true,
+          false),
+      Figure::kEnergyPer1000);
+}
+
+std::unique_ptr<Metric> MakeCarbonPer1000Tokens() {
+  return std::make_unique<TokenEnergyMetric<TokenCarbonParams>>(
+      DescribeMetric("carbon_per_1000_tokens_g", "gCO2e", "efficiency",
+                     "kWh of 1000 output tokens × grid intensity × PUE (causal LM generation)",
+                     true, false),
+      Figure::kCarbon);
 }
 
 }  // namespace greenlight::energy

@@ -22,6 +22,11 @@ std::unique_ptr<Metric> MakeAveragePower();
 std::unique_ptr<Metric> MakeInferencesPerJoule();
 std::unique_ptr<Metric> MakeCarbonPer1000Inferences();
 std::unique_ptr<Metric> MakeSciPerInference();
+// The same figures per output token of a causal LM's timed generation run (the meters around
+// language::GenerationWork's window; docs/language-models.md, "Energy per token").
+std::unique_ptr<Metric> MakeEnergyPerOutputToken();
+std::unique_ptr<Metric> MakeEnergyPer1000Tokens();
+std::unique_ptr<Metric> MakeCarbonPer1000Tokens();
 
 // energy_saving (energy_metrics.cc): 1 − model energy / reference model energy per inference, both
 // metered per round of an interleaved run (efficiency::MakeInterleavedWork).

@@ -234,3 +234,101 @@ BOOST_AUTO_TEST_CASE(shards_merge_into_the_single_run) {
     }
   }
 }
+
+// Generation speed and energy per token of the example LM (examples/models/tiny_lm.pt) through
+// the command: the speed and energy criteria with equal generation settings share one run, the
+// energy per token is the window's energy / the output tokens by hand, the report says which
+// decode mode ran, and a bad generation setting stops the run at its line and column.
+BOOST_AUTO_TEST_CASE(generation_speed_and_energy_per_token_through_the_cli) {
+  t::TempDir dir;
+  const std::string model =
+      "model:\n  format: causal_lm\n  path: " + (t::ModelsDir() / "tiny_lm.pt").string() +
+      "\n  tokenizer: {kind: bytes}\n  context_length: 128\n";
+  const std::string dataset = "dataset: {format: text, path: " +
+                              (t::SourceDir() / "examples/data/lm/heldout.txt").string() +
+                              ", split: paragraphs}\n";
+  const std::string run =
+      "prompt_tokens: 8, max_new_tokens: 8, warmup_queries: 2, min_queries: 50, "
+      "min_duration_s: 0, repetitions: 5";
+  const auto audit = RunAudit(
+      dir,
+      Criteria(
+          model, dataset,
+          "  - {id: TTFT, metric: ttft_ms_p50, threshold: {lte: 10000}, severity: advisory, "
+          "params: {" +
+              run +
+              "}}\n"
+              "  - {id: TPOT, metric: tpot_ms_p90, threshold: {lte: 10000}, severity: advisory, "
+              "params: {" +
+              run +
+              "}}\n"
+              "  - {id: TOK, metric: output_tokens_per_s, threshold: {gte: 1}, severity: "
+              "advisory, params: {" +
+              run +
+              "}}\n"
+              "  - {id: RECOMPUTE, metric: tpot_ms_p50, threshold: {lte: 10000}, severity: "
+              "advisory, params: {" +
+              run +
+              ", decode: recompute}}\n"
+              "  - {id: EPT, metric: energy_per_output_token_mj, threshold: {lte: 1000000}, "
+              "severity: advisory, params: {" +
+              run +
+              ", meter: estimate, idle_baseline_s: 0}}\n"
+              "  - {id: EKT, metric: energy_per_1000_tokens_wh, threshold: {lte: 1000000}, "
+              "severity: advisory, params: {" +
+              run + ", meter: estimate, idle_baseline_s: 0}}\n"));
+  BOOST_REQUIRE_MESSAGE(audit.report_exists, audit.run.err);
+  BOOST_TEST(t::ReportSchemaErrors(audit.report) == "");
+  const json& ttft = Result(audit.report, "TTFT");
+  BOOST_TEST(ttft["status"] == "PASS", ttft.dump().substr(0, 1500));
+  BOOST_TEST(ttft["details"]["run"]["decode"]["used"] == "cache");
+  BOOST_TEST(ttft["method"].get<std::string>().find("decoded with the model's cache") !=
+             std::string::npos);
+  const int64_t queries = ttft["details"]["run"]["queries"].get<int64_t>();
+  BOOST_TEST(queries >= 50);
+  BOOST_TEST(ttft["details"]["run"]["output_tokens"] == queries * 8);
+  const json& recompute = Result(audit.report, "RECOMPUTE");
+  BOOST_TEST(recompute["details"]["run"]["decode"]["used"] == "recompute");
+  BOOST_TEST(recompute["method"].get<std::string>().find("recomputing the whole prefix") !=
+             std::string::npos);
+  // One run for the criteria of equal settings: the same key and query count.
+  for (const std::string id : {"TPOT", "TOK", "EPT", "EKT"}) {
+    BOOST_TEST_CONTEXT(id) {
+      const json& r = Result(audit.report, id);
+      BOOST_TEST(r["status"] == "PASS", r.dump().substr(0, 1500));
+      BOOST_TEST(r["details"]["run"]["key"] == ttft["details"]["run"]["key"]);
+    }
+  }
+  BOOST_TEST(recompute["details"]["run"]["key"] != ttft["details"]["run"]["key"]);
+  const json& tok = Result(audit.report, "TOK");
+  BOOST_TEST(tok["value"].get<double>() ==
+                 static_cast<double>(queries * 8) / tok["details"]["run"]["timed_s"].get<double>(),
+             boost::test_tools::tolerance(1e-12));
+  // Energy per token by hand from the window's energy and the output tokens.
+  const json& ept = Result(audit.report, "EPT");
+  BOOST_TEST(ept["method"].get<std::string>().rfind("estimate:cpu-time per output token", 0) == 0);
+  BOOST_TEST(ept["details"]["output_tokens"] == queries * 8);
+  const double energy_j = ept["details"]["energy_j"]["value"].get<double>();
+  BOOST_TEST(energy_j > 0.0);
+  BOOST_TEST(ept["value"].get<double>() == energy_j / static_cast<double>(queries * 8) * 1e3,
+             boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(Result(audit.report, "EKT")["value"].get<double>() ==
+                 energy_j / static_cast<double>(queries * 8) * 1000.0 / 3600.0,
+             boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(ept["interval"]["low"].get<double>() <= ept["value"].get<double>());
+  BOOST_TEST(ept["value"].get<double>() <= ept["interval"]["high"].get<double>());
+
+  // Offline batches without prompt_tokens: a parameter error at its line and column, exit 3.
+  t::TempDir bad_dir;
+  const auto bad = RunAudit(
+      bad_dir, Criteria(model, dataset,
+                        "  - {id: OFF, metric: ttft_ms_p50, threshold: {lte: 100}, severity: "
+                        "advisory, params: {scenario: offline}}\n"));
+  BOOST_TEST(bad.run.exit_code == 3);
+  BOOST_TEST(!bad.report_exists);
+  BOOST_TEST(bad.run.err.find("c.yaml:") != std::string::npos, bad.run.err);
+  BOOST_TEST(bad.run.err.find("prompt_tokens: offline batches need prompts of one length") !=
+                 std::string::npos,
+             bad.run.err);
+  BOOST_TEST(std::count(bad.run.err.begin(), bad.run.err.end(), '\n') == 1);
+}

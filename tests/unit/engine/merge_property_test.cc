@@ -47,6 +47,16 @@ nlohmann::json QuickEnergy(nlohmann::json extra = nlohmann::json::object()) {
   return p;
 }
 
+// A short generation run of the text audit's LM (context 16): exactly 120 queries in 5
+// repetitions, prompts of 2 tokens, 6 new tokens each.
+nlohmann::json QuickGeneration(nlohmann::json extra = nlohmann::json::object()) {
+  nlohmann::json p = {{"prompt_tokens", 2}, {"max_new_tokens", 6},   {"warmup_queries", 2},
+                      {"min_queries", 120}, {"min_duration_s", 0.0}, {"repetitions", 5},
+                      {"threads", 1}};
+  p.update(extra);
+  return p;
+}
+
 // Every framework metric needs a case here, or `every_registered_metric_merges_exactly` fails.
 const std::map<std::string, std::vector<MergeCase>> kMergeCases = {
     {"accuracy", {{Data::kFashion, nlohmann::json::object()}}},
@@ -189,6 +199,29 @@ const std::map<std::string, std::vector<MergeCase>> kMergeCases = {
     {"carbon_per_1000_inferences_g",
      {{Data::kFashion, QuickEnergy({{"grid_region", "FR"}, {"pue", 1.2}})}}},
     {"sci_per_inference_g", {{Data::kHmda, QuickEnergy({{"grid_intensity_g_per_kwh", 300.0}})}}},
+    // Its rows are the queries of one generation run, measured once: the part holding the first
+    // query carries the whole run.
+    {"ttft_ms_p50", {{Data::kText, QuickGeneration()}}},
+    {"ttft_ms_p90", {{Data::kText, QuickGeneration()}}},
+    {"ttft_ms_p99", {{Data::kText, QuickGeneration()}}},
+    {"tpot_ms_p50",
+     {{Data::kText, QuickGeneration()},
+      {Data::kText,
+       QuickGeneration({{"decoding", "sampling"}, {"temperature", 0.8}, {"top_k", 5}})}}},
+    {"tpot_ms_p90", {{Data::kText, QuickGeneration({{"decode", "recompute"}})}}},
+    {"tpot_ms_p99", {{Data::kText, QuickGeneration()}}},
+    {"e2e_latency_ms_p50",
+     {{Data::kText, QuickGeneration({{"scenario", "offline"}, {"batch_size", 4}})}}},
+    {"e2e_latency_ms_p90", {{Data::kText, QuickGeneration()}}},
+    {"e2e_latency_ms_p99", {{Data::kText, QuickGeneration()}}},
+    {"output_tokens_per_s", {{Data::kText, QuickGeneration()}}},
+    {"energy_per_output_token_mj",
+     {{Data::kText, QuickGeneration({{"meter", "estimate"}, {"idle_baseline_s", 0.0}})}}},
+    {"energy_per_1000_tokens_wh",
+     {{Data::kText, QuickGeneration({{"meter", "estimate"}, {"idle_baseline_s", 0.0}})}}},
+    {"carbon_per_1000_tokens_g",
+     {{Data::kText,
+       QuickGeneration({{"meter", "estimate"}, {"idle_baseline_s", 0.0}, {"grid_region", "FR"}})}}},
 };
 
 // A loaded model and dataset with their AuditContext, from a shipped criteria file; the Fashion
