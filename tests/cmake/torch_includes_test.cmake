@@ -1,7 +1,7 @@
 # CTest script: LibTorch's include paths reach only the sources that may include LibTorch (the
 # TorchScript runtime in models/, the timing harness, the safety concern's tensor-level metrics,
-# the overhead and streaming benchmarks, whose bare LibTorch loops are their references, and the
-# capability test). Reads the build's compile_commands.json.
+# the overhead, streaming and generation benchmarks, whose bare LibTorch loops are their
+# references, and the capability test). Reads the build's compile_commands.json.
 # Inputs (-D): BUILD_DIR, SOURCE_DIR.
 cmake_minimum_required(VERSION 3.25)
 file(READ ${BUILD_DIR}/compile_commands.json commands)
@@ -9,7 +9,7 @@ string(JSON count LENGTH "${commands}")
 math(EXPR last "${count} - 1")
 set(allowed
     "^models/" "^harness/" "^auditors/safety/" "^benchmarks/suite/overhead_benchmark.cc$"
-    "^benchmarks/suite/streaming_benchmark.cc$"
+    "^benchmarks/suite/streaming_benchmark.cc$" "^benchmarks/suite/generation_benchmark.cc$"
     "^tests/unit/models/capabilities_test.cc$")
 set(with_torch 0)
 set(without_torch 0)
