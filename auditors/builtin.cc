@@ -6,7 +6,9 @@
 #include "auditors/efficiency/efficiency_metrics.h"
 #include "auditors/energy/energy_metrics.h"
 #include "auditors/fairness/group_metrics.h"
+#include "auditors/language/counterfactual.h"
 #include "auditors/language/language_metrics.h"
+#include "auditors/language/lm_facts.h"
 #include "auditors/metric.h"
 #include "auditors/safety/safety_metrics.h"
 
@@ -44,6 +46,10 @@ void RegisterBuiltinAuditors(AuditorRegistry& registry) {
   RegisterMetric(registry, language::MakePerplexity());
   RegisterMetric(registry, language::MakeBitsPerByte());
   RegisterMetric(registry, language::MakeNextTokenAccuracy());
+  RegisterMetric(registry, language::MakeCounterfactualPreference());
+  RegisterMetric(registry, language::MakeCounterfactualLoglikGap());
+  RegisterMetric(registry, language::MakeFlopsPerToken());
+  RegisterMetric(registry, language::MakeKvCacheBytesPerToken());
   RegisterMetric(registry, safety::MakeEce());
   RegisterMetric(registry, safety::MakeEceEqualMass());
   RegisterMetric(registry, safety::MakeAdversarialAccuracy());
