@@ -1,7 +1,9 @@
 // Language models through the greenlight command: a causal LM (tests/unit/models/make_tiny_lm.py)
 // audited on documents (jsonl) gives PyTorch's perplexity bit for bit through the supervised worker
 // and the rows pass, the report records the tokenizer, classifier metrics end in ERROR, and bad
-// text or a mismatched dataset stops the run as bad input with one line and no report.
+// text or a mismatched dataset stops the run as bad input with one line and no report. The
+// counterfactual bias metrics read a pairs file relative to the criteria file, and the example
+// int8 LM twin is compared with its reference (metric_delta, metric_retention) against PyTorch.
 #define BOOST_TEST_MODULE lm_e2e
 #include <algorithm>
 #include <array>
@@ -268,6 +270,7 @@ BOOST_AUTO_TEST_CASE(counterfactual_pairs_relative_to_the_criteria_file) {
                "  - {id: CF-GAP, metric: counterfactual_loglik_gap, params: {pairs: "
                "pairs.jsonl, categories: [age]}, threshold: {lte: 100}, severity: advisory}\n"));
   BOOST_REQUIRE_MESSAGE(audit.report_exists, audit.run.err);
+  BOOST_TEST(t::ReportSchemaErrors(audit.report) == "");
   const json& pref = Result(audit.report, "CF-PREF");
   BOOST_TEST(pref["params"]["pairs"] == "pairs.jsonl");
   BOOST_TEST(pref["details"]["pairs"] == 5);
@@ -350,6 +353,7 @@ BOOST_AUTO_TEST_CASE(int8_twin_against_its_reference) {
                     "  - {id: D-NTA, metric: metric_delta, params: {metric: next_token_accuracy}, "
                     "threshold: {gte: -0.02}, severity: mandatory}\n"));
   BOOST_REQUIRE_MESSAGE(audit.report_exists, audit.run.err);
+  BOOST_TEST(t::ReportSchemaErrors(audit.report) == "");
   auto sums = [&](const std::string& file) {
     const auto r = t::RunShell(std::string(GREENLIGHT_PYTHON) + " " +
                                (t::SourceDir() / "tests/unit/language/lm_reference.py").string() +
