@@ -268,7 +268,12 @@ BOOST_AUTO_TEST_CASE(counterfactual_pairs_relative_to_the_criteria_file) {
                "  - {id: CF-PREF, metric: counterfactual_preference, params: {pairs: "
                "pairs.jsonl}, threshold: {between: [0.0, 1.0]}, severity: advisory}\n"
                "  - {id: CF-GAP, metric: counterfactual_loglik_gap, params: {pairs: "
-               "pairs.jsonl, categories: [age]}, threshold: {lte: 100}, severity: advisory}\n"));
+               "pairs.jsonl, categories: [age]}, threshold: {lte: 100}, severity: advisory}\n"
+               "  - id: CF-TPL\n    metric: counterfactual_preference\n    params:\n"
+               "      terms: {older: [old man, grandmother], younger: [young man, girl]}\n"
+               "      templates:\n        age:\n"
+               "          - {text: 'The {term} slept early.', stereotyped: older, other: younger}\n"
+               "    threshold: {between: [0.0, 1.0]}\n    severity: advisory\n"));
   BOOST_REQUIRE_MESSAGE(audit.report_exists, audit.run.err);
   BOOST_TEST(t::ReportSchemaErrors(audit.report) == "");
   const json& pref = Result(audit.report, "CF-PREF");
@@ -299,6 +304,12 @@ BOOST_AUTO_TEST_CASE(counterfactual_pairs_relative_to_the_criteria_file) {
   BOOST_TEST(gap["details"]["pairs"] == 3);
   BOOST_TEST(gap["details"]["pairs_in_source"] == 5);
   BOOST_TEST(gap["unit"] == "nats");
+  // Templates x term lists in the criteria: two pairs (old man/young man, grandmother/girl).
+  const json& tpl = Result(audit.report, "CF-TPL");
+  BOOST_TEST(tpl["details"]["pairs"] == 2);
+  BOOST_TEST(tpl["details"]["pairs_source"] == "templates");
+  BOOST_TEST(tpl["params"]["terms"]["older"][1] == "grandmother");
+  BOOST_TEST(tpl["details"]["categories"][0]["category"] == "age");
 
   // A pair whose sentences are the same, on line 2 of the file.
   std::filesystem::remove_all(dir / "out");
