@@ -7,7 +7,9 @@
 #include "auditors/energy/energy_metrics.h"
 #include "auditors/fairness/group_metrics.h"
 #include "auditors/language/generation_metrics.h"
+#include "auditors/language/counterfactual.h"
 #include "auditors/language/language_metrics.h"
+#include "auditors/language/lm_facts.h"
 #include "auditors/metric.h"
 #include "auditors/safety/safety_metrics.h"
 
@@ -52,6 +54,10 @@ void RegisterBuiltinAuditors(AuditorRegistry& registry) {
     RegisterMetric(registry, language::MakeE2eLatencyPercentile(p));
   }
   RegisterMetric(registry, language::MakeOutputTokensPerSecond());
+  RegisterMetric(registry, language::MakeCounterfactualPreference());
+  RegisterMetric(registry, language::MakeCounterfactualLoglikGap());
+  RegisterMetric(registry, language::MakeFlopsPerToken());
+  RegisterMetric(registry, language::MakeKvCacheBytesPerToken());
   RegisterMetric(registry, safety::MakeEce());
   RegisterMetric(registry, safety::MakeEceEqualMass());
   RegisterMetric(registry, safety::MakeAdversarialAccuracy());

@@ -36,6 +36,9 @@ struct ParamDomain {
   std::optional<double> max;
   std::vector<std::string> choices;
   bool required = false;
+  // A string naming a file: the criteria loader resolves a relative path against the criteria
+  // file's folder before binding (the report keeps the path as written).
+  bool file = false;
 };
 inline ParamDomain AtLeast(double min) {
   ParamDomain d;
@@ -55,6 +58,10 @@ inline ParamDomain OneOf(std::vector<std::string> choices) {
 }
 inline ParamDomain Required(ParamDomain d = {}) {
   d.required = true;
+  return d;
+}
+inline ParamDomain File(ParamDomain d = {}) {
+  d.file = true;
   return d;
 }
 

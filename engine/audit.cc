@@ -69,7 +69,14 @@ void CheckCriteriaAgainstData(const CriteriaFile& criteria, const AuditorRegistr
     // A label-dependent metric on data without labels is SKIPPED with its reason, not bad input.
     if (spec.needs_labels && !dataset.has_labels()) continue;
     try {
-      registry.FindAuditor(c.metric)->CheckData(RequestFor(c, criteria), dataset);
+      // A framework metric checks the parameters the loader bound (file parameters resolved);
+      // the criterion's params keep what the file wrote, for the report.
+      const Metric* metric = FindFrameworkMetric(registry, c.metric);
+      if (metric != nullptr && c.bound != nullptr) {
+        metric->CheckData(*c.bound, dataset);
+      } else {
+        registry.FindAuditor(c.metric)->CheckData(RequestFor(c, criteria), dataset);
+      }
     } catch (const InputError& e) {
       throw InputError(c.where + ": criterion " + c.id + ": " + e.what());
     }

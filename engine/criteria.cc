@@ -382,8 +382,17 @@ CriteriaFile ParseCriteria(const std::string& text, const std::filesystem::path&
     cr.description = c.value("description", "");
     cr.params = c.value("params", nlohmann::json::object());
     if (const Metric* metric = FindFrameworkMetric(registry, cr.metric)) {
+      // File parameters name files relative to the criteria file, as model and dataset paths do.
+      nlohmann::json given = cr.params;
+      std::map<std::string, nlohmann::json> written;
+      for (const auto& [name, domain] : metric->domains()) {
+        if (!domain.file || !given.is_object() || !given.contains(name)) continue;
+        if (!given[name].is_string()) continue;  // Bind reports the wrong type.
+        written[name] = given[name];
+        given[name] = Resolve(base, given[name].get<std::string>()).string();
+      }
       try {
-        cr.bound = metric->Bind(cr.params);
+        cr.bound = metric->Bind(given);
       } catch (const ParamError& e) {
         const std::string pp =
             at + "/params" + (e.field().empty() ? "" : "/" + JsonPointerEscape(e.field()));
@@ -399,6 +408,7 @@ CriteriaFile ParseCriteria(const std::string& text, const std::filesystem::path&
       for (const auto& [name, value] : cr.bound->values().items()) {
         if (!value.is_null()) cr.params[name] = value;
       }
+      for (const auto& [name, value] : written) cr.params[name] = value;
     }
     // Legacy path: string-keyed parameters checked against the catalog entry.
     if (!cr.bound) {

@@ -71,10 +71,12 @@ class WeightInspection {
 };
 
 // The model's key-value cache between incremental calls: its layout is the model's own business
-// (greenlight only hands it back to the model's next step). Owned by the caller.
+// (greenlight only hands it back to the model's next step), except its size. Owned by the caller.
 class DecodeCache {
  public:
   virtual ~DecodeCache() = default;
+  // Bytes of the cache's storage as the runtime holds it (a tensor: elements × element size).
+  virtual int64_t bytes() const = 0;
 };
 
 // What one incremental call returns: batch × tokens × vocab_size() logits and the cache to pass
@@ -114,6 +116,13 @@ class CausalLanguageModel {
   virtual DecodeStep Prefill(std::span<const int64_t> tokens, int64_t batch, int64_t length) = 0;
   virtual DecodeStep Step(std::span<const int64_t> tokens, int64_t batch,
                           const DecodeCache& cache) = 0;
+
+  // One forward pass over batch × length tokens (as Logits) with its operators counted as
+  // GraphIntrospection::CountFlops counts them: 2 × multiply-accumulates of linear layers (float
+  // and quantized) and matrix products (attention's included), with the shapes of that run; the
+  // embedding lookup, normalisation, activations and softmax are not counted. Throws like Logits,
+  // and RuntimeError when the graph is unreadable.
+  virtual FlopCount CountFlops(std::span<const int64_t> tokens, int64_t batch, int64_t length) = 0;
 };
 
 }  // namespace greenlight

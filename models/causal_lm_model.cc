@@ -5,6 +5,7 @@
 #include "core/digest.h"
 #include "core/error.h"
 #include "models/torch_messages.h"
+#include "models/torchscript_flops.h"
 
 namespace greenlight {
 namespace {
@@ -12,6 +13,9 @@ namespace {
 // The cache between incremental calls: the model's own tensor, handed back unchanged.
 struct TorchDecodeCache final : DecodeCache {
   explicit TorchDecodeCache(torch::Tensor t) : tensor(std::move(t)) {}
+  int64_t bytes() const override {
+    return tensor.numel() * static_cast<int64_t>(tensor.element_size());
+  }
   torch::Tensor tensor;
 };
 
@@ -181,6 +185,11 @@ DecodeStep CausalLmModel::Step(std::span<const int64_t> tokens, int64_t batch,
   } catch (const c10::Error& e) {
     throw RuntimeError(spec_.path.string() + ": step failed: " + Cause(e.what_without_backtrace()));
   }
+}
+
+FlopCount CausalLmModel::CountFlops(std::span<const int64_t> tokens, int64_t batch,
+                                    int64_t length) {
+  return CountTorchScriptFlops(*module_, Tokens(tokens, batch, length));
 }
 
 void* CausalLmModel::FindCapability(const std::type_info& type) {

@@ -40,6 +40,7 @@ class CausalLmModel final : public Model, public CausalLanguageModel, public Wei
   DecodeStep Prefill(std::span<const int64_t> tokens, int64_t batch, int64_t length) override;
   DecodeStep Step(std::span<const int64_t> tokens, int64_t batch,
                   const DecodeCache& cache) override;
+  FlopCount CountFlops(std::span<const int64_t> tokens, int64_t batch, int64_t length) override;
 
   // WeightInspection (the module's, as for a classifier).
   WeightCounts CountWeights() override { return module_->CountWeights(); }

@@ -100,7 +100,15 @@ std::unique_ptr<at::ObserverContext> OnStart(const at::RecordFunction& fn) {
   if (ctx->outer) {
     ctx->kind = it->second;
     ctx->op.name = it->first;
-    const auto inputs = fn.inputs();
+    auto inputs = fn.inputs();
+    // After the first (profiling) run of a TorchScript method, the interpreter's optimized plan
+    // can record values that lie below the operator's arguments on its stack (a residual kept
+    // for a later add before `x + self.proj(y)`), so that linear(x, w, b) is seen as (r, x, w, b);
+    // PyTorch's own profiler shows the same shapes. The arguments are the last ones.
+    if (const auto schema = fn.operator_schema()) {
+      const size_t arguments = schema->arguments().size();
+      if (inputs.size() > arguments) inputs = inputs.slice(inputs.size() - arguments);
+    }
     for (const auto& v : inputs) ctx->op.inputs.push_back(ShapeOf(v));
     // aten::convolution / aten::_convolution(input, weight, bias, stride, padding, dilation,
     // transposed, ...): a transposed convolution reduces over the input, not the output.
@@ -150,13 +158,50 @@ int64_t Reduction(const OpContext& c) {
   return 0;
 }
 
+// The output shape of a float linear layer or a matrix product, from its arguments' shapes (the
+// recorded output is not reliable in an optimized TorchScript plan, like the inputs above); empty
+// when the arguments do not give it (a packed quantized weight).
+std::vector<int64_t> OutputFromInputs(const OpContext& c) {
+  const auto& in = c.op.inputs;
+  if (in.size() < 2 || in[0].empty() || in[1].empty()) return {};
+  const auto& a = in[0];
+  const auto& b = in[1];
+  if (c.kind == OpKind::kLinear) {
+    if (c.op.name != "aten::linear" || b.size() != 2) return {};
+    std::vector<int64_t> out(a.begin(), a.end() - 1);
+    out.push_back(b[0]);
+    return out;
+  }
+  if (c.kind != OpKind::kMatmul) return {};
+  if (a.size() == 1 && b.size() == 1) return {1};
+  if (a.size() == 1) {  // [k] @ [..., k, m] -> [..., m]
+    std::vector<int64_t> out(b.begin(), b.end() - 2);
+    out.push_back(b.back());
+    return out;
+  }
+  if (b.size() == 1) return {a.begin(), a.end() - 1};  // [..., n, k] @ [k] -> [..., n]
+  // Batch dimensions broadcast (numpy rules), then [n, m].
+  const size_t batch = std::max(a.size(), b.size()) - 2;
+  std::vector<int64_t> out(batch, 1);
+  for (size_t i = 0; i < batch; ++i) {
+    const size_t from_end = batch - i;  // 1-based position from the end of the batch dims
+    const int64_t da = a.size() - 2 >= from_end ? a[a.size() - 2 - from_end] : 1;
+    const int64_t db = b.size() - 2 >= from_end ? b[b.size() - 2 - from_end] : 1;
+    out[i] = std::max(da, db);
+  }
+  out.push_back(a[a.size() - 2]);
+  out.push_back(b.back());
+  return out;
+}
+
 void OnEnd(const at::RecordFunction& fn, at::ObserverContext* base) {
   auto* ctx = static_cast<OpContext*>(base);
   if (ctx == nullptr) return;
   --t_depth;
   if (!ctx->outer || t_sink == nullptr) return;
+  ctx->op.output = OutputFromInputs(*ctx);
   const auto& outputs = fn.outputs();
-  if (!outputs.empty()) ctx->op.output = ShapeOf(outputs[0]);
+  if (ctx->op.output.empty() && !outputs.empty()) ctx->op.output = ShapeOf(outputs[0]);
   ctx->op.reduction = Reduction(*ctx);
   if (ctx->kind == OpKind::kConvTransposed) {
     ctx->op.macs = ctx->op.inputs.empty() ? 0 : Numel(ctx->op.inputs[0]) * ctx->op.reduction;

@@ -9,10 +9,12 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "auditors/fairness/group_metrics.h"
+#include "auditors/language/language_metrics.h"
 #include "core/error.h"
 #include "core/json_limits.h"
 #include "core/random.h"
@@ -150,8 +152,61 @@ struct SideRows {
   }
 };
 
-// Every audited row: its label, both models' outputs and (fairness) its group.
+// One language model's scores of the documents (language::LmScoresRecord), per document.
+struct LmSide {
+  std::string source;
+  int64_t context_length = 0;
+  std::vector<language::DocumentScore> documents;
+
+  void Merge(const LmSide& other) {
+    if (other.source != source || other.context_length != context_length) {
+      throw RuntimeError("comparison rows of different language models cannot be merged");
+    }
+    documents.insert(documents.end(), other.documents.begin(), other.documents.end());
+  }
+  nlohmann::json ToJson() const {
+    nlohmann::json nll = nlohmann::json::array(), tokens = nlohmann::json::array();
+    nlohmann::json bytes = nlohmann::json::array(), correct = nlohmann::json::array();
+    for (const auto& d : documents) {
+      nll.push_back(d.nll);
+      tokens.push_back(d.tokens);
+      bytes.push_back(d.bytes);
+      correct.push_back(d.correct);
+    }
+    return {{"source", source}, {"context_length", context_length},
+            {"nll", nll},       {"tokens", tokens},
+            {"bytes", bytes},   {"correct", correct}};
+  }
+  static LmSide FromJson(const nlohmann::json& j, size_t rows) {
+    LmSide s;
+    s.source = j.at("source").get<std::string>();
+    s.context_length = JsonCount(j.at("context_length"), "context_length");
+    const auto nll = j.at("nll").get<std::vector<double>>();
+    const auto tokens = JsonIntegers<int64_t>(j.at("tokens"), "tokens");
+    const auto bytes = JsonIntegers<int64_t>(j.at("bytes"), "bytes");
+    const auto correct = JsonIntegers<int64_t>(j.at("correct"), "correct");
+    if (nll.size() != rows || tokens.size() != rows || bytes.size() != rows ||
+        correct.size() != rows) {
+      throw InputError("comparison statistics: document scores do not match " +
+                       std::to_string(rows) + " rows");
+    }
+    for (size_t i = 0; i < rows; ++i) {
+      if (!std::isfinite(nll[i]) || nll[i] < 0 || tokens[i] < 0 || bytes[i] < 0 || correct[i] < 0 ||
+          correct[i] > tokens[i]) {
+        throw InputError("comparison statistics: document " + std::to_string(i) +
+                         " has impossible scores");
+      }
+      s.documents.push_back({nll[i], tokens[i], bytes[i], correct[i]});
+    }
+    return s;
+  }
+};
+
+// Every audited row: its label, both models' outputs and (fairness) its group; or, for language
+// models, both models' scores of each document.
 struct PairedRows {
+  bool language = false;  // The rows are documents scored by two language models.
+  LmSide lm_model, lm_reference;
   bool grouped = false;  // The rows come from a fairness groups record.
   int64_t rows = 0;
   int64_t classes = 0;  // The record's classes (the confusion matrix's side).
@@ -164,6 +219,22 @@ struct PairedRows {
 
   static PairedRows Of(const WorkRecord& record, RowRange range) {
     PairedRows s;
+    if (const auto* lm = dynamic_cast<const language::LmScoresRecord*>(&record)) {
+      if (static_cast<int64_t>(lm->reference.size()) != lm->rows()) {
+        throw RuntimeError("comparison: no reference model scores");
+      }
+      s.language = true;
+      s.rows = range.end - range.begin;
+      for (auto [side, docs, context, source] :
+           {std::tuple{&s.lm_model, &lm->documents, lm->context_length, &lm->source},
+            std::tuple{&s.lm_reference, &lm->reference, lm->reference_context_length,
+                       &lm->reference_source}}) {
+        side->source = *source;
+        side->context_length = context;
+        side->documents.assign(docs->begin() + range.begin, docs->begin() + range.end);
+      }
+      return s;
+    }
     const ClassifierOutputs* model = nullptr;
     const ClassifierOutputs* reference = nullptr;
     std::span<const int64_t> labels;
@@ -204,11 +275,20 @@ struct PairedRows {
   }
 
   void Merge(const PairedRows& other) {
-    if (rows == 0 && model.predicted.empty() && model.source.empty()) {
+    if (rows == 0 && model.predicted.empty() && model.source.empty() && lm_model.source.empty()) {
       *this = other;
       return;
     }
     if (other.rows == 0) return;
+    if (other.language != language) {
+      throw RuntimeError("comparison rows of different work cannot be merged");
+    }
+    if (language) {
+      lm_model.Merge(other.lm_model);
+      lm_reference.Merge(other.lm_reference);
+      rows += other.rows;
+      return;
+    }
     if (other.grouped != grouped || other.labelled != labelled || other.columns != columns) {
       throw RuntimeError("comparison rows of different work cannot be merged");
     }
@@ -232,6 +312,12 @@ struct PairedRows {
   }
 
   nlohmann::json ToJson() const {
+    if (language) {
+      return {{"language", true},
+              {"rows", rows},
+              {"model", lm_model.ToJson()},
+              {"reference", lm_reference.ToJson()}};
+    }
     nlohmann::json j = {{"grouped", grouped},
                         {"rows", rows},
                         {"classes", classes},
@@ -248,6 +334,13 @@ struct PairedRows {
 
   static PairedRows FromJson(const nlohmann::json& j) {
     PairedRows s;
+    if (j.contains("language") && j.at("language").get<bool>()) {
+      s.language = true;
+      s.rows = JsonCount(j.at("rows"), "rows");
+      s.lm_model = LmSide::FromJson(j.at("model"), static_cast<size_t>(s.rows));
+      s.lm_reference = LmSide::FromJson(j.at("reference"), static_cast<size_t>(s.rows));
+      return s;
+    }
     s.grouped = j.at("grouped").get<bool>();
     s.rows = JsonCount(j.at("rows"), "rows");
     s.classes = JsonCount(j.at("classes"), "classes");
@@ -305,6 +398,18 @@ class Views {
     for (size_t i = 0; i < static_cast<size_t>(s.rows); ++i) {
       const uint32_t times = weights.empty() ? 1u : weights[i];
       for (uint32_t t = 0; t < times; ++t) rows.push_back(i);
+    }
+    if (s.language) {
+      for (auto [side, record] : {std::pair{&s.lm_model, &model_record_},
+                                  std::pair{&s.lm_reference, &reference_record_}}) {
+        auto lm = std::make_unique<language::LmScoresRecord>();
+        lm->context_length = side->context_length;
+        lm->source = side->source;
+        lm->documents.reserve(rows.size());
+        for (size_t i : rows) lm->documents.push_back(side->documents[i]);
+        *record = std::move(lm);
+      }
+      return;
     }
     Select(s.model, rows, model_);
     Select(s.reference, rows, reference_);
@@ -385,7 +490,8 @@ class ComparisonMetric final : public Metric {
     metric.type = ParamType::kString;
     metric.description =
         "the compared metric (a metric of the rows pass: accuracy, f1, ece, a fairness "
-        "metric, ...); its own parameters go beside this one";
+        "metric, perplexity, bits_per_byte, next_token_accuracy, ...); its own parameters go "
+        "beside this one";
     metric.required = true;
     ParamSpec resamples;
     resamples.name = "paired_resamples";
@@ -461,7 +567,8 @@ class ComparisonMetric final : public Metric {
       throw ParamError("metric",
                        "metric '" + name + "' has no row-wise statistics to pair (its work '" +
                            work->key() +
-                           "' is not the rows pass over classifier outputs); compare speed, "
+                           "' is not the rows pass over classifier outputs or language-model "
+                           "scores); compare speed, "
                            "throughput, memory, energy, size, parameters and FLOPs with "
                            "latency_speedup, throughput_ratio, peak_memory_ratio, energy_saving, "
                            "size_reduction, parameter_reduction and flops_reduction");
@@ -518,11 +625,12 @@ class ComparisonMetric final : public Metric {
     r.unit = kind_ == Comparison::kDelta ? (model.unit.empty() ? inner.spec().unit : model.unit)
                                          : "ratio";
     r.samples = n;
-    r.details = {{"metric", name},
-                 {"params", p.params->values()},
-                 {"unit", model.unit.empty() ? inner.spec().unit : model.unit},
-                 {"model", Side(model, s.model.source)},
-                 {"reference", Side(reference, s.reference.source)}};
+    r.details = {
+        {"metric", name},
+        {"params", p.params->values()},
+        {"unit", model.unit.empty() ? inner.spec().unit : model.unit},
+        {"model", Side(model, s.language ? s.lm_model.source : s.model.source)},
+        {"reference", Side(reference, s.language ? s.lm_reference.source : s.reference.source)}};
     if (!model.value || !reference.value) {
       r.method = Method(name);
       const Measurement& undefined = model.value ? reference : model;

@@ -60,24 +60,40 @@ DocumentScore ScoreDocument(CausalLanguageModel& lm, std::string_view text) {
   return score;
 }
 
+std::shared_ptr<const Work> LmScoresWork::WithReference() const {
+  return std::make_shared<LmScoresWork>(true);
+}
+
 std::shared_ptr<const WorkRecord> LmScoresWork::Run(AuditContext& context,
                                                     std::span<Instrument* const>) const {
   if (context.model() == nullptr) throw InputError("language-model metrics need a model");
-  CausalLanguageModel& lm = RequireCapability<CausalLanguageModel>(*context.model());
+  if (with_reference_ && context.reference() == nullptr) {
+    throw RuntimeError("comparing language models needs a reference model");
+  }
   const Dataset& data = context.dataset();
   const auto texts = data.texts();
   if (static_cast<int64_t>(texts.size()) != data.rows()) {
     throw InputError("language-model metrics need a text or jsonl dataset (documents)");
   }
   auto record = std::make_shared<LmScoresRecord>();
-  record->context_length = lm.context_length();
-  record->documents.reserve(texts.size());
-  for (size_t i = 0; i < texts.size(); ++i) {
-    record->documents.push_back(ScoreDocument(lm, texts[i]));
-    if (i % 16 == 15) {
-      context.Progress("", "scoring documents",
-                       static_cast<double>(i + 1) / static_cast<double>(texts.size()));
+  auto score = [&](Model& model, std::vector<DocumentScore>& out, int64_t& context_length,
+                   std::string& source, std::string_view step) {
+    CausalLanguageModel& lm = RequireCapability<CausalLanguageModel>(model);
+    context_length = lm.context_length();
+    source = "model:" + model.info().sha256;
+    out.reserve(texts.size());
+    for (size_t i = 0; i < texts.size(); ++i) {
+      out.push_back(ScoreDocument(lm, texts[i]));
+      if (i % 16 == 15) {
+        context.Progress("", step, static_cast<double>(i + 1) / static_cast<double>(texts.size()));
+      }
     }
+  };
+  score(*context.model(), record->documents, record->context_length, record->source,
+        "scoring documents");
+  if (with_reference_) {
+    score(*context.reference(), record->reference, record->reference_context_length,
+          record->reference_source, "scoring documents with the reference model");
   }
   return record;
 }
@@ -196,6 +212,10 @@ class QualityMetric final : public TypedMetric<QualityParams, QualityStats, LmSc
       r.method = Method();
       r.message =
           std::string(spec().name) + " is undefined: no document has two or more tokens to score";
+      return r;
+    }
+    if (ctx.value_only) {  // A comparison's resample: the value alone.
+      r.method = Method();
       return r;
     }
     const auto resamples = static_cast<int>(p.bootstrap_resamples);

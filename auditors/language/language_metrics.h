@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -48,15 +49,28 @@ DocumentScore ScoreDocument(CausalLanguageModel& lm, std::string_view text);
 struct LmScoresRecord final : WorkRecord {
   std::vector<DocumentScore> documents;
   int64_t context_length = 0;
+  std::string source;  // "model:<sha256>" of the scoring model.
+  // With the reference model (LmScoresWork::WithReference, for metric_delta and
+  // metric_retention): its scores of the same documents, each with its own tokenizer and context
+  // length. Empty otherwise.
+  std::vector<DocumentScore> reference;
+  int64_t reference_context_length = 0;
+  std::string reference_source;
   int64_t rows() const override { return static_cast<int64_t>(documents.size()); }
 };
 
 class LmScoresWork final : public Work {
  public:
-  std::string key() const override { return "lm_scores"; }
+  explicit LmScoresWork(bool with_reference = false) : with_reference_(with_reference) {}
+  std::string key() const override { return with_reference_ ? "lm_scores+reference" : "lm_scores"; }
   Sharding sharding() const override { return Sharding::kRows; }
+  std::shared_ptr<const Work> WithReference() const override;
+  // Throws RuntimeError with_reference and no reference model.
   std::shared_ptr<const WorkRecord> Run(AuditContext& context,
                                         std::span<Instrument* const> instruments) const override;
+
+ private:
+  bool with_reference_;
 };
 
 std::unique_ptr<Metric> MakePerplexity();

@@ -1,8 +1,12 @@
 // Language models through the greenlight command: a causal LM (tests/unit/models/make_tiny_lm.py)
 // audited on documents (jsonl) gives PyTorch's perplexity bit for bit through the supervised worker
 // and the rows pass, the report records the tokenizer, classifier metrics end in ERROR, and bad
-// text or a mismatched dataset stops the run as bad input with one line and no report.
+// text or a mismatched dataset stops the run as bad input with one line and no report. The
+// counterfactual bias metrics read a pairs file relative to the criteria file, and the example
+// int8 LM twin is compared with its reference (metric_delta, metric_retention) against PyTorch.
 #define BOOST_TEST_MODULE lm_e2e
+#include <algorithm>
+#include <array>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -331,4 +335,174 @@ BOOST_AUTO_TEST_CASE(generation_speed_and_energy_per_token_through_the_cli) {
                  std::string::npos,
              bad.run.err);
   BOOST_TEST(std::count(bad.run.err.begin(), bad.run.err.end(), '\n') == 1);
+}
+
+// The counterfactual bias metrics read a pairs file named relative to the criteria file (the
+// report keeps the name as written and records the file's digest); the mean gap equals the one
+// lm_reference.py gives sentence by sentence. A bad pairs file or an unknown category stops the
+// run as bad input with one line naming the place, and no report.
+BOOST_AUTO_TEST_CASE(counterfactual_pairs_relative_to_the_criteria_file) {
+  t::TempDir dir;
+  const std::vector<std::array<std::string, 3>> pairs = {
+      {"gender", "The woman was a nurse.", "The man was a nurse."},
+      {"gender", "The man fixed the car.", "The woman fixed the car."},
+      {"age", "The old man slept early.", "The young man slept early."},
+      {"age", "The young girl played games.", "The old girl played games."},
+      {"age", "The teenager drove too fast.", "The pensioner drove too fast."}};
+  std::string text;
+  std::vector<std::string> sentences;
+  for (const auto& [c, s, o] : pairs) {
+    text += json{{"category", c}, {"stereotyped", s}, {"other", o}}.dump() + "\n";
+    sentences.push_back(s);
+    sentences.push_back(o);
+  }
+  t::WriteText(dir / "pairs.jsonl", text);
+  t::WriteText(dir / "docs.txt", "a document\n");
+  const std::string dataset =
+      "dataset: {format: text, path: " + (dir / "docs.txt").string() + "}\n";
+  const auto audit = RunAudit(
+      dir,
+      Criteria(LmModel(), dataset,
+               "  - {id: CF-PREF, metric: counterfactual_preference, params: {pairs: "
+               "pairs.jsonl}, threshold: {between: [0.0, 1.0]}, severity: advisory}\n"
+               "  - {id: CF-GAP, metric: counterfactual_loglik_gap, params: {pairs: "
+               "pairs.jsonl, categories: [age]}, threshold: {lte: 100}, severity: advisory}\n"
+               "  - id: CF-TPL\n    metric: counterfactual_preference\n    params:\n"
+               "      terms: {older: [old man, grandmother], younger: [young man, girl]}\n"
+               "      templates:\n        age:\n"
+               "          - {text: 'The {term} slept early.', stereotyped: older, other: younger}\n"
+               "    threshold: {between: [0.0, 1.0]}\n    severity: advisory\n"));
+  BOOST_REQUIRE_MESSAGE(audit.report_exists, audit.run.err);
+  BOOST_TEST(t::ReportSchemaErrors(audit.report) == "");
+  const json& pref = Result(audit.report, "CF-PREF");
+  BOOST_TEST(pref["params"]["pairs"] == "pairs.jsonl");
+  BOOST_TEST(pref["details"]["pairs"] == 5);
+  BOOST_TEST(pref["details"]["pairs_source"] == "file pairs.jsonl");
+  const auto sha = t::RunShell("sha256sum " + t::Quote(dir / "pairs.jsonl"));
+  BOOST_TEST(pref["details"]["pairs_sha256"] == sha.out.substr(0, 64));
+  BOOST_TEST(pref["concern"] == "fairness");
+
+  t::WriteText(dir / "sentences.json", json(sentences).dump());
+  const auto ref = t::RunShell(std::string(GREENLIGHT_PYTHON) + " " +
+                               (t::SourceDir() / "tests/unit/language/lm_reference.py").string() +
+                               " " + t::Quote(Fixtures() / "lm_plain.pt") + " " +
+                               t::Quote(dir / "sentences.json") + " 32 1");
+  BOOST_REQUIRE_MESSAGE(ref.exit_code == 0, ref.err);
+  const json nll = json::parse(ref.out)["nll"];
+  double age_gap = 0;
+  int preferred = 0;
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    const double gap = nll[2 * i + 1].get<double>() - nll[2 * i].get<double>();
+    if (pairs[i][0] == "age") age_gap += gap / 3.0;
+    preferred += gap > 0 ? 1 : 0;
+  }
+  BOOST_TEST(pref["value"].get<double>() == preferred / 5.0);
+  const json& gap = Result(audit.report, "CF-GAP");
+  BOOST_TEST(gap["value"].get<double>() == age_gap, boost::test_tools::tolerance(1e-9));
+  BOOST_TEST(gap["details"]["pairs"] == 3);
+  BOOST_TEST(gap["details"]["pairs_in_source"] == 5);
+  BOOST_TEST(gap["unit"] == "nats");
+  // Templates x term lists in the criteria: two pairs (old man/young man, grandmother/girl).
+  const json& tpl = Result(audit.report, "CF-TPL");
+  BOOST_TEST(tpl["details"]["pairs"] == 2);
+  BOOST_TEST(tpl["details"]["pairs_source"] == "templates");
+  BOOST_TEST(tpl["params"]["terms"]["older"][1] == "grandmother");
+  BOOST_TEST(tpl["details"]["categories"][0]["category"] == "age");
+
+  // A pair whose sentences are the same, on line 2 of the file.
+  std::filesystem::remove_all(dir / "out");
+  t::WriteText(dir / "bad.jsonl",
+               text.substr(0, text.find('\n') + 1) +
+                   R"({"category": "age", "stereotyped": "Same words.", "other": "Same words."})" +
+                   "\n");
+  const auto bad = RunAudit(
+      dir, Criteria(LmModel(), dataset,
+                    "  - {id: CF, metric: counterfactual_preference, params: {pairs: bad.jsonl}, "
+                    "threshold: {between: [0.4, 0.6]}, severity: advisory}\n"));
+  BOOST_TEST(bad.run.exit_code == 3);
+  BOOST_TEST(!bad.report_exists);
+  BOOST_TEST(bad.run.err.find("criteria.0.params.pairs: " + (dir / "bad.jsonl").string() +
+                              ":2:51: the two sentences are the same") != std::string::npos,
+             bad.run.err);
+  BOOST_TEST(std::count(bad.run.err.begin(), bad.run.err.end(), '\n') == 1);
+  const auto unknown = RunAudit(
+      dir, Criteria(LmModel(), dataset,
+                    "  - {id: CF, metric: counterfactual_preference, params: {pairs: pairs.jsonl, "
+                    "categories: [religion]}, threshold: {between: [0.4, 0.6]}, "
+                    "severity: advisory}\n"));
+  BOOST_TEST(unknown.run.exit_code == 3);
+  BOOST_TEST(unknown.run.err.find("criteria.0.params.categories: no pair has category "
+                                  "'religion' (the pairs have: gender, age)") != std::string::npos,
+             unknown.run.err);
+  BOOST_TEST(!unknown.report_exists);
+}
+
+// metric_delta and metric_retention of the LM quality metrics: the example int8 twin
+// (examples/models/tiny_lm_int8.pt) against tiny_lm.pt on the first 12 paragraphs of
+// examples/data/lm/heldout.txt; both models' sums come from lm_reference.py.
+BOOST_AUTO_TEST_CASE(int8_twin_against_its_reference) {
+  t::TempDir dir;
+  const std::string heldout = t::ReadText(t::SourceDir() / "examples/data/lm/heldout.txt");
+  size_t cut = 0;
+  for (int i = 0; i < 12; ++i) cut = heldout.find("\n\n", cut) + 2;
+  t::WriteText(dir / "heldout12.txt", heldout.substr(0, cut));
+  const std::string model =
+      "model:\n  format: causal_lm\n  path: " + (t::ModelsDir() / "tiny_lm_int8.pt").string() +
+      "\n  tokenizer: {kind: bytes}\n  context_length: 128\n"
+      "reference: {path: " +
+      (t::ModelsDir() / "tiny_lm.pt").string() + "}\n";
+  const auto audit = RunAudit(
+      dir, Criteria(model,
+                    "dataset: {format: text, path: " + (dir / "heldout12.txt").string() +
+                        ", split: paragraphs}\n",
+                    "  - {id: D-PPL, metric: metric_delta, params: {metric: perplexity}, "
+                    "threshold: {lte: 0.5}, severity: mandatory}\n"
+                    "  - {id: R-BPB, metric: metric_retention, params: {metric: bits_per_byte, "
+                    "paired_resamples: 200}, threshold: {lte: 1.02}, severity: mandatory}\n"
+                    "  - {id: D-NTA, metric: metric_delta, params: {metric: next_token_accuracy}, "
+                    "threshold: {gte: -0.02}, severity: mandatory}\n"));
+  BOOST_REQUIRE_MESSAGE(audit.report_exists, audit.run.err);
+  BOOST_TEST(t::ReportSchemaErrors(audit.report) == "");
+  auto sums = [&](const std::string& file) {
+    const auto r = t::RunShell(std::string(GREENLIGHT_PYTHON) + " " +
+                               (t::SourceDir() / "tests/unit/language/lm_reference.py").string() +
+                               " " + t::Quote(t::ModelsDir() / file) + " " +
+                               t::Quote(dir / "heldout12.txt") + " 128 1 paragraphs");
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    return json::parse(r.out);
+  };
+  const json m = sums("tiny_lm_int8.pt");
+  const json f = sums("tiny_lm.pt");
+  auto ppl = [](const json& s) {
+    return std::exp(s["nll_sum"].get<double>() / s["tokens_sum"].get<double>());
+  };
+  auto bpb = [](const json& s) {
+    return s["nll_sum"].get<double>() / (std::log(2.0) * s["bytes_sum"].get<double>());
+  };
+  auto nta = [](const json& s) {
+    return s["correct_sum"].get<double>() / s["tokens_sum"].get<double>();
+  };
+  const json& d_ppl = Result(audit.report, "D-PPL");
+  BOOST_TEST(d_ppl["details"]["model"]["value"].get<double>() == ppl(m),
+             boost::test_tools::tolerance(1e-9));
+  BOOST_TEST(d_ppl["details"]["reference"]["value"].get<double>() == ppl(f),
+             boost::test_tools::tolerance(1e-9));
+  BOOST_TEST(d_ppl["value"].get<double>() == ppl(m) - ppl(f), boost::test_tools::tolerance(1e-6));
+  BOOST_TEST(d_ppl["samples"] == 12);
+  BOOST_TEST(d_ppl["unit"] == "perplexity");
+  const json& r_bpb = Result(audit.report, "R-BPB");
+  BOOST_TEST(r_bpb["value"].get<double>() == bpb(m) / bpb(f), boost::test_tools::tolerance(1e-9));
+  const json& d_nta = Result(audit.report, "D-NTA");
+  BOOST_TEST(d_nta["value"].get<double>() == nta(m) - nta(f), boost::test_tools::tolerance(1e-9));
+  for (const json* r : {&d_ppl, &r_bpb, &d_nta}) {
+    BOOST_TEST((*r)["status"] != "ERROR", (*r)["message"]);
+    BOOST_TEST((*r)["interval"]["low"].get<double>() <= (*r)["value"].get<double>());
+    BOOST_TEST((*r)["value"].get<double>() <= (*r)["interval"]["high"].get<double>());
+  }
+  // Paired: the resamples draw the same documents for both models, so the interval of the
+  // difference is far narrower than either model's own interval.
+  const double own = d_ppl["details"]["reference"]["interval"]["high"].get<double>() -
+                     d_ppl["details"]["reference"]["interval"]["low"].get<double>();
+  BOOST_TEST(d_ppl["interval"]["high"].get<double>() - d_ppl["interval"]["low"].get<double>() <
+             own / 4);
 }

@@ -57,12 +57,23 @@ nlohmann::json QuickGeneration(nlohmann::json extra = nlohmann::json::object()) 
   return p;
 }
 
+std::string ShippedPairs() {
+  return (gl::testing::SourceDir() / "examples/data/lm/counterfactual_pairs.jsonl").string();
+}
+
 // Every framework metric needs a case here, or `every_registered_metric_merges_exactly` fails.
 const std::map<std::string, std::vector<MergeCase>> kMergeCases = {
     {"accuracy", {{Data::kFashion, nlohmann::json::object()}}},
     {"perplexity", {{Data::kText, {{"bootstrap_resamples", 200}}}}},
     {"bits_per_byte", {{Data::kText, {{"bootstrap_resamples", 200}}}}},
     {"next_token_accuracy", {{Data::kText, {{"bootstrap_resamples", 200}}}}},
+    // The shipped pairs (48): the rows are the pairs.
+    {"counterfactual_preference", {{Data::kText, {{"pairs", ShippedPairs()}}, 48}}},
+    {"flops_per_token", {{Data::kText, nlohmann::json::object(), 1}}},
+    {"kv_cache_bytes_per_token", {{Data::kText, {{"tokens", 8}}, 1}}},
+    {"counterfactual_loglik_gap",
+     {{Data::kText, {{"pairs", ShippedPairs()}}, 48},
+      {Data::kText, {{"pairs", ShippedPairs()}, {"categories", {"age", "religion"}}}, 24}}},
     {"top_k_accuracy", {{Data::kFashion, {{"k", 3}}}}},
     {"precision",
      {{Data::kFashion, {{"average", "macro"}, {"bootstrap_resamples", 200}}},
@@ -87,8 +98,12 @@ const std::map<std::string, std::vector<MergeCase>> kMergeCases = {
     {"metric_delta",
      {{Data::kFashion, {{"metric", "f1"}, {"average", "macro"}, {"paired_resamples", 200}}},
       {Data::kFashion,
-       {{"metric", "ece"}, {"bootstrap_resamples", 200}, {"paired_resamples", 200}}}}},
-    {"metric_retention", {{Data::kFashion, {{"metric", "accuracy"}, {"paired_resamples", 200}}}}},
+       {{"metric", "ece"}, {"bootstrap_resamples", 200}, {"paired_resamples", 200}}},
+      // Paired with another small LM as the reference model (TextAudit below).
+      {Data::kText, {{"metric", "perplexity"}, {"paired_resamples", 200}}}}},
+    {"metric_retention",
+     {{Data::kFashion, {{"metric", "accuracy"}, {"paired_resamples", 200}}},
+      {Data::kText, {{"metric", "bits_per_byte"}, {"paired_resamples", 200}}}}},
     // fairness: HMDA by race (afam) and race x marital status (single), favourable = approved (0)
     {"selection_rate",
      {{Data::kHmda, {{"sensitive", "afam"}, {"favourable", 0}}},
@@ -248,10 +263,12 @@ struct RealAudit {
   }
 };
 
-// A small causal LM (exported here) on 150 documents of 2 to about 100 bytes, context 16.
+// A small causal LM (exported here) on 150 documents of 2 to about 100 bytes, context 16; its
+// reference model is another (vocabulary 300, other weights).
 struct TextAudit {
   gl::testing::TempDir dir;
   std::unique_ptr<gl::Model> model;
+  std::unique_ptr<gl::Model> reference;
   gl::InMemoryDataset dataset;
   std::unique_ptr<gl::AuditContext> context;
 
@@ -259,7 +276,7 @@ struct TextAudit {
     const auto r = gl::testing::RunShell(
         std::string(GREENLIGHT_PYTHON) + " " +
         (gl::testing::SourceDir() / "tests/unit/models/make_tiny_lm.py").string() + " " +
-        gl::testing::Quote(dir.path()));
+        gl::testing::Quote(dir.path()) + " 300");
     BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
     gl::ModelSpec spec;
     spec.format = "causal_lm";
@@ -267,6 +284,8 @@ struct TextAudit {
     spec.tokenizer = gl::TokenizerSpec{};
     spec.context_length = 16;
     model = gl::BuiltinModelRegistry().Load(spec);
+    spec.path = dir / "lm_vocab_300.pt";
+    reference = gl::BuiltinModelRegistry().Load(spec);
     for (int i = 0; i < 150; ++i) {
       std::string text = "d" + std::to_string(i);
       for (int w = 0; w < i % 13; ++w) text += " word" + std::to_string((i * 7 + w) % 11);
@@ -274,6 +293,7 @@ struct TextAudit {
     }
     dataset.info_.rows = 150;
     context = std::make_unique<gl::AuditContext>(model.get(), dataset, 20261130, nullptr);
+    context->SetReference(reference.get());
   }
 };
 
