@@ -191,6 +191,21 @@ void CloseWindow(GenState& s) {
   for (const auto& observer : *s.observers) observer->End(s.key);
 }
 
+// The run settings of a generation run: what the latency run's rules and figures read (a query
+// is one generation request).
+RunSettings RunSettingsOf(const GenerationSettings& g) {
+  RunSettings r;
+  r.scenario = g.scenario;
+  r.batch_size = g.batch_size;
+  r.threads = g.threads;
+  r.warmup_queries = g.warmup_queries;
+  r.min_queries = g.min_queries;
+  r.min_duration_s = g.min_duration_s;
+  r.max_duration_s = g.max_duration_s;
+  r.repetitions = g.repetitions;
+  return r;
+}
+
 }  // namespace
 
 std::string DecodeModeName(DecodeMode mode) {
@@ -204,13 +219,8 @@ DecodeMode ParseDecodeMode(const std::string& s) {
 }
 
 std::optional<std::string> GenerationSettingsProblem(const GenerationSettings& s) {
-  if (s.repetitions < kMinRepetitions || s.repetitions > 1000) {
-    return "repetitions must be between " + std::to_string(kMinRepetitions) + " and 1000";
-  }
-  if (s.batch_size < 1) return "batch_size must be at least 1";
-  if (s.scenario == Scenario::kSingleStream && s.batch_size != 1) {
-    return "single_stream queries have batch_size 1 (use scenario: offline for batches)";
-  }
+  // The run rules are the latency run's.
+  if (auto problem = SettingsProblem(RunSettingsOf(s))) return problem;
   if (s.scenario == Scenario::kOffline && !s.prompt_tokens) {
     return "offline batches need prompts of one length: set prompt_tokens";
   }
@@ -218,11 +228,6 @@ std::optional<std::string> GenerationSettingsProblem(const GenerationSettings& s
   if (s.max_new_tokens < 1) return "max_new_tokens must be at least 1";
   if (s.decoding.sample && !(s.decoding.temperature > 0.0)) return "temperature must be > 0";
   if (s.decoding.top_k < 0) return "top_k must be 0 (all) or more";
-  if (s.threads < 0) return "threads must be 0 (LibTorch default) or more";
-  if (s.warmup_queries < 0) return "warmup_queries must be 0 or more";
-  if (s.min_queries < 1) return "min_queries must be at least 1";
-  if (!(s.min_duration_s >= 0.0)) return "min_duration_s must be 0 or more";
-  if (!(s.max_duration_s >= 0.0)) return "max_duration_s must be 0 (none) or more";
   return std::nullopt;
 }
 
@@ -428,14 +433,7 @@ std::shared_ptr<const GenerationResult> RunGeneration(
                                      : "the model exports no prefill/step";
   RunResult& run = r.run;
   run.key = GenerationKey(model.info(), settings);
-  run.settings.scenario = settings.scenario;
-  run.settings.batch_size = settings.batch_size;
-  run.settings.threads = settings.threads;
-  run.settings.warmup_queries = settings.warmup_queries;
-  run.settings.min_queries = settings.min_queries;
-  run.settings.min_duration_s = settings.min_duration_s;
-  run.settings.max_duration_s = settings.max_duration_s;
-  run.settings.repetitions = settings.repetitions;
+  run.settings = RunSettingsOf(settings);
   run.device = model.info().device.empty() ? "cpu" : model.info().device;
 
   ThreadsGuard threads_guard(model, settings.threads);

@@ -94,11 +94,29 @@ nlohmann::json LatencyHistogram(std::span<const double> latencies_ms, int per_de
   return out;
 }
 
+std::string RuleFailureMessage(const harness::RunResult& run) {
+  std::string msg = "run-length rules not met:";
+  if (!run.min_queries_met) {
+    msg += " " + std::to_string(run.queries) + " of " + std::to_string(run.settings.min_queries) +
+           " queries;";
+  }
+  if (!run.min_duration_met) {
+    char buf[96];
+    std::snprintf(buf, sizeof(buf), " %.3g s of %.3g s;", static_cast<double>(run.timed_ns) / 1e9,
+                  run.settings.min_duration_s);
+    msg += buf;
+  }
+  if (run.stopped_at_max_duration) msg += " stopped at max_duration_s;";
+  msg.pop_back();
+  return msg;
+}
+
 }  // namespace efficiency
 
 namespace {
 
 using efficiency::AddRunFields;
+using efficiency::RuleFailureMessage;
 using efficiency::RunParams;
 using efficiency::TimedRunRecord;
 using efficiency::TimedRunStats;
@@ -147,23 +165,6 @@ nlohmann::json RunLengthRules(const RunResult& run) {
                    {"limit", s.max_duration_s},
                    {"stopped_at_limit", run.stopped_at_max_duration}});
   return rules;
-}
-
-std::string RuleFailureMessage(const RunResult& run) {
-  std::string msg = "run-length rules not met:";
-  if (!run.min_queries_met) {
-    msg += " " + std::to_string(run.queries) + " of " + std::to_string(run.settings.min_queries) +
-           " queries;";
-  }
-  if (!run.min_duration_met) {
-    char buf[96];
-    std::snprintf(buf, sizeof(buf), " %.3g s of %.3g s;", static_cast<double>(run.timed_ns) / 1e9,
-                  run.settings.min_duration_s);
-    msg += buf;
-  }
-  if (run.stopped_at_max_duration) msg += " stopped at max_duration_s;";
-  msg.pop_back();
-  return msg;
 }
 
 nlohmann::json GbenchContext(const RunResult& run) {

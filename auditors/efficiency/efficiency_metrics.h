@@ -121,6 +121,10 @@ Interval MeanInterval(std::span<const double> values, double level, double* mean
 // its extreme: ceil(1 / min(p, 1 - p)) (2 for the median, 100 for p99, 1000 for p99.9).
 int64_t MinQueriesPerRepetition(double p);
 
+// Why a run is not valid, in one line: "run-length rules not met: 20 of 1024 queries; 0.5 s of
+// 10 s; stopped at max_duration_s" (the parts that apply).
+std::string RuleFailureMessage(const harness::RunResult& run);
+
 // Log-spaced histogram for charts: `per_decade` buckets per factor of 10, edges at
 // 10^(k / per_decade) ms covering [min, max]. {"unit": "ms", "edges": [...], "counts": [...]},
 // with edges.size() == counts.size() + 1 and bucket i = [edges[i], edges[i+1]).

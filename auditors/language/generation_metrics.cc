@@ -97,42 +97,6 @@ harness::GenerationSettings SettingsFromJson(const nlohmann::json& j) {
   return s;
 }
 
-// Observes the harness's windows for the plan's instruments (as the timed run does).
-class InstrumentWindows final : public harness::WindowObserver {
- public:
-  InstrumentWindows(std::span<Instrument* const> instruments, std::string key, int repetitions)
-      : instruments_(instruments.begin(), instruments.end()),
-        key_(std::move(key)),
-        repetitions_(repetitions) {}
-  void Begin(const std::string& window) override {
-    if (window == key_) {
-      for (Instrument* in : instruments_) in->Begin();
-    } else if (int r = Repetition(window)) {
-      for (Instrument* in : instruments_) in->BeginRepetition(r);
-    }
-  }
-  void End(const std::string& window) override {
-    if (window == key_) {
-      for (auto it = instruments_.rbegin(); it != instruments_.rend(); ++it) (*it)->End();
-    } else if (int r = Repetition(window)) {
-      for (auto it = instruments_.rbegin(); it != instruments_.rend(); ++it) {
-        (*it)->EndRepetition(r);
-      }
-    }
-  }
-
- private:
-  int Repetition(const std::string& window) const {
-    for (int r = 1; r <= repetitions_; ++r) {
-      if (window == harness::RepetitionWindow(key_, r)) return r;
-    }
-    return 0;
-  }
-  std::vector<Instrument*> instruments_;
-  std::string key_;
-  int repetitions_;
-};
-
 }  // namespace
 
 GenerationWork::GenerationWork(const GenerationParams& params)
@@ -151,7 +115,7 @@ std::shared_ptr<const WorkRecord> GenerationWork::Run(
   }
   const std::vector<std::vector<int64_t>> prompts = harness::BuildPrompts(lm, texts, settings);
   const std::string key = harness::GenerationKey(model->info(), settings);
-  auto observer = std::make_shared<InstrumentWindows>(instruments, key, settings.repetitions);
+  auto observer = efficiency::InstrumentObserver(instruments, key, settings.repetitions);
   context.Progress("", "generation benchmark", 0.0);
   auto record = std::make_shared<GenerationRecord>();
   record->result = harness::RunGeneration(*model, prompts, settings, {observer});
@@ -252,23 +216,6 @@ nlohmann::json Summary(std::vector<double> ms) {
           {"min", ms.front()},
           {"max", ms.back()},
           {"mean", std::accumulate(ms.begin(), ms.end(), 0.0) / static_cast<double>(ms.size())}};
-}
-
-std::string RuleFailureMessage(const harness::RunResult& run) {
-  std::string msg = "run-length rules not met:";
-  if (!run.min_queries_met) {
-    msg += " " + std::to_string(run.queries) + " of " + std::to_string(run.settings.min_queries) +
-           " queries;";
-  }
-  if (!run.min_duration_met) {
-    char buf[96];
-    std::snprintf(buf, sizeof(buf), " %.3g s of %.3g s;", static_cast<double>(run.timed_ns) / 1e9,
-                  run.settings.min_duration_s);
-    msg += buf;
-  }
-  if (run.stopped_at_max_duration) msg += " stopped at max_duration_s;";
-  msg.pop_back();
-  return msg;
 }
 
 }  // namespace
@@ -498,8 +445,8 @@ Measurement SpeedMetric::Finalize(const SpeedParams&, const GenerationStats& sta
     }
   }
   if (!run.valid()) {
-    m.undecidable =
-        m.undecidable ? *m.undecidable + "; " + RuleFailureMessage(run) : RuleFailureMessage(run);
+    m.undecidable = m.undecidable ? *m.undecidable + "; " + efficiency::RuleFailureMessage(run)
+                                  : efficiency::RuleFailureMessage(run);
   }
   return m;
 }

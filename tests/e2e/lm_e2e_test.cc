@@ -13,24 +13,12 @@
 
 #include "tests/report_schema.h"
 #include "tests/test_util.h"
+#include "tests/tiny_lm_fixtures.h"
 
 namespace t = greenlight::testing;
 using nlohmann::json;
 
 namespace {
-
-const std::filesystem::path& Fixtures() {
-  static t::TempDir dir;
-  static const bool made = [] {
-    const auto r = t::RunShell(std::string(GREENLIGHT_PYTHON) + " " +
-                               (t::SourceDir() / "tests/unit/models/make_tiny_lm.py").string() +
-                               " " + t::Quote(dir.path()));
-    if (r.exit_code != 0) throw std::runtime_error("make_tiny_lm.py failed: " + r.err);
-    return true;
-  }();
-  (void)made;
-  return dir.path();
-}
 
 std::string Criteria(const std::string& model, const std::string& dataset,
                      const std::string& criteria) {
@@ -41,7 +29,7 @@ std::string Criteria(const std::string& model, const std::string& dataset,
 }
 
 std::string LmModel(const std::string& file = "lm_plain.pt") {
-  return "model:\n  format: causal_lm\n  path: " + (Fixtures() / file).string() +
+  return "model:\n  format: causal_lm\n  path: " + (t::TinyLmFixtures() / file).string() +
          "\n  tokenizer: {kind: bytes}\n  context_length: 32\n";
 }
 
@@ -98,7 +86,7 @@ BOOST_AUTO_TEST_CASE(perplexity_through_the_cli_equals_pytorch) {
   t::WriteText(dir / "docs.json", json(docs).dump());
   const auto ref = t::RunShell(std::string(GREENLIGHT_PYTHON) + " " +
                                (t::SourceDir() / "tests/unit/language/lm_reference.py").string() +
-                               " " + t::Quote(Fixtures() / "lm_plain.pt") + " " +
+                               " " + t::Quote(t::TinyLmFixtures() / "lm_plain.pt") + " " +
                                t::Quote(dir / "docs.json") + " 32 1");
   BOOST_REQUIRE_MESSAGE(ref.exit_code == 0, ref.err);
   const json expected = json::parse(ref.out);
@@ -156,8 +144,8 @@ BOOST_AUTO_TEST_CASE(mismatched_model_and_dataset_are_load_errors) {
   // A causal_lm model without its tokenizer.
   const auto no_tokenizer = RunAudit(
       dir,
-      Criteria("model: {format: causal_lm, path: " + (Fixtures() / "lm_plain.pt").string() +
-                   ", context_length: 8}\n",
+      Criteria("model: {format: causal_lm, path: " +
+                   (t::TinyLmFixtures() / "lm_plain.pt").string() + ", context_length: 8}\n",
                "dataset: {format: text, path: x.txt}\n",
                "  - {id: PPL, metric: perplexity, threshold: {lte: 1000}, severity: mandatory}\n"));
   BOOST_TEST(no_tokenizer.run.exit_code == 3);
@@ -177,12 +165,12 @@ BOOST_AUTO_TEST_CASE(mismatched_model_and_dataset_are_load_errors) {
 BOOST_AUTO_TEST_CASE(a_reference_may_be_a_language_model) {
   t::TempDir dir;
   t::WriteText(dir / "docs.txt", "first document\nsecond document, a little longer\n");
-  const auto audit = RunAudit(
-      dir, Criteria(LmModel() + "reference: {path: " + (Fixtures() / "lm_incremental.pt").string() +
-                        "}\n",
-                    "dataset: {format: text, path: " + (dir / "docs.txt").string() + "}\n",
-                    "  - {id: PPL, metric: perplexity, threshold: {lte: 1000}, "
-                    "severity: mandatory}\n"));
+  const auto audit =
+      RunAudit(dir, Criteria(LmModel() + "reference: {path: " +
+                                 (t::TinyLmFixtures() / "lm_incremental.pt").string() + "}\n",
+                             "dataset: {format: text, path: " + (dir / "docs.txt").string() + "}\n",
+                             "  - {id: PPL, metric: perplexity, threshold: {lte: 1000}, "
+                             "severity: mandatory}\n"));
   BOOST_REQUIRE_MESSAGE(audit.report_exists, audit.run.err);
   const json& reference = audit.report["predicate"]["reference"];
   BOOST_TEST(reference["format"] == "causal_lm");
@@ -385,7 +373,7 @@ BOOST_AUTO_TEST_CASE(counterfactual_pairs_relative_to_the_criteria_file) {
   t::WriteText(dir / "sentences.json", json(sentences).dump());
   const auto ref = t::RunShell(std::string(GREENLIGHT_PYTHON) + " " +
                                (t::SourceDir() / "tests/unit/language/lm_reference.py").string() +
-                               " " + t::Quote(Fixtures() / "lm_plain.pt") + " " +
+                               " " + t::Quote(t::TinyLmFixtures() / "lm_plain.pt") + " " +
                                t::Quote(dir / "sentences.json") + " 32 1");
   BOOST_REQUIRE_MESSAGE(ref.exit_code == 0, ref.err);
   const json nll = json::parse(ref.out)["nll"];

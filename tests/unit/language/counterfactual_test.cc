@@ -20,6 +20,7 @@
 #include "datasets/in_memory_dataset.h"
 #include "models/model_registry.h"
 #include "tests/test_util.h"
+#include "tests/tiny_lm_fixtures.h"
 
 namespace gl = greenlight;
 namespace lang = greenlight::language;
@@ -27,20 +28,6 @@ namespace t = greenlight::testing;
 using nlohmann::json;
 
 namespace {
-
-// The tiny byte-level LM of tests/unit/models/make_tiny_lm.py, exported once.
-const std::filesystem::path& Fixtures() {
-  static t::TempDir dir;
-  static const bool made = [] {
-    const auto r = t::RunShell(std::string(GREENLIGHT_PYTHON) + " " +
-                               (t::SourceDir() / "tests/unit/models/make_tiny_lm.py").string() +
-                               " " + t::Quote(dir.path()));
-    if (r.exit_code != 0) throw std::runtime_error("make_tiny_lm.py failed: " + r.err);
-    return true;
-  }();
-  (void)made;
-  return dir.path();
-}
 
 std::string ErrorOf(const std::function<void()>& f) {
   try {
@@ -161,7 +148,7 @@ BOOST_AUTO_TEST_CASE(logliks_equal_pytorch_and_tables_follow_by_hand) {
 
   gl::ModelSpec spec;
   spec.format = "causal_lm";
-  spec.path = Fixtures() / "lm_incremental.pt";
+  spec.path = t::TinyLmFixtures() / "lm_incremental.pt";
   spec.tokenizer = gl::TokenizerSpec{};
   spec.context_length = kContext;
   auto model = gl::BuiltinModelRegistry().Load(spec);
@@ -196,7 +183,7 @@ BOOST_AUTO_TEST_CASE(logliks_equal_pytorch_and_tables_follow_by_hand) {
   const auto r =
       t::RunShell(std::string(GREENLIGHT_PYTHON) + " " +
                   (t::SourceDir() / "tests/unit/language/lm_reference.py").string() + " " +
-                  t::Quote(Fixtures() / "lm_incremental.pt") + " " +
+                  t::Quote(t::TinyLmFixtures() / "lm_incremental.pt") + " " +
                   t::Quote(dir / "sentences.json") + " " + std::to_string(kContext) + " 1");
   BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   const json ref = json::parse(r.out);

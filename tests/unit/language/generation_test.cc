@@ -16,6 +16,7 @@
 #include "datasets/in_memory_dataset.h"
 #include "models/model_registry.h"
 #include "tests/test_util.h"
+#include "tests/tiny_lm_fixtures.h"
 
 namespace gl = greenlight;
 namespace h = greenlight::harness;
@@ -38,19 +39,7 @@ std::unique_ptr<gl::Model> LoadLm(const std::filesystem::path& path, int64_t con
 std::unique_ptr<gl::Model> TinyLm() { return LoadLm(t::ModelsDir() / "tiny_lm.pt", 128); }
 
 // The forward-only twin of tests/unit/models/make_tiny_lm.py (no prefill/step), exported once.
-const std::filesystem::path& PlainLm() {
-  static t::TempDir dir;
-  static const bool made = [] {
-    const auto r = t::RunShell(std::string(GREENLIGHT_PYTHON) + " " +
-                               (t::SourceDir() / "tests/unit/models/make_tiny_lm.py").string() +
-                               " " + t::Quote(dir.path()));
-    if (r.exit_code != 0) throw std::runtime_error("make_tiny_lm.py failed: " + r.err);
-    return true;
-  }();
-  (void)made;
-  static const std::filesystem::path path = dir.path() / "lm_plain.pt";
-  return path;
-}
+std::filesystem::path PlainLm() { return t::TinyLmFixtures() / "lm_plain.pt"; }
 
 std::vector<int64_t> Bytes(const std::string& text) { return {text.begin(), text.end()}; }
 

@@ -18,6 +18,7 @@
 #include "datasets/in_memory_dataset.h"
 #include "models/model_registry.h"
 #include "tests/test_util.h"
+#include "tests/tiny_lm_fixtures.h"
 
 namespace gl = greenlight;
 namespace lang = greenlight::language;
@@ -25,24 +26,10 @@ namespace t = greenlight::testing;
 
 namespace {
 
-// The tiny byte-level LM of tests/unit/models/make_tiny_lm.py, exported once.
-const std::filesystem::path& Fixtures() {
-  static t::TempDir dir;
-  static const bool made = [] {
-    const auto r = t::RunShell(std::string(GREENLIGHT_PYTHON) + " " +
-                               (t::SourceDir() / "tests/unit/models/make_tiny_lm.py").string() +
-                               " " + t::Quote(dir.path()));
-    if (r.exit_code != 0) throw std::runtime_error("make_tiny_lm.py failed: " + r.err);
-    return true;
-  }();
-  (void)made;
-  return dir.path();
-}
-
 std::unique_ptr<gl::Model> TinyLm(int64_t context) {
   gl::ModelSpec spec;
   spec.format = "causal_lm";
-  spec.path = Fixtures() / "lm_incremental.pt";
+  spec.path = t::TinyLmFixtures() / "lm_incremental.pt";
   spec.tokenizer = gl::TokenizerSpec{};
   spec.context_length = context;
   auto model = gl::BuiltinModelRegistry().Load(spec);
@@ -121,7 +108,7 @@ BOOST_AUTO_TEST_CASE(quality_equals_pytorch_by_the_definition) {
   t::WriteText(dir / "docs.json", nlohmann::json(docs).dump());
   const auto r = t::RunShell(std::string(GREENLIGHT_PYTHON) + " " +
                              (t::SourceDir() / "tests/unit/language/lm_reference.py").string() +
-                             " " + t::Quote(Fixtures() / "lm_incremental.pt") + " " +
+                             " " + t::Quote(t::TinyLmFixtures() / "lm_incremental.pt") + " " +
                              t::Quote(dir / "docs.json") + " " + std::to_string(kContext) + " 1");
   BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   const auto ref = nlohmann::json::parse(r.out);
