@@ -8,7 +8,7 @@
 #include <numeric>
 
 #include "core/error.h"
-#include "harness/gbench_reporter.h"
+#include "harness/run_internals.h"
 
 namespace greenlight::harness {
 namespace {
@@ -19,39 +19,6 @@ constexpr double kPlanMargin = 1.10;
 constexpr int kMaxSegments = 16;
 constexpr int64_t kRewarmQueries = 2;
 constexpr int64_t kMaxQueriesPerSegment = int64_t{50'000'000};
-
-int64_t SteadyNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t SystemNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string FormatNumber(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%g", v);
-  return buf;
-}
-
-// Restores the model's intra-op thread count when a run asked for another.
-class ThreadsGuard {
- public:
-  ThreadsGuard(Model& model, int threads) : model_(model), previous_(model.threads()) {
-    if (threads > 0) model_.SetThreads(threads);
-  }
-  ~ThreadsGuard() { model_.SetThreads(previous_); }
-  ThreadsGuard(const ThreadsGuard&) = delete;
-  ThreadsGuard& operator=(const ThreadsGuard&) = delete;
-
- private:
-  Model& model_;
-  int previous_;
-};
 
 std::atomic<int64_t> g_generation_runs{0};
 

@@ -16,8 +16,8 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "harness/gbench_reporter.h"
 #include "harness/harness_torch.h"
+#include "harness/run_internals.h"
 #include "models/torch_capabilities.h"
 
 namespace greenlight::harness {
@@ -34,18 +34,6 @@ constexpr int64_t kRewarmQueries = 4;
 constexpr int64_t kMaxInputBytes = int64_t{256} << 20;
 constexpr int64_t kMaxQueriesPerSegment = int64_t{50'000'000};
 constexpr const char* kMaxDurationMessage = "greenlight: max_duration_s reached";
-
-int64_t SteadyNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t SystemNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // VmRSS and VmHWM from /proc/self/status, bytes (0 when unavailable, e.g. not Linux).
 struct ProcMemory {
@@ -72,12 +60,6 @@ bool ResetPeakRss() {
   out << "5";
   out.flush();
   return static_cast<bool>(out);
-}
-
-std::string FormatNumber(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%g", v);
-  return buf;
 }
 
 // State shared between the harness and the registered benchmark function of each segment.
@@ -239,21 +221,6 @@ std::vector<torch::Tensor> BuildQueryInputs(const Dataset& dataset, Model& model
 }
 
 namespace {
-
-// Restores LibTorch's intra-op thread count when a run asked for another.
-class ThreadsGuard {
- public:
-  ThreadsGuard(Model& model, int threads) : model_(model), previous_(model.threads()) {
-    if (threads > 0) model_.SetThreads(threads);
-  }
-  ~ThreadsGuard() { model_.SetThreads(previous_); }
-  ThreadsGuard(const ThreadsGuard&) = delete;
-  ThreadsGuard& operator=(const ThreadsGuard&) = delete;
-
- private:
-  Model& model_;
-  int previous_;
-};
 
 std::atomic<int64_t> g_run_counter{0};
 

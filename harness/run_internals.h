@@ -1,16 +1,21 @@
-// Internal to harness/: the Google Benchmark reporter the timed runs use to collect their runs and
-// the machine context (harness.cc, generation.cc). Includes Google Benchmark, which the harness
+// Internal to harness/: what the timed runs (harness.cc, generation.cc) share: the Google
+// Benchmark reporter that collects their runs and the machine context, the clocks, the number
+// format of run keys and the intra-op threads guard. Includes Google Benchmark, which the harness
 // links PRIVATE: no header outside harness/ includes this one.
 #pragma once
 
 #include <benchmark/benchmark.h>
 
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "harness/harness.h"
+#include "models/model.h"
 
 namespace greenlight::harness {
 
@@ -60,6 +65,40 @@ class CollectingReporter final : public benchmark::BenchmarkReporter {
  private:
   BenchmarkContext context_;
   std::vector<Run> runs_;
+};
+
+// steady_clock ns since its epoch; system_clock ns since the Unix epoch.
+inline int64_t SteadyNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+inline int64_t SystemNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A setting in a run key ("%g").
+inline std::string FormatNumber(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%g", v);
+  return buf;
+}
+
+// Restores the model's intra-op thread count when a run asked for another.
+class ThreadsGuard {
+ public:
+  ThreadsGuard(Model& model, int threads) : model_(model), previous_(model.threads()) {
+    if (threads > 0) model_.SetThreads(threads);
+  }
+  ~ThreadsGuard() { model_.SetThreads(previous_); }
+  ThreadsGuard(const ThreadsGuard&) = delete;
+  ThreadsGuard& operator=(const ThreadsGuard&) = delete;
+
+ private:
+  Model& model_;
+  int previous_;
 };
 
 }  // namespace greenlight::harness
