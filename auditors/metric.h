@@ -136,6 +136,10 @@ class Metric {
   // `validate --data`; no model): throws InputError when they name data that is not there (a
   // column, a group that matches no row), so the run stops as bad input.
   virtual void CheckData(const BoundParams& /*params*/, const Dataset& /*data*/) const {}
+  // Checks the bound parameters against the model the criteria declare (model:, e.g. its
+  // context_length) when the criteria load: throws ParamError naming the parameter, so the run
+  // stops as bad input at its place before any model is loaded. Default: nothing to check.
+  virtual void CheckModel(const BoundParams& /*params*/, const ModelSpec& /*model*/) const {}
   virtual std::shared_ptr<const Work> Needs(const BoundParams& params) const = 0;
   // Whether the criterion compares with the reference model (criteria reference:), so the loader
   // can reject it without one, naming the criterion. Default: spec().needs_reference.
@@ -205,6 +209,9 @@ class TypedMetric : public Metric {
   void CheckData(const BoundParams& params, const Dataset& data) const final {
     CheckData(Typed(params), data);
   }
+  void CheckModel(const BoundParams& params, const ModelSpec& model) const final {
+    CheckModel(Typed(params), model);
+  }
   std::shared_ptr<const Work> Needs(const BoundParams& params) const final {
     return Needs(Typed(params));
   }
@@ -230,6 +237,7 @@ class TypedMetric : public Metric {
 
  protected:
   virtual void CheckData(const P& /*params*/, const Dataset& /*data*/) const {}
+  virtual void CheckModel(const P& /*params*/, const ModelSpec& /*model*/) const {}
   virtual std::shared_ptr<const Work> Needs(const P& params) const = 0;
   // Override when only some parameters compare with the reference model.
   virtual bool UsesReference(const P& /*params*/) const { return spec_.needs_reference; }

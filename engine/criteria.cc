@@ -398,6 +398,15 @@ CriteriaFile ParseCriteria(const std::string& text, const std::filesystem::path&
             at + "/params" + (e.field().empty() ? "" : "/" + JsonPointerEscape(e.field()));
         Fail(doc, pp, e.what());
       }
+      if (out.model) {
+        try {
+          metric->CheckModel(*cr.bound, *out.model);
+        } catch (const ParamError& e) {
+          const std::string pp =
+              at + "/params" + (e.field().empty() ? "" : "/" + JsonPointerEscape(e.field()));
+          Fail(doc, pp, e.what());
+        }
+      }
       if (metric->NeedsReference(*cr.bound) && !out.reference) {
         Fail(doc, at + "/metric",
              "criterion " + cr.id + ": metric '" + cr.metric +

@@ -1351,6 +1351,9 @@ class TokenEnergyMetric final
   }
 
  protected:
+  void CheckModel(const P& p, const ModelSpec& model) const override {
+    language::CheckGenerationFitsModel(p, model);
+  }
   std::shared_ptr<const Work> Needs(const P& p) const override {
     // The generation-speed criteria's work (and key) for the same settings: one run.
     return std::make_shared<language::GenerationWork>(p);

@@ -16,6 +16,16 @@
 
 namespace greenlight::language {
 
+void CheckGenerationFitsModel(const GenerationParams& p, const ModelSpec& model) {
+  if (!model.tokenizer || model.context_length < 1 || !p.prompt_tokens) return;
+  if (*p.prompt_tokens + p.max_new_tokens > model.context_length) {
+    throw ParamError("max_new_tokens", "prompt_tokens " + std::to_string(*p.prompt_tokens) +
+                                           " + max_new_tokens " + std::to_string(p.max_new_tokens) +
+                                           " exceed the model's context_length " +
+                                           std::to_string(model.context_length));
+  }
+}
+
 harness::GenerationSettings ToGenerationSettings(const GenerationParams& p, uint64_t audit_seed) {
   harness::GenerationSettings s;
   s.scenario = harness::ParseScenario(p.scenario);
@@ -306,6 +316,9 @@ class SpeedMetric final : public TypedMetric<SpeedParams, GenerationStats, Gener
         p_(p) {}
 
  protected:
+  void CheckModel(const SpeedParams& p, const ModelSpec& model) const override {
+    CheckGenerationFitsModel(p, model);
+  }
   std::shared_ptr<const Work> Needs(const SpeedParams& p) const override {
     return std::make_shared<GenerationWork>(p);
   }

@@ -36,6 +36,10 @@ struct GenerationParams {
   int64_t repetitions = 10;
 };
 
+// Throws ParamError("max_new_tokens") when prompt_tokens + max_new_tokens exceed the declared
+// model's context_length (a language model's; other models are left to the run).
+void CheckGenerationFitsModel(const GenerationParams& params, const ModelSpec& model);
+
 // The harness settings of `params`; `audit_seed` stands in for an absent seed.
 harness::GenerationSettings ToGenerationSettings(const GenerationParams& params,
                                                  uint64_t audit_seed);

@@ -106,6 +106,14 @@ class FactMetric final : public TypedMetric<FactParams, FactStats, FactsRecord> 
         fact_(fact) {}
 
  protected:
+  void CheckModel(const FactParams& p, const ModelSpec& model) const override {
+    if (p.tokens && model.tokenizer && model.context_length >= 1 &&
+        *p.tokens > model.context_length) {
+      throw ParamError("tokens", "tokens = " + std::to_string(*p.tokens) +
+                                     " exceeds the model's context_length of " +
+                                     std::to_string(model.context_length));
+    }
+  }
   std::shared_ptr<const Work> Needs(const FactParams& p) const override {
     return std::make_shared<FactsWork>(fact_, p.tokens);
   }

@@ -323,6 +323,28 @@ BOOST_AUTO_TEST_CASE(generation_speed_and_energy_per_token_through_the_cli) {
                  std::string::npos,
              bad.run.err);
   BOOST_TEST(std::count(bad.run.err.begin(), bad.run.err.end(), '\n') == 1);
+
+  // A prompt and output longer than the declared context (100 + 29 > 128), and facts of more
+  // tokens than it: parameter errors at their line and column when the criteria load, exit 3,
+  // no report (the model is never loaded).
+  for (const std::string& criterion :
+       {std::string("  - {id: LONG, metric: energy_per_output_token_mj, threshold: {lte: 1}, "
+                    "severity: advisory, params: {prompt_tokens: 100, max_new_tokens: 29}}\n"),
+        std::string("  - {id: LONG, metric: flops_per_token, threshold: {lte: 1}, "
+                    "severity: advisory, params: {tokens: 129}}\n")}) {
+    t::TempDir long_dir;
+    const auto too_long = RunAudit(long_dir, Criteria(model, dataset, criterion));
+    BOOST_TEST(too_long.run.exit_code == 3);
+    BOOST_TEST(!too_long.report_exists);
+    BOOST_TEST(std::count(too_long.run.err.begin(), too_long.run.err.end(), '\n') == 1);
+    const bool named =
+        too_long.run.err.find("c.yaml:") != std::string::npos &&
+        (too_long.run.err.find("max_new_tokens: prompt_tokens 100 + max_new_tokens 29 exceed "
+                               "the model's context_length 128") != std::string::npos ||
+         too_long.run.err.find("tokens: tokens = 129 exceeds the model's context_length of "
+                               "128") != std::string::npos);
+    BOOST_TEST(named, too_long.run.err);
+  }
 }
 
 // The counterfactual bias metrics read a pairs file named relative to the criteria file (the
