@@ -479,6 +479,9 @@ def main():
             continue
         start = time.time()
         info = train()
+        for o in outputs:
+            with open(os.path.join(args.out, o), "rb") as f:
+                info.setdefault(o, {})["sha256"] = hashlib.sha256(f.read()).hexdigest()
         stamp[name] = {"key": key, "models": info, "seconds": round(time.time() - start, 1)}
         fashion = info.get("fashion_cnn.pt")
         if fashion and fashion["test_accuracy"] < 0.85:
@@ -496,4 +499,10 @@ def main():
 
 
 if __name__ == "__main__":
+    # TorchScript writes a module's constants in the order of a Python set, which follows the
+    # string hash seed: fix it so that an export is byte-identical from run to run (the same
+    # weights would otherwise give files, and digests, that differ).
+    if os.environ.get("PYTHONHASHSEED") != "0":
+        os.environ["PYTHONHASHSEED"] = "0"
+        os.execv(sys.executable, [sys.executable] + sys.argv)
     sys.exit(main())
