@@ -3,7 +3,7 @@
 // every timed figure, whether each run's value lies inside the other runs' intervals.
 //
 //   greenlight_timing_consistency_benchmark [--runs N] [--min-duration-s S] [--greenlight PATH]
-//                                           [--models-dir DIR] [--keep DIR]
+//                                           [--models-dir DIR] [--keep DIR] [--ideal-only]
 //
 // For each metric it prints: the spread of the N values, how many of the other N - 1 runs'
 // intervals contain each run's value (the worst run and how many runs reach N - 2), and the median
@@ -48,7 +48,8 @@ struct Options {
   double min_duration_s = 10.0;
   fs::path greenlight = GREENLIGHT_CLI;
   fs::path models_dir = fs::path(GREENLIGHT_SOURCE_DIR) / "examples" / "models";
-  fs::path keep;  // Where the reports go; a temporary folder when empty.
+  fs::path keep;            // Where the reports go; a temporary folder when empty.
+  bool ideal_only = false;  // Print the ideal reference only, without running audits.
 };
 
 struct Figure {
@@ -171,8 +172,11 @@ void PrintExchangeableReference(int runs, int repetitions) {
   const double r = repetitions;
   const double t =
       boost::math::quantile(boost::math::complement(boost::math::students_t(r - 1.0), 0.025));
-  long pairs_inside = 0;
-  int every_run = 0;
+  // widths[0]: the confidence interval of a run's expectation, t s / sqrt(R); widths[1]: the
+  // exact prediction interval for another run's value, t s sqrt(2 / R).
+  const double factors[2] = {1.0, std::sqrt(2.0)};
+  long pairs_inside[2] = {0, 0};
+  int every_run[2] = {0, 0};
   std::vector<double> mean(static_cast<size_t>(runs)), half(static_cast<size_t>(runs));
   for (int trial = 0; trial < kTrials; ++trial) {
     for (int k = 0; k < runs; ++k) {
@@ -186,27 +190,31 @@ void PrintExchangeableReference(int runs, int repetitions) {
       mean[static_cast<size_t>(k)] = m;
       half[static_cast<size_t>(k)] = t * std::sqrt((sum2 - r * m * m) / (r - 1.0) / r);
     }
-    bool all = true;
-    for (int i = 0; i < runs; ++i) {
-      int inside = 0;
-      for (int j = 0; j < runs; ++j) {
-        if (i != j && std::abs(mean[static_cast<size_t>(i)] - mean[static_cast<size_t>(j)]) <=
-                          half[static_cast<size_t>(j)]) {
-          ++inside;
+    for (int w = 0; w < 2; ++w) {
+      bool all = true;
+      for (int i = 0; i < runs; ++i) {
+        int inside = 0;
+        for (int j = 0; j < runs; ++j) {
+          const double d = std::abs(mean[static_cast<size_t>(i)] - mean[static_cast<size_t>(j)]);
+          if (i != j && d <= factors[w] * half[static_cast<size_t>(j)]) ++inside;
         }
+        pairs_inside[w] += inside;
+        all = all && inside >= runs - 2;
       }
-      pairs_inside += inside;
-      all = all && inside >= runs - 2;
+      every_run[w] += all ? 1 : 0;
     }
-    every_run += all ? 1 : 0;
   }
-  std::printf(
-      "ideal reference (simulated, %d trials): %d exchangeable runs of %d normal repetitions, "
-      "exact 95 %% t-intervals: pairs %.0f %%; every run inside >= %d of %d in %.0f %% of trials\n",
-      kTrials, runs, repetitions,
-      100.0 * static_cast<double>(pairs_inside) /
-          (static_cast<double>(kTrials) * runs * (runs - 1)),
-      runs - 2, runs - 1, 100.0 * every_run / kTrials);
+  const char* names[2] = {"exact 95 % t confidence intervals",
+                          "exact 95 % prediction intervals for another run"};
+  for (int w = 0; w < 2; ++w) {
+    std::printf(
+        "ideal reference (simulated, %d trials; %d exchangeable runs of %d normal repetitions), "
+        "%s: pairs %.0f %%; every run inside >= %d of %d in %.0f %% of trials\n",
+        kTrials, runs, repetitions, names[w],
+        100.0 * static_cast<double>(pairs_inside[w]) /
+            (static_cast<double>(kTrials) * runs * (runs - 1)),
+        runs - 2, runs - 1, 100.0 * every_run[w] / kTrials);
+  }
 }
 
 }  // namespace
@@ -232,16 +240,22 @@ int main(int argc, char** argv) {
       o.models_dir = next();
     } else if (a == "--keep") {
       o.keep = next();
+    } else if (a == "--ideal-only") {
+      o.ideal_only = true;
     } else {
       std::cerr << "usage: " << argv[0]
                 << " [--runs N] [--min-duration-s S] [--greenlight PATH] [--models-dir DIR] "
-                   "[--keep DIR]\n";
+                   "[--keep DIR] [--ideal-only]\n";
       return 3;
     }
   }
   if (o.runs < 3) {
     std::cerr << "--runs must be at least 3\n";
     return 3;
+  }
+  if (o.ideal_only) {
+    PrintExchangeableReference(o.runs, 10);
+    return 0;
   }
   const bool temporary = o.keep.empty();
   const fs::path dir =
