@@ -407,7 +407,8 @@ namespace {
 // and their clean predictions: what every attack starts from.
 struct AttackInputs {
   Model* model = nullptr;
-  // The model whose gradients craft the inputs: `model` (white-box) or the reference (transfer).
+  // The model whose gradients craft the inputs: `model` (white-box), or the reference or the
+  // surrogate (transfer).
   Model* craft = nullptr;
   // Null for a white-box attack; for a transfer attack, what crafted it (AttackOrigin).
   nlohmann::json crafted_on;
