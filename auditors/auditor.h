@@ -116,6 +116,10 @@ class AuditContext {
   // The reference model (criteria reference:), or null. Not owned; set before any work runs.
   Model* reference() const { return reference_; }
   void SetReference(Model* reference) { reference_ = reference; }
+  // The surrogate model (criteria surrogate:) that transfer attacks may be crafted on, or null.
+  // Not owned; set before any work runs.
+  Model* surrogate() const { return surrogate_; }
+  void SetSurrogate(Model* surrogate) { surrogate_ = surrogate; }
   // The audited rows, as the source reads them.
   const DatasetSource& source() const { return source_; }
   // The first min(n, rows) rows in memory, every row when n <= 0. The dataset may hold more rows
@@ -137,6 +141,7 @@ class AuditContext {
  private:
   Model* model_;
   Model* reference_ = nullptr;
+  Model* surrogate_ = nullptr;
   std::optional<ClassifierOutputs> reference_outputs_;
   // Every row through `model` in batches, with progress reported as `step`.
   ClassifierOutputs ForwardAll(Model& model, std::string_view step,

@@ -146,6 +146,9 @@ class Metric {
   virtual bool NeedsReference(const BoundParams& /*params*/) const {
     return spec().needs_reference;
   }
+  // Whether the criterion crafts on the surrogate model (criteria surrogate:), so the loader can
+  // reject it without one and reject a surrogate no criterion uses. Default: false.
+  virtual bool NeedsSurrogate(const BoundParams& /*params*/) const { return false; }
   virtual std::shared_ptr<Instrument> MakeInstrument(const BoundParams& /*params*/) const {
     return nullptr;
   }
@@ -218,6 +221,9 @@ class TypedMetric : public Metric {
   bool NeedsReference(const BoundParams& params) const final {
     return UsesReference(Typed(params));
   }
+  bool NeedsSurrogate(const BoundParams& params) const final {
+    return UsesSurrogate(Typed(params));
+  }
   std::unique_ptr<MetricStats> Accumulate(const BoundParams& params,
                                           const MetricInput& input) const final {
     const auto* record = dynamic_cast<const R*>(&input.record);
@@ -241,6 +247,8 @@ class TypedMetric : public Metric {
   virtual std::shared_ptr<const Work> Needs(const P& params) const = 0;
   // Override when only some parameters compare with the reference model.
   virtual bool UsesReference(const P& /*params*/) const { return spec_.needs_reference; }
+  // Override when some parameters craft on the surrogate model.
+  virtual bool UsesSurrogate(const P& /*params*/) const { return false; }
   virtual S Accumulate(const P& params, const R& record, const MetricInput& input) const = 0;
   virtual Measurement Finalize(const P& params, const S& stats,
                                const FinalizeContext& context) const = 0;

@@ -26,6 +26,7 @@ struct AuditArgs {
   std::string criteria;
   std::string model;
   std::string reference;
+  std::string surrogate;
   int threads = 0;
   double time_budget_s = 0.0;  // 0: each criterion's own time_budget_s.
   ReportOutputArgs output;
@@ -191,7 +192,8 @@ int RunAuditCommand(const AuditArgs& args, const GlobalOptions& global) {
   for (const auto& [option, value] :
        {std::pair<const char*, const std::string*>{"--criteria", &args.criteria},
         {"--model", &args.model},
-        {"--reference", &args.reference}}) {
+        {"--reference", &args.reference},
+        {"--surrogate", &args.surrogate}}) {
     if (const size_t bad = FindInvalidUtf8(*value); bad != std::string::npos) {
       throw InputError(std::string(option) + ": the path is not valid UTF-8 (byte " +
                        std::to_string(bad) + ")");
@@ -228,8 +230,10 @@ int RunAuditCommand(const AuditArgs& args, const GlobalOptions& global) {
   if (!args.model.empty()) model = args.model;
   std::optional<std::filesystem::path> reference;
   if (!args.reference.empty()) reference = args.reference;
+  std::optional<std::filesystem::path> surrogate;
+  if (!args.surrogate.empty()) surrogate = args.surrogate;
   const CriteriaFile criteria =
-      LoadCriteria(criteria_path, registry, model, BuiltinModelRegistry(), reference);
+      LoadCriteria(criteria_path, registry, model, BuiltinModelRegistry(), reference, surrogate);
 
   TerminalProgress progress(!global.quiet && isatty(STDERR_FILENO) == 1);
   AuditOptions options;
@@ -275,6 +279,10 @@ void AddAuditCommand(CLI::App& app, const GlobalOptions& global, int* exit_code)
       "--reference", args->reference,
       "reference model to compare with; overrides reference.path in the criteria (without "
       "a reference: section it is read as the model is)");
+  cmd->add_option(
+      "--surrogate", args->surrogate,
+      "surrogate model that transfer attacks are crafted on (craft_on: surrogate); overrides "
+      "surrogate.path in the criteria (without a surrogate: section it is read as the model is)");
   AddReportOutputOptions(*cmd, args->output);
   cmd->add_option("--threads", args->threads, "intra-op threads (overrides settings.threads)")
       ->check(CLI::Range(1, kMaxThreads));

@@ -102,6 +102,7 @@ Report BuildReport(const CriteriaFile& criteria, AuditOutcome outcome) {
   };
   if (outcome.model) r.model = model_of(*outcome.model);
   if (outcome.reference) r.reference = model_of(*outcome.reference);
+  if (outcome.surrogate) r.surrogate = model_of(*outcome.surrogate);
   r.dataset = DatasetReport(outcome.dataset, criteria_dir);
   const EnvironmentInfo& e = outcome.environment;
   r.environment = {{"cpu_model", e.cpu_model},

@@ -46,8 +46,8 @@ Report::Dataset DatasetReport(const DatasetInfo& info, const std::filesystem::pa
 // The report for an audit outcome: its header (tool, criteria, models, dataset, environment) and
 // the outcome's results, moved across as the engine filled them. The criteria file (and the file
 // of each criterion's line) is named relative to the working directory, where CI annotations
-// resolve it; the model, reference and data files relative to the criteria file's directory,
-// where the criteria resolve them.
+// resolve it; the model, reference, surrogate and data files relative to the criteria file's
+// directory, where the criteria resolve them.
 Report BuildReport(const CriteriaFile& criteria, AuditOutcome outcome);
 
 // A report read from a report.json or a DSSE envelope, with what was checked of its signature.

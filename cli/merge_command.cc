@@ -84,8 +84,9 @@ int RunMergeCommand(const MergeArgs& args, const GlobalOptions& global) {
                      "... is not the " + set.criteria_sha256.substr(0, 12) +
                      "... the shards audited (give the audited file with --criteria)");
   }
-  const CriteriaFile criteria = ParseCriteria(text, path, registry, set.model_path,
-                                              BuiltinModelRegistry(), set.reference_path);
+  const CriteriaFile criteria =
+      ParseCriteria(text, path, registry, set.model_path, BuiltinModelRegistry(),
+                    set.reference_path, set.surrogate_path);
   return writer.Write(criteria, MergePartials(criteria, registry, set), global);
 }
 

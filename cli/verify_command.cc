@@ -120,7 +120,8 @@ int Rerun(const ReportVerification& v, const VerifyArgs& args, const GlobalOptio
     return p.is_absolute() ? p : (criteria_dir / p).lexically_normal();
   };
   // The model: the first --model (already matched against a subject), else the recorded path.
-  // With a reference model among the subjects, the --model files are told apart by digest.
+  // With a reference or surrogate model among the subjects, the --model files are told apart by
+  // digest.
   auto given_with_digest = [&](const std::string& sha256) -> std::optional<std::filesystem::path> {
     for (const auto& m : args.models) {
       if (Sha256File(m) == sha256) return std::filesystem::path(m);
@@ -128,7 +129,7 @@ int Rerun(const ReportVerification& v, const VerifyArgs& args, const GlobalOptio
     return std::nullopt;
   };
   std::optional<std::filesystem::path> model;
-  if (recorded.model && recorded.reference) {
+  if (recorded.model && (recorded.reference || recorded.surrogate)) {
     model = given_with_digest(recorded.model->sha256);
   } else if (!args.models.empty()) {
     model = args.models.front();
@@ -145,27 +146,40 @@ int Rerun(const ReportVerification& v, const VerifyArgs& args, const GlobalOptio
     }
   }
 
-  // The reference model: a --model with its digest, else the recorded path.
-  std::optional<std::filesystem::path> reference;
-  if (recorded.reference) {
-    reference = given_with_digest(recorded.reference->sha256);
-    if (!reference) {
-      reference = recorded_path(recorded.reference->path);
-      if (!std::filesystem::exists(*reference)) {
-        throw InputError("--rerun needs the reference model file: the recorded " +
-                         reference->string() + " does not exist here; pass --model FILE");
-      }
-      if (Sha256File(*reference) != recorded.reference->sha256) {
-        return Invalid("the reference model file at the recorded path " + reference->string() +
-                       " is not the audited one (sha256 differs); pass --model FILE");
-      }
+  // The reference and surrogate models: a --model with its digest, else the recorded path.
+  auto other_model = [&](const std::optional<Report::Model>& recorded_model,
+                         const std::string& what) -> std::optional<std::filesystem::path> {
+    if (!recorded_model) return std::nullopt;
+    if (auto given = given_with_digest(recorded_model->sha256)) return given;
+    const std::filesystem::path path = recorded_path(recorded_model->path);
+    if (!std::filesystem::exists(path)) {
+      throw InputError("--rerun needs the " + what + " model file: the recorded " + path.string() +
+                       " does not exist here; pass --model FILE");
     }
+    return path;
+  };
+  // A recorded path whose file is not the audited one.
+  auto differs = [](const std::optional<std::filesystem::path>& path,
+                    const std::optional<Report::Model>& recorded_model) {
+    return path && Sha256File(*path) != recorded_model->sha256;
+  };
+  const std::optional<std::filesystem::path> reference =
+      other_model(recorded.reference, "reference");
+  if (differs(reference, recorded.reference)) {
+    return Invalid("the reference model file at the recorded path " + reference->string() +
+                   " is not the audited one (sha256 differs); pass --model FILE");
+  }
+  const std::optional<std::filesystem::path> surrogate =
+      other_model(recorded.surrogate, "surrogate");
+  if (differs(surrogate, recorded.surrogate)) {
+    return Invalid("the surrogate model file at the recorded path " + surrogate->string() +
+                   " is not the audited one (sha256 differs); pass --model FILE");
   }
 
   AuditorRegistry registry;
   RegisterBuiltinAuditors(registry);
   const CriteriaFile criteria =
-      LoadCriteria(criteria_path, registry, model, BuiltinModelRegistry(), reference);
+      LoadCriteria(criteria_path, registry, model, BuiltinModelRegistry(), reference, surrogate);
   TerminalProgress progress(!global.quiet && isatty(STDERR_FILENO) == 1);
   AuditOptions options;
   options.progress = &progress;

@@ -174,13 +174,17 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
   // bytes, or this process when not isolated).
   std::optional<ModelSpec> model_spec = criteria.model;
   std::optional<ModelSpec> reference_spec = criteria.reference;
+  std::optional<ModelSpec> surrogate_spec = criteria.surrogate;
   if (model_spec) {
     if (options.isolate_model) model_spec->bytes = ReadModelBytes(*model_spec);
     if (reference_spec && options.isolate_model) {
       reference_spec->bytes = ReadModelBytes(*reference_spec);
     }
+    if (surrogate_spec && options.isolate_model) {
+      surrogate_spec->bytes = ReadModelBytes(*surrogate_spec);
+    }
     // A language model's tokenizer file is read once too, for the same reason.
-    for (std::optional<ModelSpec>* spec : {&model_spec, &reference_spec}) {
+    for (std::optional<ModelSpec>* spec : {&model_spec, &reference_spec, &surrogate_spec}) {
       if (*spec && (*spec)->tokenizer && !(*spec)->tokenizer->path.empty()) {
         (*spec)->tokenizer->bytes = ReadTokenizerBytes(*(*spec)->tokenizer);
       }
@@ -194,7 +198,7 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
   }
   const std::unique_ptr<DatasetSource> dataset = OpenDataset(criteria.dataset);
   out.dataset = dataset->info();
-  for (const std::optional<ModelSpec>* spec : {&model_spec, &reference_spec}) {
+  for (const std::optional<ModelSpec>* spec : {&model_spec, &reference_spec, &surrogate_spec}) {
     if (!*spec) continue;
     if ((*spec)->tokenizer) continue;  // A language model reads documents, not float rows.
     int64_t input_size = 1;
@@ -236,6 +240,7 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
   inputs.dataset = &audited;
   inputs.model = model_spec;
   if (model_spec) inputs.reference = reference_spec;
+  if (model_spec) inputs.surrogate = surrogate_spec;
   inputs.threads = options.threads ? options.threads : criteria.threads;
   for (const Criterion& c : criteria.criteria) inputs.requests.push_back(RequestFor(c, criteria));
   // Only a model can hang or crash; a black-box audit runs here.
@@ -274,6 +279,9 @@ AuditOutcome RunAudit(const CriteriaFile& criteria, const AuditorRegistry& regis
     out.model = start.info ? *start.info : from_bytes(*model_spec);
     if (reference_spec) {
       out.reference = start.reference_info ? *start.reference_info : from_bytes(*reference_spec);
+    }
+    if (surrogate_spec) {
+      out.surrogate = start.surrogate_info ? *start.surrogate_info : from_bytes(*surrogate_spec);
     }
     out.environment.device = out.model->device;
     out.environment.threads = start.threads;

@@ -70,6 +70,7 @@ struct EnvironmentInfo {
 struct AuditOutcome {
   std::optional<ModelInfo> model;      // Absent in black-box mode.
   std::optional<ModelInfo> reference;  // The reference model (criteria reference:), if any.
+  std::optional<ModelInfo> surrogate;  // The surrogate model (criteria surrogate:), if any.
   DatasetInfo dataset;
   EnvironmentInfo environment;
   Status verdict = Status::kError;

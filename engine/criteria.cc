@@ -187,16 +187,18 @@ const std::string& CriteriaSchemaText() {
 CriteriaFile LoadCriteria(const std::filesystem::path& path, const AuditorRegistry& registry,
                           const std::optional<std::filesystem::path>& model_override,
                           const ModelRegistry& runtimes,
-                          const std::optional<std::filesystem::path>& reference_override) {
+                          const std::optional<std::filesystem::path>& reference_override,
+                          const std::optional<std::filesystem::path>& surrogate_override) {
   return ParseCriteria(ReadFile(path, kMaxCriteriaBytes, "criteria file"), path, registry,
-                       model_override, runtimes, reference_override);
+                       model_override, runtimes, reference_override, surrogate_override);
 }
 
 CriteriaFile ParseCriteria(const std::string& text, const std::filesystem::path& path,
                            const AuditorRegistry& registry,
                            const std::optional<std::filesystem::path>& model_override,
                            const ModelRegistry& runtimes,
-                           const std::optional<std::filesystem::path>& reference_override) {
+                           const std::optional<std::filesystem::path>& reference_override,
+                           const std::optional<std::filesystem::path>& surrogate_override) {
   const YamlDocument source = ParseYaml(text, path);
   if (!source.value.is_object()) Fail(source, "", "a criteria file must be a YAML mapping");
   const EffectiveCriteria effective = ResolveEffectiveCriteria(source);
@@ -241,6 +243,27 @@ CriteriaFile ParseCriteria(const std::string& text, const std::filesystem::path&
     ModelSpec spec = *out.model;
     spec.path = *reference_override;
     out.reference = spec;
+  }
+  if (v.contains("surrogate")) {
+    if (!out.model) Fail(doc, "/surrogate", "a surrogate model needs a model: section to attack");
+    ModelSpec spec = ParseModelSpec(doc, "/surrogate", v["surrogate"], base, runtimes, out.model);
+    // Adversarial inputs crafted on the surrogate are fed to the model as they are.
+    if (spec.input_shape != out.model->input_shape) {
+      Fail(doc, "/surrogate/input/shape",
+           "the surrogate must take the model's input shape (the adversarial inputs crafted on it "
+           "are fed to the model)");
+    }
+    if (surrogate_override) spec.path = *surrogate_override;
+    out.surrogate = spec;
+  } else if (surrogate_override) {
+    if (!out.model) {
+      throw InputError(path.string() +
+                       ": --surrogate given but the criteria have no model: section to attack");
+    }
+    // Without a surrogate: section the surrogate is read as the model is.
+    ModelSpec spec = *out.model;
+    spec.path = *surrogate_override;
+    out.surrogate = spec;
   }
 
   const auto& d = v["dataset"];
@@ -358,6 +381,7 @@ CriteriaFile ParseCriteria(const std::string& text, const std::filesystem::path&
   }
 
   std::set<std::string> ids;
+  bool surrogate_used = false;  // Some criterion crafts on the surrogate.
   for (size_t i = 0; i < v["criteria"].size(); ++i) {
     const auto& c = v["criteria"][i];
     const std::string at = "/criteria/" + std::to_string(i);
@@ -411,6 +435,14 @@ CriteriaFile ParseCriteria(const std::string& text, const std::filesystem::path&
         Fail(doc, at + "/metric",
              "criterion " + cr.id + ": metric '" + cr.metric +
                  "' compares with a reference model: add a reference: section (or --reference)");
+      }
+      if (metric->NeedsSurrogate(*cr.bound)) {
+        if (!out.surrogate) {
+          Fail(doc, at + "/metric",
+               "criterion " + cr.id + ": metric '" + cr.metric +
+                   "' crafts on a surrogate model: add a surrogate: section (or --surrogate)");
+        }
+        surrogate_used = true;
       }
       // The report lists the parameters in effect; optional ones left out stay out.
       cr.params = nlohmann::json::object();
@@ -481,6 +513,14 @@ CriteriaFile ParseCriteria(const std::string& text, const std::filesystem::path&
       cr.overrides = o->second.overrides;
     }
     out.criteria.push_back(std::move(cr));
+  }
+  // A subject that influenced nothing would mislead whoever reads the report.
+  if (out.surrogate && !surrogate_used) {
+    const std::string problem =
+        "no criterion crafts on the surrogate model (params: {craft_on: surrogate} on an attack "
+        "metric): remove it";
+    if (v.contains("surrogate")) Fail(doc, "/surrogate", problem);
+    throw InputError(path.string() + ": --surrogate given but " + problem);
   }
   return out;
 }

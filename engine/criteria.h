@@ -70,6 +70,10 @@ struct CriteriaFile {
   // or --reference): read, hashed and loaded like the model, in the same worker. Absent unless
   // given.
   std::optional<ModelSpec> reference;
+  // The surrogate model transfer attacks are crafted on (surrogate:, or --surrogate; craft_on:
+  // surrogate): read, hashed and loaded like the reference. Absent unless given; given, some
+  // criterion crafts on it.
+  std::optional<ModelSpec> surrogate;
   DatasetSpec dataset;
   std::vector<Criterion> criteria;
   uint64_t seed = 0;
@@ -85,18 +89,23 @@ struct CriteriaFile {
 // and device). Relative paths resolve against the file's folder. model.format and
 // reference.format (default torchscript) must be formats `runtimes` knows. A criterion whose
 // metric compares with the reference model (Metric::NeedsReference) needs a reference.
+// `surrogate_override` is to surrogate: what `reference_override` is to reference:. A criterion
+// that crafts on the surrogate (Metric::NeedsSurrogate) needs one, and a surrogate needs such a
+// criterion (a subject that influenced nothing is bad input).
 // Throws InputError "<file>:<line>:<col>: <field>: <problem>".
 CriteriaFile LoadCriteria(const std::filesystem::path& path, const AuditorRegistry& registry,
                           const std::optional<std::filesystem::path>& model_override = {},
                           const ModelRegistry& runtimes = BuiltinModelRegistry(),
-                          const std::optional<std::filesystem::path>& reference_override = {});
+                          const std::optional<std::filesystem::path>& reference_override = {},
+                          const std::optional<std::filesystem::path>& surrogate_override = {});
 
 // LoadCriteria on the file's bytes, already read (`path` names it and anchors relative paths).
 CriteriaFile ParseCriteria(const std::string& text, const std::filesystem::path& path,
                            const AuditorRegistry& registry,
                            const std::optional<std::filesystem::path>& model_override = {},
                            const ModelRegistry& runtimes = BuiltinModelRegistry(),
-                           const std::optional<std::filesystem::path>& reference_override = {});
+                           const std::optional<std::filesystem::path>& reference_override = {},
+                           const std::optional<std::filesystem::path>& surrogate_override = {});
 
 // The criteria JSON Schema compiled into the binary (schemas/criteria.schema.json).
 const std::string& CriteriaSchemaText();

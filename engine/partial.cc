@@ -152,6 +152,7 @@ const std::vector<std::pair<json::json_pointer, std::string>>& SharedFields() {
       {json::json_pointer("/criteria/sha256"), "criteria digest"},
       {json::json_pointer("/model/sha256"), "model digest"},
       {json::json_pointer("/reference/sha256"), "reference model digest"},
+      {json::json_pointer("/surrogate/sha256"), "surrogate model digest"},
       {json::json_pointer("/model/tokenizer/sha256"), "tokenizer digest"},
       {json::json_pointer("/reference/tokenizer/sha256"), "reference tokenizer digest"},
       {json::json_pointer("/model/context_length"), "context length"},
@@ -209,6 +210,7 @@ json PartialToJson(const CriteriaFile& criteria, const AuditOutcome& outcome,
       {"finished_at", outcome.finished_at}};
   if (outcome.model) j["model"] = ModelToJson(*outcome.model, partial_dir);
   if (outcome.reference) j["reference"] = ModelToJson(*outcome.reference, partial_dir);
+  if (outcome.surrogate) j["surrogate"] = ModelToJson(*outcome.surrogate, partial_dir);
   json results = json::array();
   for (const CriterionOutcome& o : outcome.results) {
     json r = {{"id", o.criterion.id},
@@ -316,6 +318,10 @@ PartialSet CheckPartials(const std::vector<PartialFile>& partials) {
       set.reference_path =
           PathIn(first.path, first.json.at("/reference/path"_json_pointer).get<std::string>());
     }
+    if (first.json.contains("surrogate")) {
+      set.surrogate_path =
+          PathIn(first.path, first.json.at("/surrogate/path"_json_pointer).get<std::string>());
+    }
   } catch (const json::exception& e) {
     throw InputError(first.path.string() + ": malformed partial: " + JsonErrorText(e));
   }
@@ -339,6 +345,9 @@ AuditOutcome MergePartials(const CriteriaFile& criteria, const AuditorRegistry& 
       if (once.json.contains("model")) out.model = ModelFromJson(once.json.at("model"), once.path);
       if (once.json.contains("reference")) {
         out.reference = ModelFromJson(once.json.at("reference"), once.path);
+      }
+      if (once.json.contains("surrogate")) {
+        out.surrogate = ModelFromJson(once.json.at("surrogate"), once.path);
       }
       out.dataset = DatasetFromJson(once.json.at("dataset"), once.path);
       out.environment = EnvironmentFromJson(once.json.at("environment"));

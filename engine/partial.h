@@ -43,6 +43,7 @@ struct PartialSet {
   std::string criteria_sha256;
   std::optional<std::filesystem::path> model_path;      // Absent in black-box mode.
   std::optional<std::filesystem::path> reference_path;  // Absent without a reference model.
+  std::optional<std::filesystem::path> surrogate_path;  // Absent without a surrogate model.
   std::vector<const PartialFile*> by_shard;             // Index = shard.
 };
 

@@ -176,11 +176,9 @@ bool OverrideAllowed(const nlohmann::json& overridable, const std::string& field
 
 void ResolveRemoteInputs(EffectiveCriteria& out,
                          const std::function<const net::HttpOptions&()>& http) {
-  static const std::vector<std::pair<const char*, const char*>> kFields = {{"model", "path"},
-                                                                           {"reference", "path"},
-                                                                           {"dataset", "images"},
-                                                                           {"dataset", "labels"},
-                                                                           {"dataset", "path"}};
+  static const std::vector<std::pair<const char*, const char*>> kFields = {
+      {"model", "path"},     {"reference", "path"}, {"surrogate", "path"},
+      {"dataset", "images"}, {"dataset", "labels"}, {"dataset", "path"}};
   nlohmann::json& v = out.doc.value;
   for (const auto& [section, key] : kFields) {
     if (!v.contains(section) || !v[section].is_object() || !v[section].contains(key)) continue;
@@ -466,8 +464,8 @@ void Emit(YAML::Emitter& e, const nlohmann::json& v) {
 
 std::string EffectiveCriteriaYaml(const EffectiveCriteria& effective) {
   // Keys in the order the documentation writes them; any other key follows, alphabetically.
-  static const std::vector<std::string> kTop = {"apiVersion", "kind",      "metadata", "settings",
-                                                "model",      "reference", "dataset"};
+  static const std::vector<std::string> kTop = {"apiVersion", "kind",      "metadata",  "settings",
+                                                "model",      "reference", "surrogate", "dataset"};
   static const std::vector<std::string> kCriterion = {
       "id", "metric", "description", "params", "threshold", "severity", "confidence", "reference"};
   auto emit_ordered = [](const nlohmann::json& obj, const std::vector<std::string>& order,

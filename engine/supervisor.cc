@@ -85,16 +85,20 @@ class ModelSide {
   // `loaded` is called as soon as the model is loaded, before the preflight, so the audit knows
   // the model (digest, parameters, device) even when the preflight then hangs.
   void Start(bool preflight,
-             const std::function<void(const ModelInfo&, const ModelInfo*, int)>& loaded) {
+             const std::function<void(const ModelInfo&, const ModelInfo*, const ModelInfo*, int)>&
+                 loaded) {
     const DatasetSource& dataset = *in_.dataset;
     if (in_.model) {
       model_ = in_.runtimes->Load(*in_.model);
       if (in_.reference) reference_ = in_.runtimes->Load(*in_.reference);
+      if (in_.surrogate) surrogate_ = in_.runtimes->Load(*in_.surrogate);
       if (in_.threads) {
         model_->SetThreads(*in_.threads);
         if (reference_) reference_->SetThreads(*in_.threads);
+        if (surrogate_) surrogate_->SetThreads(*in_.threads);
       }
-      loaded(model_->info(), reference_ ? &reference_->info() : nullptr, model_->threads());
+      loaded(model_->info(), reference_ ? &reference_->info() : nullptr,
+             surrogate_ ? &surrogate_->info() : nullptr, model_->threads());
     }
     if (model_ && preflight && dataset.rows() > 0 && model_->spec().tokenizer) {
       PreflightLanguageModels(dataset);
@@ -128,9 +132,22 @@ class ModelSide {
                            std::to_string(outputs) + "; they cannot be compared");
         }
       }
+      if (surrogate_) {
+        // A transfer attack scores the surrogate's loss on the model's classes (the labels, or
+        // the model's predictions): both must mean the same classes. The input shape is checked
+        // when the criteria load.
+        int64_t surrogate_outputs = 0;
+        surrogate_->Forward(first->row(0), 1, &surrogate_outputs);
+        if (surrogate_outputs != outputs) {
+          throw InputError(in_.surrogate->path.string() + ": the surrogate model gives " +
+                           std::to_string(surrogate_outputs) + " outputs per sample, the model " +
+                           std::to_string(outputs) + "; it cannot craft attacks on the model");
+        }
+      }
     }
     context_ = std::make_unique<AuditContext>(model_.get(), dataset, in_.criteria->seed, progress_);
     context_->SetReference(reference_.get());
+    context_->SetSurrogate(surrogate_.get());
   }
 
   // The preflight of a language model: the first document's first tokens (at most
@@ -143,7 +160,7 @@ class ModelSide {
       throw InputError(in_.model->path.string() +
                        ": a causal language model needs a text or jsonl dataset");
     }
-    for (Model* model : {model_.get(), reference_.get()}) {
+    for (Model* model : {model_.get(), reference_.get(), surrogate_.get()}) {
       if (model == nullptr) continue;
       auto* lm = model->Capability<CausalLanguageModel>();
       if (lm == nullptr) {
@@ -261,6 +278,7 @@ class ModelSide {
       BlockProgress progress(progress_, begin, end, rows);
       AuditContext context(model_.get(), *block, in_.criteria->seed, &progress);
       context.SetReference(reference_.get());
+      context.SetSurrogate(surrogate_.get());
       for (size_t k : items) {
         RowsPassItem& gathered = (*rows_pass_)[k];
         if (gathered.error) continue;
@@ -332,6 +350,7 @@ class ModelSide {
   AuditPlan plan_;
   std::unique_ptr<Model> model_;
   std::unique_ptr<Model> reference_;
+  std::unique_ptr<Model> surrogate_;
   std::unique_ptr<AuditContext> context_;
   struct RowsPassItem {
     std::optional<std::string> error;  // The work failed on some block.
@@ -347,12 +366,13 @@ class InProcessExecutor final : public ModelExecutor {
 
   StartResult Start(double /*budget_s*/) override {
     StartResult out;
-    side_.Start(/*preflight=*/true,
-                [&](const ModelInfo& info, const ModelInfo* reference, int threads) {
-                  out.info = info;
-                  if (reference != nullptr) out.reference_info = *reference;
-                  out.threads = threads;
-                });
+    side_.Start(/*preflight=*/true, [&](const ModelInfo& info, const ModelInfo* reference,
+                                        const ModelInfo* surrogate, int threads) {
+      out.info = info;
+      if (reference != nullptr) out.reference_info = *reference;
+      if (surrogate != nullptr) out.surrogate_info = *surrogate;
+      out.threads = threads;
+    });
     return out;
   }
   WorkResult RunWork(size_t item, const std::vector<size_t>& criteria, double) override {
@@ -509,9 +529,11 @@ WorkResult WorkResultFromJson(const json& j, const ModelSideInputs& in) {
       const std::string op = command->at("op").get<std::string>();
       if (op == "start") {
         side.Start(command->at("preflight").get<bool>(),
-                   [&](const ModelInfo& info, const ModelInfo* reference, int threads) {
+                   [&](const ModelInfo& info, const ModelInfo* reference,
+                       const ModelInfo* surrogate, int threads) {
                      json loaded = {{"info", InfoToJson(info)}, {"threads", threads}};
                      if (reference != nullptr) loaded["reference"] = InfoToJson(*reference);
+                     if (surrogate != nullptr) loaded["surrogate"] = InfoToJson(*surrogate);
                      SendMessage(fd, {{"loaded", loaded}});
                    });
         reply = json::object();
@@ -552,6 +574,7 @@ class SupervisedExecutor final : public ModelExecutor {
     if (info_) {
       out.info = info_;
       out.reference_info = reference_info_;
+      out.surrogate_info = surrogate_info_;
       out.threads = threads_;
     }
     if (!x.reply) {
@@ -701,6 +724,9 @@ class SupervisedExecutor final : public ModelExecutor {
         if ((*message)["loaded"].contains("reference")) {
           reference_info_ = InfoFromJson((*message)["loaded"]["reference"]);
         }
+        if ((*message)["loaded"].contains("surrogate")) {
+          surrogate_info_ = InfoFromJson((*message)["loaded"]["surrogate"]);
+        }
         threads_ = JsonInteger<int>((*message)["loaded"].at("threads"), "threads");
       } else if (message->contains("reply")) {
         return {(*message)["reply"], {}};
@@ -760,6 +786,7 @@ class SupervisedExecutor final : public ModelExecutor {
   std::optional<int> reaped_;  // Wait status, when Await already reaped the worker.
   std::optional<ModelInfo> info_;
   std::optional<ModelInfo> reference_info_;
+  std::optional<ModelInfo> surrogate_info_;
   int threads_ = 0;
 };
 

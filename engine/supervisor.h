@@ -51,6 +51,7 @@ struct ModelSideInputs {
   const DatasetSource* dataset = nullptr;
   std::optional<ModelSpec> model;       // With bytes set by the caller; absent in black-box mode.
   std::optional<ModelSpec> reference;   // The reference model, with bytes; absent unless compared.
+  std::optional<ModelSpec> surrogate;   // The surrogate model, with bytes; absent unless declared.
   std::optional<int> threads;           // Intra-op threads (already checked against kMaxThreads).
   std::vector<MetricRequest> requests;  // One per criterion, in file order.
 };
@@ -58,6 +59,7 @@ struct ModelSideInputs {
 struct StartResult {
   std::optional<ModelInfo> info;            // Once the model is loaded (absent in black-box mode).
   std::optional<ModelInfo> reference_info;  // Once the reference model is loaded, if any.
+  std::optional<ModelInfo> surrogate_info;  // Once the surrogate model is loaded, if any.
   int threads = 0;                          // Intra-op threads the model runs with.
   // Set when the model hung past the budget or crashed while loading or in the preflight; the
   // criteria are still measured, each in a fresh worker under its own budget.
@@ -89,8 +91,9 @@ struct LegacyResult {
 class ModelExecutor {
  public:
   virtual ~ModelExecutor() = default;
-  // Loads the model (and the reference model) and runs the preflight (one sample; the labels
-  // checked against the model's outputs; the reference must output as many classes). Throws
+  // Loads the model (and the reference and surrogate models) and runs the preflight (one sample;
+  // the labels checked against the model's outputs; the reference and the surrogate must output
+  // as many classes, and the surrogate take the model's input). Throws
   // InputError / RuntimeError as loading and the preflight do.
   virtual StartResult Start(double budget_s) = 0;
   // Runs work item `item` of the plan (AuditPlan(criteria, registry).items()) and accumulates the

@@ -96,6 +96,11 @@ std::string ConsoleReporter::DoRender(const Report& report) const {
           << "  sha256:" << report.reference->sha256.substr(0, 16) << "…  "
           << report.reference->parameters << " parameters\n";
     }
+    if (report.surrogate) {
+      out << "surrogate " << report.surrogate->path
+          << "  sha256:" << report.surrogate->sha256.substr(0, 16) << "…  "
+          << report.surrogate->parameters << " parameters (transfer attacks crafted on it)\n";
+    }
   }
   out << "dataset " << report.dataset.path << "  " << AuditedRowsText(report.dataset) << "\n";
   for (const auto& p : report.criteria.profiles) {

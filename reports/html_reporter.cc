@@ -543,6 +543,13 @@ std::string HtmlReporter::DoRender(const Report& report) const {
                                  " parameters, " + Esc(report.reference->format) + " on " +
                                  Esc(report.reference->device));
     }
+    if (report.surrogate) {
+      row("Surrogate model", file(report.surrogate->path, report.surrogate->sha256) + "<br>" +
+                                 Esc(std::to_string(report.surrogate->parameters)) +
+                                 " parameters, " + Esc(report.surrogate->format) + " on " +
+                                 Esc(report.surrogate->device) +
+                                 "; transfer attacks were crafted on it");
+    }
   } else {
     row("Model", "none: recorded decisions were audited (black-box mode)");
   }

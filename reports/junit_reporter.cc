@@ -84,6 +84,10 @@ std::string JunitReporter::DoRender(const Report& report) const {
     property("reference", report.reference->path);
     property("reference.sha256", report.reference->sha256);
   }
+  if (report.surrogate) {
+    property("surrogate", report.surrogate->path);
+    property("surrogate.sha256", report.surrogate->sha256);
+  }
   property("dataset", report.dataset.path);
   property("dataset.rows", AuditedRowsText(report.dataset));
   property("created_at", report.created_at);

@@ -38,6 +38,11 @@ std::string MarkdownReporter::DoRender(const Report& report) const {
     out << "- Reference model: " << Code(FileName(report.reference->path)) << " sha256 "
         << Code(report.reference->sha256.substr(0, 16)) << "\n";
   }
+  if (report.surrogate) {
+    out << "- Surrogate model (transfer attacks crafted on it): "
+        << Code(FileName(report.surrogate->path)) << " sha256 "
+        << Code(report.surrogate->sha256.substr(0, 16)) << "\n";
+  }
   out << "- Dataset: " << Code(FileName(report.dataset.path)) << ", "
       << AuditedRowsText(report.dataset) << "\n";
   out << "- Criteria: " << Code(FileName(report.criteria.path)) << " sha256 "

@@ -161,6 +161,11 @@ nlohmann::json ToStatement(const Report& report) {
           {{"name", std::filesystem::path(report.reference->path).filename().string()},
            {"digest", {{"sha256", report.reference->sha256}}}});
     }
+    if (report.surrogate) {
+      subject.push_back(
+          {{"name", std::filesystem::path(report.surrogate->path).filename().string()},
+           {"digest", {{"sha256", report.surrogate->sha256}}}});
+    }
   } else {
     for (const auto& f : report.dataset.files) {
       subject.push_back({{"name", std::filesystem::path(f.path).filename().string()},
@@ -233,6 +238,7 @@ nlohmann::json ToStatement(const Report& report) {
   if (report.model) predicate["model"] = model_json(*report.model);
   // Only when there is one: reports without a reference keep their exact bytes.
   if (report.reference) predicate["reference"] = model_json(*report.reference);
+  if (report.surrogate) predicate["surrogate"] = model_json(*report.surrogate);
   return {{"_type", kStatementType},
           {"subject", subject},
           {"predicateType", kPredicateType},
@@ -274,7 +280,7 @@ Report FromStatementUnchecked(const nlohmann::json& st) {
                                         Get<std::string>(j, "url", w),
                                         Get<std::string>(j, "sha256", w)});
   }
-  for (const std::string field : {"model", "reference"}) {
+  for (const std::string field : {"model", "reference", "surrogate"}) {
     if (!p.contains(field) || p[field].is_null()) continue;
     const auto& m = p[field];
     const std::string where = "predicate." + field;
@@ -289,7 +295,7 @@ Report FromStatementUnchecked(const nlohmann::json& st) {
       model.tokenizer = m["tokenizer"];
       model.context_length = Get<int64_t>(m, "context_length", where);
     }
-    (field == "model" ? r.model : r.reference) = model;
+    (field == "model" ? r.model : field == "reference" ? r.reference : r.surrogate) = model;
   }
   const auto& d = p.at("dataset");
   r.dataset.format = d.value("format", "");

@@ -51,6 +51,8 @@ struct Report {
   std::optional<Model> model;  // Absent in black-box mode (recorded predictions).
   // The reference model the model was compared with (a second subject); absent when none was.
   std::optional<Model> reference;
+  // The surrogate model a transfer attack was crafted on (a third subject); absent when none was.
+  std::optional<Model> surrogate;
   struct Dataset {
     std::string format, path, sha256;
     int64_t rows = 0;                   // Rows audited.
@@ -80,9 +82,9 @@ struct Report {
   std::vector<CriterionResult> results;
 };
 
-// The in-toto Statement v1 for a report: subject = the model file and the reference model's, if
-// any (or, in black-box mode, the dataset files), predicateType = kPredicateType, predicate = the
-// report.
+// The in-toto Statement v1 for a report: subject = the model file and the reference and surrogate
+// models', if any (or, in black-box mode, the dataset files), predicateType = kPredicateType,
+// predicate = the report.
 nlohmann::json ToStatement(const Report& report);
 // Parses a statement back (for show / verify). Throws InputError naming the first bad field.
 Report FromStatement(const nlohmann::json& statement);

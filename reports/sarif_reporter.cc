@@ -72,6 +72,7 @@ std::string SarifReporter::DoRender(const Report& report) const {
                                    {"criteria_sha256", report.criteria.sha256}};
   if (report.model) run_properties["model_sha256"] = report.model->sha256;
   if (report.reference) run_properties["reference_sha256"] = report.reference->sha256;
+  if (report.surrogate) run_properties["surrogate_sha256"] = report.surrogate->sha256;
   if (!signature_.empty()) run_properties["signature"] = signature_;
   const nlohmann::json log = {
       {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},

@@ -23,9 +23,14 @@ constexpr int64_t kDefaultLimit = 1000;
 // Values of the craft_on parameter.
 constexpr const char* kCraftOnModel = "model";
 constexpr const char* kCraftOnReference = "reference";
+constexpr const char* kCraftOnSurrogate = "surrogate";
 
 bool CraftsOnReference(const std::optional<std::string>& craft_on) {
   return craft_on.value_or(kCraftOnModel) == kCraftOnReference;
+}
+
+bool CraftsOnSurrogate(const std::optional<std::string>& craft_on) {
+  return craft_on.value_or(kCraftOnModel) == kCraftOnSurrogate;
 }
 
 // "transfer attack crafted on the reference model (sha256 <first 12 hex>)" for methods, from a
@@ -37,9 +42,10 @@ std::string TransferLabel(const nlohmann::json& crafted_on) {
 
 // The craft_on parameter, shared by every attack metric: absent means the audited model itself.
 constexpr const char* kCraftOnHelp =
-    "whose gradients craft the adversarial inputs: model (white-box, the default) or reference "
+    "whose gradients craft the adversarial inputs: model (white-box, the default), reference "
     "(a transfer attack crafted on the criteria's reference model and evaluated on this model, "
-    "for models without gradients such as int8 ones)";
+    "for models without gradients such as int8 ones) or surrogate (a transfer attack crafted on "
+    "the criteria's surrogate: model)";
 
 // Log-probabilities [batch, classes] from the model's raw output, differentiably, following the
 // declared output kind; a single output is the class-1 score of a binary classifier.
@@ -401,7 +407,8 @@ namespace {
 // and their clean predictions: what every attack starts from.
 struct AttackInputs {
   Model* model = nullptr;
-  // The model whose gradients craft the inputs: `model` (white-box) or the reference (transfer).
+  // The model whose gradients craft the inputs: `model` (white-box), or the reference or the
+  // surrogate (transfer).
   Model* craft = nullptr;
   // Null for a white-box attack; for a transfer attack, what crafted it (AttackOrigin).
   nlohmann::json crafted_on;
@@ -424,6 +431,15 @@ AttackInputs PrepareAttack(AuditContext& ctx, const std::string& metric, int64_t
                          "; craft_on: reference needs a reference model with gradients");
     }
     a.crafted_on = {{"model", kCraftOnReference}, {"sha256", a.craft->info().sha256}};
+  } else if (CraftsOnSurrogate(craft_on)) {
+    if (ctx.surrogate() == nullptr) throw RuntimeError("the audit has no surrogate model");
+    a.craft = ctx.surrogate();
+    if (a.craft->Capability<InputGradients>() == nullptr) {
+      throw RuntimeError(a.craft->MissingCapability<InputGradients>() +
+                         "; craft_on: surrogate needs a surrogate model with gradients (a float "
+                         "model: name one in surrogate:, or craft on the reference)");
+    }
+    a.crafted_on = {{"model", kCraftOnSurrogate}, {"sha256", a.craft->info().sha256}};
   } else if (a.model->Capability<InputGradients>() == nullptr) {
     // Without gradients only a transfer attack can measure the model: say how to ask for one.
     throw RuntimeError(a.model->MissingCapability<InputGradients>() +
@@ -473,7 +489,7 @@ ParamSchema<AttackParams> AttackSchema() {
       .Field("limit", &AttackParams::limit, "attack the first N dataset rows (0: all)", AtLeast(0))
       .Field("batch_size", &AttackParams::batch_size, "rows per gradient batch", AtLeast(1))
       .Field("craft_on", &AttackParams::craft_on, kCraftOnHelp,
-             OneOf({kCraftOnModel, kCraftOnReference}));
+             OneOf({kCraftOnModel, kCraftOnReference, kCraftOnSurrogate}));
 }
 
 // The attack's outcome on every attacked row, in row order.
@@ -503,6 +519,7 @@ class AttackWork final : public Work {
       k["seed"] = p_.seed ? nlohmann::json(*p_.seed) : nlohmann::json(nullptr);
     }
     if (CraftsOnReference(p_.craft_on)) k["craft_on"] = kCraftOnReference;
+    if (CraftsOnSurrogate(p_.craft_on)) k["craft_on"] = kCraftOnSurrogate;
     return "safety.attack:" + CanonicalText(k);
   }
   std::shared_ptr<const WorkRecord> Run(AuditContext& ctx,
@@ -607,6 +624,7 @@ class AttackMetric final : public TypedMetric<AttackParams, AttackRows, AttackRe
     return std::make_shared<AttackWork>(p);
   }
   bool UsesReference(const AttackParams& p) const override { return CraftsOnReference(p.craft_on); }
+  bool UsesSurrogate(const AttackParams& p) const override { return CraftsOnSurrogate(p.craft_on); }
   AttackRows Accumulate(const AttackParams&, const AttackRecord& record,
                         const MetricInput& input) const override {
     AttackRows s;
@@ -731,6 +749,7 @@ class MinimalFgsmWork final : public Work {
                         {"limit", p_.limit},
                         {"batch_size", p_.batch_size}};
     if (CraftsOnReference(p_.craft_on)) k["craft_on"] = kCraftOnReference;
+    if (CraftsOnSurrogate(p_.craft_on)) k["craft_on"] = kCraftOnSurrogate;
     return "safety.minimal_fgsm:" + CanonicalText(k);
   }
   std::shared_ptr<const WorkRecord> Run(AuditContext& ctx,
@@ -825,7 +844,7 @@ class EmpiricalRobustnessMetric final
                 .Field("bootstrap_resamples", &RobustnessParams::bootstrap_resamples,
                        "percentile-bootstrap resamples", AtLeast(kMinBootstrapResamples))
                 .Field("craft_on", &RobustnessParams::craft_on, kCraftOnHelp,
-                       OneOf({kCraftOnModel, kCraftOnReference}))) {}
+                       OneOf({kCraftOnModel, kCraftOnReference, kCraftOnSurrogate}))) {}
 
  protected:
   std::shared_ptr<const Work> Needs(const RobustnessParams& p) const override {
@@ -833,6 +852,9 @@ class EmpiricalRobustnessMetric final
   }
   bool UsesReference(const RobustnessParams& p) const override {
     return CraftsOnReference(p.craft_on);
+  }
+  bool UsesSurrogate(const RobustnessParams& p) const override {
+    return CraftsOnSurrogate(p.craft_on);
   }
   RobustnessRows Accumulate(const RobustnessParams&, const RobustnessRecord& record,
                             const MetricInput& input) const override {

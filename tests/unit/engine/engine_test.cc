@@ -355,6 +355,56 @@ BOOST_AUTO_TEST_CASE(reference_model_section_and_override) {
       range);
 }
 
+// surrogate: is read like reference:, its output, input, format and device defaulting to the
+// model's; --surrogate replaces its path or stands in for the section. craft_on: surrogate needs
+// one, a surrogate needs a criterion that crafts on it, and it must take the model's input shape:
+// each a load error at its place (line:col counted by hand in the YAML below).
+BOOST_AUTO_TEST_CASE(surrogate_model_section_and_override) {
+  const std::string attack =
+      "criteria:\n  - id: T\n    metric: adversarial_accuracy\n    params: {craft_on: surrogate}\n"
+      "    threshold: {gte: 0.0}\n    severity: advisory\n";
+  t::TempDir dir;
+  t::WriteText(dir / "c.yaml",
+               kHeader + "surrogate: {path: s.pt, output: log_probabilities}\n" + attack);
+  gl::AuditorRegistry registry;
+  gl::RegisterBuiltinAuditors(registry);
+  const auto c = gl::LoadCriteria(dir / "c.yaml", registry);
+  BOOST_REQUIRE(c.surrogate.has_value());
+  BOOST_TEST(!c.reference.has_value());
+  BOOST_TEST(c.surrogate->path == dir / "s.pt");
+  BOOST_TEST((c.surrogate->output == gl::OutputKind::kLogProbabilities));
+  BOOST_TEST((c.surrogate->input_shape == std::vector<int64_t>{1, 28, 28}));
+  BOOST_TEST(c.surrogate->format == "torchscript");
+  BOOST_TEST(c.surrogate->device == "cpu");
+  const auto overridden =
+      gl::LoadCriteria(dir / "c.yaml", registry, std::nullopt, gl::BuiltinModelRegistry(),
+                       std::nullopt, "/elsewhere/s.pt");
+  BOOST_TEST(overridden.surrogate->path == "/elsewhere/s.pt");
+  BOOST_TEST((overridden.surrogate->output == gl::OutputKind::kLogProbabilities));
+  // Without a section, --surrogate is read as the model is.
+  t::WriteText(dir / "bare.yaml", kHeader + attack);
+  const auto bare = gl::LoadCriteria(dir / "bare.yaml", registry, std::nullopt,
+                                     gl::BuiltinModelRegistry(), std::nullopt, "/elsewhere/s.pt");
+  BOOST_REQUIRE(bare.surrogate.has_value());
+  BOOST_TEST((bare.surrogate->output == gl::OutputKind::kLogits));
+  BOOST_TEST(bare.surrogate->path == "/elsewhere/s.pt");
+
+  BOOST_TEST(LoadError(kHeader + attack) ==
+             "c.yaml:11:13: criteria.0.metric: criterion T: metric 'adversarial_accuracy' crafts "
+             "on a surrogate model: add a surrogate: section (or --surrogate)");
+  BOOST_TEST(LoadError(kHeader + "surrogate: {path: s.pt}\n" +
+                       "criteria:\n  - id: W\n    metric: adversarial_accuracy\n"
+                       "    threshold: {gte: 0.0}\n    severity: advisory\n") ==
+             "c.yaml:9:12: surrogate: no criterion crafts on the surrogate model (params: "
+             "{craft_on: surrogate} on an attack metric): remove it");
+  BOOST_TEST(LoadError(kHeader + "surrogate: {path: s.pt, input: {shape: [784]}}\n" + attack) ==
+             "c.yaml:9:40: surrogate.input.shape: the surrogate must take the model's input shape "
+             "(the adversarial inputs crafted on it are fed to the model)");
+  BOOST_TEST(LoadError(kHeader + "surrogate: {path: s.pt, format: onnx}\n" + attack) ==
+             "c.yaml:9:33: surrogate.format: unknown model format 'onnx' (known: causal_lm, "
+             "torchscript)");
+}
+
 // The engine fills the one result type: NewOutcome copies the criterion's identity as the file
 // states it (checked here against the YAML below, line numbers counted by hand), and
 // RecordMeasurement judges a measurement into it.

@@ -125,6 +125,41 @@ BOOST_AUTO_TEST_CASE(reference_model_is_a_second_subject) {
              text);
 }
 
+// A surrogate model (the transfer attacks' crafting model) is the third subject, after the
+// reference, and a predicate field of its own; every format that lists the reference lists it.
+BOOST_AUTO_TEST_CASE(surrogate_model_is_a_third_subject_listed_beside_the_reference) {
+  gl::Report r = Sample();
+  gl::Report::Model ref = *r.model;
+  ref.path = "/models/fp32.pt";
+  ref.sha256 = std::string(64, 'e');
+  r.reference = ref;
+  gl::Report::Model surrogate = *r.model;
+  surrogate.path = "/models/student.pt";
+  surrogate.sha256 = std::string(64, 'f');
+  surrogate.parameters = 45;
+  r.surrogate = surrogate;
+  const nlohmann::json st = gl::ToStatement(r);
+  BOOST_REQUIRE(st["subject"].size() == 3u);
+  BOOST_TEST(st["subject"][1]["name"] == "fp32.pt");
+  BOOST_TEST(st["subject"][2]["name"] == "student.pt");
+  BOOST_TEST(st["subject"][2]["digest"]["sha256"] == std::string(64, 'f'));
+  BOOST_TEST(st["predicate"]["surrogate"]["parameters"] == 45);
+  std::string why;
+  BOOST_TEST(ValidAgainstReportSchema(st, &why), why);
+  const gl::Report back = gl::FromStatement(st);
+  BOOST_REQUIRE(back.surrogate.has_value());
+  BOOST_TEST(back.surrogate->path == "/models/student.pt");
+  BOOST_TEST(gl::SerializeStatement(back) == gl::SerializeStatement(r));
+  int listing_the_reference = 0;
+  for (const std::string& format : gl::BuiltinReporters().names()) {
+    const std::string text = gl::BuiltinReporters().Make(format, {})->Render(r);
+    if (text.find(std::string(16, 'e')) == std::string::npos) continue;
+    ++listing_the_reference;
+    BOOST_TEST(text.find(std::string(16, 'f')) != std::string::npos, format << ":\n" << text);
+  }
+  BOOST_TEST(listing_the_reference >= 6);  // console, html, json, junit, markdown, sarif.
+}
+
 BOOST_AUTO_TEST_CASE(schema_rejects_broken_reports) {
   nlohmann::json st = gl::ToStatement(Sample());
   st["predicate"]["results"][0]["status"] = "MAYBE";

@@ -73,8 +73,13 @@ criteria:
       {"    metric: empirical_robustness\n    params: {eps: 0.1}\n",
        ":22:19: criteria.1.params.eps: unknown parameter (known: norm, epsilon, step_size, limit, "
        "batch_size, bootstrap_resamples, craft_on)"},
-      {"    metric: adversarial_accuracy\n    params: {craft_on: surrogate}\n",
-       ":22:24: criteria.1.params.craft_on: 'surrogate' is not one of: model, reference"},
+      {"    metric: adversarial_accuracy\n    params: {craft_on: teacher}\n",
+       ":22:24: criteria.1.params.craft_on: 'teacher' is not one of: model, reference, "
+       "surrogate"},
+      // craft_on: surrogate needs a surrogate: section, as craft_on: reference a reference:.
+      {"    metric: attack_success_rate\n    params: {craft_on: surrogate}\n",
+       ":21:13: criteria.1.metric: criterion BAD: metric 'attack_success_rate' crafts on a "
+       "surrogate model: add a surrogate: section (or --surrogate)"},
   };
   for (const auto& [criterion, expected] : cases) {
     BOOST_TEST_CONTEXT(criterion) {
@@ -116,6 +121,13 @@ BOOST_AUTO_TEST_CASE(work_is_shared_exactly_when_its_settings_are_equal) {
              WorkKey(registry, "adversarial_accuracy",
                      {{"epsilon", 0.1}, {"limit", 300}, {"craft_on", "model"}}));
   BOOST_TEST(WorkKey(registry, "empirical_robustness", nlohmann::json::object()) !=
+             WorkKey(registry, "empirical_robustness", {{"craft_on", "reference"}}));
+  // Crafted on the surrogate, it is a third attack.
+  BOOST_TEST(WorkKey(registry, "adversarial_accuracy",
+                     {{"epsilon", 0.1}, {"limit", 300}, {"craft_on", "surrogate"}}) !=
+             WorkKey(registry, "adversarial_accuracy",
+                     {{"epsilon", 0.1}, {"limit", 300}, {"craft_on", "reference"}}));
+  BOOST_TEST(WorkKey(registry, "empirical_robustness", {{"craft_on", "surrogate"}}) !=
              WorkKey(registry, "empirical_robustness", {{"craft_on", "reference"}}));
   // The corruption drop pairs with the accuracy on the same corruption run.
   BOOST_TEST(WorkKey(registry, "corruption_accuracy", {{"corruption", "contrast"}}) ==

@@ -1,4 +1,5 @@
-"""Independent PyTorch reference for the transfer FGSM (L-inf) attack, used by the safety tests.
+"""Independent PyTorch reference for the transfer FGSM (L-inf) attack, used by the safety tests:
+CRAFT_MODEL is the reference for craft_on: reference, the surrogate for craft_on: surrogate.
 
 usage: transfer_fgsm_reference.py CRAFT_MODEL TARGET_MODEL IMAGES_GZ LABELS_GZ ROWS EPSILON SHOW
 Crafts FGSM on CRAFT_MODEL (loss = NLL of its log-probabilities on the true labels,

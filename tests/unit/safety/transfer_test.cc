@@ -2,7 +2,8 @@
 // example CNN (fashion_cnn.pt) and evaluated on its int8 dynamic-quantized twin
 // (fashion_cnn_int8.pt), which offers no gradients. Checked against the same attack written
 // directly in PyTorch (transfer_fgsm_reference.py), and against the white-box attack when the
-// crafting model is the audited model itself.
+// crafting model is the audited model itself. craft_on: surrogate crafts on a third model, the
+// distilled student (fashion_cnn_student.pt), checked against the same PyTorch script.
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
 
@@ -22,6 +23,10 @@ constexpr int64_t kRows = 64;
 
 std::filesystem::path Int8Cnn() {
   return st::SourceDir() / "examples" / "models" / "fashion_cnn_int8.pt";
+}
+
+std::filesystem::path StudentCnn() {
+  return st::SourceDir() / "examples" / "models" / "fashion_cnn_student.pt";
 }
 
 std::unique_ptr<Model> LoadCnn(const std::filesystem::path& path) {
@@ -252,6 +257,92 @@ BOOST_AUTO_TEST_CASE(transfer_statistics_merge_exactly) {
   const auto white = metric->Needs(*white_bound)->Run(fp32.ctx, {});
   const auto white_stats = metric->Accumulate(*white_bound, {*white, nullptr, {0, kRows}});
   BOOST_CHECK_THROW(metric->Merge(*merged, *white_stats), RuntimeError);
+}
+
+// FGSM crafted on the surrogate (the student), evaluated on the int8 twin, with the FP32 CNN as
+// the reference beside it: the count of rows the twin still classifies correctly equals PyTorch's
+// with the student crafting, and the report names the student's digest as the crafting model.
+BOOST_AUTO_TEST_CASE(surrogate_fgsm_on_the_int8_twin_matches_pytorch) {
+  PairFixture fx(Int8Cnn(), st::FashionCnn(), kRows);
+  const std::unique_ptr<Model> student = LoadCnn(StudentCnn());
+  fx.ctx.SetSurrogate(student.get());
+  const double eps = 0.05;
+  auto pytorch_correct = [&](const std::filesystem::path& craft) {
+    const std::string cmd =
+        std::string(GREENLIGHT_PYTHON) + " " +
+        (st::SourceDir() / "tests/unit/safety/transfer_fgsm_reference.py").string() + " " +
+        craft.string() + " " + Int8Cnn().string() + " " + st::FashionImages() + " " +
+        st::FashionLabels() + " " + std::to_string(kRows) + " " + std::to_string(eps) + " 1";
+    return nlohmann::json::parse(st::Capture(cmd)).at("correct").get<int64_t>();
+  };
+  const int64_t py_student = pytorch_correct(StudentCnn());
+  const int64_t py_reference = pytorch_correct(st::FashionCnn());
+
+  const Measurement m = fx.Run("adversarial_accuracy",
+                               {{"epsilon", eps}, {"limit", kRows}, {"craft_on", "surrogate"}});
+  BOOST_TEST_MESSAGE("FGSM eps 0.05 on the int8 twin crafted on the student: greenlight "
+                     << m.details["adversarial_correct"] << " / " << kRows << ", PyTorch "
+                     << py_student << " (crafted on the FP32 reference: PyTorch " << py_reference
+                     << ")");
+  BOOST_REQUIRE(m.value.has_value());
+  BOOST_TEST(m.details["adversarial_correct"].get<int64_t>() == py_student);
+  BOOST_TEST(*m.value == static_cast<double>(py_student) / kRows);
+  BOOST_TEST(m.interval->low <= *m.value);
+  BOOST_TEST(*m.value <= m.interval->high);
+  const std::string sha = Sha256Of(StudentCnn());
+  BOOST_TEST(m.details["attack"]["crafted_on"]["model"] == "surrogate");
+  BOOST_TEST(m.details["attack"]["crafted_on"]["sha256"] == sha);
+  BOOST_TEST(m.method.find("transfer attack crafted on the surrogate model (sha256 " +
+                           sha.substr(0, 12) + ")") != std::string::npos,
+             m.method);
+  CheckDetailsSchema("adversarial_accuracy", m);
+  // Crafted on the reference, the same settings are the reference's attack, not the student's.
+  const Measurement on_reference = fx.Run(
+      "adversarial_accuracy", {{"epsilon", eps}, {"limit", kRows}, {"craft_on", "reference"}});
+  BOOST_TEST(on_reference.details["adversarial_correct"].get<int64_t>() == py_reference);
+
+  const Measurement er = fx.Run("empirical_robustness", {{"epsilon", 0.3},
+                                                         {"step_size", 0.01},
+                                                         {"limit", kRows},
+                                                         {"bootstrap_resamples", 200},
+                                                         {"craft_on", "surrogate"}});
+  BOOST_REQUIRE(er.value.has_value());
+  BOOST_TEST(er.details["crafted_on"]["model"] == "surrogate");
+  BOOST_TEST(er.details["crafted_on"]["sha256"] == sha);
+  BOOST_TEST(er.method.find("transfer attack crafted on the surrogate model") != std::string::npos);
+  CheckDetailsSchema("empirical_robustness", er);
+
+  const Metric* metric = FindFrameworkMetric(fx.registry, "attack_success_rate");
+  BOOST_REQUIRE(metric != nullptr);
+  BOOST_TEST(metric->NeedsSurrogate(*metric->Bind({{"craft_on", "surrogate"}})));
+  BOOST_TEST(!metric->NeedsReference(*metric->Bind({{"craft_on", "surrogate"}})));
+  BOOST_TEST(!metric->NeedsSurrogate(*metric->Bind({{"craft_on", "reference"}})));
+  BOOST_TEST(!metric->NeedsSurrogate(*metric->Bind(nlohmann::json::object())));
+}
+
+// A surrogate without gradients cannot craft: the error names the model and the way out; without
+// a surrogate at all the attack says so.
+BOOST_AUTO_TEST_CASE(a_surrogate_without_gradients_is_named) {
+  PairFixture fx(st::FashionCnn(), st::FashionCnn(), kRows);
+  BOOST_CHECK_EXCEPTION(
+      fx.Run("adversarial_accuracy", {{"limit", kRows}, {"craft_on", "surrogate"}}), RuntimeError,
+      [](const RuntimeError& e) {
+        return std::string(e.what()).find("the audit has no surrogate model") != std::string::npos;
+      });
+  const std::unique_ptr<Model> int8 = LoadCnn(Int8Cnn());
+  fx.ctx.SetSurrogate(int8.get());
+  for (const std::string metric : {"adversarial_accuracy", "empirical_robustness"}) {
+    BOOST_CHECK_EXCEPTION(
+        fx.Run(metric, {{"limit", kRows}, {"craft_on", "surrogate"}}), RuntimeError,
+        [](const RuntimeError& e) {
+          const std::string what = e.what();
+          BOOST_TEST_MESSAGE(what);
+          return what.find("offers no input gradients for fashion_cnn_int8.pt") !=
+                     std::string::npos &&
+                 what.find("craft_on: surrogate needs a surrogate model with gradients") !=
+                     std::string::npos;
+        });
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
