@@ -10,6 +10,9 @@
 //   falls short, and docs/statistics.md says so). The table in docs/statistics.md is this output:
 //   build/tests/unit/compare/compare_metrics_test --log_level=message --color_output=false
 //   | grep '^|'
+// - robustness metrics paired by per-row outcomes (adversarial_accuracy's statistics in their JSON
+//   form): binding, merge of row ranges, and coverage of the paired interval for a difference of
+//   two correlated binary outcomes (docs/statistics.md, second table).
 #define BOOST_TEST_MODULE compare_metrics
 #include <boost/test/unit_test.hpp>
 #include <cmath>
