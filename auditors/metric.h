@@ -81,8 +81,10 @@ class Work {
   virtual Sharding sharding() const { return Sharding::kUnsplittable; }
   // The same work with the reference model's outputs beside the model's, on the same rows, for
   // the comparison metrics (metric_delta, metric_retention) that run a metric on both models.
-  // Its record is the same type, with the reference's outputs set. Null (the default) when the
-  // work has no row-wise outputs to pair (timed runs, attacks, model facts).
+  // Its record is the same type, with the reference's outputs set; or, for the run of a metric
+  // paired by per-row outcomes (an attack, a corruption run), a PairedWork whose PairedRecord
+  // holds that run for both models (auditors/paired_outcomes.h). Null (the default) when the work
+  // has nothing row-wise to pair (timed runs, OOD sets, probes, model facts).
   virtual std::shared_ptr<const Work> WithReference() const { return nullptr; }
   // Runs once per audit. Throws greenlight::Error when it cannot (every criterion that needs it
   // is then ERROR with that message). `instruments` are not owned and outlive the call.

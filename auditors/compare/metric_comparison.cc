@@ -2,10 +2,13 @@
 // models' outputs, the rows' groups): the compared metric's value on a bootstrap resample needs
 // the resampled rows, and no smaller summary of an arbitrary metric gives it. Merge appends rows
 // in row order, so a sharded or block-wise audit merges into the single run's rows exactly, and
-// Finalize (every random draw) reproduces the single run's interval bit for bit.
+// Finalize (every random draw) reproduces the single run's interval bit for bit. A robustness
+// metric (PairableMetric) is compared through its per-row outcomes on both models instead, with
+// the same bootstrap (PairedOutcomes).
 #include "auditors/compare/metric_comparison.h"
 
 #include <cmath>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -15,6 +18,7 @@
 
 #include "auditors/fairness/group_metrics.h"
 #include "auditors/language/language_metrics.h"
+#include "auditors/paired_outcomes.h"
 #include "core/error.h"
 #include "core/json_limits.h"
 #include "core/random.h"
@@ -379,10 +383,118 @@ struct PairedRows {
   }
 };
 
+// ---- Statistics of a pairable metric (PairableMetric: attacks, corruptions): per-row outcomes
+// ----
+
+// One model's side: the compared metric's own statistics (its report on that model) and the
+// per-row outcomes the paired bootstrap resamples.
+struct OutcomeSide {
+  std::string source;
+  std::unique_ptr<MetricStats> stats;
+  RowOutcomes outcomes;
+};
+
+// Both models' outcomes on the same rows, in row order. Merge appends (the compared metric's own
+// statistics merge by its exact Merge), so block-wise partials merge into the whole run's.
+struct PairedOutcomes {
+  const Metric* metric = nullptr;  // The compared metric; owned by the registry.
+  nlohmann::json pairing;          // How each side was obtained (PairedRecord::pairing).
+  int64_t rows = 0;
+  OutcomeSide model, reference;
+
+  static PairedOutcomes Of(const Metric& metric, const BoundParams& params,
+                           const PairedRecord& record, RowRange range) {
+    const auto* pairable = dynamic_cast<const PairableMetric*>(&metric);
+    if (pairable == nullptr) {
+      throw RuntimeError("comparison: " + metric.spec().name + " has no per-row outcomes");
+    }
+    PairedOutcomes s;
+    s.metric = &metric;
+    s.pairing = record.pairing;
+    s.rows = range.end - range.begin;
+    for (auto [side, side_record, source] :
+         {std::tuple{&s.model, record.model.get(), &record.model_source},
+          std::tuple{&s.reference, record.reference.get(), &record.reference_source}}) {
+      side->source = *source;
+      side->stats = metric.Accumulate(params, {*side_record, nullptr, range});
+      side->outcomes = pairable->Outcomes(params, *side_record, range);
+    }
+    return s;
+  }
+
+  void Merge(const PairedOutcomes& other) {
+    if (other.metric != metric || other.pairing != pairing || other.model.source != model.source ||
+        other.reference.source != reference.source) {
+      throw RuntimeError("comparison outcomes of different runs cannot be merged");
+    }
+    for (auto [into, part] :
+         {std::pair{&model, &other.model}, std::pair{&reference, &other.reference}}) {
+      metric->Merge(*into->stats, *part->stats);
+      auto& o = into->outcomes;
+      o.numerator.insert(o.numerator.end(), part->outcomes.numerator.begin(),
+                         part->outcomes.numerator.end());
+      o.denominator.insert(o.denominator.end(), part->outcomes.denominator.begin(),
+                           part->outcomes.denominator.end());
+    }
+    rows += other.rows;
+  }
+
+  nlohmann::json ToJson() const {
+    const auto side = [](const OutcomeSide& s) {
+      return nlohmann::json{{"source", s.source},
+                            {"stats", s.stats->ToJson()},
+                            {"numerator", DoublesJson(s.outcomes.numerator)},
+                            {"denominator", DoublesJson(s.outcomes.denominator)}};
+    };
+    return {{"outcomes",
+             {{"metric", metric->spec().name},
+              {"pairing", pairing},
+              {"rows", rows},
+              {"model", side(model)},
+              {"reference", side(reference)}}}};
+  }
+
+  static PairedOutcomes FromJson(const nlohmann::json& outer, const AuditorRegistry& registry) {
+    const nlohmann::json& j = outer.at("outcomes");
+    PairedOutcomes s;
+    const std::string name = j.at("metric").get<std::string>();
+    s.metric = FindFrameworkMetric(registry, name);
+    if (s.metric == nullptr || dynamic_cast<const PairableMetric*>(s.metric) == nullptr) {
+      throw InputError("comparison statistics: '" + name + "' is no metric with per-row outcomes");
+    }
+    s.pairing = j.at("pairing");
+    s.rows = JsonCount(j.at("rows"), "rows");
+    for (auto [side, key] : {std::pair{&s.model, "model"}, std::pair{&s.reference, "reference"}}) {
+      const nlohmann::json& sj = j.at(key);
+      side->source = sj.at("source").get<std::string>();
+      side->stats = s.metric->StatsFromJson(sj.at("stats"));
+      side->outcomes.numerator = DoublesFromJson(sj.at("numerator"), "numerator");
+      side->outcomes.denominator = DoublesFromJson(sj.at("denominator"), "denominator");
+      const auto& o = side->outcomes;
+      if (o.numerator.size() != static_cast<size_t>(s.rows) ||
+          o.denominator.size() != static_cast<size_t>(s.rows)) {
+        throw InputError("comparison statistics: outcomes do not match " + std::to_string(s.rows) +
+                         " rows");
+      }
+      for (size_t i = 0; i < o.numerator.size(); ++i) {
+        if (!std::isfinite(o.numerator[i]) || !std::isfinite(o.denominator[i]) ||
+            o.denominator[i] < 0.0) {
+          throw InputError("comparison statistics: row " + std::to_string(i) +
+                           " has an impossible outcome");
+        }
+      }
+    }
+    return s;
+  }
+};
+
+// The rows pass's rows, or (a pairable metric) the outcomes.
 struct Stats final : MetricStats {
   explicit Stats(PairedRows v) : value(std::move(v)) {}
-  nlohmann::json ToJson() const override { return value.ToJson(); }
+  explicit Stats(PairedOutcomes o) : outcomes(std::make_unique<PairedOutcomes>(std::move(o))) {}
+  nlohmann::json ToJson() const override { return outcomes ? outcomes->ToJson() : value.ToJson(); }
   PairedRows value;
+  std::unique_ptr<PairedOutcomes> outcomes;
 };
 
 // ---- Records of the rows under either model ----
@@ -490,8 +602,10 @@ class ComparisonMetric final : public Metric {
     metric.type = ParamType::kString;
     metric.description =
         "the compared metric (a metric of the rows pass: accuracy, f1, ece, a fairness "
-        "metric, perplexity, bits_per_byte, next_token_accuracy, ...); its own parameters go "
-        "beside this one";
+        "metric, perplexity, bits_per_byte, next_token_accuracy, ...; or a robustness metric "
+        "paired by its per-row outcomes: adversarial_accuracy, attack_success_rate, "
+        "empirical_robustness, corruption_accuracy, corruption_accuracy_drop, run on both "
+        "models over the same rows); its own parameters go beside this one";
     metric.required = true;
     ParamSpec resamples;
     resamples.name = "paired_resamples";
@@ -547,31 +661,36 @@ class ComparisonMetric final : public Metric {
     } catch (const ParamError& e) {
       throw ParamError(e.field(), "metric '" + name + "': " + e.what());
     }
-    if (p.metric->NeedsReference(*p.params)) {
+    // A pairable metric runs its work on both models; its own use of the reference (craft_on:
+    // reference crafts an attack there) is then the choice of crafting model, not a comparison.
+    const bool pairable = dynamic_cast<const PairableMetric*>(p.metric) != nullptr;
+    if (p.metric->NeedsReference(*p.params) && !pairable) {
       throw ParamError("metric", "metric '" + name +
                                      "' already compares the model with the reference model; "
                                      "use it directly");
     }
+    const std::shared_ptr<const Work> work = p.metric->Needs(*p.params);
+    p.work = work->WithReference();
+    if (!p.work || p.metric->MakeInstrument(*p.params) != nullptr) {
+      throw ParamError(
+          "metric", "metric '" + name + "' has no row-wise statistics to pair (its work '" +
+                        work->key() +
+                        "' is not the rows pass over classifier outputs or language-model "
+                        "scores, nor a robustness run with per-row outcomes); compare speed, "
+                        "throughput, memory, energy, size, parameters and FLOPs with "
+                        "latency_speedup, throughput_ratio, peak_memory_ratio, energy_saving, "
+                        "size_reduction, parameter_reduction and flops_reduction; the other safety "
+                        "metrics' values are no mean of per-row outcomes");
+    }
     // Rows are compared, so every audited row must be one: a row limit of the compared metric
-    // would select different rows on a resample.
+    // would select different rows on a resample. A pairable metric's limit selects the rows of
+    // its own run, the same on both models.
     const nlohmann::json& values = p.params->values();
-    if (values.contains("limit") && values.at("limit").is_number_integer() &&
+    if (!pairable && values.contains("limit") && values.at("limit").is_number_integer() &&
         values.at("limit").get<int64_t>() != 0) {
       throw ParamError("limit", "metric '" + name +
                                     "': a comparison uses every audited row; select rows with "
                                     "the dataset's sample: section instead");
-    }
-    const std::shared_ptr<const Work> work = p.metric->Needs(*p.params);
-    p.work = work->WithReference();
-    if (!p.work || p.metric->MakeInstrument(*p.params) != nullptr) {
-      throw ParamError("metric",
-                       "metric '" + name + "' has no row-wise statistics to pair (its work '" +
-                           work->key() +
-                           "' is not the rows pass over classifier outputs or language-model "
-                           "scores); compare speed, "
-                           "throughput, memory, energy, size, parameters and FLOPs with "
-                           "latency_speedup, throughput_ratio, peak_memory_ratio, energy_saving, "
-                           "size_reduction, parameter_reduction and flops_reduction");
     }
     nlohmann::json shown = values;
     shown["metric"] = name;
@@ -587,22 +706,45 @@ class ComparisonMetric final : public Metric {
     return Typed(params).work;
   }
   bool NeedsReference(const BoundParams&) const override { return true; }
+  // The compared metric's crafting model (craft_on: surrogate) is loaded for it.
+  bool NeedsSurrogate(const BoundParams& params) const override {
+    const ComparisonParams& p = Typed(params);
+    return p.metric->NeedsSurrogate(*p.params);
+  }
 
-  std::unique_ptr<MetricStats> Accumulate(const BoundParams&,
+  std::unique_ptr<MetricStats> Accumulate(const BoundParams& params,
                                           const MetricInput& input) const override {
+    if (const auto* paired = dynamic_cast<const PairedRecord*>(&input.record)) {
+      const ComparisonParams& p = Typed(params);
+      return std::make_unique<Stats>(PairedOutcomes::Of(*p.metric, *p.params, *paired, input.rows));
+    }
     return std::make_unique<Stats>(PairedRows::Of(input.record, input.rows));
   }
   void Merge(MetricStats& into, const MetricStats& part) const override {
-    dynamic_cast<Stats&>(into).value.Merge(dynamic_cast<const Stats&>(part).value);
+    auto& a = dynamic_cast<Stats&>(into);
+    const auto& b = dynamic_cast<const Stats&>(part);
+    if ((a.outcomes == nullptr) != (b.outcomes == nullptr)) {
+      throw RuntimeError("comparison statistics of different work cannot be merged");
+    }
+    if (a.outcomes) {
+      a.outcomes->Merge(*b.outcomes);
+    } else {
+      a.value.Merge(b.value);
+    }
   }
   std::unique_ptr<MetricStats> StatsFromJson(const nlohmann::json& json) const override {
+    if (json.contains("outcomes")) {
+      return std::make_unique<Stats>(PairedOutcomes::FromJson(json, registry_));
+    }
     return std::make_unique<Stats>(PairedRows::FromJson(json));
   }
 
   Measurement Finalize(const BoundParams& params, const MetricStats& stats,
                        const FinalizeContext& ctx) const override {
     const ComparisonParams& p = Typed(params);
-    const PairedRows& s = dynamic_cast<const Stats&>(stats).value;
+    const Stats& typed = dynamic_cast<const Stats&>(stats);
+    if (typed.outcomes) return FinalizeOutcomes(p, *typed.outcomes, ctx);
+    const PairedRows& s = typed.value;
     const Metric& inner = *p.metric;
     const std::string& name = inner.spec().name;
     if (s.rows == 0) throw InputError("the dataset has no rows");
@@ -646,6 +788,83 @@ class ComparisonMetric final : public Metric {
     quick.seed = ctx.seed;
     quick.confidence = ctx.confidence;
     quick.value_only = true;
+    PairedBootstrap(p, n, ctx, r, [&](std::span<const uint32_t> w) {
+      const Views v(s, w);
+      std::optional<double> m, f;
+      try {
+        m = MeasureRows(inner, *p.params, {v.model(), nullptr, all}, quick).value;
+        f = MeasureRows(inner, *p.params, {v.reference(), nullptr, all}, quick).value;
+      } catch (const InputError&) {
+        return std::optional<double>();  // Undefined on this resample (e.g. one class left).
+      }
+      if (!m || !f || (kind_ == Comparison::kRetention && !(*f > 0.0))) {
+        return std::optional<double>();
+      }
+      return std::optional<double>(Compare(*m, *f));
+    });
+    return r;
+  }
+
+ private:
+  // The pairable metric's outcomes on both models: the compared metric's own statistics give each
+  // side's report and the value; the per-row outcomes give the paired bootstrap.
+  Measurement FinalizeOutcomes(const ComparisonParams& p, const PairedOutcomes& s,
+                               const FinalizeContext& ctx) const {
+    const Metric& inner = *p.metric;
+    const std::string& name = inner.spec().name;
+    if (s.rows == 0) throw InputError("the dataset has no rows");
+    FinalizeContext own;
+    own.seed = ctx.seed;
+    own.confidence = ctx.confidence;
+    const Measurement model = inner.Finalize(*p.params, *s.model.stats, own);
+    const Measurement reference = inner.Finalize(*p.params, *s.reference.stats, own);
+    Measurement r;
+    r.unit = kind_ == Comparison::kDelta ? (model.unit.empty() ? inner.spec().unit : model.unit)
+                                         : "ratio";
+    r.samples = s.rows;
+    r.details = {{"metric", name},
+                 {"params", p.params->values()},
+                 {"unit", model.unit.empty() ? inner.spec().unit : model.unit},
+                 {"model", Side(model, s.model.source)},
+                 {"reference", Side(reference, s.reference.source)},
+                 {"pairing", s.pairing},
+                 {"outcome", dynamic_cast<const PairableMetric&>(inner).OutcomeName(*p.params)}};
+    r.method = Method(name);
+    if (!model.value || !reference.value) {
+      const Measurement& undefined = model.value ? reference : model;
+      r.message = name + " is undefined on the " + (model.value ? "reference model" : "model") +
+                  (undefined.message.empty() ? "" : ": " + undefined.message);
+      return r;
+    }
+    if (kind_ == Comparison::kRetention) RequireRatio(name, *model.value, *reference.value);
+    r.value = Compare(*model.value, *reference.value);
+    // A resample's value on each model: sum(w * numerator) / sum(w * denominator).
+    const auto weighted = [](const RowOutcomes& o, std::span<const uint32_t> w) {
+      double num = 0.0, den = 0.0;
+      for (size_t i = 0; i < w.size(); ++i) {
+        num += w[i] * o.numerator[i];
+        den += w[i] * o.denominator[i];
+      }
+      return den > 0.0 ? std::optional<double>(num / den) : std::optional<double>();
+    };
+    PairedBootstrap(p, s.rows, ctx, r, [&](std::span<const uint32_t> w) {
+      const std::optional<double> m = weighted(s.model.outcomes, w);
+      const std::optional<double> f = weighted(s.reference.outcomes, w);
+      if (!m || !f || (kind_ == Comparison::kRetention && !(*f > 0.0))) {
+        return std::optional<double>();
+      }
+      return std::optional<double>(Compare(*m, *f));
+    });
+    return r;
+  }
+
+  // The paired percentile bootstrap over n rows (`replicate` gives the comparison on one draw of
+  // row multiplicities, applied to both models), its details, and the interval widened to contain
+  // r.value; a message instead when every resample is undefined.
+  void PairedBootstrap(
+      const ComparisonParams& p, int64_t n, const FinalizeContext& ctx, Measurement& r,
+      const std::function<std::optional<double>(std::span<const uint32_t>)>& replicate) const {
+    const std::string& name = p.metric->spec().name;
     const auto resamples = static_cast<int>(p.resamples);
     int step = 0;
     stats::BootstrapResult boot =
@@ -653,18 +872,7 @@ class ComparisonMetric final : public Metric {
           if (++step % 50 == 0 && ctx.progress) {
             ctx.progress(static_cast<double>(step) / resamples);
           }
-          const Views v(s, w);
-          std::optional<double> m, f;
-          try {
-            m = MeasureRows(inner, *p.params, {v.model(), nullptr, all}, quick).value;
-            f = MeasureRows(inner, *p.params, {v.reference(), nullptr, all}, quick).value;
-          } catch (const InputError&) {
-            return std::optional<double>();  // Undefined on this resample (e.g. one class left).
-          }
-          if (!m || !f || (kind_ == Comparison::kRetention && !(*f > 0.0))) {
-            return std::optional<double>();
-          }
-          return std::optional<double>(Compare(*m, *f));
+          return replicate(w);
         });
     r.details["bootstrap"] = {{"resamples", resamples},
                               {"seed", ctx.seed},
@@ -673,18 +881,15 @@ class ComparisonMetric final : public Metric {
                               {"method",
                                "paired percentile bootstrap over rows: each resample draws row "
                                "multiplicities once and applies them to both models"}};
+    r.method = Method(name);
     if (boot.replicates.empty()) {
-      r.method = Method(name);
       r.message = name + " is undefined on every bootstrap resample: no interval";
-      return r;
+      return;
     }
     r.interval = stats::PercentileIntervalContaining(boot.replicates, ctx.confidence, *r.value);
     r.interval->method = "paired-" + r.interval->method;
-    r.method = Method(name);
-    return r;
   }
 
- private:
   const ComparisonParams& Typed(const BoundParams& params) const {
     const auto* bound = dynamic_cast<const BoundComparison*>(&params);
     if (bound == nullptr) throw RuntimeError(spec_.name + ": parameters bound by another metric");

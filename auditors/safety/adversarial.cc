@@ -8,6 +8,7 @@
 #include <numeric>
 #include <optional>
 
+#include "auditors/paired_outcomes.h"
 #include "auditors/safety/common.h"
 #include "auditors/safety/safety_metrics.h"
 #include "core/error.h"
@@ -444,8 +445,8 @@ AttackInputs PrepareAttack(AuditContext& ctx, const std::string& metric, int64_t
     // Without gradients only a transfer attack can measure the model: say how to ask for one.
     throw RuntimeError(a.model->MissingCapability<InputGradients>() +
                        "; craft the attack on the float model it was made from instead: "
-                       "params: {craft_on: reference} with a reference: section (a transfer "
-                       "attack)");
+                       "params: {craft_on: reference} with a reference: section, or "
+                       "{craft_on: surrogate} with a surrogate: section (a transfer attack)");
   }
   const Dataset& data = ctx.Rows(limit);
   if (data.rows() == 0) throw InputError(metric + ": the dataset has no rows");
@@ -524,7 +525,11 @@ class AttackWork final : public Work {
   }
   std::shared_ptr<const WorkRecord> Run(AuditContext& ctx,
                                         std::span<Instrument* const>) const override {
-    const AttackInputs a = PrepareAttack(ctx, "adversarial attack", p_.limit, p_.craft_on);
+    return RunOn(ctx, PrepareAttack(ctx, "adversarial attack", p_.limit, p_.craft_on));
+  }
+  std::shared_ptr<const Work> WithReference() const override;  // Both models (end of file).
+  // The attack on the prepared inputs (the model's; the reference's in a paired run).
+  std::shared_ptr<const AttackRecord> RunOn(AuditContext& ctx, const AttackInputs& a) const {
     const Dataset& data = ctx.Rows(p_.limit);
     if (!data.has_labels()) throw InputError("adversarial attacks need labels");
     const auto labels = data.labels().subspan(0, static_cast<size_t>(a.rows));
@@ -611,7 +616,8 @@ struct AttackRows {
 };
 
 // adversarial_accuracy and attack_success_rate read the same attack; `success_rate` picks which.
-class AttackMetric final : public TypedMetric<AttackParams, AttackRows, AttackRecord> {
+class AttackMetric final : public TypedMetric<AttackParams, AttackRows, AttackRecord>,
+                           public PairableMetric {
  public:
   AttackMetric(std::string name, std::string description, bool success_rate)
       : TypedMetric(DescribeMetric(std::move(name), "ratio", "safety", std::move(description),
@@ -713,6 +719,12 @@ class AttackMetric final : public TypedMetric<AttackParams, AttackRows, AttackRe
     return r;
   }
 
+ public:
+  // Pairing (metric_delta, metric_retention); defined at the end of the file.
+  std::string OutcomeName(const BoundParams& params) const override;
+  RowOutcomes Outcomes(const BoundParams& params, const WorkRecord& record,
+                       RowRange rows) const override;
+
  private:
   bool success_rate_;
 };
@@ -754,7 +766,11 @@ class MinimalFgsmWork final : public Work {
   }
   std::shared_ptr<const WorkRecord> Run(AuditContext& ctx,
                                         std::span<Instrument* const>) const override {
-    const AttackInputs a = PrepareAttack(ctx, "empirical_robustness", p_.limit, p_.craft_on);
+    return RunOn(ctx, PrepareAttack(ctx, "empirical_robustness", p_.limit, p_.craft_on));
+  }
+  std::shared_ptr<const Work> WithReference() const override;  // Both models (end of file).
+  // The search on the prepared inputs (the model's; the reference's in a paired run).
+  std::shared_ptr<const RobustnessRecord> RunOn(AuditContext& ctx, const AttackInputs& a) const {
     const MinimalFgsmResult res = RunTransferMinimalFgsm(
         *a.craft, *a.model, a.inputs, a.clean_predicted, a.rows, p_.norm, p_.epsilon, p_.step_size,
         p_.batch_size, [&ctx](double f) { ctx.Progress("attack", "minimal FGSM", f); });
@@ -822,7 +838,8 @@ struct RobustnessRows {
 };
 
 class EmpiricalRobustnessMetric final
-    : public TypedMetric<RobustnessParams, RobustnessRows, RobustnessRecord> {
+    : public TypedMetric<RobustnessParams, RobustnessRows, RobustnessRecord>,
+      public PairableMetric {
  public:
   EmpiricalRobustnessMetric()
       : TypedMetric(
@@ -936,6 +953,12 @@ class EmpiricalRobustnessMetric final
         r.details);
     return r;
   }
+
+ public:
+  // Pairing (metric_delta, metric_retention); defined at the end of the file.
+  std::string OutcomeName(const BoundParams& params) const override;
+  RowOutcomes Outcomes(const BoundParams& params, const WorkRecord& record,
+                       RowRange rows) const override;
 };
 
 }  // namespace
@@ -956,6 +979,137 @@ std::unique_ptr<Metric> MakeAttackSuccessRate() {
 
 std::unique_ptr<Metric> MakeEmpiricalRobustness() {
   return std::make_unique<EmpiricalRobustnessMetric>();
+}
+
+// --- Pairing: each attack metric run for the model and for the reference model (metric_delta,
+// metric_retention). ---
+
+namespace {
+
+// The model whose gradients craft the attack on `evaluated` (craft_on; absent: model): the
+// evaluated model itself, or the named one, whose crafted inputs every side then shares.
+Model* CraftingModel(const AuditContext& ctx, const std::optional<std::string>& craft_on,
+                     Model& evaluated) {
+  const std::string who = craft_on.value_or(kCraftOnModel);
+  if (who == kCraftOnModel) return &evaluated;
+  if (who == kCraftOnReference) return ctx.reference();
+  if (who == kCraftOnSurrogate) return ctx.surrogate();
+  throw InputError("craft_on: '" + who + "' names no model");
+}
+
+// How each side of a paired attack is crafted, for the comparison's details.
+nlohmann::json AttackPairing(const std::optional<std::string>& craft_on) {
+  const std::string who = craft_on.value_or(kCraftOnModel);
+  const auto side = [&](const std::string& evaluated, const std::string& name) {
+    if (who == kCraftOnModel || who == evaluated) {
+      return "white-box: crafted with the " + name + "'s own gradients";
+    }
+    return "transfer: crafted with the " + who + " model's gradients, evaluated on the " + name;
+  };
+  return {{"craft_on", who},
+          {"model", side(kCraftOnModel, "model")},
+          {"reference", side(kCraftOnReference, "reference model")}};
+}
+
+// PrepareAttack for the reference model's side of a paired attack: its inputs are the model's
+// rows, its clean predictions the reference's, and the crafting model is CraftingModel's.
+AttackInputs PrepareReferenceSide(AuditContext& ctx, const std::string& metric, int64_t limit,
+                                  const std::optional<std::string>& craft_on) {
+  AttackInputs a;
+  if (ctx.reference() == nullptr) throw RuntimeError("the audit has no reference model");
+  a.model = ctx.reference();
+  a.craft = CraftingModel(ctx, craft_on, *a.model);
+  if (a.craft == nullptr) throw RuntimeError("the audit has no model to craft the attack on");
+  if (a.craft->Capability<InputGradients>() == nullptr) {
+    throw RuntimeError(a.craft->MissingCapability<InputGradients>() +
+                       "; craft_on: model attacks each compared model with its own gradients; "
+                       "craft the attack on a model with gradients instead (craft_on: reference "
+                       "evaluates the same inputs on both)");
+  }
+  if (a.craft != a.model) {
+    a.crafted_on = {{"model", craft_on.value_or(kCraftOnModel)},
+                    {"sha256", a.craft->info().sha256}};
+  }
+  const ClassifierOutputs& clean = ctx.ReferenceOutputs("attack");
+  const Dataset& data = ctx.Rows(limit);
+  if (data.rows() == 0) throw InputError(metric + ": the dataset has no rows");
+  a.rows = limit <= 0 ? data.rows() : std::min(limit, data.rows());
+  a.inputs = data.features().subspan(0, static_cast<size_t>(a.rows * data.sample_size()));
+  a.clean_predicted =
+      std::span<const int64_t>(clean.predicted).subspan(0, static_cast<size_t>(a.rows));
+  a.range = InputRange(*a.model);
+  return a;
+}
+
+}  // namespace
+
+std::shared_ptr<const Work> AttackWork::WithReference() const {
+  const auto self = std::make_shared<const AttackWork>(p_);
+  return std::make_shared<PairedWork>(
+      key(),
+      [self](AuditContext& ctx, PairedSide side) -> std::shared_ptr<const WorkRecord> {
+        const AttackParams& p = self->p_;
+        return self->RunOn(
+            ctx, side == PairedSide::kModel
+                     ? PrepareAttack(ctx, "adversarial attack", p.limit, p.craft_on)
+                     : PrepareReferenceSide(ctx, "adversarial attack", p.limit, p.craft_on));
+      },
+      AttackPairing(p_.craft_on));
+}
+
+std::shared_ptr<const Work> MinimalFgsmWork::WithReference() const {
+  const auto self = std::make_shared<const MinimalFgsmWork>(p_);
+  return std::make_shared<PairedWork>(
+      key(),
+      [self](AuditContext& ctx, PairedSide side) -> std::shared_ptr<const WorkRecord> {
+        const RobustnessParams& p = self->p_;
+        return self->RunOn(
+            ctx, side == PairedSide::kModel
+                     ? PrepareAttack(ctx, "empirical_robustness", p.limit, p.craft_on)
+                     : PrepareReferenceSide(ctx, "empirical_robustness", p.limit, p.craft_on));
+      },
+      AttackPairing(p_.craft_on));
+}
+
+std::string AttackMetric::OutcomeName(const BoundParams&) const {
+  return success_rate_ ? "numerator: 1 where the clean input is classified correctly and the "
+                         "adversarial one is not; denominator: 1 where the clean input is "
+                         "classified correctly"
+                       : "numerator: 1 where the adversarial input is classified correctly; "
+                         "denominator: 1";
+}
+
+RowOutcomes AttackMetric::Outcomes(const BoundParams&, const WorkRecord& record,
+                                   RowRange rows) const {
+  const auto& r = dynamic_cast<const AttackRecord&>(record);
+  RowOutcomes out;
+  for (int64_t i = rows.begin; i < rows.end; ++i) {
+    const auto row = static_cast<size_t>(i);
+    const bool clean = r.clean_predicted[row] == r.labels[row];
+    const bool adversarial = r.adversarial_predicted[row] == r.labels[row];
+    out.numerator.push_back(success_rate_ ? (clean && !adversarial ? 1.0 : 0.0)
+                                          : (adversarial ? 1.0 : 0.0));
+    out.denominator.push_back(success_rate_ ? (clean ? 1.0 : 0.0) : 1.0);
+  }
+  return out;
+}
+
+std::string EmpiricalRobustnessMetric::OutcomeName(const BoundParams&) const {
+  return "numerator: ||x_adv - x|| / ||x|| where minimal FGSM flipped the prediction and "
+         "||x|| > 0, else 0; denominator: 1 where it flipped and ||x|| > 0, else 0";
+}
+
+RowOutcomes EmpiricalRobustnessMetric::Outcomes(const BoundParams&, const WorkRecord& record,
+                                                RowRange rows) const {
+  const auto& r = dynamic_cast<const RobustnessRecord&>(record);
+  RowOutcomes out;
+  for (int64_t i = rows.begin; i < rows.end; ++i) {
+    const auto row = static_cast<size_t>(i);
+    const bool counted = r.flip_step[row] != 0 && r.zero_norm[row] == 0;
+    out.numerator.push_back(counted ? r.ratio[row] : 0.0);
+    out.denominator.push_back(counted ? 1.0 : 0.0);
+  }
+  return out;
 }
 
 }  // namespace greenlight::safety

@@ -6,6 +6,7 @@
 #include <numeric>
 #include <optional>
 
+#include "auditors/paired_outcomes.h"
 #include "auditors/safety/common.h"
 #include "auditors/safety/safety_metrics.h"
 #include "core/error.h"
@@ -198,7 +199,28 @@ class CorruptionWork final : public Work {
   }
   std::shared_ptr<const WorkRecord> Run(AuditContext& ctx,
                                         std::span<Instrument* const>) const override {
-    Model& model = RequireModel(ctx, "corruption_accuracy");
+    return RunOn(ctx, RequireModel(ctx, "corruption_accuracy"), PairedSide::kModel);
+  }
+  // The model and the reference model on the same corrupted rows (the same noise draws).
+  std::shared_ptr<const Work> WithReference() const override {
+    const auto self = std::make_shared<const CorruptionWork>(*this);
+    return std::make_shared<PairedWork>(
+        key(),
+        [self](AuditContext& ctx, PairedSide side) -> std::shared_ptr<const WorkRecord> {
+          if (side == PairedSide::kModel) return self->Run(ctx, {});
+          return self->RunOn(ctx, *ctx.reference(), side);
+        },
+        nlohmann::json{{"model", "the corrupted rows through the model"},
+                       {"reference",
+                        "the same corrupted rows (the same noise draws) through the reference "
+                        "model"}});
+  }
+
+ private:
+  // The corruption run through `model`, the model or the reference model (`side`), whose clean
+  // predictions the record pairs with.
+  std::shared_ptr<const CorruptionRecord> RunOn(AuditContext& ctx, Model& model,
+                                                PairedSide side) const {
     const Dataset& data = ctx.Rows(limit_);
     if (data.rows() == 0) throw InputError("corruption_accuracy: the dataset has no rows");
     const int64_t n = limit_ <= 0 ? data.rows() : std::min(limit_, data.rows());
@@ -239,7 +261,9 @@ class CorruptionWork final : public Work {
       record->correct.push_back(std::move(correct));
       ctx.Progress("corruptions", "corrupted inputs", static_cast<double>(k + 1) / cells_.size());
     }
-    const ClassifierOutputs& clean = ctx.Outputs("corruptions");
+    const ClassifierOutputs& clean = side == PairedSide::kModel
+                                         ? ctx.Outputs("corruptions")
+                                         : ctx.ReferenceOutputs("corruptions");
     record->clean_correct.resize(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) {
       record->clean_correct[static_cast<size_t>(i)] =
@@ -248,7 +272,6 @@ class CorruptionWork final : public Work {
     return record;
   }
 
- private:
   std::vector<std::pair<std::string, int>> cells_;
   int64_t limit_;
   std::optional<int64_t> seed_;
@@ -296,7 +319,8 @@ struct CorruptionStats {
 
 // corruption_accuracy and corruption_accuracy_drop read the same run; `drop` picks which.
 class CorruptionMetric final
-    : public TypedMetric<CorruptionParams, CorruptionStats, CorruptionRecord> {
+    : public TypedMetric<CorruptionParams, CorruptionStats, CorruptionRecord>,
+      public PairableMetric {
  public:
   CorruptionMetric(std::string name, std::string description, bool drop)
       : TypedMetric(
@@ -412,6 +436,29 @@ class CorruptionMetric final
         "clean accuracy minus mean corrupted accuracy on the same rows; paired percentile "
         "row bootstrap";
     return r;
+  }
+
+ public:
+  // Pairing (metric_delta, metric_retention): a row's outcome is the share of cells it survives
+  // (drop: its clean correctness minus that share), so the mean over rows is the value.
+  std::string OutcomeName(const BoundParams&) const override {
+    return drop_ ? "numerator: 1 where the clean input is classified correctly, minus the share "
+                   "of corruption cells whose corrupted input is; denominator: 1"
+                 : "numerator: the share of corruption cells whose corrupted input is classified "
+                   "correctly; denominator: 1";
+  }
+  RowOutcomes Outcomes(const BoundParams&, const WorkRecord& record, RowRange rows) const override {
+    const auto& r = dynamic_cast<const CorruptionRecord&>(record);
+    const double k = static_cast<double>(r.cells.size());
+    RowOutcomes out;
+    for (int64_t i = rows.begin; i < rows.end; ++i) {
+      const auto row = static_cast<size_t>(i);
+      double survived = 0.0;
+      for (const auto& cell : r.correct) survived += cell[row];
+      out.numerator.push_back(drop_ ? r.clean_correct[row] - survived / k : survived / k);
+      out.denominator.push_back(1.0);
+    }
+    return out;
   }
 
  private:

@@ -4,6 +4,7 @@
 // difference and ratio are recomputed independently with PyTorch and numpy, in batches of 256
 // rows as greenlight runs them (int8 dynamic quantisation scales activations per batch). The
 // criteria loader's errors for the compared metric point at the parameter's line and column.
+// Robustness metrics paired by their per-row outcomes run through the binary against PyTorch.
 #define BOOST_TEST_MODULE compare_metrics_e2e
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
@@ -228,4 +229,72 @@ BOOST_AUTO_TEST_CASE(fairness_metrics_compared_on_identical_models) {
   const json& ratio = Result(report, "DIR");
   BOOST_TEST(ratio["value"].get<double>() == 1.0);
   BOOST_TEST(ratio["details"]["params"]["reference"] == "no");
+}
+
+// Robustness metrics paired by their per-row outcomes, through the binary (the plan runs the
+// attack and the corruption run for both models): the int8 twin has no gradients, so the
+// white-box pairing is ERROR naming craft_on: reference, and with it the inputs crafted on the
+// FP32 reference are evaluated on both; the counts equal PyTorch's
+// (tests/unit/safety/paired_robustness_reference.py). A sharded audit refuses the comparison at
+// the criterion, as it refuses the attack alone, and writes nothing.
+BOOST_AUTO_TEST_CASE(robustness_metrics_paired_through_the_binary) {
+  constexpr int kAttacked = 128;
+  t::TempDir tmp;
+  const std::string criteria =
+      "criteria:\n"
+      "  - {id: RD, metric: metric_delta, params: {metric: adversarial_accuracy, epsilon: 0.03,"
+      " limit: 128, craft_on: reference}, threshold: {gte: -0.05}, severity: mandatory}\n"
+      "  - {id: RW, metric: metric_delta, params: {metric: adversarial_accuracy, epsilon: 0.03,"
+      " limit: 128}, threshold: {gte: -0.05}, severity: advisory}\n"
+      "  - {id: RC, metric: metric_retention, params: {metric: corruption_accuracy,"
+      " corruption: contrast, severity: 5, limit: 128}, threshold: {gte: 0.5},"
+      " severity: advisory}\n";
+  t::WriteText(tmp / "c.yaml", Header() + Reference() + criteria);
+  const auto audit =
+      t::RunCli("-q audit -c " + t::Quote(tmp / "c.yaml") + " -o " + t::Quote(tmp / "out"));
+  BOOST_REQUIRE_MESSAGE(audit.exit_code <= 2, audit.out << audit.err);
+  const json report = json::parse(t::ReadText(tmp / "out" / "report.json"));
+  const auto pytorch = [&](const std::string& kind, double arg) {
+    const auto py =
+        t::RunShell(std::string(GREENLIGHT_PYTHON) + " " +
+                    t::Quote(t::SourceDir() / "tests/unit/safety/paired_robustness_reference.py") +
+                    " " + t::Quote(t::ModelsDir() / "fashion_cnn_int8.pt") + " " +
+                    t::Quote(t::ModelsDir() / "fashion_cnn.pt") + " " +
+                    t::Quote(t::FashionDir() / "t10k-images-idx3-ubyte.gz") + " " +
+                    t::Quote(t::FashionDir() / "t10k-labels-idx1-ubyte.gz") + " " +
+                    std::to_string(kAttacked) + " " + kind + " " + std::to_string(arg));
+    BOOST_REQUIRE_MESSAGE(py.exit_code == 0, py.err);
+    return json::parse(py.out);
+  };
+
+  const json& rd = Result(report, "RD");
+  const json py = pytorch("fgsm-reference", 0.03);
+  const double model = py["model_correct"].get<double>() / kAttacked;
+  const double reference = py["reference_correct"].get<double>() / kAttacked;
+  BOOST_TEST_MESSAGE("RD " << rd.dump().substr(0, 400));
+  BOOST_TEST(rd["status"] == "PASS", rd.dump());
+  BOOST_TEST(rd["value"].get<double>() == model - reference);
+  BOOST_TEST(rd["details"]["model"]["value"].get<double>() == model);
+  BOOST_TEST(rd["details"]["reference"]["value"].get<double>() == reference);
+  BOOST_TEST(rd["samples"] == kAttacked);
+  BOOST_TEST(rd["details"]["pairing"]["model"].get<std::string>().find("transfer") == 0u);
+
+  const json& rw = Result(report, "RW");
+  BOOST_TEST(rw["status"] == "ERROR");
+  BOOST_TEST(rw["message"].get<std::string>().find("craft_on: reference") != std::string::npos,
+             rw.dump());
+
+  const json& rc = Result(report, "RC");
+  const json pc = pytorch("contrast", 0.15);
+  BOOST_TEST(rc["value"].get<double>() == (pc["model_correct"].get<double>() / kAttacked) /
+                                              (pc["reference_correct"].get<double>() / kAttacked));
+  BOOST_TEST(rc["interval"]["low"].get<double>() <= rc["value"].get<double>());
+  BOOST_TEST(rc["value"].get<double>() <= rc["interval"]["high"].get<double>());
+
+  const auto sharded = t::RunCli("audit --shard 1/2 -c " + t::Quote(tmp / "c.yaml") + " -o " +
+                                 t::Quote(tmp / "shard"));
+  BOOST_TEST(sharded.exit_code == 3, sharded.err);
+  BOOST_TEST(sharded.err.find("cannot be split into shards exactly") != std::string::npos,
+             sharded.err);
+  BOOST_TEST(!std::filesystem::exists(tmp / "shard"));
 }

@@ -10,16 +10,22 @@
 //   falls short, and docs/statistics.md says so). The table in docs/statistics.md is this output:
 //   build/tests/unit/compare/compare_metrics_test --log_level=message --color_output=false
 //   | grep '^|'
+// - robustness metrics paired by per-row outcomes (adversarial_accuracy's statistics in their JSON
+//   form): binding, merge of row ranges, and coverage of the paired interval for a difference of
+//   two correlated binary outcomes (docs/statistics.md, second table).
 #define BOOST_TEST_MODULE compare_metrics
 #include <boost/test/unit_test.hpp>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "auditors/auditor.h"
 #include "auditors/fairness/group_metrics.h"
 #include "auditors/metric.h"
+#include "core/error.h"
 #include "core/random.h"
 
 namespace gl = greenlight;
@@ -275,4 +281,167 @@ BOOST_AUTO_TEST_CASE(paired_bootstrap_coverage) {
                                                    << " n=" << c.n << ": " << coverage);
     }
   }
+}
+
+// Robustness metrics are paired through their per-row outcomes (auditors/paired_outcomes.h):
+// binding accepts them (with a row limit, and with craft_on: reference, which only chooses the
+// crafting model), and still refuses a robustness metric with no per-row outcomes, naming why.
+BOOST_AUTO_TEST_CASE(binding_accepts_robustness_metrics_and_refuses_unpairable_ones) {
+  for (const json& params :
+       {json{{"metric", "adversarial_accuracy"}, {"epsilon", 0.05}},
+        json{{"metric", "attack_success_rate"}, {"limit", 64}, {"craft_on", "reference"}},
+        json{{"metric", "empirical_robustness"}, {"limit", 64}},
+        json{{"metric", "corruption_accuracy"}, {"corruption", "contrast"}, {"severity", 1}}}) {
+    const auto bound = Find("metric_delta").Bind(params);
+    BOOST_TEST(Find("metric_delta").Needs(*bound)->key().find("+reference") != std::string::npos);
+  }
+  auto [field, message] = BindError("metric_retention", {{"metric", "ood_auroc"}});
+  BOOST_TEST(field == "metric");
+  BOOST_TEST(message.find("has no row-wise statistics to pair") != std::string::npos, message);
+  BOOST_TEST(message.find("nor a robustness run with per-row outcomes") != std::string::npos,
+             message);
+  std::tie(field, message) =
+      BindError("metric_delta", {{"metric", "adversarial_accuracy"}, {"craft_on", "surrogat"}});
+  BOOST_TEST(field == "craft_on");
+}
+
+namespace {
+
+// The statistics metric_delta keeps for adversarial_accuracy on two models, in their JSON form
+// (the form partial audits travel in): each side's per-row correctness under attack.
+json AttackOutcomesJson(const std::vector<uint8_t>& model, const std::vector<uint8_t>& reference) {
+  const auto side = [](const std::vector<uint8_t>& correct, const std::string& source) {
+    const std::vector<double> zeros(correct.size(), 0.0);
+    std::vector<double> numerator(correct.begin(), correct.end());
+    json stats = {{"config", {{"attack", "fgsm"}, {"norm", "inf"}, {"epsilon", 0.05}}},
+                  {"range", {0.0, 1.0}},
+                  {"clean_correct", std::vector<uint8_t>(correct.size(), 1)},
+                  {"adversarial_correct", correct},
+                  {"unchanged", std::vector<uint8_t>(correct.size(), 0)},
+                  {"linf", zeros},
+                  {"l2", zeros}};
+    return json{{"source", source},
+                {"stats", stats},
+                {"numerator", numerator},
+                {"denominator", std::vector<double>(correct.size(), 1.0)}};
+  };
+  return {{"outcomes",
+           {{"metric", "adversarial_accuracy"},
+            {"pairing", {{"craft_on", "model"}}},
+            {"rows", model.size()},
+            {"model", side(model, kModel)},
+            {"reference", side(reference, kReference)}}}};
+}
+
+gl::Measurement FinalizeJson(const std::string& metric, const json& params, const json& stats,
+                             uint64_t seed, double level = 0.95) {
+  const gl::Metric& m = Find(metric);
+  const auto bound = m.Bind(params);
+  gl::FinalizeContext ctx;
+  ctx.seed = seed;
+  ctx.confidence = level;
+  return m.Finalize(*bound, *m.StatsFromJson(stats), ctx);
+}
+
+}  // namespace
+
+// Coverage of the paired bootstrap of a difference of two correlated binary outcomes (a row
+// correct under attack on either model): one uniform u per row decides the model's outcome
+// (u < q_model); the reference reuses u with probability `shared`, else a fresh uniform, against
+// q_reference, so the true difference is q_model - q_reference. True differences 0, 0.02 and
+// 0.05, rates near 0, in the middle, near 1 and at 1, n from 20 to 1000, 400 replications each.
+// Every interval must contain its estimate; coverage must reach the nominal 95 % less 2.5 points
+// where docs/statistics.md says it does (the rows marked there as falling short are reported,
+// not asserted). The table in docs/statistics.md is this output (lines starting "| metric_delta
+// of adversarial_accuracy").
+BOOST_AUTO_TEST_CASE(paired_outcomes_bootstrap_coverage) {
+  constexpr int kReps = 400;
+  const double level = 0.95;
+  struct Case {
+    double q_model, q_reference;
+    int64_t n;
+    double shared;
+    bool asserted;  // False where docs/statistics.md lists the shortfall.
+  };
+  const std::vector<Case> cases = {
+      {0.8, 0.8, 20, 0.7, true},     {0.8, 0.8, 100, 0.7, true},    {0.8, 0.8, 1000, 0.7, true},
+      {0.82, 0.8, 1000, 0.9, true},  {0.85, 0.8, 20, 0.7, false},   {0.85, 0.8, 100, 0.7, true},
+      {0.97, 0.97, 20, 0.95, true},  {0.97, 0.97, 200, 0.95, true}, {0.97, 0.95, 1000, 0.95, true},
+      {0.03, 0.03, 200, 0.95, true}, {0.02, 0.04, 1000, 0.9, true}, {1.0, 1.0, 50, 1.0, true}};
+  const json params = {{"metric", "adversarial_accuracy"}, {"paired_resamples", 1000}};
+  for (const Case& c : cases) {
+    rnd::Rng rng(5000 + static_cast<uint64_t>(c.n) + static_cast<uint64_t>(c.q_model * 1000));
+    const double truth = c.q_model - c.q_reference;
+    int covered = 0, defined = 0;
+    double width = 0.0;
+    for (int rep = 0; rep < kReps; ++rep) {
+      std::vector<uint8_t> m, f;
+      for (int64_t i = 0; i < c.n; ++i) {
+        const double u = rnd::UniformDouble(rng);
+        const double v = rnd::UniformDouble(rng) < c.shared ? u : rnd::UniformDouble(rng);
+        m.push_back(u < c.q_model ? 1 : 0);
+        f.push_back(v < c.q_reference ? 1 : 0);
+      }
+      const auto r = FinalizeJson("metric_delta", params, AttackOutcomesJson(m, f),
+                                  static_cast<uint64_t>(rep), level);
+      BOOST_REQUIRE(r.value.has_value());
+      // The value is the difference of the two counts, by hand.
+      double hand = 0.0;
+      for (int64_t i = 0; i < c.n; ++i) hand += (static_cast<double>(m[i]) - f[i]);
+      BOOST_REQUIRE(std::abs(*r.value - hand / c.n) < 1e-12);
+      if (!r.interval) continue;
+      ++defined;
+      BOOST_REQUIRE(r.interval->low <= *r.value);
+      BOOST_REQUIRE(*r.value <= r.interval->high);
+      if (r.interval->low <= truth + 1e-12 && truth - 1e-12 <= r.interval->high) ++covered;
+      width += r.interval->high - r.interval->low;
+    }
+    const double coverage = static_cast<double>(covered) / defined;
+    BOOST_TEST_MESSAGE("| metric_delta of adversarial_accuracy | q " + std::to_string(c.q_model) +
+                       " vs " + std::to_string(c.q_reference) + " (true delta " +
+                       std::to_string(truth) + "), shared " + std::to_string(c.shared) +
+                       " | n = " + std::to_string(c.n) + " | " + std::to_string(defined) + " | " +
+                       std::to_string(100.0 * coverage) + " % | " +
+                       std::to_string(width / defined) + " |");
+    BOOST_TEST(defined == kReps);
+    if (!c.asserted) continue;
+    BOOST_TEST(coverage >= level - 0.025,
+               c.q_model << " vs " << c.q_reference << " n=" << c.n << ": " << coverage);
+  }
+}
+
+// Merge of row ranges of the outcomes, in row order, and the JSON round trip, give the single
+// run's result bit for bit (value, interval, details).
+BOOST_AUTO_TEST_CASE(paired_outcomes_merge_in_row_order) {
+  rnd::Rng rng(77);
+  std::vector<uint8_t> m, f;
+  for (int i = 0; i < 90; ++i) {
+    m.push_back(rnd::UniformDouble(rng) < 0.7 ? 1 : 0);
+    f.push_back(rnd::UniformDouble(rng) < 0.8 ? 1 : 0);
+  }
+  const json params = {{"metric", "adversarial_accuracy"}, {"paired_resamples", 300}};
+  const gl::Metric& delta = Find("metric_delta");
+  const auto bound = delta.Bind(params);
+  const auto part = [&](size_t b, size_t e) {
+    return delta.StatsFromJson(
+        AttackOutcomesJson({m.begin() + b, m.begin() + e}, {f.begin() + b, f.begin() + e}));
+  };
+  auto merged = part(0, 31);
+  delta.Merge(*merged, *part(31, 32));  // One row.
+  delta.Merge(*merged, *part(32, 90));
+  const auto whole = part(0, 90);
+  BOOST_TEST(merged->ToJson() == whole->ToJson());
+  gl::FinalizeContext ctx;
+  ctx.seed = 11;
+  const auto a = delta.Finalize(*bound, *delta.StatsFromJson(merged->ToJson()), ctx);
+  const auto b = delta.Finalize(*bound, *whole, ctx);
+  BOOST_REQUIRE(a.value && a.interval);
+  BOOST_TEST(*a.value == *b.value);
+  BOOST_TEST(a.interval->low == b.interval->low);
+  BOOST_TEST(a.interval->high == b.interval->high);
+  BOOST_TEST(a.details == b.details);
+  // Partials of different runs do not merge.
+  auto other = AttackOutcomesJson(m, f);
+  other["outcomes"]["pairing"]["craft_on"] = "reference";
+  BOOST_CHECK_THROW(delta.Merge(*merged, *delta.StatsFromJson(other)), gl::RuntimeError);
 }

@@ -100,9 +100,24 @@ const std::map<std::string, std::vector<MergeCase>> kMergeCases = {
       {Data::kFashion,
        {{"metric", "ece"}, {"bootstrap_resamples", 200}, {"paired_resamples", 200}}},
       // Paired with another small LM as the reference model (TextAudit below).
-      {Data::kText, {{"metric", "perplexity"}, {"paired_resamples", 200}}}}},
+      {Data::kText, {{"metric", "perplexity"}, {"paired_resamples", 200}}},
+      // A robustness metric paired by its per-row outcomes: the same noisy rows through the model
+      // and its int8 twin (an attack needs gradients the twin lacks; paired_robustness_test.cc
+      // merges attacks).
+      {Data::kFashion,
+       {{"metric", "corruption_accuracy"},
+        {"corruption", "gaussian_noise"},
+        {"severity", 3},
+        {"limit", 300},
+        {"paired_resamples", 200}}}}},
     {"metric_retention",
      {{Data::kFashion, {{"metric", "accuracy"}, {"paired_resamples", 200}}},
+      {Data::kFashion,
+       {{"metric", "corruption_accuracy"},
+        {"corruption", "contrast"},
+        {"limit", 200},
+        {"bootstrap_resamples", 200},
+        {"paired_resamples", 200}}},
       {Data::kText, {{"metric", "bits_per_byte"}, {"paired_resamples", 200}}}}},
     // fairness: HMDA by race (afam) and race x marital status (single), favourable = approved (0)
     {"selection_rate",
