@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "auditors/accuracy/accuracy_metrics.h"
 #include "auditors/fairness/group_metrics.h"
 #include "auditors/language/language_metrics.h"
 #include "auditors/paired_outcomes.h"
@@ -838,6 +839,23 @@ class ComparisonMetric final : public Metric {
     }
     if (kind_ == Comparison::kRetention) RequireRatio(name, *model.value, *reference.value);
     r.value = Compare(*model.value, *reference.value);
+    if (const std::optional<accuracy::PairedCounts> table = BinaryTable(s)) {
+      // A 0/1 success per row on both models: the paired 2x2 table's adjusted intervals, which
+      // keep a width when no row is discordant (a bootstrap of such rows resamples nothing and
+      // gives [0, 0]), as accuracy_delta and accuracy_retention use them.
+      r.interval = kind_ == Comparison::kDelta
+                       ? accuracy::PairedDifferenceInterval(*table, ctx.confidence)
+                       : accuracy::PairedRatioInterval(*table, ctx.confidence);
+      r.method = Method(name,
+                        "a 0/1 outcome per row on both models: interval from the paired "
+                        "2x2 table (" +
+                            r.interval->method + ")");
+      r.details["paired_table"] = {{"both_correct", table->both_correct},
+                                   {"model_only_correct", table->model_only},
+                                   {"reference_only_correct", table->reference_only},
+                                   {"both_wrong", table->both_wrong}};
+      return r;
+    }
     // A resample's value on each model: sum(w * numerator) / sum(w * denominator).
     const auto weighted = [](const RowOutcomes& o, std::span<const uint32_t> w) {
       double num = 0.0, den = 0.0;
@@ -856,6 +874,27 @@ class ComparisonMetric final : public Metric {
       return std::optional<double>(Compare(*m, *f));
     });
     return r;
+  }
+
+  // The paired 2x2 table of outcomes that are a 0/1 success over a denominator of 1 on every row
+  // of both models (adversarial_accuracy, corruption_accuracy); nullopt for any other outcome.
+  static std::optional<accuracy::PairedCounts> BinaryTable(const PairedOutcomes& s) {
+    const RowOutcomes& m = s.model.outcomes;
+    const RowOutcomes& f = s.reference.outcomes;
+    const auto binary = [](const RowOutcomes& o, size_t i) {
+      return o.denominator[i] == 1.0 && (o.numerator[i] == 0.0 || o.numerator[i] == 1.0);
+    };
+    accuracy::PairedCounts t;
+    for (size_t i = 0; i < m.numerator.size(); ++i) {
+      if (!binary(m, i) || !binary(f, i)) return std::nullopt;
+      const bool model_right = m.numerator[i] == 1.0;
+      const bool reference_right = f.numerator[i] == 1.0;
+      ++(model_right ? (reference_right ? t.both_correct : t.model_only)
+                     : (reference_right ? t.reference_only : t.both_wrong));
+    }
+    t.rows = t.labelled();
+    if (t.rows == 0) return std::nullopt;
+    return t;
   }
 
   // The paired percentile bootstrap over n rows (`replicate` gives the comparison on one draw of
@@ -910,10 +949,11 @@ class ComparisonMetric final : public Metric {
                        "), so a ratio is meaningless; compare with metric_delta");
     }
   }
-  std::string Method(const std::string& name) const {
+  std::string Method(const std::string& name, const std::string& interval =
+                                                  "paired percentile bootstrap over rows (the "
+                                                  "same resampled rows for both models)") const {
     return name + (kind_ == Comparison::kDelta ? " of the model - " : " of the model / ") + name +
-           " of the reference model, on the same rows; paired percentile bootstrap over rows "
-           "(the same resampled rows for both models)";
+           " of the reference model, on the same rows; " + interval;
   }
   static nlohmann::json Side(const Measurement& m, const std::string& source) {
     return {{"source", source},

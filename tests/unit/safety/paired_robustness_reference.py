@@ -1,15 +1,18 @@
 """Independent PyTorch reference for metric_delta / metric_retention of robustness metrics.
 
-usage: paired_robustness_reference.py MODEL REFERENCE IMAGES_GZ LABELS_GZ ROWS KIND ARG
+usage: paired_robustness_reference.py MODEL REFERENCE IMAGES_GZ LABELS_GZ ROWS KIND ARG [CRAFT]
 KIND fgsm-model:     ARG is epsilon; each model is attacked white-box with its own FGSM (L-inf,
                      loss = NLL of its log-probabilities on the true labels,
                      x_adv = clip(x + eps * sign(grad), 0, 1)).
 KIND fgsm-reference: ARG is epsilon; FGSM crafted on REFERENCE, the same x_adv evaluated on both.
+KIND fgsm-craft:     ARG is epsilon; FGSM crafted on a third model CRAFT (a surrogate), the same
+                     x_adv evaluated on both.
 KIND contrast:       ARG is the contrast factor c; per image x' = clip((x - mean(x)) * c + mean(x),
                      0, 1) (CIFAR-10-C contrast), evaluated on both.
-Prints JSON {"model_correct": n, "reference_correct": n}: the first ROWS test images (at most 128:
-one batch, as greenlight runs them; int8 dynamic quantization scales activations per batch) that
-each model classifies correctly after the perturbation.
+Prints JSON {"model_correct": n, "reference_correct": n, "both_correct": n,
+"model_only_correct": n, "reference_only_correct": n}: of the first ROWS test images (at most 128:
+one batch, as greenlight runs them; int8 dynamic quantization scales activations per batch), those
+each model (and both, or one alone) classifies correctly after the perturbation.
 """
 import gzip
 import json
@@ -29,6 +32,7 @@ def fgsm(craft, x, y, eps):
 
 def main():
     model_path, reference_path, images, labels, rows, kind, arg = sys.argv[1:8]
+    craft_path = sys.argv[8] if len(sys.argv) > 8 else None
     rows, arg = int(rows), float(arg)
     assert 0 < rows <= 128
     torch.backends.quantized.engine = "qnnpack"  # As greenlight's runtime selects it.
@@ -46,6 +50,8 @@ def main():
         x_model, x_reference = fgsm(model, x, y, arg), fgsm(reference, x, y, arg)
     elif kind == "fgsm-reference":
         x_model = x_reference = fgsm(reference, x, y, arg)
+    elif kind == "fgsm-craft":
+        x_model = x_reference = fgsm(torch.jit.load(craft_path).eval(), x, y, arg)
     elif kind == "contrast":
         d = x32.astype(np.float64)
         mean = d.reshape(rows, -1).mean(axis=1).reshape(rows, 1, 1, 1)
@@ -54,8 +60,11 @@ def main():
     else:
         raise SystemExit("unknown kind " + kind)
     with torch.no_grad():
-        out = {"model_correct": int((model(x_model).argmax(1) == y).sum().item()),
-               "reference_correct": int((reference(x_reference).argmax(1) == y).sum().item())}
+        m = model(x_model).argmax(1) == y
+        r = reference(x_reference).argmax(1) == y
+    out = {"model_correct": int(m.sum().item()), "reference_correct": int(r.sum().item()),
+           "both_correct": int((m & r).sum().item()), "model_only_correct": int((m & ~r).sum().item()),
+           "reference_only_correct": int((~m & r).sum().item())}
     print(json.dumps(out))
 
 

@@ -3,9 +3,12 @@
 // reference model over the same rows. Checked against the same attacks and corruption written
 // directly in PyTorch (paired_robustness_reference.py): each model's count of rows still classified
 // correctly, hence each side's value and their difference and ratio; the int8 model, which has no
-// gradients, is refused white-box with the way out named, and measured with craft_on: reference.
+// gradients, is refused white-box with the way out named, and measured with craft_on: reference
+// and with craft_on: surrogate.
 // The statistics of row ranges merge, in row order and through JSON, into the single run's.
+#include <boost/math/distributions/normal.hpp>
 #include <boost/test/unit_test.hpp>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "auditors/metric.h"
@@ -17,6 +20,7 @@ namespace greenlight {
 namespace {
 
 namespace st = safety_test;
+namespace tt = boost::test_tools;
 
 // One gradient batch and one evaluation batch, as the PyTorch reference runs them.
 constexpr int64_t kRows = 128;
@@ -64,13 +68,13 @@ struct PairFixture {
 
 // The PyTorch counts {model_correct, reference_correct}.
 nlohmann::json Reference(const std::string& model, const std::string& reference,
-                         const std::string& kind, double arg) {
+                         const std::string& kind, double arg, const std::string& craft = "") {
   const std::string cmd =
       std::string(GREENLIGHT_PYTHON) + " " +
       (st::SourceDir() / "tests/unit/safety/paired_robustness_reference.py").string() + " " +
       Example(model).string() + " " + Example(reference).string() + " " + st::FashionImages() +
       " " + st::FashionLabels() + " " + std::to_string(kRows) + " " + kind + " " +
-      std::to_string(arg);
+      std::to_string(arg) + (craft.empty() ? "" : " " + Example(craft).string());
   return nlohmann::json::parse(st::Capture(cmd));
 }
 
@@ -99,8 +103,35 @@ void CheckAgainst(const Measurement& delta, const Measurement& retention,
     BOOST_TEST(m->samples == kRows);
     BOOST_TEST(m->interval->low <= *m->value);
     BOOST_TEST(*m->value <= m->interval->high);
-    BOOST_TEST(m->interval->method.find("paired-") == 0u);
+    // A 0/1 outcome per row: the paired 2x2 table equals PyTorch's, and the intervals are
+    // Bonett and Price's adjusted ones, recomputed here from PyTorch's table.
+    const nlohmann::json& table = m->details.at("paired_table");
+    for (const char* cell : {"both_correct", "model_only_correct", "reference_only_correct"}) {
+      BOOST_TEST(table.at(cell).get<int64_t>() == py.at(cell).get<int64_t>(), cell);
+    }
   }
+  const double level = delta.interval->level;
+  const double z = boost::math::quantile(boost::math::normal(), 0.5 + level / 2.0);
+  const double n = kRows;
+  const double a = py.at("both_correct").get<double>();
+  const double b = py.at("model_only_correct").get<double>();
+  const double c = py.at("reference_only_correct").get<double>();
+  // Delta: (b~ - c~) +- z sqrt((b~ + c~ - (b~ - c~)^2) / (n + 2)), b~ = (b + 1) / (n + 2), widened
+  // to contain the estimate (Bonett & Price 2012).
+  const double bt = (b + 1.0) / (n + 2.0), ct = (c + 1.0) / (n + 2.0);
+  const double half = z * std::sqrt((bt + ct - (bt - ct) * (bt - ct)) / (n + 2.0));
+  const double est = (b - c) / n;
+  BOOST_TEST(delta.interval->low == std::min(bt - ct - half, est), tt::tolerance(1e-12));
+  BOOST_TEST(delta.interval->high == std::max(bt - ct + half, est), tt::tolerance(1e-12));
+  // Retention: log((a + b + 1) / (a + c + 1)) +- z sqrt((b + c + 2) / ((a + b + 1)(a + c + 1))).
+  const double lr = std::log((a + b + 1.0) / (a + c + 1.0));
+  const double se = std::sqrt((b + c + 2.0) / ((a + b + 1.0) * (a + c + 1.0)));
+  const double ratio = (a + b) / (a + c);
+  BOOST_TEST(retention.interval->low == std::min(std::exp(lr - z * se), ratio),
+             tt::tolerance(1e-12));
+  BOOST_TEST(retention.interval->high == std::max(std::exp(lr + z * se), ratio),
+             tt::tolerance(1e-12));
+  BOOST_TEST(delta.method.find("paired 2x2 table") != std::string::npos);
   CheckDetailsSchema("metric_delta", delta);
   CheckDetailsSchema("metric_retention", retention);
 }
@@ -149,6 +180,34 @@ BOOST_AUTO_TEST_CASE(int8_twin_pairs_with_inputs_crafted_on_the_reference) {
                  "transfer attack crafted on the reference model") != std::string::npos);
   BOOST_TEST(delta.details["reference"]["method"].get<std::string>().find("transfer") ==
              std::string::npos);
+}
+
+// craft_on: surrogate: inputs crafted once on a third model (the distilled student) and evaluated
+// on both sides, each a transfer attack, as in PyTorch; the comparison asks for the surrogate.
+BOOST_AUTO_TEST_CASE(both_sides_pair_with_inputs_crafted_on_a_surrogate) {
+  PairFixture fx("fashion_cnn_int8.pt", "fashion_cnn.pt");
+  const auto surrogate = PairFixture::Load("fashion_cnn_student.pt");
+  fx.ctx.SetSurrogate(surrogate.get());
+  const double eps = 0.05;
+  const nlohmann::json p = {{"metric", "adversarial_accuracy"},
+                            {"epsilon", eps},
+                            {"limit", kRows},
+                            {"craft_on", "surrogate"}};
+  for (const char* comparison : {"metric_delta", "metric_retention"}) {
+    const Metric& metric = fx.Find(comparison);
+    BOOST_TEST(metric.NeedsSurrogate(*metric.Bind(p)));
+    BOOST_TEST(metric.NeedsReference(*metric.Bind(p)));
+  }
+  const auto record = fx.Record("metric_delta", p);
+  const Measurement delta = fx.Measure("metric_delta", p, *record);
+  const Measurement retention = fx.Measure("metric_retention", p, *record);
+  CheckAgainst(delta, retention,
+               Reference("fashion_cnn_int8.pt", "fashion_cnn.pt", "fgsm-craft", eps,
+                         "fashion_cnn_student.pt"));
+  for (const char* side : {"model", "reference"}) {
+    BOOST_TEST(delta.details["pairing"][side].get<std::string>().find(
+                   "transfer: crafted with the surrogate model's gradients") == 0u);
+  }
 }
 
 // Contrast (CIFAR-10-C, severity 5: c = 0.15) on both models: the same corrupted rows.
