@@ -237,8 +237,9 @@ int Rerun(const ReportVerification& v, const VerifyArgs& args, const GlobalOptio
   std::vector<std::vector<std::string>> table = {
       {"ID", "METRIC", "KIND", "RECORDED", "RE-RUN", "|DIFF|", "COMPARED", "RESULT", "NOTE"}};
   for (const auto& r : rows) {
-    table.push_back({r.id, r.metric, r.deterministic ? "exact" : "measured", Fmt(r.recorded),
-                     Fmt(r.rerun), FmtDiff(r), Compared(r), RerunOutcomeName(r.outcome), r.note});
+    const char* kind = r.deterministic ? "exact" : (r.estimated ? "estimated" : "measured");
+    table.push_back({r.id, r.metric, kind, Fmt(r.recorded), Fmt(r.rerun), FmtDiff(r), Compared(r),
+                     RerunOutcomeName(r.outcome), r.note});
   }
   std::cout << "\n";
   PrintTable(table);

@@ -36,6 +36,7 @@ struct RerunRow {
   std::string id;
   std::string metric;
   bool deterministic = true;
+  bool estimated = false;  // The recorded figure is an estimate (its method "estimate:...").
   std::optional<double> recorded;
   std::optional<double> rerun;
   // The intervals compared for a measured figure (for an estimate compared with an estimate of

@@ -776,9 +776,7 @@ class ComparisonMetric final : public Metric {
         {"reference", Side(reference, s.language ? s.lm_reference.source : s.reference.source)}};
     if (!model.value || !reference.value) {
       r.method = Method(name);
-      const Measurement& undefined = model.value ? reference : model;
-      r.message = name + " is undefined on the " + (model.value ? "reference model" : "model") +
-                  (undefined.message.empty() ? "" : ": " + undefined.message);
+      r.message = UndefinedMessage(name, model, reference);
       return r;
     }
     if (kind_ == Comparison::kRetention) RequireRatio(name, *model.value, *reference.value);
@@ -832,9 +830,7 @@ class ComparisonMetric final : public Metric {
                  {"outcome", dynamic_cast<const PairableMetric&>(inner).OutcomeName(*p.params)}};
     r.method = Method(name);
     if (!model.value || !reference.value) {
-      const Measurement& undefined = model.value ? reference : model;
-      r.message = name + " is undefined on the " + (model.value ? "reference model" : "model") +
-                  (undefined.message.empty() ? "" : ": " + undefined.message);
+      r.message = UndefinedMessage(name, model, reference);
       return r;
     }
     if (kind_ == Comparison::kRetention) RequireRatio(name, *model.value, *reference.value);
@@ -954,6 +950,13 @@ class ComparisonMetric final : public Metric {
                                                   "same resampled rows for both models)") const {
     return name + (kind_ == Comparison::kDelta ? " of the model - " : " of the model / ") + name +
            " of the reference model, on the same rows; " + interval;
+  }
+  // Why there is no comparison: the compared metric is undefined on one of the models.
+  static std::string UndefinedMessage(const std::string& name, const Measurement& model,
+                                      const Measurement& reference) {
+    const Measurement& undefined = model.value ? reference : model;
+    return name + " is undefined on the " + (model.value ? "reference model" : "model") +
+           (undefined.message.empty() ? "" : ": " + undefined.message);
   }
   static nlohmann::json Side(const Measurement& m, const std::string& source) {
     return {{"source", source},

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tests/report_json.h"
 #include "tests/test_util.h"
 
 namespace t = greenlight::testing;
@@ -21,14 +22,7 @@ namespace {
 
 constexpr int kRows = 2000;
 
-const json& Result(const json& report, const std::string& id) {
-  for (const json& r : report["predicate"]["results"]) {
-    if (r["id"] == id) return r;
-  }
-  BOOST_FAIL("no result " + id);
-  static const json none;
-  return none;
-}
+using greenlight::testing::Result;
 
 std::string PairedCriteria(const std::string& reference_section) {
   return "apiVersion: greenlight/v1\nkind: Criteria\nmetadata: {name: compare, version: '1'}\n" +

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "tests/e2e/shard_fixtures.h"
+#include "tests/report_json.h"
 #include "tests/test_util.h"
 
 namespace t = greenlight::testing;
@@ -20,14 +21,7 @@ namespace {
 
 constexpr int kRows = 2000;
 
-const json& Result(const json& report, const std::string& id) {
-  for (const json& r : report["predicate"]["results"]) {
-    if (r["id"] == id) return r;
-  }
-  BOOST_FAIL("no result " + id);
-  static const json none;
-  return none;
-}
+using greenlight::testing::Result;
 
 std::string Header() {
   return "apiVersion: greenlight/v1\nkind: Criteria\nmetadata: {name: compare, version: '1'}\n" +

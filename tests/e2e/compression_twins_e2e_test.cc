@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 
+#include "tests/report_json.h"
 #include "tests/test_util.h"
 
 namespace t = greenlight::testing;
@@ -19,14 +20,7 @@ using json = nlohmann::json;
 
 namespace {
 
-const json& Result(const json& report, const std::string& id) {
-  for (const json& r : report["predicate"]["results"]) {
-    if (r["id"] == id) return r;
-  }
-  BOOST_FAIL("no result " + id);
-  static const json none;
-  return none;
-}
+using greenlight::testing::Result;
 
 // Multiply-accumulates of one 28 × 28 image through FashionCnn's shape with c1 and c2
 // convolution channels (5 × 5 kernels, stride 1) and `hidden` units.

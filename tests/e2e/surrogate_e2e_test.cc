@@ -12,6 +12,7 @@
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tests/report_json.h"
 #include "tests/test_util.h"
 
 namespace t = greenlight::testing;
@@ -28,14 +29,7 @@ std::string Sha256(const fs::path& p) {
   return t::RunShell("sha256sum " + t::Quote(p)).out.substr(0, 64);
 }
 
-const json& Result(const json& report, const std::string& id) {
-  for (const json& r : report["predicate"]["results"]) {
-    if (r["id"] == id) return r;
-  }
-  BOOST_FAIL("no result " + id);
-  static const json none;
-  return none;
-}
+using greenlight::testing::Result;
 
 // Header, model (the int8 twin) and dataset: lines 1-13.
 std::string Head() {

@@ -88,6 +88,7 @@ BOOST_AUTO_TEST_CASE(measured_values_are_compared_as_two_measurements) {
                    Measured("L3", 3.0, 2.8, 3.1), Measured("L4", 1.9, 1.85, 1.95, "FAIL")});
   const auto rows = CompareResults(recorded, rerun);
   BOOST_TEST(!rows[0].deterministic);
+  BOOST_TEST(!rows[0].estimated);
   BOOST_TEST(rows[0].outcome == RerunOutcome::kConsistent);
   BOOST_TEST(rows[0].note == "intervals overlap");
   BOOST_TEST(rows[1].outcome == RerunOutcome::kConsistent);
@@ -131,6 +132,7 @@ BOOST_AUTO_TEST_CASE(estimates_of_the_same_method_and_machine_compare_without_th
   auto estimate = [](double v, double lo, double hi, const std::string& key) {
     json r = Measured("E", v, lo * 0.5, hi * 2.0);
     r["metric"] = "energy_per_inference_mj";
+    r["method"] = "estimate:cpu-time: CPU time x watts per thread";
     r["details"] = {
         {"systematic_band", {{"low_factor", 0.5}, {"high_factor", 2.0}, {"same_method_key", key}}},
         {"statistical_interval", {{"low", lo}, {"high", hi}, {"level", 0.95}}}};
@@ -140,6 +142,7 @@ BOOST_AUTO_TEST_CASE(estimates_of_the_same_method_and_machine_compare_without_th
   const auto same = CompareResults(json::array({estimate(10, 9.5, 10.5, k)}),
                                    json::array({estimate(13, 12, 14, k)}));
   BOOST_TEST(same[0].outcome == RerunOutcome::kDrifted);
+  BOOST_TEST(same[0].estimated);  // Shown as "estimated", never as "measured".
   BOOST_TEST(*same[0].interval_high == 10.5);
   BOOST_TEST(*same[0].rerun_low == 12.0);
   BOOST_TEST(same[0].note.find("shared band cancels") != std::string::npos, same[0].note);
