@@ -29,6 +29,7 @@ import json
 import math
 import os
 import struct
+import subprocess
 import sys
 import time
 from typing import List, Tuple
@@ -468,14 +469,30 @@ def main():
     if os.path.exists(stamp_path):
         with open(stamp_path) as f:
             stamp = json.load(f).get("groups", {})
+    todo = []
+    for name, (key, outputs, _) in groups.items():
+        old = stamp.get(name, {})
+        if ((not args.only or name in args.only)
+                and (args.force or old.get("key") != key
+                     or not all(os.path.exists(os.path.join(args.out, o)) for o in outputs))):
+            todo.append(name)
+    if len(todo) > 1:
+        # TorchScript numbers the classes it compiles per process (___torch_mangle_N), so a
+        # group's files would depend on what the same process scripted before it: each group is
+        # exported by a process of its own, in order (the twins read the Fashion models).
+        for name in todo:
+            rc = subprocess.call(
+                [sys.executable, os.path.abspath(__file__), "--out", args.out,
+                 "--train-rows", str(args.train_rows), "--epochs", str(args.epochs),
+                 "--lm-steps", str(args.lm_steps), "--only", name]
+                + (["--force"] if args.force else []))
+            if rc != 0:
+                return rc
+        return 0
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     done = []
     for name, (key, outputs, train) in groups.items():
-        if args.only and name not in args.only:
-            continue
-        old = stamp.get(name, {})
-        if (not args.force and old.get("key") == key
-                and all(os.path.exists(os.path.join(args.out, o)) for o in outputs)):
+        if name not in todo:
             continue
         start = time.time()
         info = train()
