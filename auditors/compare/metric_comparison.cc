@@ -873,7 +873,8 @@ class ComparisonMetric final : public Metric {
   }
 
   // The paired 2x2 table of outcomes that are a 0/1 success over a denominator of 1 on every row
-  // of both models (adversarial_accuracy, corruption_accuracy); nullopt for any other outcome.
+  // of both models (adversarial_accuracy; corruption_accuracy of one corruption cell); nullopt for
+  // any other outcome (a share of several cells, a success rate, a perturbation size).
   static std::optional<accuracy::PairedCounts> BinaryTable(const PairedOutcomes& s) {
     const RowOutcomes& m = s.model.outcomes;
     const RowOutcomes& f = s.reference.outcomes;
