@@ -419,10 +419,19 @@ struct AttackInputs {
   std::pair<double, double> range;
 };
 
+// `side` is the model the attack is evaluated on: the audited model, or the reference model for
+// the reference's side of a paired attack (metric_delta, metric_retention), whose rows are the
+// same and whose clean predictions are its own.
 AttackInputs PrepareAttack(AuditContext& ctx, const std::string& metric, int64_t limit,
-                           const std::optional<std::string>& craft_on) {
+                           const std::optional<std::string>& craft_on,
+                           PairedSide side = PairedSide::kModel) {
   AttackInputs a;
-  a.model = &RequireModel(ctx, metric);
+  if (side == PairedSide::kModel) {
+    a.model = &RequireModel(ctx, metric);
+  } else {
+    if (ctx.reference() == nullptr) throw RuntimeError("the audit has no reference model");
+    a.model = ctx.reference();
+  }
   a.craft = a.model;
   if (CraftsOnReference(craft_on)) {
     if (ctx.reference() == nullptr) throw RuntimeError("the audit has no reference model");
@@ -431,7 +440,6 @@ AttackInputs PrepareAttack(AuditContext& ctx, const std::string& metric, int64_t
       throw RuntimeError(a.craft->MissingCapability<InputGradients>() +
                          "; craft_on: reference needs a reference model with gradients");
     }
-    a.crafted_on = {{"model", kCraftOnReference}, {"sha256", a.craft->info().sha256}};
   } else if (CraftsOnSurrogate(craft_on)) {
     if (ctx.surrogate() == nullptr) throw RuntimeError("the audit has no surrogate model");
     a.craft = ctx.surrogate();
@@ -440,19 +448,29 @@ AttackInputs PrepareAttack(AuditContext& ctx, const std::string& metric, int64_t
                          "; craft_on: surrogate needs a surrogate model with gradients (a float "
                          "model: name one in surrogate:, or craft on the reference)");
     }
-    a.crafted_on = {{"model", kCraftOnSurrogate}, {"sha256", a.craft->info().sha256}};
   } else if (a.model->Capability<InputGradients>() == nullptr) {
     // Without gradients only a transfer attack can measure the model: say how to ask for one.
-    throw RuntimeError(a.model->MissingCapability<InputGradients>() +
-                       "; craft the attack on the float model it was made from instead: "
-                       "params: {craft_on: reference} with a reference: section, or "
-                       "{craft_on: surrogate} with a surrogate: section (a transfer attack)");
+    throw RuntimeError(
+        a.model->MissingCapability<InputGradients>() +
+        (side == PairedSide::kModel
+             ? "; craft the attack on the float model it was made from instead: params: "
+               "{craft_on: reference} with a reference: section, or {craft_on: surrogate} with a "
+               "surrogate: section (a transfer attack)"
+             : "; craft_on: model attacks each compared model with its own gradients; craft the "
+               "attack on a model with gradients instead (craft_on: surrogate evaluates the same "
+               "inputs on both)"));
+  }
+  // Crafted on another model than the evaluated one: a transfer attack, which says on which.
+  if (a.craft != a.model) {
+    a.crafted_on = {{"model", craft_on.value_or(kCraftOnModel)},
+                    {"sha256", a.craft->info().sha256}};
   }
   const Dataset& data = ctx.Rows(limit);
   if (data.rows() == 0) throw InputError(metric + ": the dataset has no rows");
   a.rows = limit <= 0 ? data.rows() : std::min(limit, data.rows());
   a.inputs = data.features().subspan(0, static_cast<size_t>(a.rows * data.sample_size()));
-  const ClassifierOutputs& clean = ctx.Outputs("attack");
+  const ClassifierOutputs& clean =
+      side == PairedSide::kModel ? ctx.Outputs("attack") : ctx.ReferenceOutputs("attack");
   a.clean_predicted =
       std::span<const int64_t>(clean.predicted).subspan(0, static_cast<size_t>(a.rows));
   a.range = InputRange(*a.model);
@@ -986,17 +1004,6 @@ std::unique_ptr<Metric> MakeEmpiricalRobustness() {
 
 namespace {
 
-// The model whose gradients craft the attack on `evaluated` (craft_on; absent: model): the
-// evaluated model itself, or the named one, whose crafted inputs every side then shares.
-Model* CraftingModel(const AuditContext& ctx, const std::optional<std::string>& craft_on,
-                     Model& evaluated) {
-  const std::string who = craft_on.value_or(kCraftOnModel);
-  if (who == kCraftOnModel) return &evaluated;
-  if (who == kCraftOnReference) return ctx.reference();
-  if (who == kCraftOnSurrogate) return ctx.surrogate();
-  throw InputError("craft_on: '" + who + "' names no model");
-}
-
 // How each side of a paired attack is crafted, for the comparison's details.
 nlohmann::json AttackPairing(const std::optional<std::string>& craft_on) {
   const std::string who = craft_on.value_or(kCraftOnModel);
@@ -1011,36 +1018,6 @@ nlohmann::json AttackPairing(const std::optional<std::string>& craft_on) {
           {"reference", side(kCraftOnReference, "reference model")}};
 }
 
-// PrepareAttack for the reference model's side of a paired attack: its inputs are the model's
-// rows, its clean predictions the reference's, and the crafting model is CraftingModel's.
-AttackInputs PrepareReferenceSide(AuditContext& ctx, const std::string& metric, int64_t limit,
-                                  const std::optional<std::string>& craft_on) {
-  AttackInputs a;
-  if (ctx.reference() == nullptr) throw RuntimeError("the audit has no reference model");
-  a.model = ctx.reference();
-  a.craft = CraftingModel(ctx, craft_on, *a.model);
-  if (a.craft == nullptr) throw RuntimeError("the audit has no model to craft the attack on");
-  if (a.craft->Capability<InputGradients>() == nullptr) {
-    throw RuntimeError(a.craft->MissingCapability<InputGradients>() +
-                       "; craft_on: model attacks each compared model with its own gradients; "
-                       "craft the attack on a model with gradients instead (craft_on: reference "
-                       "evaluates the same inputs on both)");
-  }
-  if (a.craft != a.model) {
-    a.crafted_on = {{"model", craft_on.value_or(kCraftOnModel)},
-                    {"sha256", a.craft->info().sha256}};
-  }
-  const ClassifierOutputs& clean = ctx.ReferenceOutputs("attack");
-  const Dataset& data = ctx.Rows(limit);
-  if (data.rows() == 0) throw InputError(metric + ": the dataset has no rows");
-  a.rows = limit <= 0 ? data.rows() : std::min(limit, data.rows());
-  a.inputs = data.features().subspan(0, static_cast<size_t>(a.rows * data.sample_size()));
-  a.clean_predicted =
-      std::span<const int64_t>(clean.predicted).subspan(0, static_cast<size_t>(a.rows));
-  a.range = InputRange(*a.model);
-  return a;
-}
-
 }  // namespace
 
 std::shared_ptr<const Work> AttackWork::WithReference() const {
@@ -1049,10 +1026,8 @@ std::shared_ptr<const Work> AttackWork::WithReference() const {
       key(),
       [self](AuditContext& ctx, PairedSide side) -> std::shared_ptr<const WorkRecord> {
         const AttackParams& p = self->p_;
-        return self->RunOn(
-            ctx, side == PairedSide::kModel
-                     ? PrepareAttack(ctx, "adversarial attack", p.limit, p.craft_on)
-                     : PrepareReferenceSide(ctx, "adversarial attack", p.limit, p.craft_on));
+        return self->RunOn(ctx,
+                           PrepareAttack(ctx, "adversarial attack", p.limit, p.craft_on, side));
       },
       AttackPairing(p_.craft_on));
 }
@@ -1063,10 +1038,8 @@ std::shared_ptr<const Work> MinimalFgsmWork::WithReference() const {
       key(),
       [self](AuditContext& ctx, PairedSide side) -> std::shared_ptr<const WorkRecord> {
         const RobustnessParams& p = self->p_;
-        return self->RunOn(
-            ctx, side == PairedSide::kModel
-                     ? PrepareAttack(ctx, "empirical_robustness", p.limit, p.craft_on)
-                     : PrepareReferenceSide(ctx, "empirical_robustness", p.limit, p.craft_on));
+        return self->RunOn(ctx,
+                           PrepareAttack(ctx, "empirical_robustness", p.limit, p.craft_on, side));
       },
       AttackPairing(p_.craft_on));
 }
