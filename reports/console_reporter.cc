@@ -57,7 +57,7 @@ std::string ConsoleReporter::DoRender(const Report& report) const {
     std::string value =
         r.value ? FormatNumber(*r.value) + (r.unit.empty() || r.unit == "ratio" ? "" : " " + r.unit)
                 : "-";
-    if (r.method.rfind("estimate:", 0) == 0) {
+    if (IsEstimate(r.method)) {
       value += " ~";
       if (std::find(estimates.begin(), estimates.end(), r.method) == estimates.end()) {
         estimates.push_back(r.method);

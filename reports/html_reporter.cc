@@ -591,7 +591,7 @@ std::string HtmlReporter::DoRender(const Report& report) const {
            "<th scope=\"col\">Measured</th><th scope=\"col\">Required</th>"
            "<th scope=\"col\">Result</th></tr></thead>\n<tbody>\n";
     for (const CriterionResult* r : results) {
-      const bool estimate = r->method.rfind("estimate:", 0) == 0;
+      const bool estimate = IsEstimate(r->method);
       out << "<tr><td><a href=\"#r-" << Esc(r->id) << "\">" << Esc(r->id) << "</a> "
           << Esc(PlainName(r->metric)) << "</td><td class=\"num\">" << Esc(ValueText(*r))
           << (estimate ? " <span class=\"estimate\">estimate</span>" : "") << "</td><td>"
@@ -600,7 +600,7 @@ std::string HtmlReporter::DoRender(const Report& report) const {
     }
     out << "</tbody>\n</table>\n";
     for (const CriterionResult* r : results) {
-      const bool estimate = r->method.rfind("estimate:", 0) == 0;
+      const bool estimate = IsEstimate(r->method);
       out << "<article class=\"crit\" id=\"r-" << Esc(r->id) << "\">\n<h3>"
           << Esc(PlainName(r->metric)) << " <span class=\"id\">" << Esc(r->id) << " · <code>"
           << Esc(r->metric) << "</code></span></h3>\n<p class=\"" << StatusClass(r->status)

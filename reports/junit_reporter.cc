@@ -32,8 +32,7 @@ std::string CaseOutput(const Report& report, const CriterionResult& r) {
   if (r.confidence) out << " at confidence " << FormatNumber(*r.confidence);
   out << "\n";
   if (!r.method.empty()) {
-    out << "method: " << r.method << (r.method.rfind("estimate:", 0) == 0 ? " (an estimate)" : "")
-        << "\n";
+    out << "method: " << r.method << (IsEstimate(r.method) ? " (an estimate)" : "") << "\n";
   }
   if (!r.reference.empty()) out << "reference: " << r.reference << "\n";
   if (r.line) out << "declared at: " << CriterionFile(report, r) << ":" << *r.line << "\n";

@@ -82,6 +82,8 @@ std::string PlainName(const std::string& metric) {
   return s;
 }
 
+bool IsEstimate(std::string_view method) { return method.rfind("estimate:", 0) == 0; }
+
 std::string FormatNumber(double v) {
   if (!std::isfinite(v)) return std::isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf");
   std::ostringstream ss;

@@ -19,6 +19,10 @@ std::string PlainName(const std::string& metric);
 // "inf", "-inf" for non-finite values.
 std::string FormatNumber(double v);
 
+// Whether a result's method marks it as an estimate rather than a measurement: every estimate's
+// method starts "estimate:" (e.g. "estimate:cpu-time ...").
+bool IsEstimate(std::string_view method);
+
 // ">= 0.85", "< 10", "in [0.8, 1.25]".
 std::string ThresholdText(const ResultThreshold& threshold);
 

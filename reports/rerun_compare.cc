@@ -6,6 +6,8 @@
 #include <map>
 #include <set>
 
+#include "reports/report_text.h"
+
 namespace greenlight {
 namespace {
 
@@ -213,7 +215,7 @@ std::vector<RerunRow> CompareResults(const nlohmann::json& recorded_results,
       row.metric = Str(rec, "metric");
       row.deterministic = !(rec.contains("deterministic") && rec["deterministic"].is_boolean() &&
                             !rec["deterministic"].get<bool>());
-      row.estimated = Str(rec, "method").rfind("estimate:", 0) == 0;
+      row.estimated = IsEstimate(Str(rec, "method"));
       row.recorded = Num(rec, "value");
       row.recorded_status = Str(rec, "status");
       row.interval_low = IntervalEnd(rec, "low");

@@ -1018,30 +1018,27 @@ nlohmann::json AttackPairing(const std::optional<std::string>& craft_on) {
           {"reference", side(kCraftOnReference, "reference model")}};
 }
 
+// An attack work run for both models of a paired attack: each side's inputs from PrepareAttack,
+// the crafting model chosen by the parameters' craft_on.
+template <typename W, typename P>
+std::shared_ptr<const Work> PairedAttackWork(std::shared_ptr<const W> self, const P& p,
+                                             const char* metric) {
+  return std::make_shared<PairedWork>(
+      self->key(),
+      [self, p, metric](AuditContext& ctx, PairedSide side) -> std::shared_ptr<const WorkRecord> {
+        return self->RunOn(ctx, PrepareAttack(ctx, metric, p.limit, p.craft_on, side));
+      },
+      AttackPairing(p.craft_on));
+}
+
 }  // namespace
 
 std::shared_ptr<const Work> AttackWork::WithReference() const {
-  const auto self = std::make_shared<const AttackWork>(p_);
-  return std::make_shared<PairedWork>(
-      key(),
-      [self](AuditContext& ctx, PairedSide side) -> std::shared_ptr<const WorkRecord> {
-        const AttackParams& p = self->p_;
-        return self->RunOn(ctx,
-                           PrepareAttack(ctx, "adversarial attack", p.limit, p.craft_on, side));
-      },
-      AttackPairing(p_.craft_on));
+  return PairedAttackWork(std::make_shared<const AttackWork>(p_), p_, "adversarial attack");
 }
 
 std::shared_ptr<const Work> MinimalFgsmWork::WithReference() const {
-  const auto self = std::make_shared<const MinimalFgsmWork>(p_);
-  return std::make_shared<PairedWork>(
-      key(),
-      [self](AuditContext& ctx, PairedSide side) -> std::shared_ptr<const WorkRecord> {
-        const RobustnessParams& p = self->p_;
-        return self->RunOn(ctx,
-                           PrepareAttack(ctx, "empirical_robustness", p.limit, p.craft_on, side));
-      },
-      AttackPairing(p_.craft_on));
+  return PairedAttackWork(std::make_shared<const MinimalFgsmWork>(p_), p_, "empirical_robustness");
 }
 
 std::string AttackMetric::OutcomeName(const BoundParams&) const {
