@@ -533,25 +533,8 @@ std::unique_ptr<Metric> MakeSwept(MetricSpec spec) {
   return std::make_unique<RunFigureMetric<SweptParams>>(std::move(spec), SweptSchema());
 }
 
-// Facts of the model that no row changes (parameter count, file size, FLOPs of one forward
-// pass): a record of one row; the statistics are the facts, in the part that holds that row.
-struct ModelFactsRecord final : WorkRecord {
-  nlohmann::json facts;
-  int64_t rows() const override { return 1; }
-};
-
-struct FactStats {
-  nlohmann::json facts;  // null in a part without the record's row.
-  void Merge(const FactStats& other) {
-    if (facts.is_null()) {
-      facts = other.facts;
-    } else if (!other.facts.is_null() && other.facts != facts) {
-      throw RuntimeError("model facts of different models cannot be merged");
-    }
-  }
-  nlohmann::json ToJson() const { return facts; }
-  static FactStats FromJson(const nlohmann::json& j) { return {j}; }
-};
+using efficiency::FactStats;
+using efficiency::ModelFactsRecord;
 
 // The model file's digest, size and parameter count (from the runtime's ModelInfo).
 class ModelInfoWork final : public Work {

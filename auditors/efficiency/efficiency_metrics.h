@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "auditors/metric.h"
+#include "core/error.h"
 #include "core/result.h"
 #include "harness/harness.h"
 
@@ -129,6 +130,27 @@ std::string RuleFailureMessage(const harness::RunResult& run);
 // 10^(k / per_decade) ms covering [min, max]. {"unit": "ms", "edges": [...], "counts": [...]},
 // with edges.size() == counts.size() + 1 and bucket i = [edges[i], edges[i+1]).
 nlohmann::json LatencyHistogram(std::span<const double> latencies_ms, int per_decade = 10);
+
+// Facts of a model that no row changes (parameter count, file size, FLOPs of one forward pass, a
+// language model's cost per token): a record of one row; the statistics are the facts, in the
+// part that holds that row, and parts merge only with the same facts.
+struct ModelFactsRecord final : WorkRecord {
+  nlohmann::json facts;
+  int64_t rows() const override { return 1; }
+};
+
+struct FactStats {
+  nlohmann::json facts;  // null in a part without the record's row.
+  void Merge(const FactStats& other) {
+    if (facts.is_null()) {
+      facts = other.facts;
+    } else if (!other.facts.is_null() && other.facts != facts) {
+      throw RuntimeError("model facts of different models cannot be merged");
+    }
+  }
+  nlohmann::json ToJson() const { return facts; }
+  static FactStats FromJson(const nlohmann::json& j) { return {j}; }
+};
 
 }  // namespace efficiency
 }  // namespace greenlight

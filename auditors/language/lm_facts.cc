@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "auditors/efficiency/efficiency_metrics.h"
 #include "core/error.h"
 #include "core/json_limits.h"
 #include "models/capabilities.h"
@@ -20,23 +21,9 @@ struct FactParams {
   std::optional<int64_t> tokens;  // Absent: the model's context length.
 };
 
-struct FactsRecord final : WorkRecord {
-  nlohmann::json facts;
-  int64_t rows() const override { return 1; }
-};
-
-struct FactStats {
-  nlohmann::json facts;  // Null in a part without the record's row.
-  void Merge(const FactStats& other) {
-    if (facts.is_null()) {
-      facts = other.facts;
-    } else if (!other.facts.is_null() && other.facts != facts) {
-      throw RuntimeError("language-model facts of different models cannot be merged");
-    }
-  }
-  nlohmann::json ToJson() const { return facts; }
-  static FactStats FromJson(const nlohmann::json& j) { return {j}; }
-};
+// The facts travel as the model facts' do (one row, merged only with the same facts).
+using FactsRecord = efficiency::ModelFactsRecord;
+using efficiency::FactStats;
 
 // T token ids 0, 1, 2, ... (mod V): the counted operators and the cache's size depend on how many
 // tokens there are, not on which.
